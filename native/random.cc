@@ -1,0 +1,94 @@
+// Seeded random number generators (libtorch's CPU Philox/MT generator) and the
+// draws made from them. There is no global generator here: every draw names one.
+#include <ATen/CPUGeneratorImpl.h>
+
+#include "tensor.h"
+
+namespace flatdist {
+
+namespace {
+
+using Info = const Napi::CallbackInfo&;
+
+class GeneratorWrap : public Napi::ObjectWrap<GeneratorWrap> {
+ public:
+  static Napi::Function Init(Napi::Env env) {
+    return DefineClass(env, "NativeGenerator",
+                       {
+                           InstanceMethod("getState", &GeneratorWrap::GetState),
+                           InstanceMethod("setState", &GeneratorWrap::SetState),
+                       });
+  }
+
+  explicit GeneratorWrap(Info info) : Napi::ObjectWrap<GeneratorWrap>(info) {
+    guarded(info, [&]() -> Napi::Value {
+      if (info.Length() < 1 || !info[0].IsBigInt()) throw Napi::TypeError::New(info.Env(), "a generator's seed must be a bigint");
+      bool lossless = false;
+      uint64_t seed = info[0].As<Napi::BigInt>().Uint64Value(&lossless);
+      if (!lossless) throw Napi::RangeError::New(info.Env(), "a generator's seed must fit in 64 unsigned bits");
+      gen_ = at::make_generator<at::CPUGeneratorImpl>(seed);
+      return info.Env().Undefined();
+    });
+  }
+
+  at::Generator& generator() { return gen_; }
+
+ private:
+  // The full state, so a resumed run draws exactly what an uninterrupted one would.
+  Napi::Value GetState(Info info) {
+    return guarded(info, [&]() -> Napi::Value {
+      at::Tensor s = gen_.get_state();
+      auto arr = Napi::Uint8Array::New(info.Env(), static_cast<size_t>(s.numel()));
+      std::memcpy(arr.Data(), s.data_ptr(), static_cast<size_t>(s.numel()));
+      return arr;
+    });
+  }
+
+  Napi::Value SetState(Info info) {
+    return guarded(info, [&]() -> Napi::Value {
+      if (info.Length() < 1 || !info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
+        throw Napi::TypeError::New(info.Env(), "a generator state must be a Uint8Array");
+      }
+      auto arr = info[0].As<Napi::Uint8Array>();
+      at::Tensor s = at::empty({static_cast<int64_t>(arr.ElementLength())}, at::kByte);
+      std::memcpy(s.data_ptr(), arr.Data(), arr.ElementLength());
+      gen_.set_state(s);
+      return info.Env().Undefined();
+    });
+  }
+
+  at::Generator gen_;
+};
+
+at::Generator& argGenerator(Info info, size_t i) {
+  auto& data = *info.Env().GetInstanceData<AddonData>();
+  if (i >= info.Length() || !info[i].IsObject() || !info[i].As<Napi::Object>().InstanceOf(data.generatorCtor.Value())) {
+    throw Napi::TypeError::New(info.Env(), "argument " + std::to_string(i + 1) + " must be a generator");
+  }
+  return GeneratorWrap::Unwrap(info[i].As<Napi::Object>())->generator();
+}
+
+at::TensorOptions floatOpts(Info info, size_t i) {
+  at::ScalarType s = argDtype(info, i);
+  if (s != at::kFloat && s != at::kDouble) throw Napi::TypeError::New(info.Env(), "random draws of this kind need dtype float32 or float64");
+  return at::TensorOptions().dtype(s);
+}
+
+#define OP(...) [](Info info) -> Napi::Value { return guarded(info, [&]() -> Napi::Value { __VA_ARGS__ }); }
+
+}  // namespace
+
+void initRandom(Napi::Env env, Napi::Object e) {
+  Napi::Function ctor = GeneratorWrap::Init(env);
+  env.GetInstanceData<AddonData>()->generatorCtor = Napi::Persistent(ctor);
+  e.Set("Generator", ctor);
+  // randn(shape, dtype, gen), rand(shape, dtype, gen)
+  e.Set("randn", Napi::Function::New(env, OP(return wrap(info.Env(), at::randn(argInts(info, 0), argGenerator(info, 2), floatOpts(info, 1)));)));
+  e.Set("rand", Napi::Function::New(env, OP(return wrap(info.Env(), at::rand(argInts(info, 0), argGenerator(info, 2), floatOpts(info, 1)));)));
+  // randint(low, high, shape, gen): int64 in [low, high)
+  e.Set("randint", Napi::Function::New(env, OP(return wrap(info.Env(), at::randint(argInt(info, 0), argInt(info, 1), argInts(info, 2), argGenerator(info, 3), at::kLong));)));
+  // randperm(n, gen): int64 permutation of 0..n-1
+  e.Set("randperm", Napi::Function::New(env, OP(return wrap(info.Env(), at::randperm(argInt(info, 0), argGenerator(info, 1), at::kLong));)));
+}
+
+}  // namespace flatdist

@@ -1,0 +1,31 @@
+// What a report or benchmark needs to know about the libtorch it runs on.
+#include <ATen/Parallel.h>
+#include <ATen/Version.h>
+#include <torch/csrc/api/include/torch/version.h>
+
+#include "tensor.h"
+
+namespace flatdist {
+
+void initRuntime(Napi::Env env, Napi::Object e) {
+  e.Set("torchVersion", Napi::String::New(env, TORCH_VERSION));
+  e.Set("getNumThreads", Napi::Function::New(env, [](const Napi::CallbackInfo& info) -> Napi::Value {
+          return Napi::Number::New(info.Env(), at::get_num_threads());
+        }));
+  e.Set("setNumThreads", Napi::Function::New(env, [](const Napi::CallbackInfo& info) -> Napi::Value {
+          return guarded(info, [&]() -> Napi::Value {
+            int64_t n = argInt(info, 0);
+            if (n < 1) throw Napi::RangeError::New(info.Env(), "thread count must be at least 1");
+            at::set_num_threads(static_cast<int>(n));
+            return info.Env().Undefined();
+          });
+        }));
+  e.Set("parallelInfo", Napi::Function::New(env, [](const Napi::CallbackInfo& info) -> Napi::Value {
+          return Napi::String::New(info.Env(), at::get_parallel_info());
+        }));
+  e.Set("buildConfig", Napi::Function::New(env, [](const Napi::CallbackInfo& info) -> Napi::Value {
+          return Napi::String::New(info.Env(), at::show_config());
+        }));
+}
+
+}  // namespace flatdist

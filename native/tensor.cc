@@ -1,0 +1,194 @@
+#include "tensor.h"
+
+namespace flatdist {
+
+namespace {
+
+AddonData& data(Napi::Env env) { return *env.GetInstanceData<AddonData>(); }
+
+std::string argName(size_t i) { return "argument " + std::to_string(i + 1); }
+
+}  // namespace
+
+Napi::Function TensorWrap::Init(Napi::Env env) {
+  return DefineClass(env, "NativeTensor",
+                     {
+                         InstanceMethod("dispose", &TensorWrap::Dispose),
+                         InstanceAccessor("disposed", &TensorWrap::IsDisposed, nullptr),
+                         InstanceAccessor("shape", &TensorWrap::Shape, nullptr),
+                         InstanceAccessor("dtype", &TensorWrap::Dtype, nullptr),
+                         InstanceAccessor("numel", &TensorWrap::Numel, nullptr),
+                         InstanceAccessor("bytes", &TensorWrap::Bytes, nullptr),
+                         InstanceAccessor("requiresGrad", &TensorWrap::RequiresGrad, nullptr),
+                     });
+}
+
+Napi::Object TensorWrap::New(Napi::Env env, at::Tensor t) {
+  Napi::Object obj = data(env).tensorCtor.New({});
+  TensorWrap* w = Unwrap(obj);
+  w->t_ = std::move(t);
+  w->bytes_ = static_cast<int64_t>(w->t_.numel() * w->t_.element_size());
+  Napi::MemoryManagement::AdjustExternalMemory(env, w->bytes_);
+  return obj;
+}
+
+bool TensorWrap::Is(Napi::Env env, const Napi::Value& v) {
+  return v.IsObject() && v.As<Napi::Object>().InstanceOf(data(env).tensorCtor.Value());
+}
+
+TensorWrap::TensorWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<TensorWrap>(info) {}
+
+// The finalizer runs without a usable env for JS calls; dropping the tensor and
+// adjusting the external-memory counter needs none.
+TensorWrap::~TensorWrap() {
+  if (!disposed_ && bytes_ > 0) {
+    Napi::MemoryManagement::AdjustExternalMemory(Env(), -bytes_);
+  }
+}
+
+void TensorWrap::release(Napi::Env env) {
+  if (disposed_) return;
+  disposed_ = true;
+  t_ = at::Tensor();
+  if (bytes_ > 0) Napi::MemoryManagement::AdjustExternalMemory(env, -bytes_);
+  bytes_ = 0;
+}
+
+at::Tensor& TensorWrap::tensor(Napi::Env env) {
+  if (disposed_) throw Napi::Error::New(env, "tensor was already disposed (used outside the scope that owned it?)");
+  return t_;
+}
+
+Napi::Value TensorWrap::Dispose(const Napi::CallbackInfo& info) {
+  release(info.Env());
+  return info.Env().Undefined();
+}
+
+Napi::Value TensorWrap::IsDisposed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), disposed_); }
+
+Napi::Value TensorWrap::Shape(const Napi::CallbackInfo& info) {
+  const auto& t = tensor(info.Env());
+  auto arr = Napi::Array::New(info.Env(), t.dim());
+  for (int64_t d = 0; d < t.dim(); ++d) arr.Set(static_cast<uint32_t>(d), Napi::Number::New(info.Env(), static_cast<double>(t.size(d))));
+  return arr;
+}
+
+Napi::Value TensorWrap::Dtype(const Napi::CallbackInfo& info) {
+  return Napi::String::New(info.Env(), dtypeName(tensor(info.Env()).scalar_type()));
+}
+
+Napi::Value TensorWrap::Numel(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(tensor(info.Env()).numel()));
+}
+
+Napi::Value TensorWrap::Bytes(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), static_cast<double>(bytes_)); }
+
+Napi::Value TensorWrap::RequiresGrad(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), tensor(info.Env()).requires_grad());
+}
+
+Napi::Value wrap(Napi::Env env, at::Tensor t) {
+  if (!t.defined()) return env.Null();
+  return TensorWrap::New(env, std::move(t));
+}
+
+Napi::Value wrapList(Napi::Env env, const std::vector<at::Tensor>& ts) {
+  auto arr = Napi::Array::New(env, ts.size());
+  for (size_t i = 0; i < ts.size(); ++i) arr.Set(static_cast<uint32_t>(i), wrap(env, ts[i]));
+  return arr;
+}
+
+std::string dtypeName(at::ScalarType s) {
+  switch (s) {
+    case at::kFloat: return "float32";
+    case at::kDouble: return "float64";
+    case at::kLong: return "int64";
+    case at::kInt: return "int32";
+    case at::kBool: return "bool";
+    case at::kByte: return "uint8";
+    default: return c10::toString(s);
+  }
+}
+
+at::Tensor& argTensor(const Napi::CallbackInfo& info, size_t i) {
+  if (i >= info.Length() || !TensorWrap::Is(info.Env(), info[i])) {
+    throw Napi::TypeError::New(info.Env(), argName(i) + " must be a tensor");
+  }
+  return TensorWrap::Unwrap(info[i].As<Napi::Object>())->tensor(info.Env());
+}
+
+c10::optional<at::Tensor> argOptTensor(const Napi::CallbackInfo& info, size_t i) {
+  if (i >= info.Length() || info[i].IsNull() || info[i].IsUndefined()) return c10::nullopt;
+  return argTensor(info, i);
+}
+
+std::vector<at::Tensor> argTensorList(const Napi::CallbackInfo& info, size_t i) {
+  if (i >= info.Length() || !info[i].IsArray()) throw Napi::TypeError::New(info.Env(), argName(i) + " must be an array of tensors");
+  auto arr = info[i].As<Napi::Array>();
+  std::vector<at::Tensor> out;
+  out.reserve(arr.Length());
+  for (uint32_t j = 0; j < arr.Length(); ++j) {
+    Napi::Value v = arr.Get(j);
+    if (!TensorWrap::Is(info.Env(), v)) throw Napi::TypeError::New(info.Env(), argName(i) + "[" + std::to_string(j) + "] must be a tensor");
+    out.push_back(TensorWrap::Unwrap(v.As<Napi::Object>())->tensor(info.Env()));
+  }
+  return out;
+}
+
+std::vector<int64_t> argInts(const Napi::CallbackInfo& info, size_t i) {
+  if (i >= info.Length() || !info[i].IsArray()) throw Napi::TypeError::New(info.Env(), argName(i) + " must be an array of integers");
+  auto arr = info[i].As<Napi::Array>();
+  std::vector<int64_t> out(arr.Length());
+  for (uint32_t j = 0; j < arr.Length(); ++j) {
+    Napi::Value v = arr.Get(j);
+    if (!v.IsNumber()) throw Napi::TypeError::New(info.Env(), argName(i) + "[" + std::to_string(j) + "] must be an integer");
+    double d = v.As<Napi::Number>().DoubleValue();
+    if (d != static_cast<double>(static_cast<int64_t>(d))) throw Napi::TypeError::New(info.Env(), argName(i) + "[" + std::to_string(j) + "] must be an integer");
+    out[j] = static_cast<int64_t>(d);
+  }
+  return out;
+}
+
+std::optional<std::vector<int64_t>> argOptInts(const Napi::CallbackInfo& info, size_t i) {
+  if (i >= info.Length() || info[i].IsNull() || info[i].IsUndefined()) return std::nullopt;
+  return argInts(info, i);
+}
+
+int64_t argInt(const Napi::CallbackInfo& info, size_t i) {
+  double d = argNumber(info, i);
+  if (d != static_cast<double>(static_cast<int64_t>(d))) throw Napi::TypeError::New(info.Env(), argName(i) + " must be an integer");
+  return static_cast<int64_t>(d);
+}
+
+double argNumber(const Napi::CallbackInfo& info, size_t i) {
+  if (i >= info.Length() || !info[i].IsNumber()) throw Napi::TypeError::New(info.Env(), argName(i) + " must be a number");
+  return info[i].As<Napi::Number>().DoubleValue();
+}
+
+std::optional<double> argOptNumber(const Napi::CallbackInfo& info, size_t i) {
+  if (i >= info.Length() || info[i].IsNull() || info[i].IsUndefined()) return std::nullopt;
+  return argNumber(info, i);
+}
+
+bool argBool(const Napi::CallbackInfo& info, size_t i) {
+  if (i >= info.Length() || !info[i].IsBoolean()) throw Napi::TypeError::New(info.Env(), argName(i) + " must be a boolean");
+  return info[i].As<Napi::Boolean>().Value();
+}
+
+std::string argString(const Napi::CallbackInfo& info, size_t i) {
+  if (i >= info.Length() || !info[i].IsString()) throw Napi::TypeError::New(info.Env(), argName(i) + " must be a string");
+  return info[i].As<Napi::String>().Utf8Value();
+}
+
+at::ScalarType argDtype(const Napi::CallbackInfo& info, size_t i) {
+  std::string s = argString(info, i);
+  if (s == "float32") return at::kFloat;
+  if (s == "float64") return at::kDouble;
+  if (s == "int64") return at::kLong;
+  if (s == "bool") return at::kBool;
+  throw Napi::TypeError::New(info.Env(), "unknown dtype '" + s + "' (expected float32, float64, int64 or bool)");
+}
+
+bool isNumber(const Napi::CallbackInfo& info, size_t i) { return i < info.Length() && info[i].IsNumber(); }
+
+}  // namespace flatdist

@@ -1,0 +1,49 @@
+// The flatdist command line: `flatdist <command> [options]`.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { UserError } from '../errors.js';
+import { packageRoot } from '../tensor/native.js';
+import { demo } from './demo.js';
+
+export interface Command {
+  summary: string;
+  run(args: string[]): Promise<number> | number;
+}
+
+export const version = (): string =>
+  (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
+
+const commands: Record<string, Command> = {
+  demo,
+};
+
+function usage(): string {
+  const rows = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`);
+  return ['usage: flatdist <command> [options]   (flatdist <command> --help for its options)', '', 'commands:', ...rows, '', '  --version  flatdist and libtorch versions'].join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const debug = argv.includes('--debug');
+  const args = argv.filter((a) => a !== '--debug');
+  try {
+    const [name, ...rest] = args;
+    if (name === '--version' || name === '-v') {
+      const { torchVersion } = await import('../tensor/runtime.js');
+      console.log(`flatdist ${version()} (libtorch ${torchVersion})`);
+      return 0;
+    }
+    if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+      console.log(usage());
+      return name === undefined ? 1 : 0;
+    }
+    const command = commands[name];
+    if (!command) throw new UserError(`unknown command '${name}' — one of: ${Object.keys(commands).join(', ')}`);
+    return await command.run(rest);
+  } catch (e) {
+    const err = e instanceof Error ? e : new Error(String(e));
+    if (debug) console.error(err.stack);
+    else if (err instanceof UserError) console.error(`flatdist: ${err.message}`);
+    else console.error(`flatdist: ${err.message.split('\n')[0]} (run with --debug for details)`);
+    return err instanceof UserError ? 2 : 1;
+  }
+}

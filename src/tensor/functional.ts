@@ -1,0 +1,62 @@
+// Operations of several tensors, and neural-network primitives.
+import { native, type Reduction } from './native.js';
+import { wrap, type Tensor } from './tensor.js';
+
+export const cat = (ts: Tensor[], dim = 0): Tensor => wrap(native.cat(ts.map((t) => t.handle), dim));
+export const stack = (ts: Tensor[], dim = 0): Tensor => wrap(native.stack(ts.map((t) => t.handle), dim));
+export const where = (cond: Tensor, a: Tensor, b: Tensor): Tensor => wrap(native.where(cond.handle, a.handle, b.handle));
+
+/** β·input + α·(m1 m2) */
+export const addmm = (input: Tensor, m1: Tensor, m2: Tensor, beta = 1, alpha = 1): Tensor =>
+  wrap(native.addmm(input.handle, m1.handle, m2.handle, beta, alpha));
+/** β·input + α·(b1 b2), batched over the first dimension */
+export const baddbmm = (input: Tensor, b1: Tensor, b2: Tensor, beta = 1, alpha = 1): Tensor =>
+  wrap(native.baddbmm(input.handle, b1.handle, b2.handle, beta, alpha));
+export const kron = (a: Tensor, b: Tensor): Tensor => wrap(native.kron(a.handle, b.handle));
+
+/** Eigen-decomposition of a symmetric matrix: ascending eigenvalues and orthonormal eigenvectors (columns). */
+export function eigh(a: Tensor): { values: Tensor; vectors: Tensor } {
+  const [values, vectors] = native.eigh(a.handle);
+  return { values: wrap(values), vectors: wrap(vectors) };
+}
+/** Eigenvalues of a general square matrix, as real and imaginary parts. */
+export function eigvals(a: Tensor): { real: Tensor; imag: Tensor } {
+  const [real, imag] = native.eigvals(a.handle);
+  return { real: wrap(real), imag: wrap(imag) };
+}
+export const solve = (a: Tensor, b: Tensor): Tensor => wrap(native.solve(a.handle, b.handle));
+export const inverse = (a: Tensor): Tensor => wrap(native.inverse(a.handle));
+export const cholesky = (a: Tensor): Tensor => wrap(native.cholesky(a.handle));
+
+export interface Conv2dOptions {
+  bias?: Tensor | null;
+  stride?: number | [number, number];
+  padding?: number | [number, number];
+  groups?: number;
+}
+const pair = (x: number | [number, number]): [number, number] => (typeof x === 'number' ? [x, x] : x);
+
+export function conv2d(input: Tensor, weight: Tensor, o: Conv2dOptions = {}): Tensor {
+  return wrap(native.conv2d(input.handle, weight.handle, o.bias?.handle ?? null, pair(o.stride ?? 1), pair(o.padding ?? 0), o.groups ?? 1));
+}
+export interface PoolOptions {
+  stride?: number | [number, number];
+  padding?: number | [number, number];
+}
+export function maxPool2d(input: Tensor, kernel: number | [number, number], o: PoolOptions = {}): Tensor {
+  return wrap(native.maxPool2d(input.handle, pair(kernel), pair(o.stride ?? kernel), pair(o.padding ?? 0)));
+}
+export function avgPool2d(input: Tensor, kernel: number | [number, number], o: PoolOptions = {}): Tensor {
+  return wrap(native.avgPool2d(input.handle, pair(kernel), pair(o.stride ?? kernel), pair(o.padding ?? 0)));
+}
+export function groupNorm(input: Tensor, groups: number, weight: Tensor | null = null, bias: Tensor | null = null): Tensor {
+  return wrap(native.groupNorm(input.handle, groups, weight?.handle ?? null, bias?.handle ?? null));
+}
+
+/** Cross-entropy of logits [N, C] against int64 class indices [N]. */
+export const crossEntropy = (logits: Tensor, target: Tensor, reduction: Reduction = 'mean'): Tensor =>
+  wrap(native.crossEntropy(logits.handle, target.handle, reduction));
+export const nllLoss = (logProbs: Tensor, target: Tensor, reduction: Reduction = 'mean'): Tensor =>
+  wrap(native.nllLoss(logProbs.handle, target.handle, reduction));
+export const mseLoss = (a: Tensor, b: Tensor, reduction: Reduction = 'mean'): Tensor =>
+  wrap(native.mseLoss(a.handle, b.handle, reduction));
