@@ -1,0 +1,82 @@
+/*
+ * The unified recursion (Sayed 2014) over K agents, step size μ, and
+ * combination matrices A_o, A_1, A_2 (a_{lk}: the weight agent k gives agent l;
+ * columns sum to one):
+ *
+ *   φ_{k,n-1} = Σ_l a_{1,lk} w_{l,n-1}
+ *   ψ_{k,n}   = Σ_l a_{o,lk} φ_{l,n-1} − μ ∇̂J_k(φ_{k,n-1})
+ *   w_{k,n}   = Σ_l a_{2,lk} ψ_{l,n}
+ *
+ * Its named instances:
+ *   consensus (DSGD)   A_o = A,        A_1 = A_2 = I
+ *   diffusion CTA      A_1 = A,        A_o = A_2 = I
+ *   diffusion ATC      A_2 = A,        A_o = A_1 = I
+ *   non-cooperative    A_o = A_1 = A_2 = I
+ *   centralized        A_2 = 11ᵀ/K,    A_o = A_1 = I — from a common start this is
+ *                      w_n = w_{n-1} − μ (1/K) Σ_k ∇̂J_k(w_{n-1}), SGD with batch K·B.
+ *
+ * Agents' parameters are stacked: each tensor is [K, ...]. Σ_l a_{lk} w_l for
+ * every k at once is Aᵀ·W, one matrix product per parameter tensor.
+ */
+import { full, scope, type Tensor } from '../tensor/index.js';
+
+export const algorithms = ['centralized', 'consensus', 'atc', 'cta', 'noncooperative'] as const;
+export type Algorithm = (typeof algorithms)[number];
+
+/** A combination matrix as a [K, K] tensor, or null for the identity (no exchange). */
+export type Combination = Tensor | null;
+
+export interface UnifiedForm {
+  Ao: Combination;
+  A1: Combination;
+  A2: Combination;
+}
+
+/** Averaging over all agents, (1/K)11ᵀ, in A's dtype. */
+export function averaging(K: number, like: Tensor): Tensor {
+  return full([K, K], 1 / K, like.dtype);
+}
+
+export function unifiedForm(algorithm: Algorithm, A: Tensor): UnifiedForm {
+  switch (algorithm) {
+    case 'consensus': return { Ao: A, A1: null, A2: null };
+    case 'cta': return { Ao: null, A1: A, A2: null };
+    case 'atc': return { Ao: null, A1: null, A2: A };
+    case 'noncooperative': return { Ao: null, A1: null, A2: null };
+    case 'centralized': return { Ao: null, A1: null, A2: averaging(A.shape[0], A) };
+  }
+}
+
+/** Computes Σ_l a_{lk} w_l for the agents a process holds: Aᵀ·W in one process, a neighbour exchange across processes. */
+export interface Mixer {
+  mix(A: Tensor, w: Tensor[]): Tensor[];
+}
+
+/** All K agents in this process: Aᵀ·W per parameter tensor. */
+export const localMixer: Mixer = {
+  mix(A, w) {
+    const At = A.mT;
+    return w.map((p) => {
+      const K = p.shape[0];
+      return At.mm(p.reshape([K, -1])).reshape(p.shape);
+    });
+  },
+};
+
+export function combine(A: Combination, w: Tensor[], mixer: Mixer = localMixer): Tensor[] {
+  return A === null ? w : mixer.mix(A, w);
+}
+
+/**
+ * One step of the unified recursion. `gradient(φ)` returns the stacked stochastic
+ * gradients ∇̂J_k(φ_k) (or any local update direction built from them); w is not modified.
+ */
+export function unifiedStep(w: Tensor[], gradient: (phi: Tensor[]) => Tensor[], form: UnifiedForm, stepSize: number, mixer: Mixer = localMixer): Tensor[] {
+  return scope(() => {
+    const phi = combine(form.A1, w, mixer);
+    const g = gradient(phi);
+    const base = combine(form.Ao, phi, mixer);
+    const psi = base.map((b, i) => b.sub(g[i].mul(stepSize)));
+    return combine(form.A2, psi, mixer);
+  });
+}
