@@ -89,6 +89,8 @@ void initRandom(Napi::Env env, Napi::Object e) {
   e.Set("randint", Napi::Function::New(env, OP(return wrap(info.Env(), at::randint(argInt(info, 0), argInt(info, 1), argInts(info, 2), argGenerator(info, 3), at::kLong));)));
   // randperm(n, gen): int64 permutation of 0..n-1
   e.Set("randperm", Napi::Function::New(env, OP(return wrap(info.Env(), at::randperm(argInt(info, 0), argGenerator(info, 1), at::kLong));)));
+  // dirichlet(alpha, gen): one Dirichlet(alpha[..., :]) draw per row of the last dimension
+  e.Set("dirichlet", Napi::Function::New(env, OP(return wrap(info.Env(), at::_sample_dirichlet(argTensor(info, 0), argGenerator(info, 1)));)));
 }
 
 }  // namespace flatdist

@@ -43,6 +43,7 @@ export interface Native {
   rand(shape: number[], dtype: DType, gen: NativeGenerator): T;
   randint(low: number, high: number, shape: number[], gen: NativeGenerator): T;
   randperm(n: number, gen: NativeGenerator): T;
+  dirichlet(alpha: T, gen: NativeGenerator): T;
 
   add(a: T, b: TS): T; sub(a: T, b: TS): T; mul(a: T, b: TS): T; div(a: T, b: TS): T; pow(a: T, b: TS): T;
   eq(a: T, b: TS): T; ne(a: T, b: TS): T; lt(a: T, b: TS): T; le(a: T, b: TS): T; gt(a: T, b: TS): T; ge(a: T, b: TS): T;
