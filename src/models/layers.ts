@@ -1,0 +1,71 @@
+// Layers over K agents at once. Dense layers act on [K, B, features] with one
+// batched matrix product. Convolutional layers act on the "grouped" layout
+// [B, K·C, H, W], agent k owning channels k·C … (k+1)·C − 1, so a convolution is
+// one grouped convolution (groups = K) and a group norm with K·G groups keeps
+// each agent's statistics to itself.
+import { avgPool2d, baddbmm, cat, conv2d, groupNorm, zeros, type Tensor } from '../tensor/index.js';
+
+export const activations = ['relu', 'tanh', 'gelu', 'sigmoid', 'softplus'] as const;
+export type Activation = (typeof activations)[number];
+
+export function activate(h: Tensor, a: Activation): Tensor {
+  switch (a) {
+    case 'relu': return h.relu();
+    case 'tanh': return h.tanh();
+    case 'gelu': return h.gelu();
+    case 'sigmoid': return h.sigmoid();
+    case 'softplus': return h.softplus();
+  }
+}
+
+/** h [K, B, in], weight [K, out, in], bias [K, out] → [K, B, out]: bias + h·Wᵀ in one baddbmm. */
+export function dense(h: Tensor, weight: Tensor, bias: Tensor): Tensor {
+  return baddbmm(bias.unsqueeze(1), h, weight.mT);
+}
+
+/** Inputs [K, B, C, H, W] → the grouped layout [B, K·C, H, W]. */
+export function toGrouped(x: Tensor): Tensor {
+  const [K, B, C, H, W] = x.shape;
+  return x.transpose(0, 1).reshape([B, K * C, H, W]);
+}
+
+/** Grouped [B, K·C, H, W] → features [K, B, C·H·W], each agent's in PyTorch's flatten order. */
+export function fromGrouped(h: Tensor, K: number): Tensor {
+  const [B] = h.shape;
+  return h.reshape([B, K, -1]).transpose(0, 1);
+}
+
+export interface ConvOptions {
+  stride?: number;
+  padding?: number;
+}
+
+/** Convolution of every agent's channels by its own kernels: weight [K, Cout, Cin, kh, kw], bias [K, Cout] or null. */
+export function groupedConv(h: Tensor, weight: Tensor, bias: Tensor | null, o: ConvOptions = {}): Tensor {
+  const [K, Cout, Cin, kh, kw] = weight.shape;
+  return conv2d(h, weight.reshape([K * Cout, Cin, kh, kw]), {
+    bias: bias === null ? null : bias.reshape([K * Cout]),
+    stride: o.stride ?? 1,
+    padding: o.padding ?? 0,
+    groups: K,
+  });
+}
+
+/** GroupNorm with `groups` groups per agent, affine weight and bias [K, C]. */
+export function agentGroupNorm(h: Tensor, groups: number, weight: Tensor, bias: Tensor): Tensor {
+  const [K, C] = weight.shape;
+  return groupNorm(h, K * groups, weight.reshape([K * C]), bias.reshape([K * C]));
+}
+
+/**
+ * ResNet's parameter-free shortcut to a block that halves the resolution and
+ * doubles the width ("option A" of He et al. 2016 for CIFAR): every other pixel,
+ * and zero channels added on both sides of each agent's channels.
+ */
+export function downsampleShortcut(h: Tensor, K: number): Tensor {
+  const sub = avgPool2d(h, 1, { stride: 2 });
+  const [B, KC, H, W] = sub.shape;
+  const C = KC / K;
+  const pad = zeros([B, K, C / 2, H, W], h.dtype);
+  return cat([pad, sub.reshape([B, K, C, H, W]), pad], 2).reshape([B, 2 * KC, H, W]);
+}
