@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { UserError } from '../errors.js';
 import { packageRoot } from '../tensor/native.js';
 import { demo } from './demo.js';
+import { graph } from './graph.js';
 
 export interface Command {
   summary: string;
@@ -15,6 +16,7 @@ export const version = (): string =>
 
 const commands: Record<string, Command> = {
   demo,
+  graph,
 };
 
 function usage(): string {

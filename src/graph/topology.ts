@@ -12,7 +12,7 @@ export interface Graph {
 }
 
 function checkAgents(K: number, field = 'agents'): void {
-  if (!Number.isInteger(K) || K < 1) throw new ConfigError(field, `needs a whole number of agents ≥ 1, got ${K}`);
+  if (!Number.isInteger(K) || K < 1) throw new ConfigError(field, `needs a whole number ≥ 1 (at least one agent), got ${Number.isNaN(K) ? 'none' : K}`);
 }
 
 /** Edges normalized to l < k, without self-loops or repeats, in sorted order. */
@@ -285,6 +285,9 @@ export interface GraphSpec {
  */
 export function makeGraph(spec: GraphSpec): Graph {
   const { topology, agents: K } = spec;
+  if (!(topologies as readonly string[]).includes(topology)) {
+    throw new ConfigError('topology', `unknown topology '${topology}' — one of: ${topologies.join(', ')}`);
+  }
   if (topology !== 'file') checkAgents(K);
   const seed = spec.seed ?? 1;
   switch (topology as TopologyName) {
@@ -313,7 +316,5 @@ export function makeGraph(spec: GraphSpec): Graph {
       }
       return g;
     }
-    default:
-      throw new ConfigError('topology', `unknown topology '${topology}' — one of: ${topologies.join(', ')}`);
   }
 }
