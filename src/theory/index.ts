@@ -1,0 +1,4 @@
+// Linearized theory of the unified recursion near a minimizer: exact moments, steady state, small-μ closed forms.
+export * from './lyapunov.js';
+export * from './linearized.js';
+export * from './closedForm.js';
