@@ -1,0 +1,146 @@
+// Mini-batches for K agents. Agent k draws from its own part D_k with its own
+// generator, seeded from (seed, k) alone — so a process that hosts only some of
+// the agents draws, for each of them, exactly the batches the single-process
+// simulator draws. Sampling is without replacement in epochs: the agent's stream
+// of indices is a concatenation of independent random permutations of its part
+// (libtorch's randperm), cut into consecutive batches of B; a batch may straddle
+// two epochs, so every batch has exactly B examples even when B does not divide |D_k|.
+import { ConfigError } from '../errors.js';
+import { Generator, fromArray, keep, randperm, scope, type Tensor } from '../tensor/index.js';
+import type { Dataset } from './dataset.js';
+
+const MASK64 = (1n << 64n) - 1n;
+
+function splitmix64(x: bigint): bigint {
+  let z = (x + 0x9e3779b97f4a7c15n) & MASK64;
+  z = ((z ^ (z >> 30n)) * 0xbf58476d1ce4e5b9n) & MASK64;
+  z = ((z ^ (z >> 27n)) * 0x94d049bb133111ebn) & MASK64;
+  return z ^ (z >> 31n);
+}
+
+/** A 64-bit seed derived from a run seed and a path of integers (a stream tag, an agent, …). */
+export function deriveSeed(seed: number | bigint, ...path: number[]): bigint {
+  let s = splitmix64(BigInt.asUintN(64, BigInt(seed)));
+  for (const p of path) s = splitmix64(s ^ BigInt.asUintN(64, BigInt(p)));
+  return s;
+}
+
+/** Tag of the batch-order streams, so they differ from other streams drawn from the same run seed. */
+export const SAMPLER_STREAM = 0x5341_4d50;
+
+/** Everything needed to continue an agent's batch stream exactly; plain JSON. */
+export interface SamplerState {
+  agent: number;
+  size: number;
+  batchSize: number;
+  /** Epochs begun before the current one. */
+  epoch: number;
+  /** Position in the current epoch's permutation. */
+  cursor: number;
+  /** Base64 of the generator state from which the current epoch's permutation was drawn. */
+  generator: string;
+}
+
+export class AgentSampler {
+  private readonly part: Int32Array;
+  private readonly gen: Generator;
+  private order = new Int32Array(0);
+  private epochStart: Uint8Array = new Uint8Array(0);
+  private cursor = 0;
+  private epochsBegun = 0;
+
+  constructor(part: ArrayLike<number>, readonly batchSize: number, readonly seed: number, readonly agent: number) {
+    if (part.length === 0) throw new ConfigError('partition', `agent ${agent} holds no data`);
+    if (!Number.isInteger(batchSize) || batchSize < 1) throw new ConfigError('batchSize', `must be a positive integer, got ${batchSize}`);
+    this.part = Int32Array.from(part);
+    this.gen = new Generator(deriveSeed(seed, SAMPLER_STREAM, agent));
+    this.beginEpoch();
+  }
+
+  /** Completed passes over the agent's data. */
+  get epoch(): number {
+    return this.epochsBegun - 1;
+  }
+
+  /** The next B dataset indices of this agent. */
+  next(): Int32Array {
+    const batch = new Int32Array(this.batchSize);
+    for (let i = 0; i < batch.length; i++) {
+      if (this.cursor === this.order.length) this.beginEpoch();
+      batch[i] = this.order[this.cursor++];
+    }
+    return batch;
+  }
+
+  state(): SamplerState {
+    return {
+      agent: this.agent,
+      size: this.part.length,
+      batchSize: this.batchSize,
+      epoch: this.epochsBegun - 1,
+      cursor: this.cursor,
+      generator: Buffer.from(this.epochStart).toString('base64'),
+    };
+  }
+
+  restore(s: SamplerState): void {
+    if (s.agent !== this.agent || s.size !== this.part.length || s.batchSize !== this.batchSize) {
+      throw new ConfigError('resume', `sampler state of agent ${s.agent} (|D| = ${s.size}, B = ${s.batchSize}) does not fit agent ${this.agent} (|D| = ${this.part.length}, B = ${this.batchSize})`);
+    }
+    if (!Number.isInteger(s.cursor) || s.cursor < 0 || s.cursor > s.size) throw new ConfigError('resume', `sampler cursor ${s.cursor} outside 0..${s.size}`);
+    this.gen.state = new Uint8Array(Buffer.from(s.generator, 'base64'));
+    this.epochsBegun = s.epoch;
+    this.beginEpoch();
+    this.cursor = s.cursor;
+  }
+
+  private beginEpoch(): void {
+    this.epochStart = this.gen.state;
+    const perm = scope(() => randperm(this.part.length, this.gen).toNumbers());
+    this.order = Int32Array.from(perm, (i) => this.part[i]);
+    this.cursor = 0;
+    this.epochsBegun++;
+  }
+}
+
+/** Samplers for the given agents (all by default), each on its own (seed, k) stream. */
+export function agentSamplers(parts: number[][], batchSize: number, seed: number, agents: number[] = parts.map((_, k) => k)): AgentSampler[] {
+  return agents.map((k) => new AgentSampler(parts[k], batchSize, seed, k));
+}
+
+/** A classification dataset as tensors, made once: x float32 [n, ...shape], y int64 [n]. */
+export interface DatasetTensors {
+  x: Tensor;
+  y: Tensor;
+  shape: number[];
+  classes: number;
+  n: number;
+}
+
+/** The dataset as tensors. They outlive any scope (keep); dispose() them when done. */
+export function datasetTensors(ds: Dataset): DatasetTensors {
+  return {
+    x: keep(fromArray(ds.x, [ds.n, ...ds.shape])),
+    y: keep(fromArray(ds.y, [ds.n])),
+    shape: ds.shape,
+    classes: ds.classes,
+    n: ds.n,
+  };
+}
+
+/** The batches of K agents at once, one indexSelect each: x [K, B, ...shape], y int64 [K, B]. */
+export function gatherBatch(data: DatasetTensors, indices: Int32Array[]): { x: Tensor; y: Tensor } {
+  const K = indices.length;
+  if (K === 0) throw new RangeError('gatherBatch: no agents');
+  const B = indices[0].length;
+  if (indices.some((b) => b.length !== B)) throw new RangeError(`gatherBatch: agents' batch sizes differ (${indices.map((b) => b.length).join(', ')})`);
+  const flat = new Int32Array(K * B);
+  indices.forEach((b, k) => flat.set(b, k * B));
+  return scope(() => {
+    const index = fromArray(flat);
+    return {
+      x: data.x.indexSelect(0, index).reshape([K, B, ...data.shape]),
+      y: data.y.indexSelect(0, index).reshape([K, B]),
+    };
+  });
+}
