@@ -65,25 +65,19 @@ export function makeModel(spec: ModelSpec): Model {
     if (d < 8 || (d - 2) % 6 !== 0) throw new ConfigError('model', `a CIFAR ResNet has depth 6n + 2 (resnet8, resnet20, resnet32, …), got ${model}`);
     return resnet(d, inputShape, imageOf(inputShape, model), classes);
   }
-  switch (model) {
-    case 'logistic':
-    case 'linear':
-      return logistic(inputShape, classes);
-    case 'mlp': {
-      const hidden = spec.hidden ?? [256];
-      if (!Array.isArray(hidden) || !hidden.every(isPositiveInt)) {
-        throw new ConfigError('hidden', `must be a list of positive integers (layer sizes), got ${JSON.stringify(hidden)}`);
-      }
-      return mlp(inputShape, classes, hidden, activation);
+  if (model === 'mlp') {
+    const hidden = spec.hidden ?? [256];
+    if (!Array.isArray(hidden) || !hidden.every(isPositiveInt)) {
+      throw new ConfigError('hidden', `must be a list of positive integers (layer sizes), got ${JSON.stringify(hidden)}`);
     }
-    case 'lenet': {
-      const image = imageOf(inputShape, model);
-      if (lenetFeatureSide(image[1]) < 1 || lenetFeatureSide(image[2]) < 1) {
-        throw new ConfigError('inputShape', `lenet needs images of at least 12×12, got ${image[1]}×${image[2]}`);
-      }
-      return lenet(inputShape, image, classes, activation);
-    }
-    default:
-      throw new ConfigError('model', `unknown model '${model}' (allowed: ${modelNames.join(', ')})`);
+    return mlp(inputShape, classes, hidden, activation);
   }
+  if (model === 'lenet') {
+    const image = imageOf(inputShape, model);
+    if (lenetFeatureSide(image[1]) < 1 || lenetFeatureSide(image[2]) < 1) {
+      throw new ConfigError('inputShape', `lenet needs images of at least 12×12, got ${image[1]}×${image[2]}`);
+    }
+    return lenet(inputShape, image, classes, activation);
+  }
+  return logistic(inputShape, classes);
 }
