@@ -94,6 +94,7 @@ test('makeGraph builds by name, defaults grids to the most square shape, and nam
   throwsWith(() => makeGraph({ topology: 'grid', agents: 12, rows: 5 }), ConfigError, /^rows: /);
   throwsWith(() => makeGraph({ topology: 'hypercube', agents: 12 }), ConfigError, /^agents: .*power of two/);
   throwsWith(() => makeGraph({ topology: 'file', agents: 4 }), ConfigError, /^file: /);
+  throwsWith(() => makeGraph({ topology: 'ring', agents: 4, file: 'ring.csv' }), ConfigError, /^file: only topology 'file' reads an edge list/);
 });
 
 test('fewer than one agent is refused everywhere', () => {

@@ -289,6 +289,9 @@ export function makeGraph(spec: GraphSpec): Graph {
     throw new ConfigError('topology', `unknown topology '${topology}' — one of: ${topologies.join(', ')}`);
   }
   if (topology !== 'file') checkAgents(K);
+  if (topology !== 'file' && spec.file !== undefined) {
+    throw new ConfigError('file', `only topology 'file' reads an edge list, not '${topology}' — drop the file or use topology 'file'`);
+  }
   const seed = spec.seed ?? 1;
   switch (topology as TopologyName) {
     case 'ring': return ring(K);
