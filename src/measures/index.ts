@@ -1,0 +1,16 @@
+// Measures at a model w: flatness (trace, top eigenvalues, spectral density, sharpness,
+// loss slices) and optimization error, all over an Objective with exact Hessian-vector products.
+export { type Objective, type ObjectiveTerm, meanObjective, risk, gradient, riskAndGradient, hvp, hessianOperator, hessian } from './objective.js';
+export { type Cost, Meter } from './cost.js';
+export { flat, unflat, dimension } from './vector.js';
+export { meanAndStdError } from './statistics.js';
+export { type HutchinsonOptions, type TraceEstimate, hutchinsonTrace } from './trace.js';
+export { type Tridiagonal, type RitzPairs, lanczos, ritz } from './lanczos.js';
+export { type EigenOptions, type Eigenvalues, powerEigenvalues, lanczosEigenvalues, topEigenvalues } from './eigenvalues.js';
+export { type DensityOptions, type SpectralDensity, spectralDensity } from './density.js';
+export {
+  type GaussianSharpnessOptions, type GaussianSharpness, gaussianSharpness,
+  type WorstCaseSharpnessOptions, type WorstCaseSharpness, worstCaseSharpness,
+} from './sharpness.js';
+export { type DirectionOptions, type SliceOptions, type LossSlice1d, type LossSlice2d, filterNormalizedDirection, lossSlice1d, lossSlice2d } from './slices.js';
+export { type OptimizationError, optimizationError, centroid, consensusDistance } from './optimization.js';

@@ -1,0 +1,118 @@
+// The global risk as a sum over data chunks, and its exact derivatives:
+//   J(w) = Σ_i weight_i · loss_i(w),   ∇J(w) = Σ_i weight_i ∇loss_i(w),
+//   ∇²J(w) v = Σ_i weight_i ∇_w ⟨∇loss_i(w), v⟩   (double backward, never finite differences).
+// One chunk's graph lives at a time, so memory stays bounded; chunks are visited
+// in order, so results are deterministic.
+import { grad, noGrad, scope, zeros, type Tensor } from '../tensor/index.js';
+import type { Meter } from './cost.js';
+import { flat, unflat } from './vector.js';
+
+export interface ObjectiveTerm {
+  weight: number;
+  /** A scalar loss of one model's parameter tensors (a plain list, any shapes). */
+  loss: (params: Tensor[]) => Tensor;
+}
+
+export interface Objective {
+  terms: ObjectiveTerm[];
+}
+
+/**
+ * The objective of a mean loss over `count` examples visited in chunks of `chunkSize`:
+ * lossOn(start, length) must return the mean loss over examples [start, start + length).
+ * Each chunk is weighted by its share length/count, so J is the mean over all examples.
+ */
+export function meanObjective(count: number, chunkSize: number, lossOn: (start: number, length: number) => (params: Tensor[]) => Tensor): Objective {
+  if (!(count > 0 && chunkSize > 0)) throw new RangeError(`meanObjective: count (${count}) and chunkSize (${chunkSize}) must be positive`);
+  const terms: ObjectiveTerm[] = [];
+  for (let start = 0; start < count; start += chunkSize) {
+    const length = Math.min(chunkSize, count - start);
+    terms.push({ weight: length / count, loss: lossOn(start, length) });
+  }
+  return { terms };
+}
+
+/** Fresh leaves sharing the parameters' storage, so derivatives are taken with respect to them. */
+const leaves = (params: Tensor[]): Tensor[] => params.map((p) => p.detach().requiresGrad_());
+
+/** ∇ of a scalar with respect to leaves, with zeros where it does not depend on a leaf. */
+function gradOrZeros(y: Tensor, xs: Tensor[], createGraph: boolean): Tensor[] {
+  if (!y.requiresGrad) return xs.map((x) => zeros(x.shape, x.dtype));
+  return grad(y, xs, { createGraph, allowUnused: true }).map((g, j) => g ?? zeros(xs[j].shape, xs[j].dtype));
+}
+
+/** Σ_i weight_i · f_i, accumulated chunk by chunk; f_i runs in its own scope. */
+function accumulate(obj: Objective, like: Tensor[], f: (term: ObjectiveTerm) => Tensor[]): Tensor[] {
+  return scope(() => {
+    const total = like.map((p) => zeros(p.shape, p.dtype));
+    for (const term of obj.terms) {
+      const part = scope(() => f(term));
+      part.forEach((t, j) => {
+        total[j].add_(t, term.weight);
+        t.dispose();
+      });
+    }
+    return total;
+  });
+}
+
+/** J(w). */
+export function risk(obj: Objective, params: Tensor[], meter?: Meter): number {
+  if (meter) meter.evaluations++;
+  return noGrad(() => obj.terms.reduce((s, term) => s + term.weight * scope(() => term.loss(params).item()), 0));
+}
+
+/** ∇J(w), shaped like params. */
+export function gradient(obj: Objective, params: Tensor[], meter?: Meter): Tensor[] {
+  return riskAndGradient(obj, params, meter).gradient;
+}
+
+/** J(w) and ∇J(w) in one pass over the chunks. */
+export function riskAndGradient(obj: Objective, params: Tensor[], meter?: Meter): { risk: number; gradient: Tensor[] } {
+  if (meter) meter.gradients++;
+  let value = 0;
+  const g = accumulate(obj, params, (term) => {
+    const xs = leaves(params);
+    const loss = term.loss(xs);
+    value += term.weight * loss.item();
+    return gradOrZeros(loss, xs, false);
+  });
+  return { risk: value, gradient: g };
+}
+
+/** ∇²J(w) v, exact, by double backward, summed over the chunks. */
+export function hvp(obj: Objective, params: Tensor[], v: Tensor[], meter?: Meter): Tensor[] {
+  if (meter) meter.hvps++;
+  return accumulate(obj, params, (term) => {
+    const xs = leaves(params);
+    const g = gradOrZeros(term.loss(xs), xs, true);
+    const gv = g.map((gj, j) => gj.mul(v[j]).sum()).reduce((a, b) => a.add(b));
+    return gradOrZeros(gv, xs, false);
+  });
+}
+
+/** The Hessian as an operator on flat vectors of R^M (what Krylov methods need). */
+export function hessianOperator(obj: Objective, params: Tensor[], meter?: Meter): (v: Tensor) => Tensor {
+  return (v) => scope(() => flat(hvp(obj, params, unflat(v, params), meter)));
+}
+
+/**
+ * The explicit M×M Hessian, column j = ∇²J(w) e_j (M Hessian-vector products):
+ * for small models, and to check the stochastic estimators.
+ */
+export function hessian(obj: Objective, params: Tensor[], meter?: Meter): Tensor {
+  return scope(() => {
+    const apply = hessianOperator(obj, params, meter);
+    const m = params.reduce((s, p) => s + p.numel, 0);
+    const dtype = params[0].dtype;
+    const h = zeros([m, m], dtype);
+    for (let j = 0; j < m; j++) {
+      scope(() => {
+        const e = zeros([m], dtype);
+        e.narrow(0, j, 1).add_(1);
+        h.select(1, j).copy_(apply(e));
+      });
+    }
+    return h;
+  });
+}
