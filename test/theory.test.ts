@@ -1,0 +1,238 @@
+// The linearized theory against the real engine: on quadratic local risks with
+// Gaussian gradient noise the theory is exact, so Monte Carlo runs of unifiedStep
+// must land inside their confidence band around the predicted curves, in the
+// predicted order; the Lyapunov steady state is the long-run limit of the
+// propagated moments; the small-μ closed forms become exact as μ → 0.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { cholesky, eye, Generator, kron, randn, scope, solve, stack, tensor, zeros, type Tensor } from '../src/tensor/index.js';
+import { UserError } from '../src/errors.js';
+import { unifiedForm, unifiedStep, type Algorithm } from '../src/algorithms/recursion.js';
+import { line, metropolis, perronVector, ring, uniform } from '../src/graph/index.js';
+import {
+  closedForm,
+  linearizedModel,
+  linearRecursion,
+  propagateMoments,
+  solveDiscreteLyapunov,
+  steadyState,
+  type LinearizedModel,
+  type LinearizedSettings,
+} from '../src/theory/index.js';
+
+const K = 5;
+const M = 3;
+
+/** Heterogeneous SPD H_k and R_k, and d_k with Σ_k p_k d_k = 0 (w* = 0 minimizes J = Σ p_k J_k). */
+function quadraticProblem(seed: number, p?: Tensor): LinearizedModel {
+  const gen = new Generator(seed);
+  const spd = (shift: number): Tensor => {
+    const X = randn([K, M, M], gen, 'float64');
+    return X.bmm(X.mT).div(M).add(eye(M, 'float64').mul(shift));
+  };
+  const H = spd(0.3);
+  const R = spd(0.1);
+  const weights = p ?? tensor(new Array<number>(K).fill(1 / K), 'float64');
+  const raw = randn([K, M], gen, 'float64');
+  const d = raw.sub(weights.reshape([1, K]).mm(raw));
+  return linearizedModel(H, d, R, weights);
+}
+
+const ringA = (): Tensor => tensor(metropolis(ring(K)), 'float64');
+const settings = (algorithm: Algorithm, A: Tensor, stepSize: number, batchSize: number): LinearizedSettings => ({
+  form: unifiedForm(algorithm, A),
+  stepSize,
+  batchSize,
+});
+
+/** The oracle ∇̂J_k(φ_k) = H_k φ_k + d_k + v_k, v_k ~ N(0, R_k/B), for φ stacked as [K, S, M] (S independent runs). */
+function gradientOracle(model: LinearizedModel, batchSize: number, gen: Generator | null): (phi: Tensor[]) => Tensor[] {
+  const Lt = cholesky(model.R).mT.div(Math.sqrt(batchSize));
+  return ([phi]) => {
+    const exact = phi.bmm(model.H).add(model.d.reshape([K, 1, M]));
+    return [gen ? exact.add(randn(phi.shape, gen, 'float64').bmm(Lt)) : exact];
+  };
+}
+
+/** Excess risks ½ wᵀH̄w (d̄ = 0) of the centroid and the agent average, per run: two [S] tensors. */
+function measuredExcess(model: LinearizedModel, w: Tensor): { centroid: Tensor; agentAverage: Tensor } {
+  const Hbar = model.H.mul(model.p.reshape([K, 1, 1])).sum(0);
+  const half = (x: Tensor): Tensor => x.matmul(Hbar).mul(x).sum(-1).mul(0.5);
+  const wc = w.mul(model.p.reshape([K, 1, 1])).sum(0);
+  return { centroid: half(wc), agentAverage: half(w).mean(0) };
+}
+
+/** Runs the engine S times in parallel from w* for N steps; excess risks as [N+1, S] per measure. */
+function monteCarlo(model: LinearizedModel, s: LinearizedSettings, runs: number, steps: number, seed: number): { centroid: Tensor; agentAverage: Tensor } {
+  const gen = new Generator(seed);
+  const oracle = gradientOracle(model, s.batchSize, gen);
+  let w = [zeros([K, runs, M], 'float64')];
+  const centroid: Tensor[] = [];
+  const agentAverage: Tensor[] = [];
+  for (let n = 0; n <= steps; n++) {
+    if (n > 0) w = unifiedStep(w, oracle, s.form, s.stepSize);
+    const e = measuredExcess(model, w[0]);
+    centroid.push(e.centroid);
+    agentAverage.push(e.agentAverage);
+  }
+  return { centroid: stack(centroid), agentAverage: stack(agentAverage) };
+}
+
+const runs = 1000;
+const steps = 120;
+const mu = 0.1;
+const B = 4;
+/** Windows of steps over which each run's excess risk is averaged: transient to steady state. */
+const windows: [number, number][] = [[1, 10], [11, 30], [31, 60], [61, 120]];
+/** Simultaneous 95% band for the 8 checks of one algorithm (4 windows × 2 measures), Bonferroni: z_{1 − 0.025/8}. */
+const zBand = 2.7344;
+
+interface WindowCheck {
+  measure: 'centroid' | 'agentAverage';
+  window: [number, number];
+  predicted: number;
+  measured: number;
+  standardError: number;
+}
+
+interface Comparison {
+  checks: WindowCheck[];
+  /** Steady-state window means: predicted and measured, per measure. */
+  steady: Record<'centroid' | 'agentAverage', { predicted: number; measured: number; standardError: number }>;
+  /** Fraction of steps n ≥ 1 whose predicted value lies in the pointwise 95% band. */
+  pointwiseCoverage: number;
+}
+
+const comparisons = new Map<Algorithm, Comparison>();
+const model = (): LinearizedModel => quadraticProblem(11);
+
+function compare(algorithm: Algorithm): Comparison {
+  const cached = comparisons.get(algorithm);
+  if (cached) return cached;
+  const result = scope(() => {
+    const m = model();
+    const s = settings(algorithm, ringA(), mu, B);
+    const predicted = propagateMoments(m, s, steps);
+    const measured = monteCarlo(m, s, runs, steps, 2024);
+    const checks: WindowCheck[] = [];
+    let inside = 0;
+    for (const measure of ['centroid', 'agentAverage'] as const) {
+      const E = measured[measure];
+      for (const window of windows) {
+        const [a, b] = window;
+        const perRun = E.narrow(0, a, b - a + 1).mean(0);
+        const mean = perRun.mean().item();
+        const standardError = Math.sqrt(perRun.var().item() / runs);
+        const curve = predicted[measure].slice(a, b + 1);
+        checks.push({ measure, window, predicted: curve.reduce((x, y) => x + y, 0) / curve.length, measured: mean, standardError });
+      }
+      const means = E.mean(1).toNumbers();
+      const ses = E.var(1).div(runs).sqrt().toNumbers();
+      for (let n = 1; n <= steps; n++) if (Math.abs(means[n] - predicted[measure][n]) <= 1.96 * ses[n]) inside++;
+    }
+    const last = (measure: 'centroid' | 'agentAverage'): Comparison['steady']['centroid'] => {
+      const c = checks.find((x) => x.measure === measure && x.window === windows[windows.length - 1]);
+      assert.ok(c);
+      return { predicted: c.predicted, measured: c.measured, standardError: c.standardError };
+    };
+    return { checks, steady: { centroid: last('centroid'), agentAverage: last('agentAverage') }, pointwiseCoverage: inside / (2 * steps) };
+  });
+  comparisons.set(algorithm, result);
+  return result;
+}
+
+for (const algorithm of ['centralized', 'consensus', 'atc'] as const) {
+  test(`${algorithm}: ${runs} Monte Carlo runs of the engine match the predicted E J(w_c,n) − J(w*) and agent average within the simultaneous 95% band`, (t) => {
+    const { checks, pointwiseCoverage } = compare(algorithm);
+    for (const c of checks) {
+      const z = (c.measured - c.predicted) / c.standardError;
+      t.diagnostic(`${c.measure} n∈[${c.window.join(', ')}]: predicted ${c.predicted.toExponential(4)} measured ${c.measured.toExponential(4)} ± ${c.standardError.toExponential(2)} (z = ${z.toFixed(2)})`);
+      assert.ok(Math.abs(z) <= zBand, `${algorithm} ${c.measure} over n ∈ [${c.window.join(', ')}]: predicted ${c.predicted} but measured ${c.measured} ± ${c.standardError} (|z| = ${Math.abs(z).toFixed(2)} > ${zBand})`);
+    }
+    t.diagnostic(`pointwise 95% band holds the prediction at ${(100 * pointwiseCoverage).toFixed(1)}% of the steps`);
+    assert.ok(pointwiseCoverage >= 0.8, `the prediction lies inside the pointwise 95% band at only ${(100 * pointwiseCoverage).toFixed(1)}% of steps`);
+  });
+}
+
+test('the predicted ordering of centralized, consensus and diffusion (ATC) is the measured one, for the centroid and the agent average', (t) => {
+  const algorithms = ['centralized', 'consensus', 'atc'] as const;
+  for (const measure of ['centroid', 'agentAverage'] as const) {
+    const order = (key: 'predicted' | 'measured'): string[] =>
+      [...algorithms].sort((x, y) => compare(y).steady[measure][key] - compare(x).steady[measure][key]);
+    const predicted = order('predicted');
+    const measured = order('measured');
+    t.diagnostic(`${measure}: predicted ${predicted.join(' > ')}; measured ${measured.join(' > ')}`);
+    assert.deepEqual(measured, predicted);
+    // The paper's claims 1 and 2: decentralized escapes faster, consensus fastest.
+    assert.deepEqual(predicted, ['consensus', 'atc', 'centralized']);
+    // The measured gaps are resolved, not luck: each exceeds 3 combined standard errors.
+    for (let i = 0; i + 1 < measured.length; i++) {
+      const [hi, lo] = [compare(measured[i] as Algorithm).steady[measure], compare(measured[i + 1] as Algorithm).steady[measure]];
+      assert.ok(hi.measured - lo.measured > 3 * Math.hypot(hi.standardError, lo.standardError), `${measure}: ${measured[i]} vs ${measured[i + 1]} is not resolved`);
+    }
+  }
+});
+
+test('without gradient noise the propagated mean is the engine trajectory itself, for every algorithm, from any start', () =>
+  scope(() => {
+    const m = quadraticProblem(5);
+    const noiseless = linearizedModel(m.H, m.d, m.R.mul(0), m.p);
+    const start = randn([K, M], new Generator(6), 'float64');
+    for (const algorithm of ['centralized', 'consensus', 'atc', 'cta', 'noncooperative'] as const) {
+      const s = settings(algorithm, ringA(), 0.15, B);
+      const predicted = propagateMoments(noiseless, s, 40, start);
+      const oracle = gradientOracle(noiseless, B, null);
+      let w = [start.reshape([K, 1, M])];
+      for (let n = 1; n <= 40; n++) {
+        w = unifiedStep(w, oracle, s.form, s.stepSize);
+        const e = measuredExcess(noiseless, w[0]);
+        assert.ok(Math.abs(e.centroid.item() - predicted.centroid[n]) <= 1e-12 * (1 + predicted.centroid[n]), `${algorithm}: centroid at n = ${n}`);
+        assert.ok(Math.abs(e.agentAverage.item() - predicted.agentAverage[n]) <= 1e-12 * (1 + predicted.agentAverage[n]), `${algorithm}: agent average at n = ${n}`);
+      }
+      assert.ok(w[0].reshape([K, M]).sub(predicted.mean).abs().amax().item() < 1e-12, `${algorithm}: final mean`);
+    }
+  }));
+
+test('the Lyapunov steady state is the long-run limit of the propagated moments, and solves vec C = (I − ℱ⊗ℱ)⁻¹ vec Q', () =>
+  scope(() => {
+    const m = quadraticProblem(3);
+    for (const algorithm of ['centralized', 'consensus', 'atc'] as const) {
+      const s = settings(algorithm, ringA(), mu, B);
+      const steady = steadyState(m, s);
+      assert.ok(steady.spectralRadius > 0.5 && steady.spectralRadius < 1);
+      // ρ(ℱ)^(2·600) < 1e-30: the propagation has forgotten its start.
+      const long = propagateMoments(m, s, 600);
+      const scale = steady.cov.abs().amax().item();
+      assert.ok(long.cov.sub(steady.cov).abs().amax().item() < 1e-12 * scale, `${algorithm}: covariance`);
+      assert.ok(long.mean.sub(steady.mean).abs().amax().item() < 1e-12 * (1 + steady.mean.abs().amax().item()), `${algorithm}: mean`);
+      assert.ok(Math.abs(long.centroid[600] - steady.centroid) < 1e-12 * steady.centroid);
+      assert.ok(Math.abs(long.agentAverage[600] - steady.agentAverage) < 1e-12 * steady.agentAverage);
+
+      const rec = linearRecursion(m, s);
+      const n = K * M;
+      const F = rec.apply(eye(n, 'float64'));
+      const vec = solve(eye(n * n, 'float64').sub(kron(F, F)), rec.noise.reshape([n * n, 1])).reshape([n, n]);
+      assert.ok(vec.sub(steady.cov).abs().amax().item() < 1e-11 * scale, `${algorithm}: Kronecker solve`);
+    }
+  }));
+
+test('the Lyapunov solver handles non-normal F and batched Q, and refuses an unstable recursion', () =>
+  scope(() => {
+    const gen = new Generator(8);
+    const n = 6;
+    // Upper triangular, ρ = 0.95 on the diagonal, off-diagonal of order one: ‖F‖ > 1 > ρ(F).
+    const above = tensor(Array.from({ length: n }, (_, i) => Array.from({ length: n }, (_, j) => (j > i ? 1 : 0))), 'float64');
+    const T = randn([n, n], gen, 'float64').mul(above).add(eye(n, 'float64').mul(0.95));
+    const X = randn([3, n, n], gen, 'float64');
+    const Q = X.matmul(X.mT);
+    const C = solveDiscreteLyapunov(T, Q);
+    const residual = C.sub(T.matmul(C).matmul(T.mT)).sub(Q).abs().amax().item();
+    assert.ok(residual < 1e-9 * C.abs().amax().item(), `residual ${residual}`);
+    for (let b = 0; b < 3; b++) {
+      const vec = solve(eye(n * n, 'float64').sub(kron(T, T)), Q.select(0, b).reshape([n * n, 1])).reshape([n, n]);
+      assert.ok(vec.sub(C.select(0, b)).abs().amax().item() < 1e-8 * C.abs().amax().item());
+    }
+    assert.throws(() => solveDiscreteLyapunov(eye(n, 'float64').mul(1.01), Q.select(0, 0)), (e: unknown) => e instanceof UserError && /ρ\(F\) = 1\.01/.test(e.message));
+    const m = quadraticProblem(3);
+    assert.throws(() => steadyState(m, settings('atc', ringA(), 5, B)), (e: unknown) => e instanceof UserError && /unstable.*smaller step size/.test(e.message));
+  }));
