@@ -1,0 +1,66 @@
+// Datasets by name, as {train, test} splits: the CLI's --dataset.
+import { ConfigError } from '../errors.js';
+import { takeSubset, type Splits } from './dataset.js';
+import { cifar10 } from './cifar.js';
+import { fashionMnist, mnist, FASHION_MNIST_DIR } from './mnist.js';
+import { gaussianMixture, teacherStudent, twoMoons } from './synthetic.js';
+
+export const DATASETS = ['mnist', 'fashion-mnist', 'cifar10', 'gaussian-mixture', 'two-moons', 'teacher-student'] as const;
+export type DatasetName = (typeof DATASETS)[number];
+
+export interface LoadOptions {
+  /** Folder of the files: required for cifar10; overrides the default for mnist and fashion-mnist. */
+  dataDir?: string;
+  /**
+   * Fixes the generated datasets, and makes subsets random (n examples drawn
+   * without replacement); without a seed a subset is the first n examples and
+   * generated data use seed 0.
+   */
+  seed?: number;
+  /** Keep only this many training examples. */
+  trainSubset?: number;
+  /** Keep only this many test examples. */
+  testSubset?: number;
+}
+
+/** Sizes of the generated datasets (a subset option shrinks them like real ones). */
+export const GENERATED_TRAIN_SIZE = 10000;
+export const GENERATED_TEST_SIZE = 2000;
+
+export function isDatasetName(name: string): name is DatasetName {
+  return (DATASETS as readonly string[]).includes(name);
+}
+
+export function loadDataset(name: string, o: LoadOptions = {}): Splits {
+  if (!isDatasetName(name)) throw new ConfigError('dataset', `unknown dataset "${name}"; allowed: ${DATASETS.join(', ')}`);
+  const full = load(name, o);
+  // Distinct streams for the two subsets, so they do not pick the same positions.
+  const seedFor = (stream: number): number | undefined => (o.seed === undefined ? undefined : o.seed + stream);
+  return {
+    train: o.trainSubset === undefined ? full.train : takeSubset(full.train, o.trainSubset, seedFor(0)),
+    test: o.testSubset === undefined ? full.test : takeSubset(full.test, o.testSubset, seedFor(1)),
+  };
+}
+
+function load(name: DatasetName, o: LoadOptions): Splits {
+  const sizes = { trainSize: GENERATED_TRAIN_SIZE, testSize: GENERATED_TEST_SIZE, seed: o.seed ?? 0 };
+  switch (name) {
+    case 'mnist':
+      return o.dataDir === undefined ? { train: mnist('train'), test: mnist('test') } : { train: mnist('train', o.dataDir), test: mnist('test', o.dataDir) };
+    case 'fashion-mnist': {
+      const dir = o.dataDir ?? FASHION_MNIST_DIR;
+      return { train: fashionMnist('train', dir), test: fashionMnist('test', dir) };
+    }
+    case 'cifar10':
+      if (o.dataDir === undefined) {
+        throw new ConfigError('dataDir', 'cifar10 needs the folder of its binary batches (cifar-10-batches-bin from cifar-10-binary.tar.gz): give it with --data-dir');
+      }
+      return { train: cifar10(o.dataDir, 'train'), test: cifar10(o.dataDir, 'test') };
+    case 'gaussian-mixture':
+      return gaussianMixture({ ...sizes, classes: 10, dim: 20, separation: 0.5 });
+    case 'two-moons':
+      return twoMoons({ ...sizes, noise: 0.1 });
+    case 'teacher-student':
+      return teacherStudent({ ...sizes, dim: 20, hidden: 32, classes: 10 });
+  }
+}
