@@ -47,11 +47,10 @@ const settings = (algorithm: Algorithm, A: Tensor, stepSize: number, batchSize: 
 
 /** The oracle ∇̂J_k(φ_k) = H_k φ_k + d_k + v_k, v_k ~ N(0, R_k/B), for φ stacked as [K, S, M] (S independent runs). */
 function gradientOracle(model: LinearizedModel, batchSize: number, gen: Generator | null): (phi: Tensor[]) => Tensor[] {
+  const exact = (phi: Tensor): Tensor => phi.bmm(model.H).add(model.d.reshape([K, 1, M]));
+  if (gen === null) return ([phi]) => [exact(phi)];
   const Lt = cholesky(model.R).mT.div(Math.sqrt(batchSize));
-  return ([phi]) => {
-    const exact = phi.bmm(model.H).add(model.d.reshape([K, 1, M]));
-    return [gen ? exact.add(randn(phi.shape, gen, 'float64').bmm(Lt)) : exact];
-  };
+  return ([phi]) => [exact(phi).add(randn(phi.shape, gen, 'float64').bmm(Lt))];
 }
 
 /** Excess risks ½ wᵀH̄w (d̄ = 0) of the centroid and the agent average, per run: two [S] tensors. */
@@ -235,4 +234,84 @@ test('the Lyapunov solver handles non-normal F and batched Q, and refuses an uns
     assert.throws(() => solveDiscreteLyapunov(eye(n, 'float64').mul(1.01), Q.select(0, 0)), (e: unknown) => e instanceof UserError && /ρ\(F\) = 1\.01/.test(e.message));
     const m = quadraticProblem(3);
     assert.throws(() => steadyState(m, settings('atc', ringA(), 5, B)), (e: unknown) => e instanceof UserError && /unstable.*smaller step size/.test(e.message));
+  }));
+
+/** |x − 1| at each μ, to check convergence to 1 as μ → 0. */
+function ratiosTowardOne(m: LinearizedModel, algorithm: Algorithm, A: Tensor, mus: number[]): { total: number[]; secondOrder: number[] }[] {
+  return (['centroid', 'agentAverage'] as const).map((measure) => {
+    const total: number[] = [];
+    const secondOrder: number[] = [];
+    for (const mu of mus) {
+      const s = settings(algorithm, A, mu, B);
+      const exact = steadyState(m, s)[measure];
+      const closed = closedForm(m, s)[measure];
+      total.push(Math.abs(closed.total / exact - 1));
+      // What the O(μ) noise term leaves, exact against closed form: tests the μ² network terms.
+      secondOrder.push(Math.abs((exact - closed.noise) / (closed.total - closed.noise) - 1));
+    }
+    return { total, secondOrder };
+  });
+}
+
+const shrinking = (xs: number[]): boolean => xs.every((x, i) => i === 0 || x < xs[i - 1]);
+
+test('centralized: the closed form μ Tr(R̄)/(4KB) + (μ/4) Tr(H̄C₀H̄) approaches the exact steady state as μ → 0', (t) =>
+  scope(() => {
+    const m = quadraticProblem(4);
+    const mus = [0.1, 0.01, 0.001];
+    const s = settings('centralized', ringA(), 0.01, B);
+    const closed = closedForm(m, s);
+    const Rbar = m.R.mean(0);
+    assert.ok(Math.abs(closed.centroid.noise - (0.01 * Rbar.trace().item()) / (4 * K * B)) < 1e-15);
+    // 11ᵀ/K leaves no disagreement: the network terms vanish up to round-off.
+    for (const x of [closed.centroid.networkNoise, closed.centroid.heterogeneity, closed.agentAverage.total - closed.centroid.total]) {
+      assert.ok(Math.abs(x) < 1e-12 * closed.centroid.noise);
+    }
+    const [centroid] = ratiosTowardOne(m, 'centralized', ringA(), mus);
+    t.diagnostic(`|closed/exact − 1| = ${centroid.total.map((x) => x.toExponential(2)).join(', ')}; O(μ²) part: ${centroid.secondOrder.map((x) => x.toExponential(2)).join(', ')}`);
+    assert.ok(shrinking(centroid.total) && centroid.total[2] < 1e-5);
+    assert.ok(shrinking(centroid.secondOrder) && centroid.secondOrder[2] < 1e-2);
+  }));
+
+for (const [name, A, p] of [
+  ['ring, Metropolis (p uniform)', ringA, undefined],
+  ['line, uniform rule (p not uniform)', () => tensor(uniform(line(K)), 'float64'), () => tensor(perronVector(uniform(line(K))), 'float64')],
+] as const) {
+  for (const algorithm of ['consensus', 'atc', 'cta'] as const) {
+    test(`${algorithm} on a ${name}: closed form and exact steady state agree to leading order and in their μ² network terms as μ → 0`, (t) =>
+      scope(() => {
+        const m = quadraticProblem(4, p?.());
+        const mus = [0.01, 0.001, 0.0001];
+        const [centroid, agentAverage] = ratiosTowardOne(m, algorithm, A(), mus);
+        for (const [measure, r] of [['centroid', centroid], ['agent average', agentAverage]] as const) {
+          t.diagnostic(`${measure}: |closed/exact − 1| = ${r.total.map((x) => x.toExponential(2)).join(', ')}; μ² part: ${r.secondOrder.map((x) => x.toExponential(2)).join(', ')}`);
+          assert.ok(shrinking(r.total) && r.total[2] < 1e-4, `${measure}: total ratio`);
+          assert.ok(shrinking(r.secondOrder) && r.secondOrder[2] < 5e-3, `${measure}: μ² part`);
+        }
+      }));
+  }
+}
+
+test('closed forms: heterogeneity does not shrink with B while the noise terms do; consensus pays more than diffusion', () =>
+  scope(() => {
+    const m = quadraticProblem(4);
+    const at = (algorithm: Algorithm, batchSize: number) => closedForm(m, settings(algorithm, ringA(), 0.01, batchSize)).agentAverage;
+    for (const algorithm of ['consensus', 'atc'] as const) {
+      const [small, large] = [at(algorithm, 4), at(algorithm, 400)];
+      assert.ok(Math.abs(large.heterogeneity - small.heterogeneity) < 1e-12 * small.heterogeneity);
+      assert.ok(Math.abs(large.noise * 100 - small.noise) < 1e-12 * small.noise);
+      assert.ok(large.networkNoise < small.networkNoise / 50);
+    }
+    assert.ok(at('consensus', 4).heterogeneity > at('atc', 4).heterogeneity);
+    assert.ok(at('consensus', 4).networkNoise > at('atc', 4).networkNoise);
+  }));
+
+test('closed forms refuse what they do not cover, with a message that says why', () =>
+  scope(() => {
+    const m = quadraticProblem(4);
+    assert.throws(() => closedForm(m, settings('noncooperative', ringA(), 0.01, B)), (e: unknown) => e instanceof UserError && /does not mix/.test(e.message));
+    const indefinite = linearizedModel(m.H.mul(-1), m.d, m.R, m.p);
+    assert.throws(() => closedForm(indefinite, settings('atc', ringA(), 0.01, B)), (e: unknown) => e instanceof UserError && /not positive definite/.test(e.message));
+    const skewed = quadraticProblem(4, tensor(perronVector(uniform(line(K))), 'float64'));
+    assert.throws(() => closedForm(skewed, settings('centralized', tensor(uniform(line(K)), 'float64'), 0.01, B)), (e: unknown) => e instanceof UserError && /keep the centroid/.test(e.message));
   }));
