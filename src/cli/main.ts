@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { UserError } from '../errors.js';
 import { packageRoot } from '../tensor/native.js';
 import { demo } from './demo.js';
+import { trainCommand } from './train.js';
 import { graph } from './graph.js';
 
 export interface Command {
@@ -16,6 +17,7 @@ export const version = (): string =>
 
 const commands: Record<string, Command> = {
   demo,
+  train: trainCommand,
   graph,
 };
 

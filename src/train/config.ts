@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { algorithms, type Algorithm } from '../algorithms/recursion.js';
 import { ConfigError, UserError } from '../errors.js';
+import { parsePartition } from '../data/partition.js';
 import type { Schedule } from './schedule.js';
 
 export interface TrainConfig {
@@ -11,9 +12,8 @@ export interface TrainConfig {
   dataDir: string | null;
   /** Use only the first n training examples (null: all). */
   trainSubset: number | null;
-  partition: 'iid' | 'dirichlet' | 'shards' | 'quantity';
-  /** Dirichlet concentration α (label skew) or quantity-skew concentration. */
-  alpha: number;
+  /** iid | dirichlet[:α] | shards[:shards per agent] | quantity[:α] */
+  partition: string;
   model: string;
   hidden: number[];
   activation: string;
@@ -44,7 +44,6 @@ export const defaults: TrainConfig = {
   dataDir: null,
   trainSubset: null,
   partition: 'iid',
-  alpha: 0.5,
   model: 'mlp',
   hidden: [256],
   activation: 'relu',
@@ -67,8 +66,6 @@ export const defaults: TrainConfig = {
   sameInit: true,
   out: 'runs/latest',
 };
-
-const partitions = ['iid', 'dirichlet', 'shards', 'quantity'] as const;
 
 /** Accepted spellings of an algorithm; 'diffusion' means ATC. */
 export function parseAlgorithm(value: string, field = 'algorithm'): Algorithm {
@@ -93,11 +90,6 @@ function number(field: string, v: unknown, { min = -Infinity, exclusiveMin = fal
   return n;
 }
 
-function oneOf<T extends string>(field: string, v: unknown, allowed: readonly T[]): T {
-  if (typeof v !== 'string' || !(allowed as readonly string[]).includes(v)) throw new ConfigError(field, `must be one of ${allowed.join(', ')}, got ${JSON.stringify(v)}`);
-  return v as T;
-}
-
 function schedule(v: unknown): Schedule {
   if (typeof v === 'string') {
     // Compact spellings for the command line: constant | step:EVERY:FACTOR | cosine[:FINAL] | warmup:STEPS[:then...]
@@ -117,6 +109,11 @@ function schedule(v: unknown): Schedule {
     return schedule(parts);
   }
   throw new ConfigError('schedule', `must be constant, step:EVERY:FACTOR, cosine[:FINAL] or warmup:STEPS[:SCHEDULE], got ${JSON.stringify(v)}`);
+}
+
+function validPartition(v: unknown): string {
+  parsePartition(String(v));
+  return String(v);
 }
 
 const keys = Object.keys(defaults) as (keyof TrainConfig)[];
@@ -141,8 +138,7 @@ export function makeConfig(partial: Record<string, unknown>): TrainConfig {
     dataset: String(raw.dataset),
     dataDir: nullable(raw.dataDir, String),
     trainSubset: nullable(raw.trainSubset, (v) => positiveInt('trainSubset', v)),
-    partition: oneOf('partition', raw.partition, partitions),
-    alpha: number('alpha', raw.alpha, { min: 0, exclusiveMin: true }),
+    partition: validPartition(raw.partition),
     model: String(raw.model),
     hidden: hidden as number[],
     activation: String(raw.activation),

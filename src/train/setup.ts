@@ -1,0 +1,63 @@
+// Everything a run is made of, derived deterministically from its config: the
+// graph and its combination matrices, the data and its partition across agents,
+// the model, and each agent's batch stream. Every process of a distributed run
+// computes the same Setup.
+import { loadDataset, partition, parsePartition, labelHistogram, AgentSampler, datasetTensors, gatherBatch, takeSubset, type DatasetTensors } from '../data/index.js';
+import { combinationSchedule, makeGraph, type Graph, type Matrix } from '../graph/index.js';
+import { spectrum as analyze, type Spectrum } from '../graph/spectrum.js';
+import { makeModel, type Model } from '../models/index.js';
+import type { Tensor } from '../tensor/index.js';
+import type { TrainConfig } from './config.js';
+import type { Split } from './evaluate.js';
+import { deriveSeed } from './seeds.js';
+
+export interface Setup {
+  config: TrainConfig;
+  graph: Graph;
+  /** The combination matrix A at step n (constant unless the topology is time-varying). */
+  combination: (n: number) => Matrix;
+  timeVarying: boolean;
+  spectrum: Spectrum;
+  /** Weights of the centroid w_c = Σ_k p_k w_k: the Perron vector of A. */
+  perron: number[];
+  model: Model;
+  train: DatasetTensors;
+  test: DatasetTensors;
+  /** The training examples the train metrics are computed on. */
+  evalTrain: Split;
+  /** Training-example indices held by each agent. */
+  parts: number[][];
+  labelHistogram: number[][];
+  sampler(agent: number): AgentSampler;
+  batch(indices: Int32Array[]): { x: Tensor; y: Tensor };
+}
+
+
+export function prepare(config: TrainConfig): Setup {
+  const c = config;
+  const graph = makeGraph({ topology: c.topology, agents: c.agents, seed: deriveSeed(c.seed, 'graph') });
+  const combination = combinationSchedule(c.rule, graph);
+  const timeVarying = graph.name === 'one-peer-exponential';
+  const spectrum = analyze(combination(0));
+  const data = loadDataset(c.dataset, { dataDir: c.dataDir ?? undefined, trainSubset: c.trainSubset ?? undefined, seed: deriveSeed(c.seed, 'subset') });
+  const parts = partition(data.train.y, data.train.classes, c.agents, parsePartition(c.partition), deriveSeed(c.seed, 'partition'));
+  const model = makeModel({ model: c.model, inputShape: data.train.shape, classes: data.train.classes, hidden: c.hidden, activation: c.activation });
+  const train = datasetTensors(data.train);
+  const evalTrain = data.train.n <= c.evalSubset ? train : datasetTensors(takeSubset(data.train, c.evalSubset, deriveSeed(c.seed, 'eval')));
+  return {
+    config: c,
+    graph,
+    combination,
+    timeVarying,
+    spectrum,
+    perron: spectrum.perron,
+    model,
+    train,
+    test: datasetTensors(data.test),
+    evalTrain,
+    parts,
+    labelHistogram: labelHistogram(data.train.y, parts, data.train.classes),
+    sampler: (k) => new AgentSampler(parts[k], c.batchSize, deriveSeed(c.seed, 'batches', k), k),
+    batch: (indices) => gatherBatch(train, indices),
+  };
+}

@@ -1,0 +1,222 @@
+// The training loop: config → graph, data partition, model → steps of the
+// unified recursion → run directory. All K agents live stacked in one process
+// here; the process-per-agent runtime supplies its own Mixer and gather.
+import { mkdirSync } from 'node:fs';
+import { unifiedForm, localMixer, unifiedStep, type Mixer, type UnifiedForm } from '../algorithms/recursion.js';
+import { localDirection, momentumBuffers, type LocalOptions } from '../algorithms/local.js';
+import { DivergenceError } from '../errors.js';
+import type { SamplerState } from '../data/sampler.js';
+import { agentLosses } from '../models/index.js';
+import { Generator, fromArray, grad, keep, noGrad, scope, type Tensor } from '../tensor/index.js';
+import { latestCheckpointPath, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
+import type { TrainConfig } from './config.js';
+import { centroidGradNorm, consensusDistance, evaluate, type Evaluation } from './evaluate.js';
+import { appendMetrics, paths, truncateMetrics } from './rundir.js';
+import { stepSizeAt } from './schedule.js';
+import { deriveSeed } from './seeds.js';
+import type { Setup } from './setup.js';
+
+export interface Stats {
+  mean: number;
+  min: number;
+  max: number;
+}
+
+export interface MetricsLine {
+  step: number;
+  epoch: number;
+  stepSize: number;
+  batchLoss: number;
+  train: { centroid: { loss: number; accuracy: number }; agents: { loss: Stats; accuracy: Stats } };
+  test: { centroid: { loss: number; accuracy: number }; agents: { loss: Stats; accuracy: Stats } };
+  consensusDistance: number;
+  gradNorm: number;
+}
+
+export interface Summary {
+  algorithm: string;
+  agents: number;
+  steps: number;
+  trainLoss: number;
+  trainAccuracy: number;
+  testLoss: number;
+  testAccuracy: number;
+  consensusDistance: number;
+  seconds: number;
+}
+
+export interface Progress {
+  step(n: number, total: number, loss: number): void;
+  evaluated(line: MetricsLine): void;
+  done(): void;
+}
+
+export interface TrainOptions {
+  resume?: boolean;
+  progress?: Progress;
+  /** Exchanges parameters between agents; all agents are local by default. */
+  mixer?: Mixer;
+  /** The agents this process hosts (default: all). */
+  agents?: number[];
+  /** Gathers every agent's parameters for evaluation (identity when all agents are local). */
+  gatherAll?: (w: Tensor[]) => Tensor[];
+  /** Gathers every agent's sampler state, in agent order, for a checkpoint. */
+  gatherSamplerStates?: (states: SamplerState[]) => SamplerState[];
+  /** Whether this process writes the run directory (one process does in a distributed run). */
+  writer?: boolean;
+}
+
+const stats = (xs: number[]): Stats => ({ mean: xs.reduce((a, b) => a + b, 0) / xs.length, min: Math.min(...xs), max: Math.max(...xs) });
+
+function summarize(e: Evaluation): MetricsLine['train'] {
+  return {
+    centroid: e.centroid,
+    agents: { loss: stats(e.agents.map((a) => a.loss)), accuracy: stats(e.agents.map((a) => a.accuracy)) },
+  };
+}
+
+export function totalSteps(c: TrainConfig, trainSize: number): number {
+  return c.epochs === null ? c.steps : Math.ceil((c.epochs * trainSize) / (c.agents * c.batchSize));
+}
+
+export async function train(setup: Setup, o: TrainOptions = {}): Promise<Summary> {
+  const started = Date.now();
+  const { config: c, model } = setup;
+  const hosted = o.agents ?? Array.from({ length: c.agents }, (_, k) => k);
+  const mixer = o.mixer ?? localMixer;
+  const gatherAll = o.gatherAll ?? ((w: Tensor[]) => w);
+  const writer = o.writer ?? true;
+  const gatherStates = o.gatherSamplerStates ?? ((s: SamplerState[]) => s);
+  const out = paths(c.out);
+  if (writer) mkdirSync(out.checkpoints, { recursive: true });
+  const total = totalSteps(c, setup.train.y.shape[0]);
+  const local: LocalOptions = { weightDecay: c.weightDecay, clipNorm: c.clipNorm, momentum: c.momentum };
+  const p = keep(fromArray(Float32Array.from(setup.perron), [c.agents]));
+  const samplers = hosted.map((k) => setup.sampler(k));
+
+  let w: Tensor[];
+  let buffers: Tensor[] | null;
+  let start = 0;
+  const resumeFrom = o.resume ? latestCheckpointPath(out.checkpoints) : null;
+  if (resumeFrom) {
+    const ck = loadCheckpoint(resumeFrom);
+    w = ck.params.map((t) => keep(selectAgents(t, hosted, c.agents)));
+    buffers = ck.momentum ? ck.momentum.map((t) => keep(selectAgents(t, hosted, c.agents))) : momentumBuffers(local, w);
+    hosted.forEach((k, i) => samplers[i].restore(ck.samplers[k] as SamplerState));
+    start = ck.step;
+    if (writer) truncateMetrics(c.out, start);
+  } else {
+    const all = model.init(c.agents, new Generator(deriveSeed(c.seed, 'init')), { sameInit: c.sameInit });
+    w = all.map((t) => keep(selectAgents(t, hosted, c.agents)));
+    buffers = momentumBuffers(local, w);
+    buffers?.forEach(keep);
+  }
+
+  const matrixAt = setup.combination;
+  let form: UnifiedForm | null = null;
+  let formStep = -1;
+  let lastLine: MetricsLine | null = null;
+
+  const evaluateNow = (step: number, batchLoss: number, stepSize: number): MetricsLine =>
+    scope(() => {
+      const all = gatherAll(w);
+      const trainEval = evaluate(model, all, p, setup.evalTrain);
+      const testEval = evaluate(model, all, p, setup.test);
+      return {
+        step,
+        epoch: (step * c.agents * c.batchSize) / setup.train.y.shape[0],
+        stepSize,
+        batchLoss,
+        train: summarize(trainEval),
+        test: summarize(testEval),
+        consensusDistance: consensusDistance(all, p),
+        gradNorm: centroidGradNorm(model, all, p, setup.evalTrain),
+      };
+    });
+
+  const checkpoint = (step: number): void => {
+    if (!writer) return;
+    const all = gatherAll(w);
+    const allBuffers = buffers ? gatherAll(buffers) : null;
+    saveCheckpoint(out.checkpoints, {
+      step,
+      paramNames: model.paramNames,
+      params: all,
+      momentum: allBuffers,
+      perron: setup.perron,
+      samplers: gatherStates(samplers.map((s) => s.state())),
+      config: c,
+    });
+  };
+
+  for (let n = start; n < total; n++) {
+    const mu = stepSizeAt(c.schedule, c.stepSize, n, total);
+    if (form === null || (setup.timeVarying && formStep !== n)) {
+      if (form) for (const A of [form.Ao, form.A1, form.A2]) A?.dispose();
+      form = scope(() => {
+        const A = fromArray(Float32Array.from(matrixAt(n).flat()), [c.agents, c.agents]);
+        return unifiedForm(c.algorithm, A);
+      });
+      formStep = n;
+    }
+    const f = form;
+    let batchLoss = 0;
+    const next = scope(() => {
+      const batch = setup.batch(samplers.map((s) => s.next()));
+      return unifiedStep(
+        w,
+        (phi) => {
+          const leaves = phi.map((t) => t.detach().requiresGrad_());
+          const losses = agentLosses(model, leaves, batch.x, batch.y);
+          const g = grad(losses.sum(), leaves);
+          batchLoss = losses.mean().item();
+          return localDirection(g, leaves, local, buffers);
+        },
+        f,
+        mu,
+        mixer,
+      );
+    });
+    if (!Number.isFinite(batchLoss)) {
+      next.forEach((t) => t.dispose());
+      throw new DivergenceError(`training diverged at step ${n + 1} (batch loss ${batchLoss}) — lower --step-size; the last good checkpoint is kept in ${out.checkpoints}`);
+    }
+    w.forEach((t) => t.dispose());
+    w = next;
+    const step = n + 1;
+    o.progress?.step(step, total, batchLoss);
+    const evaluating = step % c.evalEvery === 0 || step === total;
+    const checkpointing = step % c.checkpointEvery === 0 || step === total;
+    if (evaluating || checkpointing) assertFinite(w, step, out.checkpoints);
+    if (evaluating) {
+      lastLine = evaluateNow(step, batchLoss, mu);
+      if (writer) appendMetrics(c.out, lastLine);
+      o.progress?.evaluated(lastLine);
+    }
+    if (checkpointing) checkpoint(step);
+  }
+  o.progress?.done();
+  if (lastLine === null) lastLine = evaluateNow(total, Number.NaN, stepSizeAt(c.schedule, c.stepSize, total - 1, total));
+  return {
+    algorithm: c.algorithm,
+    agents: c.agents,
+    steps: total,
+    trainLoss: lastLine.train.centroid.loss,
+    trainAccuracy: lastLine.train.centroid.accuracy,
+    testLoss: lastLine.test.centroid.loss,
+    testAccuracy: lastLine.test.centroid.accuracy,
+    consensusDistance: lastLine.consensusDistance,
+    seconds: (Date.now() - started) / 1000,
+  };
+}
+
+function assertFinite(w: Tensor[], step: number, checkpoints: string): void {
+  const finite = noGrad(() => scope(() => w.every((t) => t.isfinite().all().item() === 1)));
+  if (!finite) throw new DivergenceError(`parameters became NaN/Inf at step ${step} — lower --step-size; the last good checkpoint is kept in ${checkpoints}`);
+}
+
+/** The rows of a stacked [K, ...] tensor for the hosted agents (the tensor itself when all are hosted). */
+function selectAgents(t: Tensor, hosted: number[], K: number): Tensor {
+  if (hosted.length === K) return t;
+  return scope(() => t.indexSelect(0, fromArray(Int32Array.from(hosted))).contiguous());
+}
