@@ -19,9 +19,9 @@ export interface ModelSpec {
   /** One example's shape, e.g. [784], [1, 28, 28] or [3, 32, 32]. */
   inputShape: number[];
   classes: number;
-  /** MLP hidden layer sizes (default [256]). */
+  /** MLP hidden layer sizes (default [256]); other models ignore it. */
   hidden?: number[];
-  /** MLP and LeNet activation (default relu). */
+  /** MLP and LeNet activation (default relu); the other models ignore it (ResNet uses relu). */
   activation?: string;
 }
 
@@ -55,23 +55,18 @@ export function makeModel(spec: ModelSpec): Model {
   if (!depth && !(modelNames as readonly string[]).includes(model)) {
     throw new ConfigError('model', `unknown model '${model}' (allowed: ${modelNames.join(', ')})`);
   }
+  // Checked even for models that ignore them: a config carries defaults for both.
   const activation = activationOf(spec.activation);
-  if (spec.hidden !== undefined && model !== 'mlp') throw new ConfigError('hidden', `only the mlp model has hidden layers, not ${model}`);
-  if (spec.activation !== undefined && model !== 'mlp' && model !== 'lenet') {
-    throw new ConfigError('activation', `only the mlp and lenet models take an activation, not ${model}`);
+  const hidden = spec.hidden ?? [256];
+  if (!Array.isArray(hidden) || !hidden.every(isPositiveInt)) {
+    throw new ConfigError('hidden', `must be a list of positive integers (layer sizes), got ${JSON.stringify(hidden)}`);
   }
   if (depth) {
     const d = Number(depth[1]);
     if (d < 8 || (d - 2) % 6 !== 0) throw new ConfigError('model', `a CIFAR ResNet has depth 6n + 2 (resnet8, resnet20, resnet32, …), got ${model}`);
     return resnet(d, inputShape, imageOf(inputShape, model), classes);
   }
-  if (model === 'mlp') {
-    const hidden = spec.hidden ?? [256];
-    if (!Array.isArray(hidden) || !hidden.every(isPositiveInt)) {
-      throw new ConfigError('hidden', `must be a list of positive integers (layer sizes), got ${JSON.stringify(hidden)}`);
-    }
-    return mlp(inputShape, classes, hidden, activation);
-  }
+  if (model === 'mlp') return mlp(inputShape, classes, hidden, activation);
   if (model === 'lenet') {
     const image = imageOf(inputShape, model);
     if (lenetFeatureSide(image[1]) < 1 || lenetFeatureSide(image[2]) < 1) {
