@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { Generator, cat, crossEntropy, eigh, randint, randn, scope, tensor, type Tensor } from '../src/tensor/index.js';
 import {
   centroid, consensusDistance, filterNormalizedDirection, flat, gaussianSharpness, gradient, hessian, hutchinsonTrace, hvp,
-  lanczosEigenvalues, lossSlice1d, lossSlice2d, meanObjective, optimizationError, powerEigenvalues, risk, spectralDensity,
+  lanczosEigenvalues, lossSlice1d, lossSlice2d, meanObjective, measure, optimizationError, powerEigenvalues, risk, spectralDensity,
   unflat, worstCaseSharpness, type Objective,
 } from '../src/measures/index.js';
 
@@ -211,4 +211,22 @@ test('consensus distance: 0 for identical agents, (1/K)Σ‖w_k − w_c‖² wit
   close(consensusDistance(two, [0.25, 0.75]), (0.75 ** 2 + 1.5 ** 2 + 0.25 ** 2 + 0.5 ** 2) / 2, 1e-15, 'weighted');
   assert.deepEqual(centroid(two, [0.25, 0.75])[0].toNumbers(), [0.75, 1.5]);
   assert.throws(() => consensusDistance(two, [0.5, 0.6]), /sum to 1/);
+}));
+
+test('measure(): a JSON-ready, seeded record; each measure’s numbers do not depend on which others ran', () => scope(() => {
+  const { obj, params } = mlp(32);
+  const stacked = params.map((w) => w.unsqueeze(0).repeat([3, ...w.shape.map(() => 1)]));
+  const spec = { seed: 3, reference: 0.5, trace: { maxProbes: 20 }, eigenvalues: { k: 2, method: 'lanczos' as const }, gaussian: { sigma: 0.01, samples: 10 }, slice1d: { points: 5 } };
+  const withoutSeconds = (r: object): string => JSON.stringify(r, (key, value: unknown) => (key === 'seconds' ? undefined : value));
+  const a = measure(obj, params, spec, { stacked });
+  const b = measure(obj, params, spec, { stacked });
+  assert.equal(withoutSeconds(a), withoutSeconds(b));
+  assert.equal(a.dimension, 75);
+  assert.equal(a.consensusDistance, 0);
+  close(a.optimization.excessRisk ?? NaN, a.optimization.risk - 0.5, 0, 'excess risk');
+  const alone = measure(obj, params, { seed: 3, gaussian: { sigma: 0.01, samples: 10 } });
+  assert.equal(alone.gaussian?.mean, a.gaussian?.mean);
+  assert.equal(alone.trace, undefined);
+  const other = measure(obj, params, { ...spec, seed: 4 });
+  assert.notEqual(other.trace?.mean, a.trace?.mean);
 }));

@@ -14,3 +14,4 @@ export {
 } from './sharpness.js';
 export { type DirectionOptions, type SliceOptions, type LossSlice1d, type LossSlice2d, filterNormalizedDirection, lossSlice1d, lossSlice2d } from './slices.js';
 export { type OptimizationError, optimizationError, centroid, consensusDistance } from './optimization.js';
+export { type MeasureSpec, type MeasureReport, type Agents, measure } from './suite.js';

@@ -1,6 +1,6 @@
 // A model's parameters as one vector in R^M: the Krylov and sharpness methods
 // think in R^M, the loss closures in a list of tensors of any shapes.
-import { cat, type Tensor } from '../tensor/index.js';
+import { cat, scope, type Tensor } from '../tensor/index.js';
 
 /** The parameters concatenated into one flat vector of M elements (a copy). */
 export function flat(params: Tensor[]): Tensor {
@@ -22,7 +22,7 @@ export const dimension = (params: Tensor[]): number => params.reduce((m, p) => m
 
 /** Σ_j ⟨a_j, b_j⟩ over matching tensors. */
 export function dot(a: Tensor[], b: Tensor[]): number {
-  return a.reduce((s, t, j) => s + t.mul(b[j]).sum().item(), 0);
+  return scope(() => a.reduce((s, t, j) => s + t.mul(b[j]).sum().item(), 0));
 }
 
 /** The Euclidean norm of the whole parameter vector. */

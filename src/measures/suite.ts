@@ -1,0 +1,66 @@
+// The measures asked for at one model w, run in a fixed order, as one JSON-ready record
+// (what `flatdist measure --json` prints). Each stochastic measure draws from its own
+// generator, seeded from (seed, measure), so adding or dropping a measure leaves the
+// others' numbers unchanged.
+import { Generator, type Tensor } from '../tensor/index.js';
+import { spectralDensity, type DensityOptions, type SpectralDensity } from './density.js';
+import { topEigenvalues, type EigenOptions, type Eigenvalues } from './eigenvalues.js';
+import type { Objective } from './objective.js';
+import { consensusDistance, optimizationError, type OptimizationError } from './optimization.js';
+import { gaussianSharpness, worstCaseSharpness, type GaussianSharpness, type GaussianSharpnessOptions, type WorstCaseSharpness, type WorstCaseSharpnessOptions } from './sharpness.js';
+import { lossSlice1d, lossSlice2d, type LossSlice1d, type LossSlice2d, type SliceOptions } from './slices.js';
+import { hutchinsonTrace, type HutchinsonOptions, type TraceEstimate } from './trace.js';
+
+type WithoutGen<T> = Omit<T, 'gen'>;
+
+export interface MeasureSpec {
+  seed: number;
+  /** J(w*) of a reference minimum, for the excess risk. */
+  reference?: number;
+  trace?: WithoutGen<HutchinsonOptions>;
+  eigenvalues?: WithoutGen<EigenOptions> & { method?: 'power' | 'lanczos' };
+  density?: WithoutGen<DensityOptions>;
+  gaussian?: WithoutGen<GaussianSharpnessOptions>;
+  worstCase?: WithoutGen<WorstCaseSharpnessOptions>;
+  slice1d?: WithoutGen<SliceOptions>;
+  slice2d?: WithoutGen<SliceOptions>;
+}
+
+/** Every agent's parameters stacked [K, …], with the weights p of the centroid (default uniform). */
+export interface Agents {
+  stacked: Tensor[];
+  p?: ArrayLike<number>;
+}
+
+export interface MeasureReport {
+  dimension: number;
+  optimization: OptimizationError;
+  consensusDistance?: number;
+  trace?: TraceEstimate;
+  eigenvalues?: Eigenvalues;
+  density?: SpectralDensity;
+  gaussian?: GaussianSharpness;
+  worstCase?: WorstCaseSharpness;
+  slice1d?: LossSlice1d;
+  slice2d?: LossSlice2d;
+}
+
+const streams = { trace: 1n, eigenvalues: 2n, density: 3n, gaussian: 4n, worstCase: 5n, slice1d: 6n, slice2d: 7n } as const;
+const generator = (seed: number, measure: keyof typeof streams): Generator => new Generator(BigInt(seed) * 16n + streams[measure]);
+
+/** Run the measures named in spec at params (one model), and the consensus distance of agents if given. */
+export function measure(obj: Objective, params: Tensor[], spec: MeasureSpec, agents?: Agents): MeasureReport {
+  const report: MeasureReport = {
+    dimension: params.reduce((n, p) => n + p.numel, 0),
+    optimization: optimizationError(obj, params, { reference: spec.reference }),
+  };
+  if (agents) report.consensusDistance = consensusDistance(agents.stacked, agents.p);
+  if (spec.trace) report.trace = hutchinsonTrace(obj, params, { ...spec.trace, gen: generator(spec.seed, 'trace') });
+  if (spec.eigenvalues) report.eigenvalues = topEigenvalues(obj, params, { ...spec.eigenvalues, gen: generator(spec.seed, 'eigenvalues') });
+  if (spec.density) report.density = spectralDensity(obj, params, { ...spec.density, gen: generator(spec.seed, 'density') });
+  if (spec.gaussian) report.gaussian = gaussianSharpness(obj, params, { ...spec.gaussian, gen: generator(spec.seed, 'gaussian') });
+  if (spec.worstCase) report.worstCase = worstCaseSharpness(obj, params, { ...spec.worstCase, gen: generator(spec.seed, 'worstCase') });
+  if (spec.slice1d) report.slice1d = lossSlice1d(obj, params, { ...spec.slice1d, gen: generator(spec.seed, 'slice1d') });
+  if (spec.slice2d) report.slice2d = lossSlice2d(obj, params, { ...spec.slice2d, gen: generator(spec.seed, 'slice2d') });
+  return report;
+}
