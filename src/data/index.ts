@@ -7,3 +7,4 @@ export * from './synthetic.js';
 export * from './registry.js';
 export * from './partition.js';
 export * from './sampler.js';
+export * from './quadratic.js';
