@@ -15,3 +15,4 @@ export {
 export { type DirectionOptions, type SliceOptions, type LossSlice1d, type LossSlice2d, filterNormalizedDirection, lossSlice1d, lossSlice2d } from './slices.js';
 export { type OptimizationError, optimizationError, centroid, consensusDistance } from './optimization.js';
 export { type MeasureSpec, type MeasureReport, type Agents, measure } from './suite.js';
+export { modelObjective } from './model-objective.js';
