@@ -11,7 +11,11 @@ import { unifiedForm, unifiedStep, type Algorithm } from '../src/algorithms/recu
 import { line, metropolis, perronVector, ring, uniform } from '../src/graph/index.js';
 import {
   closedForm,
+  GradientMoments,
+  isUnavailable,
   linearizedModel,
+  modelFromSamples,
+  predictEscape,
   linearRecursion,
   propagateMoments,
   solveDiscreteLyapunov,
@@ -314,4 +318,38 @@ test('closed forms refuse what they do not cover, with a message that says why',
     assert.throws(() => closedForm(indefinite, settings('atc', ringA(), 0.01, B)), (e: unknown) => e instanceof UserError && /not positive definite/.test(e.message));
     const skewed = quadraticProblem(4, tensor(perronVector(uniform(line(K))), 'float64'));
     assert.throws(() => closedForm(skewed, settings('centralized', tensor(uniform(line(K)), 'float64'), 0.01, B)), (e: unknown) => e instanceof UserError && /keep the centroid/.test(e.message));
+  }));
+
+test('d_k and R_k from per-sample gradients: chunked accumulation equals the direct mean and covariance, even far from the origin', () =>
+  scope(() => {
+    const gen = new Generator(9);
+    const samples = randn([257, M], gen, 'float64').matmul(randn([M, M], gen, 'float64')).add(1e6);
+    const moments = new GradientMoments();
+    for (let start = 0; start < 257; start += 50) moments.add(samples.narrow(0, start, Math.min(50, 257 - start)));
+    const { mean, covariance } = moments.finish();
+    moments.dispose();
+    const centred = samples.sub(samples.mean(0, true));
+    const direct = centred.mT.mm(centred).div(257);
+    assert.equal(moments.samples, 257);
+    assert.ok(mean.sub(samples.mean(0)).abs().amax().item() < 1e-9);
+    assert.ok(covariance.sub(direct).abs().amax().item() < 1e-9 * direct.abs().amax().item());
+
+    const m = modelFromSamples([eye(M, 'float64'), eye(M, 'float64').mul(2)], [samples, samples.mul(2)]);
+    assert.deepEqual(m.R.shape, [2, M, M]);
+    assert.ok(m.R.select(0, 1).sub(direct.mul(4)).abs().amax().item() < 1e-8 * direct.abs().amax().item());
+    assert.deepEqual(m.p.toNumbers(), [0.5, 0.5]);
+  }));
+
+test('predictEscape reports the exact curve, steady state and closed form together, and says why a part is unavailable', () =>
+  scope(() => {
+    const m = quadraticProblem(4);
+    const atc = predictEscape(m, settings('atc', ringA(), 0.05, B), 30);
+    assert.equal(atc.curve.centroid.length, 31);
+    assert.equal(atc.curve.centroid[0], 0);
+    assert.ok(!isUnavailable(atc.steady) && !isUnavailable(atc.closedForm));
+    const alone = predictEscape(m, settings('noncooperative', ringA(), 0.05, B), 30);
+    assert.ok(isUnavailable(alone.closedForm) && /does not mix/.test(alone.closedForm.unavailable));
+    assert.ok(!isUnavailable(alone.steady), 'non-cooperative agents still reach a steady state (each around its own minimizer)');
+    const unstable = predictEscape(m, settings('atc', ringA(), 5, B), 3);
+    assert.ok(isUnavailable(unstable.steady) && /unstable/.test(unstable.steady.unavailable));
   }));
