@@ -85,6 +85,7 @@ test('bad partitions are ConfigErrors naming the field', () => {
   assert.throws(() => partition(y.subarray(0, 10), classes, 4, { kind: 'shards', shardsPerAgent: 3 }, 1), isConfig('partition.shardsPerAgent'));
   // Three examples, one class, three agents, α tiny: some agent is always left empty.
   assert.throws(() => partition(Int32Array.from([0, 0, 0]), 1, 3, { kind: 'dirichlet', alpha: 0.01 }, 1), isConfig('partition.alpha'));
+  assert.throws(() => partition(Int32Array.from([0, 3]), 3, 2, { kind: 'iid' }, 1), /label 3 of example 1/);
   assert.throws(() => parsePartition('pathological'), (e: unknown) => e instanceof ConfigError && /iid, dirichlet, shards, quantity/.test(e.message));
   assert.deepEqual(parsePartition('dirichlet:0.1'), { kind: 'dirichlet', alpha: 0.1 });
   assert.deepEqual(parsePartition('shards'), { kind: 'shards', shardsPerAgent: 2 });

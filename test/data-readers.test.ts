@@ -123,6 +123,9 @@ test('Fashion-MNIST from Debian dataset-fashion-mnist (gzipped IDX)', (t) => {
     t.skip(`${FASHION_MNIST_DIR} is absent: apt-get install dataset-fashion-mnist`);
     return;
   }
+  const train = fashionMnist('train');
+  assert.equal(train.n, 60000);
+  assert.deepEqual(classCounts(train.y, 10), new Array(10).fill(6000));
   const testSet = fashionMnist('test');
   assert.equal(testSet.n, 10000);
   assert.deepEqual(testSet.shape, [1, 28, 28]);

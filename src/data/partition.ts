@@ -43,6 +43,8 @@ export function parsePartition(text: string): PartitionSpec {
 export function partition(y: Int32Array, classes: number, K: number, spec: PartitionSpec, seed: number): number[][] {
   if (!Number.isInteger(K) || K < 1) throw new ConfigError('agents', `must be a positive integer, got ${K}`);
   if (K > y.length) throw new ConfigError('agents', `${K} agents cannot each hold an example of a dataset of ${y.length}`);
+  const bad = y.findIndex((c) => !(c >= 0 && c < classes));
+  if (bad >= 0) throw new RangeError(`partition: label ${y[bad]} of example ${bad} is outside 0..${classes - 1}`);
   const gen = new Generator(seed);
   switch (spec.kind) {
     case 'iid': return iidPartition(y.length, K, gen);

@@ -49,7 +49,7 @@ export class AgentSampler {
   private cursor = 0;
   private epochsBegun = 0;
 
-  constructor(part: ArrayLike<number>, readonly batchSize: number, readonly seed: number, readonly agent: number) {
+  constructor(part: ArrayLike<number>, readonly batchSize: number, readonly seed: number | bigint, readonly agent: number) {
     if (part.length === 0) throw new ConfigError('partition', `agent ${agent} holds no data`);
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new ConfigError('batchSize', `must be a positive integer, got ${batchSize}`);
     this.part = Int32Array.from(part);
@@ -104,7 +104,7 @@ export class AgentSampler {
 }
 
 /** Samplers for the given agents (all by default), each on its own (seed, k) stream. */
-export function agentSamplers(parts: number[][], batchSize: number, seed: number, agents: number[] = parts.map((_, k) => k)): AgentSampler[] {
+export function agentSamplers(parts: number[][], batchSize: number, seed: number | bigint, agents: number[] = parts.map((_, k) => k)): AgentSampler[] {
   return agents.map((k) => new AgentSampler(parts[k], batchSize, seed, k));
 }
 
