@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { makeModel } from '../src/models/index.js';
 import { Generator, cat, crossEntropy, eigh, randint, randn, scope, tensor, type Tensor } from '../src/tensor/index.js';
 import {
-  centroid, consensusDistance, filterNormalizedDirection, flat, gaussianSharpness, gradient, hessian, hutchinsonTrace, hvp,
+  centroid, consensusDistance, filterNormalizedDirection, flat, gaussianSharpness, gradient, hessian, hutchinsonTrace, hvp, hvps,
   lanczosEigenvalues, lossSlice1d, lossSlice2d, meanObjective, measure, modelObjective, optimizationError, powerEigenvalues, risk, spectralDensity,
   unflat, worstCaseSharpness, type Objective,
 } from '../src/measures/index.js';
@@ -71,6 +71,11 @@ test('chunking the data does not change the risk, gradient or HVP', () => scope(
   close(risk(many.obj, many.params), risk(one.obj, one.params), 1e-13, 'risk');
   assert.ok(flat(gradient(many.obj, many.params)).sub(flat(gradient(one.obj, one.params))).abs().amax().item() < 1e-13);
   assert.ok(flat(hvp(many.obj, many.params, v)).sub(flat(hvp(one.obj, one.params, v))).abs().amax().item() < 1e-13);
+  // Several vectors in one pass give each vector's own HVP.
+  const u = one.params.map((p) => randn(p.shape, gen, 'float64'));
+  const both = hvps(many.obj, many.params, [v, u]);
+  assert.ok(flat(both[0]).sub(flat(hvp(many.obj, many.params, v))).abs().amax().item() < 1e-13);
+  assert.ok(flat(both[1]).sub(flat(hvp(many.obj, many.params, u))).abs().amax().item() < 1e-13);
 }));
 
 test('the explicit Hessian of the quadratic is H, and symmetric for the MLP', () => scope(() => {

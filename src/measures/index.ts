@@ -1,6 +1,6 @@
 // Measures at a model w: flatness (trace, top eigenvalues, spectral density, sharpness,
 // loss slices) and optimization error, all over an Objective with exact Hessian-vector products.
-export { type Objective, type ObjectiveTerm, meanObjective, risk, gradient, riskAndGradient, hvp, hessianOperator, hessian } from './objective.js';
+export { type Objective, type ObjectiveTerm, meanObjective, risk, gradient, riskAndGradient, hvp, hvps, hessianOperator, hessian } from './objective.js';
 export { type Cost, Meter } from './cost.js';
 export { flat, unflat, dimension } from './vector.js';
 export { meanAndStdError } from './statistics.js';

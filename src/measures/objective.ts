@@ -36,24 +36,10 @@ export function meanObjective(count: number, chunkSize: number, lossOn: (start: 
 const leaves = (params: Tensor[]): Tensor[] => params.map((p) => p.detach().requiresGrad_());
 
 /** ∇ of a scalar with respect to leaves, with zeros where it does not depend on a leaf. */
-function gradOrZeros(y: Tensor, xs: Tensor[], createGraph: boolean): Tensor[] {
+function gradOrZeros(y: Tensor, xs: Tensor[], o: { createGraph?: boolean; retainGraph?: boolean } = {}): Tensor[] {
   if (!y.requiresGrad) return xs.map((x) => zeros(x.shape, x.dtype));
-  return grad(y, xs, { createGraph, allowUnused: true }).map((g, j) => g ?? zeros(xs[j].shape, xs[j].dtype));
-}
-
-/** Σ_i weight_i · f_i, accumulated chunk by chunk; f_i runs in its own scope. */
-function accumulate(obj: Objective, like: Tensor[], f: (term: ObjectiveTerm) => Tensor[]): Tensor[] {
-  return scope(() => {
-    const total = like.map((p) => zeros(p.shape, p.dtype));
-    for (const term of obj.terms) {
-      const part = scope(() => f(term));
-      part.forEach((t, j) => {
-        total[j].add_(t, term.weight);
-        t.dispose();
-      });
-    }
-    return total;
-  });
+  return grad(y, xs, { createGraph: o.createGraph ?? false, retainGraph: o.retainGraph ?? o.createGraph ?? false, allowUnused: true })
+    .map((g, j) => g ?? zeros(xs[j].shape, xs[j].dtype));
 }
 
 /** J(w). */
@@ -70,24 +56,45 @@ export function gradient(obj: Objective, params: Tensor[], meter?: Meter): Tenso
 /** J(w) and ∇J(w) in one pass over the chunks. */
 export function riskAndGradient(obj: Objective, params: Tensor[], meter?: Meter): { risk: number; gradient: Tensor[] } {
   if (meter) meter.gradients++;
-  let value = 0;
-  const g = accumulate(obj, params, (term) => {
-    const xs = leaves(params);
-    const loss = term.loss(xs);
-    value += term.weight * loss.item();
-    return gradOrZeros(loss, xs, false);
+  return scope(() => {
+    let value = 0;
+    const total = params.map((p) => zeros(p.shape, p.dtype));
+    for (const term of obj.terms) {
+      scope(() => {
+        const xs = leaves(params);
+        const loss = term.loss(xs);
+        value += term.weight * loss.item();
+        gradOrZeros(loss, xs).forEach((g, j) => total[j].add_(g, term.weight));
+      });
+    }
+    return { risk: value, gradient: total };
   });
-  return { risk: value, gradient: g };
 }
 
 /** ∇²J(w) v, exact, by double backward, summed over the chunks. */
 export function hvp(obj: Objective, params: Tensor[], v: Tensor[], meter?: Meter): Tensor[] {
-  if (meter) meter.hvps++;
-  return accumulate(obj, params, (term) => {
-    const xs = leaves(params);
-    const g = gradOrZeros(term.loss(xs), xs, true);
-    const gv = g.map((gj, j) => gj.mul(v[j]).sum()).reduce((a, b) => a.add(b));
-    return gradOrZeros(gv, xs, false);
+  return hvps(obj, params, [v], meter)[0];
+}
+
+/**
+ * ∇²J(w) v for several v in one pass over the chunks: each chunk's forward pass and
+ * first backward (∇loss_i with its graph) serve every v, which then costs one double backward.
+ */
+export function hvps(obj: Objective, params: Tensor[], vs: Tensor[][], meter?: Meter): Tensor[][] {
+  if (meter) meter.hvps += vs.length;
+  return scope(() => {
+    const totals = vs.map(() => params.map((p) => zeros(p.shape, p.dtype)));
+    for (const term of obj.terms) {
+      scope(() => {
+        const xs = leaves(params);
+        const g = gradOrZeros(term.loss(xs), xs, { createGraph: true });
+        vs.forEach((v, i) => scope(() => {
+          const gv = g.map((gj, j) => gj.mul(v[j]).sum()).reduce((a, b) => a.add(b));
+          gradOrZeros(gv, xs, { retainGraph: i + 1 < vs.length }).forEach((h, j) => totals[i][j].add_(h, term.weight));
+        }));
+      });
+    }
+    return totals;
   });
 }
 
@@ -97,20 +104,24 @@ export function hessianOperator(obj: Objective, params: Tensor[], meter?: Meter)
 }
 
 /**
- * The explicit M×M Hessian, column j = ∇²J(w) e_j (M Hessian-vector products):
- * for small models, and to check the stochastic estimators.
+ * The explicit M×M Hessian, column j = ∇²J(w) e_j (M Hessian-vector products, `columnsPerPass`
+ * per pass over the data): for small models, and to check the stochastic estimators.
  */
-export function hessian(obj: Objective, params: Tensor[], meter?: Meter): Tensor {
+export function hessian(obj: Objective, params: Tensor[], o: { meter?: Meter; columnsPerPass?: number } = {}): Tensor {
+  const perPass = o.columnsPerPass ?? 16;
   return scope(() => {
-    const apply = hessianOperator(obj, params, meter);
     const m = params.reduce((s, p) => s + p.numel, 0);
     const dtype = params[0].dtype;
     const h = zeros([m, m], dtype);
-    for (let j = 0; j < m; j++) {
+    for (let first = 0; first < m; first += perPass) {
       scope(() => {
-        const e = zeros([m], dtype);
-        e.narrow(0, j, 1).add_(1);
-        h.select(1, j).copy_(apply(e));
+        const count = Math.min(perPass, m - first);
+        const es = Array.from({ length: count }, (_, c) => {
+          const e = zeros([m], dtype);
+          e.narrow(0, first + c, 1).add_(1);
+          return unflat(e, params);
+        });
+        hvps(obj, params, es, o.meter).forEach((col, c) => h.select(1, first + c).copy_(flat(col)));
       });
     }
     return h;

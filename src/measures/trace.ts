@@ -4,15 +4,17 @@
 // (after at least minProbes) or maxProbes are used.
 import { rademacher, scope, type Generator, type Tensor } from '../tensor/index.js';
 import { Meter, type Cost } from './cost.js';
-import { hessianOperator, type Objective } from './objective.js';
+import { hvps, type Objective } from './objective.js';
 import { meanAndStdError } from './statistics.js';
-import { dimension } from './vector.js';
+import { dimension, unflat } from './vector.js';
 
 export interface HutchinsonOptions {
   gen: Generator;
   maxProbes?: number;
   minProbes?: number;
   relTol?: number;
+  /** Probes whose HVPs share one pass over the data (default 4); the stopping rule is checked after each pass. */
+  probesPerPass?: number;
 }
 
 export interface TraceEstimate {
@@ -28,14 +30,15 @@ export function hutchinsonTrace(obj: Objective, params: Tensor[], o: HutchinsonO
   const maxProbes = o.maxProbes ?? 100;
   const minProbes = Math.min(o.minProbes ?? 10, maxProbes);
   const relTol = o.relTol ?? 0.02;
+  const perPass = Math.max(1, o.probesPerPass ?? 4);
   const meter = new Meter();
-  const apply = hessianOperator(obj, params, meter);
   const m = dimension(params);
   const samples: number[] = [];
   for (;;) {
-    samples.push(scope(() => {
-      const v = rademacher([m], o.gen, params[0].dtype);
-      return v.dot(apply(v)).item();
+    const count = Math.min(perPass, maxProbes - samples.length);
+    samples.push(...scope(() => {
+      const vs = Array.from({ length: count }, () => unflat(rademacher([m], o.gen, params[0].dtype), params));
+      return hvps(obj, params, vs, meter).map((hv, i) => hv.reduce((s, t, j) => s + t.mul(vs[i][j]).sum().item(), 0));
     }));
     const { mean, stdError } = meanAndStdError(samples);
     const n = samples.length;
