@@ -5,7 +5,7 @@
 // propagated moments; the small-μ closed forms become exact as μ → 0.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cholesky, eye, Generator, kron, randn, scope, solve, stack, tensor, zeros, type Tensor } from '../src/tensor/index.js';
+import { cholesky, eigh, eye, Generator, kron, randn, scope, solve, stack, tensor, zeros, type Tensor } from '../src/tensor/index.js';
 import { UserError } from '../src/errors.js';
 import { unifiedForm, unifiedStep, type Algorithm } from '../src/algorithms/recursion.js';
 import { line, metropolis, perronVector, ring, uniform } from '../src/graph/index.js';
@@ -16,6 +16,7 @@ import {
   linearizedModel,
   modelFromSamples,
   predictEscape,
+  restrictToSubspace,
   linearRecursion,
   propagateMoments,
   solveDiscreteLyapunov,
@@ -352,4 +353,29 @@ test('predictEscape reports the exact curve, steady state and closed form togeth
     assert.ok(!isUnavailable(alone.steady), 'non-cooperative agents still reach a steady state (each around its own minimizer)');
     const unstable = predictEscape(m, settings('atc', ringA(), 5, B), 3);
     assert.ok(isUnavailable(unstable.steady) && /unstable/.test(unstable.steady.unavailable));
+  }));
+
+test('restricted to complementary invariant subspaces, the two predicted curves add up to the full one', () =>
+  scope(() => {
+    const gen = new Generator(12);
+    const dim = 4;
+    const X = randn([dim, dim], gen, 'float64');
+    const basis = eigh(X.add(X.mT)).vectors;
+    const [V, W] = [basis.narrow(1, 0, 2), basis.narrow(1, 2, 2)];
+    const block = (): Tensor => {
+      const Y = randn([K, 2, 2], gen, 'float64');
+      return Y.bmm(Y.mT).add(eye(2, 'float64').mul(0.2));
+    };
+    // H_k = V a_k Vᵀ + W b_k Wᵀ, and R_k likewise: both spans are invariant, the noise splits.
+    const lift = (a: Tensor, b: Tensor): Tensor => V.matmul(a).matmul(V.mT).add(W.matmul(b).matmul(W.mT));
+    const raw = randn([K, dim], gen, 'float64');
+    const full = linearizedModel(lift(block(), block()), raw.sub(raw.mean(0, true)), lift(block(), block()));
+    const s = settings('consensus', ringA(), 0.05, B);
+    const whole = propagateMoments(full, s, 50);
+    const [inV, inW] = [V, W].map((U) => propagateMoments(restrictToSubspace(full, U), s, 50));
+    for (let n = 0; n <= 50; n++) {
+      assert.ok(Math.abs(inV.centroid[n] + inW.centroid[n] - whole.centroid[n]) <= 1e-12 * (1 + whole.centroid[n]));
+      assert.ok(Math.abs(inV.agentAverage[n] + inW.agentAverage[n] - whole.agentAverage[n]) <= 1e-12 * (1 + whole.agentAverage[n]));
+    }
+    assert.throws(() => restrictToSubspace(full, eye(3, 'float64')), /theory\.basis/);
   }));

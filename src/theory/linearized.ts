@@ -224,3 +224,22 @@ export function steadyState(model: LinearizedModel, s: LinearizedSettings): Stea
     return { ...excessRisk(model, readout(model), mean, cov), spectralRadius, mean: mean.reshape([K, M]), cov };
   });
 }
+
+/**
+ * The model seen in the span of an orthonormal basis V [M, r]: VᵀH_kV, Vᵀd_k, VᵀR_kV.
+ * Exact when the span is invariant under every H_k and uncorrelated with the rest of
+ * the noise (the recursion then splits into the span and its complement, and the
+ * excess risks add); otherwise an approximation, which neglects the complement's share
+ * (small over N steps when the complement is flat: it scales with its curvature), e.g.
+ * V = the top eigenvectors of H̄. It makes the theory affordable when M is large:
+ * propagation costs O(K² r³) per step instead of O(K² M³).
+ */
+export function restrictToSubspace(model: LinearizedModel, V: Tensor): LinearizedModel {
+  const M = model.d.shape[1];
+  if (V.ndim !== 2 || V.shape[0] !== M) throw new ConfigError('theory.basis', `expected an [M, r] = [${M}, r] basis, got [${V.shape.join(', ')}]`);
+  return scope(() => {
+    const basis = V.to('float64');
+    const project = (X: Tensor): Tensor => basis.mT.matmul(X).matmul(basis);
+    return linearizedModel(project(model.H), model.d.mm(basis), project(model.R), model.p);
+  });
+}
