@@ -37,8 +37,9 @@ export function standardizePixels(bytes: Uint8Array, shape: number[], mean: numb
   const out = new Float32Array(bytes.length);
   // One lookup table per channel: 256 values, so every pixel costs one load.
   const tables = mean.map((m, c) => Float32Array.from({ length: 256 }, (_, b) => (b / 255 - m) / std[c]));
-  for (let i = 0; i < bytes.length; i++) {
-    out[i] = tables[Math.floor(i / plane) % channels][bytes[i]];
+  for (let start = 0, c = 0; start < bytes.length; start += plane, c = (c + 1) % channels) {
+    const table = tables[c];
+    for (let i = start, end = start + plane; i < end; i++) out[i] = table[bytes[i]];
   }
   return out;
 }
