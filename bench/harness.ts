@@ -1,0 +1,322 @@
+// The benchmark: flatdist against PyTorch peers on the same work, in one run.
+// Every implementation lives in its own long-running process (same thread count
+// for libtorch's OpenMP pool and for OpenBLAS); runs of the implementations are
+// interleaved, warm-up excluded, and each figure is the median over repeats, so a
+// machine shared with other work disturbs every implementation alike.
+import { cpus, totalmem, release } from 'node:os';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { combinationMatrix, ring } from '../src/graph/index.js';
+import { Channel, runOnce } from './channel.js';
+import { threadEnv, type Job, type RunReply } from './protocol.js';
+
+export interface BenchOptions {
+  quick: boolean;
+  threads: number;
+  repeats: number;
+  /** How long one timed run of one implementation lasts, roughly (seconds). */
+  runSeconds: number;
+  python: string;
+  /** The package root: dist/bench/worker.js and bench/peers/peer.py live under it. */
+  root: string;
+  log: (message: string) => void;
+}
+
+/** A rate (agent-steps/s, HVPs/s) as the median of interleaved runs, or why it is missing. */
+export type Measurement = { median: number; runs: number[]; stepsPerRun: number } | { error: string };
+
+export interface TrainRow {
+  model: 'mlp' | 'lenet';
+  K: number;
+  B: number;
+  /** agent-steps per second by implementation: flatdist, loop, bmm, vmap. */
+  rates: Record<string, Measurement>;
+}
+
+export interface MemoryRow {
+  impl: string;
+  model: 'mlp' | 'lenet';
+  K: number;
+  B: number;
+  /** Peak resident set of a process that prepared the K agents and ran 3 steps (bytes). */
+  peakRss: number | null;
+  perAgent: number | null;
+  /** (peak(K) − peak(1)) / (K − 1): what one more agent costs, without the runtime's fixed share. */
+  marginalPerAgent: number | null;
+  error?: string;
+}
+
+export interface Target {
+  name: string;
+  value: number | null;
+  goal: number;
+  met: boolean;
+}
+
+export interface BenchResults {
+  date: string;
+  quick: boolean;
+  threads: number;
+  repeats: number;
+  machine: Record<string, unknown>;
+  /** GFLOP/s of n×n float32 matrix products: the machine's limit, measured in this run. */
+  sgemm: { n: number; torch: Measurement; numpy: Measurement; libtorchFromNode: Measurement; limit: number | null };
+  train: TrainRow[];
+  /** flatdist's matrix-product GFLOP/s on the MLP step, by (K, B). */
+  mlpFlops: { K: number; B: number; nominalGflops: number | null; exactGflops: number | null; fractionOfSgemm: number | null }[];
+  hvp: { model: 'mlp'; B: number; rates: Record<string, Measurement> };
+  memory: MemoryRow[];
+  targets: Target[];
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+
+export const rateOf = (m: Measurement | undefined): number | null => (m !== undefined && 'median' in m ? m.median : null);
+
+/** MLP 784-256-10 sizes. */
+const mlpSizes = { input: 784, hidden: 256, classes: 10 };
+const mlpParams = mlpSizes.hidden * (mlpSizes.input + 1) + mlpSizes.classes * (mlpSizes.hidden + 1);
+
+/**
+ * Matrix-product FLOPs of one MLP training step over K agents with batch B.
+ * nominal: forward 2BK(784·256 + 256·10), backward counted as twice the forward;
+ * exact: the backward as libtorch runs it — weight gradients of both layers and
+ * the hidden layer's input gradient, none for the data.
+ */
+export function mlpStepFlops(K: number, B: number): { nominal: number; exact: number } {
+  const { input, hidden, classes } = mlpSizes;
+  const forward = 2 * B * K * (input * hidden + hidden * classes);
+  const backward = 2 * B * K * (input * hidden + 2 * hidden * classes);
+  return { nominal: 3 * forward, exact: forward + backward };
+}
+
+interface Grid {
+  train: { model: 'mlp' | 'lenet'; K: number; B: number }[];
+  memory: { model: 'mlp' | 'lenet'; K: number }[];
+}
+
+function grid(quick: boolean): Grid {
+  const train: Grid['train'] = [];
+  const mlpK = quick ? [1, 16, 64] : [1, 4, 16, 64];
+  const mlpB = quick ? [64] : [32, 64, 256];
+  for (const K of mlpK) for (const B of mlpB) train.push({ model: 'mlp', K, B });
+  // LeNet's per-agent loop costs seconds per step at K = 64: its grid stops at B = 32 there.
+  const lenet: [number, number][] = quick ? [[16, 64]] : [[1, 32], [1, 64], [4, 32], [4, 64], [16, 32], [16, 64], [64, 32]];
+  for (const [K, B] of lenet) train.push({ model: 'lenet', K, B });
+  const memory: Grid['memory'] = quick
+    ? [{ model: 'mlp', K: 1 }, { model: 'mlp', K: 64 }]
+    : [{ model: 'mlp', K: 1 }, { model: 'mlp', K: 16 }, { model: 'mlp', K: 64 }, { model: 'lenet', K: 1 }, { model: 'lenet', K: 16 }];
+  return { train, memory };
+}
+
+const trainImpls = ['flatdist', 'loop', 'bmm', 'vmap'] as const;
+const hvpImpls = ['flatdist-hvp', 'hvp-reuse', 'hvp-rebuild'] as const;
+
+interface Entry {
+  name: string;
+  channel: Channel;
+  id: number;
+  /** Units of work per step: K agent-steps, or one HVP. */
+  units: number;
+}
+
+/**
+ * Interleaved timing: two single warm-up steps each, the second one sizing a
+ * run to about runSeconds; then `repeats` rounds in which every implementation
+ * runs once, the order rotating from round to round.
+ */
+async function interleave(entries: Entry[], o: BenchOptions): Promise<Record<string, Measurement>> {
+  const out: Record<string, Measurement> = {};
+  const live: (Entry & { steps: number; runs: number[] })[] = [];
+  for (const e of entries) {
+    try {
+      await e.channel.request<RunReply>({ op: 'run', id: e.id, steps: 1 });
+      const { seconds } = await e.channel.request<RunReply>({ op: 'run', id: e.id, steps: 1 });
+      live.push({ ...e, steps: Math.max(1, Math.round(o.runSeconds / seconds)), runs: [] });
+    } catch (err) {
+      out[e.name] = { error: (err as Error).message };
+    }
+  }
+  for (let r = 0; r < o.repeats; r++) {
+    for (let i = 0; i < live.length; i++) {
+      const e = live[(i + r) % live.length];
+      if (e.name in out) continue;
+      try {
+        const { seconds } = await e.channel.request<RunReply>({ op: 'run', id: e.id, steps: e.steps });
+        e.runs.push((e.units * e.steps) / seconds);
+      } catch (err) {
+        out[e.name] = { error: (err as Error).message };
+      }
+    }
+  }
+  for (const e of live) if (!(e.name in out)) out[e.name] = { median: median(e.runs), runs: e.runs, stepsPerRun: e.steps };
+  return out;
+}
+
+let nextId = 1;
+
+async function prepareAll(jobs: { channel: Channel; job: Job; units: number }[]): Promise<{ entries: Entry[]; errors: Record<string, Measurement> }> {
+  const entries: Entry[] = [];
+  const errors: Record<string, Measurement> = {};
+  for (const { channel, job, units } of jobs) {
+    const id = nextId++;
+    try {
+      await channel.request({ op: 'prepare', id, ...job });
+      entries.push({ name: job.impl, channel, id, units });
+    } catch (err) {
+      errors[job.impl] = { error: (err as Error).message };
+    }
+  }
+  return { entries, errors };
+}
+
+function cpuModel(): string {
+  try {
+    const line = readFileSync('/proc/cpuinfo', 'utf8').split('\n').find((l) => l.startsWith('model name'));
+    if (line) return line.split(':')[1].trim();
+  } catch {
+    // not Linux: fall back to what Node reports
+  }
+  return cpus()[0]?.model ?? 'unknown';
+}
+
+const ringMatrix = (K: number): number[][] => combinationMatrix('metropolis', ring(K));
+
+export async function runBench(o: BenchOptions): Promise<BenchResults> {
+  const env = threadEnv(o.threads);
+  const worker = new Channel('flatdist worker', process.execPath, [join(o.root, 'dist', 'bench', 'worker.js')], env);
+  const peer = new Channel('PyTorch peer', o.python, [join(o.root, 'bench', 'peers', 'peer.py')], env);
+  const g = grid(o.quick);
+  try {
+    const workerInfo = await worker.request<Record<string, unknown>>({ op: 'info' });
+    const peerInfo = await peer.request<Record<string, unknown>>({ op: 'info' });
+    const machine = {
+      cpu: cpuModel(),
+      logicalCpus: cpus().length,
+      memoryBytes: totalmem(),
+      kernel: release(),
+      threads: o.threads,
+      flatdist: workerInfo,
+      pytorch: peerInfo,
+    };
+
+    o.log('sgemm: the machine\'s limit');
+    const n = o.quick ? 1024 : 2048;
+    const sgemmRuns: Record<string, number[]> = { torch: [], numpy: [], libtorchFromNode: [] };
+    for (let r = 0; r < o.repeats; r++) {
+      const p = await peer.request<{ torch: number; numpy?: number }>({ op: 'sgemm', n, seconds: o.runSeconds });
+      sgemmRuns.torch.push(p.torch);
+      if (p.numpy !== undefined) sgemmRuns.numpy.push(p.numpy);
+      const w = await worker.request<{ libtorch: number }>({ op: 'sgemm', n, seconds: o.runSeconds });
+      sgemmRuns.libtorchFromNode.push(w.libtorch);
+    }
+    const m = (xs: number[]): Measurement => (xs.length ? { median: median(xs), runs: xs, stepsPerRun: 1 } : { error: 'not measured' });
+    const sgemmM = { torch: m(sgemmRuns.torch), numpy: m(sgemmRuns.numpy), libtorchFromNode: m(sgemmRuns.libtorchFromNode) };
+    const limits = Object.values(sgemmM).map(rateOf).filter((v): v is number => v !== null);
+    const sgemm = { n, ...sgemmM, limit: limits.length ? Math.max(...limits) : null };
+
+    const train: TrainRow[] = [];
+    for (const { model, K, B } of g.train) {
+      o.log(`train ${model} K=${K} B=${B}`);
+      const A = ringMatrix(K);
+      const jobs = trainImpls.map((impl) => ({
+        channel: impl === 'flatdist' ? worker : peer,
+        job: { impl, model, K, B, A, mu: 0.01, seed: 0 },
+        units: K,
+      }));
+      const { entries, errors } = await prepareAll(jobs);
+      const rates = { ...errors, ...(await interleave(entries, o)) };
+      await worker.request({ op: 'clear' });
+      await peer.request({ op: 'clear' });
+      train.push({ model, K, B, rates });
+    }
+
+    o.log('Hessian-vector products');
+    const hvpB = 256;
+    const hvpJobs = hvpImpls.map((impl) => ({ channel: impl === 'flatdist-hvp' ? worker : peer, job: { impl, model: 'mlp' as const, B: hvpB, seed: 0 }, units: 1 }));
+    const prepared = await prepareAll(hvpJobs);
+    const hvp = { model: 'mlp' as const, B: hvpB, rates: { ...prepared.errors, ...(await interleave(prepared.entries, o)) } };
+    await worker.request({ op: 'clear' });
+    await peer.request({ op: 'clear' });
+
+    const mlpFlops = train
+      .filter((t) => t.model === 'mlp')
+      .map(({ K, B, rates }) => {
+        const rate = rateOf(rates.flatdist);
+        const f = mlpStepFlops(K, B);
+        const stepsPerSecond = rate === null ? null : rate / K;
+        const nominalGflops = stepsPerSecond === null ? null : (f.nominal * stepsPerSecond) / 1e9;
+        const exactGflops = stepsPerSecond === null ? null : (f.exact * stepsPerSecond) / 1e9;
+        return { K, B, nominalGflops, exactGflops, fractionOfSgemm: nominalGflops === null || sgemm.limit === null ? null : nominalGflops / sgemm.limit };
+      });
+
+    const memory = await measureMemory(g.memory, o, env);
+    const results: BenchResults = { date: new Date().toISOString(), quick: o.quick, threads: o.threads, repeats: o.repeats, machine, sgemm, train, mlpFlops, hvp, memory, targets: [] };
+    results.targets = targets(results);
+    return results;
+  } finally {
+    worker.close();
+    peer.close();
+  }
+}
+
+async function measureMemory(configs: Grid['memory'], o: BenchOptions, env: NodeJS.ProcessEnv): Promise<MemoryRow[]> {
+  const rows: MemoryRow[] = [];
+  const B = 64;
+  for (const impl of trainImpls) {
+    for (const { model, K } of configs) {
+      o.log(`memory ${impl} ${model} K=${K}`);
+      const job = { impl, model, K, B, A: ringMatrix(K), mu: 0.01, seed: 0, steps: 3 };
+      const [command, args] = impl === 'flatdist'
+        ? [process.execPath, [join(o.root, 'dist', 'bench', 'worker.js'), 'memory', JSON.stringify(job)]]
+        : [o.python, [join(o.root, 'bench', 'peers', 'peer.py'), 'memory', JSON.stringify(job)]];
+      try {
+        const { peakRss } = JSON.parse(await runOnce(command, args, env)) as { peakRss: number };
+        rows.push({ impl, model, K, B, peakRss, perAgent: peakRss / K, marginalPerAgent: null });
+      } catch (err) {
+        rows.push({ impl, model, K, B, peakRss: null, perAgent: null, marginalPerAgent: null, error: (err as Error).message });
+      }
+    }
+  }
+  for (const row of rows) {
+    const one = rows.find((r) => r.impl === row.impl && r.model === row.model && r.K === 1);
+    if (row.K > 1 && row.peakRss !== null && one?.peakRss != null) row.marginalPerAgent = (row.peakRss - one.peakRss) / (row.K - 1);
+  }
+  return rows;
+}
+
+function ratio(r: TrainRow | undefined, of: (rates: Record<string, Measurement>) => number | null): number | null {
+  if (!r) return null;
+  const f = rateOf(r.rates.flatdist);
+  const p = of(r.rates);
+  return f === null || p === null ? null : f / p;
+}
+
+const best = (rates: Record<string, Measurement>, impls: string[]): number | null => {
+  const xs = impls.map((i) => rateOf(rates[i])).filter((v): v is number => v !== null);
+  return xs.length ? Math.max(...xs) : null;
+};
+
+/** flatdist over the faster agent-batched peer (bmm or vmap). */
+export const overBatched = (r: TrainRow | undefined): number | null => ratio(r, (x) => best(x, ['bmm', 'vmap']));
+/** flatdist over the per-agent loop. */
+export const overLoop = (r: TrainRow | undefined): number | null => ratio(r, (x) => rateOf(x.loop));
+/** flatdist over the fastest peer. */
+export const overBestPeer = (r: TrainRow | undefined): number | null => ratio(r, (x) => best(x, ['loop', 'bmm', 'vmap']));
+
+function targets(res: BenchResults): Target[] {
+  const row = (model: string, K: number, B: number): TrainRow | undefined => res.train.find((t) => t.model === model && t.K === K && t.B === B);
+  const flops = res.mlpFlops.find((f) => f.K === 16 && f.B === 64);
+  const t = (name: string, value: number | null, goal: number): Target => ({ name, value, goal, met: value !== null && value >= goal });
+  return [
+    t('MLP K=16 B=64: × agent-batched PyTorch', overBatched(row('mlp', 16, 64)), 1.2),
+    t('MLP K=16 B=64: × per-agent loop', overLoop(row('mlp', 16, 64)), 2),
+    t('MLP K=64 B=64: × per-agent loop', overLoop(row('mlp', 64, 64)), 5),
+    t('MLP K=16 B=64: fraction of sgemm GFLOP/s', flops?.fractionOfSgemm ?? null, 0.35),
+    t('LeNet K=16 B=64: × the better peer', overBestPeer(row('lenet', 16, 64)), 1),
+  ];
+}

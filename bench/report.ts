@@ -1,0 +1,109 @@
+// The benchmark's results as text: the ratio table printed on stdout and the
+// section of bench/README.md that records a run.
+import { overBatched, overBestPeer, overLoop, rateOf, type BenchResults, type Measurement } from './harness.js';
+
+type Cells = string[];
+
+function table(header: Cells, rows: Cells[]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: Cells): string => `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(' | ')} |`;
+  const rule = `|${widths.map((w, i) => (i === 0 ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|`;
+  return [line(header), rule, ...rows.map(line)].join('\n');
+}
+
+const num = (v: number | null, digits = 0): string => (v === null ? '—' : v.toFixed(digits));
+const rate = (m: Measurement | undefined): string => (m === undefined ? '—' : 'median' in m ? m.median.toFixed(0) : 'error');
+const times = (v: number | null): string => (v === null ? '—' : `${v.toFixed(2)}×`);
+const mib = (b: number | null): string => (b === null ? '—' : (b / 2 ** 20).toFixed(1));
+
+export function trainTable(res: BenchResults): string {
+  const rows = res.train.map((r) => [
+    r.model === 'mlp' ? 'MLP 784-256-10' : 'LeNet-5',
+    String(r.K),
+    String(r.B),
+    rate(r.rates.flatdist),
+    rate(r.rates.loop),
+    rate(r.rates.bmm),
+    rate(r.rates.vmap),
+    times(overLoop(r)),
+    times(overBatched(r)),
+  ]);
+  return table(['model', 'K', 'B', 'flatdist', 'loop', 'bmm', 'vmap', '× loop', '× batched'], rows);
+}
+
+export function flopsTable(res: BenchResults): string {
+  const rows = res.mlpFlops.map((f) => [
+    'MLP 784-256-10', String(f.K), String(f.B), num(f.nominalGflops, 1), num(f.exactGflops, 1),
+    f.fractionOfSgemm === null ? '—' : `${(f.fractionOfSgemm * 100).toFixed(0)}%`,
+  ]);
+  return table(['model', 'K', 'B', 'GFLOP/s (nominal)', 'GFLOP/s (exact)', 'of sgemm'], rows);
+}
+
+export function hvpTable(res: BenchResults): string {
+  const r = res.hvp.rates;
+  const f = rateOf(r['flatdist-hvp']);
+  const rel = (k: string): string => {
+    const p = rateOf(r[k]);
+    return f === null || p === null ? '—' : times(f / p);
+  };
+  return table(
+    ['Hessian-vector products/s', 'flatdist', 'PyTorch, graph reused', 'PyTorch, graph rebuilt'],
+    [
+      [`MLP, B=${res.hvp.B}`, num(f, 0), num(rateOf(r['hvp-reuse']), 0), num(rateOf(r['hvp-rebuild']), 0)],
+      ['flatdist ×', '', rel('hvp-reuse'), rel('hvp-rebuild')],
+    ],
+  );
+}
+
+export function memoryTable(res: BenchResults): string {
+  const keys = [...new Set(res.memory.map((m) => `${m.model} ${m.K}`))];
+  const impls = [...new Set(res.memory.map((m) => m.impl))];
+  const rows = keys.map((key) => {
+    const [model, K] = key.split(' ');
+    const cells = impls.map((impl) => {
+      const m = res.memory.find((x) => x.impl === impl && x.model === model && String(x.K) === K);
+      if (!m || m.peakRss === null) return 'error';
+      return `${mib(m.perAgent)} / ${mib(m.marginalPerAgent)}`;
+    });
+    return [model === 'mlp' ? 'MLP 784-256-10' : 'LeNet-5', K, ...cells];
+  });
+  return table(['model', 'K', ...impls], rows);
+}
+
+export function targetLines(res: BenchResults): string {
+  return res.targets
+    .map((t) => `${t.met ? 'met   ' : 'missed'}  ${t.name}: ${t.value === null ? '—' : t.name.includes('fraction') ? `${(t.value * 100).toFixed(0)}%` : `${t.value.toFixed(2)}×`} (goal ${t.name.includes('fraction') ? `${t.goal * 100}%` : `${t.goal}×`})`)
+    .join('\n');
+}
+
+export function machineLine(res: BenchResults): string {
+  const m = res.machine as { cpu: string; logicalCpus: number; memoryBytes: number; kernel: string; flatdist: Record<string, unknown>; pytorch: Record<string, unknown> };
+  const libs = (m.pytorch.blasLibraries as string[] | undefined)?.join(', ') ?? 'unknown';
+  return [
+    `CPU: ${m.cpu}, ${m.logicalCpus} logical CPUs, ${(m.memoryBytes / 2 ** 30).toFixed(1)} GiB, Linux ${m.kernel}`,
+    `flatdist: libtorch ${String(m.flatdist.libtorch)} on Node ${String(m.flatdist.node)}; PyTorch ${String(m.pytorch.torch)} (functorch ${String(m.pytorch.functorch)}) on Python ${String(m.pytorch.python)}`,
+    `BLAS: ${libs} (libtorch built with BLAS_INFO=${String(m.flatdist.buildBlas)}); threads: ${res.threads} (libtorch/OpenMP and OpenBLAS, every process)`,
+  ].join('\n');
+}
+
+export function report(res: BenchResults): string {
+  const sg = res.sgemm;
+  return [
+    machineLine(res),
+    `sgemm ${sg.n}×${sg.n} GFLOP/s: torch.mm ${rate(sg.torch)}, numpy ${rate(sg.numpy)}, libtorch from Node ${rate(sg.libtorchFromNode)} — limit ${num(sg.limit, 1)}`,
+    '',
+    'Training step throughput, agent-steps/s (diffusion ATC, Metropolis ring; median of interleaved runs):',
+    trainTable(res),
+    '',
+    'flatdist on the MLP step (nominal: backward = 2× forward; exact: the products libtorch runs):',
+    flopsTable(res),
+    '',
+    hvpTable(res),
+    '',
+    'Peak RSS per agent / marginal per agent (MiB), B = 64:',
+    memoryTable(res),
+    '',
+    'Targets:',
+    targetLines(res),
+  ].join('\n');
+}
