@@ -6,6 +6,7 @@ import { packageRoot } from '../tensor/native.js';
 import { demo } from './demo.js';
 import { trainCommand } from './train.js';
 import { graph } from './graph.js';
+import { bench } from './bench.js';
 
 export interface Command {
   summary: string;
@@ -19,6 +20,7 @@ const commands: Record<string, Command> = {
   demo,
   train: trainCommand,
   graph,
+  bench,
 };
 
 function usage(): string {
