@@ -16,6 +16,7 @@ import {
   linearizedModel,
   modelFromSamples,
   predictEscape,
+  predictionTable,
   restrictToSubspace,
   linearRecursion,
   propagateMoments,
@@ -353,6 +354,10 @@ test('predictEscape reports the exact curve, steady state and closed form togeth
     assert.ok(!isUnavailable(alone.steady), 'non-cooperative agents still reach a steady state (each around its own minimizer)');
     const unstable = predictEscape(m, settings('atc', ringA(), 5, B), 3);
     assert.ok(isUnavailable(unstable.steady) && /unstable/.test(unstable.steady.unavailable));
+    const table = predictionTable([{ algorithm: 'atc', prediction: atc }, { algorithm: 'noncooperative', prediction: alone }]).split('\n');
+    assert.equal(table.length, 3);
+    assert.ok(!isUnavailable(atc.closedForm) && table[1].includes(atc.closedForm.centroid.total.toExponential(3)));
+    assert.ok(table[2].includes('—'));
   }));
 
 test('restricted to complementary invariant subspaces, the two predicted curves add up to the full one', () =>

@@ -48,3 +48,32 @@ export function predictEscape(model: LinearizedModel, s: LinearizedSettings, ste
     };
   });
 }
+
+const cell = (x: number | undefined): string => (x === undefined ? '—' : x.toExponential(3));
+
+/**
+ * Exact and closed-form predictions side by side, one line per algorithm: the curve's
+ * last value (n = N), the exact steady state and the closed form, for the centroid and
+ * the agent average, with ρ(ℱ) and the mixing rate λ. Unavailable parts print as —.
+ */
+export function predictionTable(rows: { algorithm: string; prediction: EscapePrediction }[]): string {
+  const header = ['algorithm', 'centroid n=N', 'steady', 'closed form', 'agents n=N', 'steady', 'closed form', 'ρ(ℱ)', 'λ'];
+  const lines = rows.map(({ algorithm, prediction: p }) => {
+    const steady = isUnavailable(p.steady) ? undefined : p.steady;
+    const closed = isUnavailable(p.closedForm) ? undefined : p.closedForm;
+    const last = (xs: number[]): number | undefined => xs[xs.length - 1];
+    return [
+      algorithm,
+      cell(last(p.curve.centroid)),
+      cell(steady?.centroid),
+      cell(closed?.centroid.total),
+      cell(last(p.curve.agentAverage)),
+      cell(steady?.agentAverage),
+      cell(closed?.agentAverage.total),
+      steady ? steady.spectralRadius.toFixed(5) : '—',
+      closed ? closed.mixingRate.toFixed(4) : '—',
+    ];
+  });
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
+  return [header, ...lines].map((l) => l.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd()).join('\n');
+}
