@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Everything a fresh Debian machine needs before flatdist runs: the system
-# packages (libtorch, OpenBLAS, Gloo, the datasets, PyTorch as a peer), the npm
+# packages (libtorch, OpenBLAS, Gloo, the datasets, PyTorch as a peer, Chromium for the report test), the npm
 # dependencies, the native addon and the TypeScript build. Idempotent and quiet
 # when there is nothing to do.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(libtorch-dev libopenblas0-pthread libgloo-dev dataset-fashion-mnist python3-torch)
+packages=(libtorch-dev libopenblas0-pthread libgloo-dev dataset-fashion-mnist python3-torch chromium)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
