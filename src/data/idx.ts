@@ -51,7 +51,8 @@ export function readIdx(path: string, expect?: IdxExpectation): IdxArray {
     try {
       bytes = gunzipSync(bytes);
     } catch (e) {
-      throw new DataError(path, `corrupt gzip stream (${(e as Error).message}); expected a gzipped IDX file`);
+      const kind = (e as NodeJS.ErrnoException).code === 'Z_BUF_ERROR' ? 'truncated' : 'corrupt';
+      throw new DataError(path, `${kind} gzip stream (${(e as Error).message}); expected a gzipped IDX file`);
     }
   }
   return parseIdx(bytes, path, expect);
@@ -80,7 +81,7 @@ export function parseIdx(bytes: Uint8Array, file: string, expect?: IdxExpectatio
   const body = bytes.length - header;
   if (body !== expected) {
     const kind = body < expected ? 'truncated' : 'corrupt';
-    throw new DataError(file, `${kind}: header says ${items} items of ${itemBytes} bytes (${expected} bytes of data), file has ${body}`);
+    throw new DataError(file, `${kind}: the IDX header says ${items} items of ${itemBytes} bytes (${expected} bytes of data), file has ${body}`);
   }
   return { type: element.type, dims, data: decode(view, header, items * (itemBytes / element.bytes), element.type) };
 }
