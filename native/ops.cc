@@ -48,12 +48,11 @@ Napi::Value fromArray(Info info) {
   int64_t n = 1;
   for (int64_t d : shape) {
     if (d < 0) throw Napi::RangeError::New(info.Env(), "shape has a negative dimension");
-    n *= d;
+    if (__builtin_mul_overflow(n, d, &n)) throw Napi::RangeError::New(info.Env(), "shape holds more elements than an int64 counts");
   }
   if (n != static_cast<int64_t>(ta.ElementLength())) {
     throw Napi::RangeError::New(info.Env(), "shape holds " + std::to_string(n) + " elements but the array has " + std::to_string(ta.ElementLength()));
   }
-  auto* src = static_cast<uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
   at::ScalarType st;
   switch (ta.TypedArrayType()) {
     case napi_float32_array: st = at::kFloat; break;
@@ -63,6 +62,7 @@ Napi::Value fromArray(Info info) {
     case napi_uint8_array: st = at::kByte; break;
     default: throw Napi::TypeError::New(info.Env(), "unsupported typed array (use Float32Array, Float64Array, Int32Array, BigInt64Array or Uint8Array)");
   }
+  auto* src = static_cast<uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
   at::Tensor t = at::empty(shape, at::TensorOptions().dtype(st));
   if (n > 0) std::memcpy(t.data_ptr(), src, static_cast<size_t>(n) * t.element_size());
   // Int32Array stands for indices and labels: make it int64, libtorch's index type.
@@ -108,9 +108,9 @@ void initOps(Napi::Env env, Napi::Object e) {
   def(env, e, "full", OP(return wrap(info.Env(), at::full(argInts(info, 0), argNumber(info, 1), opts(info, 2)));));
   def(env, e, "arange", OP(return wrap(info.Env(), at::arange(argNumber(info, 0), argNumber(info, 1), argNumber(info, 2), opts(info, 3)));));
   def(env, e, "eye", OP(return wrap(info.Env(), at::eye(argInt(info, 0), opts(info, 1)));));
-  def(env, e, "fromArray", fromArray);
-  def(env, e, "toArray", toArray);
-  def(env, e, "item", item);
+  def(env, e, "fromArray", OP(return fromArray(info);));
+  def(env, e, "toArray", OP(return toArray(info);));
+  def(env, e, "item", OP(return item(info);));
 
   // Elementwise, with broadcasting.
   def(env, e, "add", BINARY(at::add));

@@ -60,12 +60,15 @@ class GeneratorWrap : public Napi::ObjectWrap<GeneratorWrap> {
   at::Generator gen_;
 };
 
+// Checks the native half too: an object that only inherits the prototype has none.
 at::Generator& argGenerator(Info info, size_t i) {
   auto& data = *info.Env().GetInstanceData<AddonData>();
-  if (i >= info.Length() || !info[i].IsObject() || !info[i].As<Napi::Object>().InstanceOf(data.generatorCtor.Value())) {
+  void* p = nullptr;
+  if (i >= info.Length() || !info[i].IsObject() || !info[i].As<Napi::Object>().InstanceOf(data.generatorCtor.Value()) ||
+      napi_unwrap(info.Env(), info[i], &p) != napi_ok) {
     throw Napi::TypeError::New(info.Env(), "argument " + std::to_string(i + 1) + " must be a generator");
   }
-  return GeneratorWrap::Unwrap(info[i].As<Napi::Object>())->generator();
+  return static_cast<GeneratorWrap*>(p)->generator();
 }
 
 at::TensorOptions floatOpts(Info info, size_t i) {

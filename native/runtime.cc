@@ -3,6 +3,9 @@
 #include <ATen/Version.h>
 #include <torch/csrc/api/include/torch/version.h>
 
+#include <algorithm>
+#include <thread>
+
 #include "tensor.h"
 
 namespace flatdist {
@@ -15,7 +18,11 @@ void initRuntime(Napi::Env env, Napi::Object e) {
   e.Set("setNumThreads", Napi::Function::New(env, [](const Napi::CallbackInfo& info) -> Napi::Value {
           return guarded(info, [&]() -> Napi::Value {
             int64_t n = argInt(info, 0);
-            if (n < 1) throw Napi::RangeError::New(info.Env(), "thread count must be at least 1");
+            // OpenMP starts every thread asked for: far past the cores that only stalls.
+            int64_t most = 4 * std::max<int64_t>(1, std::thread::hardware_concurrency());
+            if (n < 1 || n > most) {
+              throw Napi::RangeError::New(info.Env(), "thread count must be between 1 and " + std::to_string(most) + " (4 × the hardware threads)");
+            }
             at::set_num_threads(static_cast<int>(n));
             return info.Env().Undefined();
           });

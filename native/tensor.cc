@@ -1,5 +1,8 @@
 #include "tensor.h"
 
+#include <algorithm>
+#include <cmath>
+
 namespace flatdist {
 
 namespace {
@@ -7,6 +10,19 @@ namespace {
 AddonData& data(Napi::Env env) { return *env.GetInstanceData<AddonData>(); }
 
 std::string argName(size_t i) { return "argument " + std::to_string(i + 1); }
+
+// Integers travel as doubles: only those JavaScript represents exactly are accepted
+// (NaN, infinities and |x| > 2^53 would make the conversion to int64 undefined).
+bool isExactInteger(double d) { return std::isfinite(d) && std::trunc(d) == d && std::fabs(d) <= 9007199254740992.0; }
+
+// The wrapper behind v, or nullptr when v is not one: an object that only inherits
+// NativeTensor.prototype has no native half to unwrap.
+TensorWrap* unwrap(Napi::Env env, const Napi::Value& v) {
+  if (!v.IsObject() || !v.As<Napi::Object>().InstanceOf(data(env).tensorCtor.Value())) return nullptr;
+  void* p = nullptr;
+  if (napi_unwrap(env, v, &p) != napi_ok) return nullptr;
+  return static_cast<TensorWrap*>(p);
+}
 
 }  // namespace
 
@@ -27,14 +43,15 @@ Napi::Object TensorWrap::New(Napi::Env env, at::Tensor t) {
   Napi::Object obj = data(env).tensorCtor.New({});
   TensorWrap* w = Unwrap(obj);
   w->t_ = std::move(t);
+  // Elements held, but never more than the storage: an expanded view of one
+  // element must not tell V8 it holds terabytes.
   w->bytes_ = static_cast<int64_t>(w->t_.numel() * w->t_.element_size());
+  if (w->t_.has_storage()) w->bytes_ = std::min<int64_t>(w->bytes_, static_cast<int64_t>(w->t_.storage().nbytes()));
   Napi::MemoryManagement::AdjustExternalMemory(env, w->bytes_);
   return obj;
 }
 
-bool TensorWrap::Is(Napi::Env env, const Napi::Value& v) {
-  return v.IsObject() && v.As<Napi::Object>().InstanceOf(data(env).tensorCtor.Value());
-}
+bool TensorWrap::Is(Napi::Env env, const Napi::Value& v) { return unwrap(env, v) != nullptr; }
 
 TensorWrap::TensorWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<TensorWrap>(info) {}
 
@@ -56,6 +73,8 @@ void TensorWrap::release(Napi::Env env) {
 
 at::Tensor& TensorWrap::tensor(Napi::Env env) {
   if (disposed_) throw Napi::Error::New(env, "tensor was already disposed (used outside the scope that owned it?)");
+  // Only `new NativeTensor()` from JavaScript leaves a wrapper without a tensor.
+  if (!t_.defined()) throw Napi::TypeError::New(env, "not a tensor made by flatdist (NativeTensor cannot be constructed from JavaScript)");
   return t_;
 }
 
@@ -111,10 +130,9 @@ std::string dtypeName(at::ScalarType s) {
 }
 
 at::Tensor& argTensor(const Napi::CallbackInfo& info, size_t i) {
-  if (i >= info.Length() || !TensorWrap::Is(info.Env(), info[i])) {
-    throw Napi::TypeError::New(info.Env(), argName(i) + " must be a tensor");
-  }
-  return TensorWrap::Unwrap(info[i].As<Napi::Object>())->tensor(info.Env());
+  TensorWrap* w = i < info.Length() ? unwrap(info.Env(), info[i]) : nullptr;
+  if (w == nullptr) throw Napi::TypeError::New(info.Env(), argName(i) + " must be a tensor");
+  return w->tensor(info.Env());
 }
 
 c10::optional<at::Tensor> argOptTensor(const Napi::CallbackInfo& info, size_t i) {
@@ -128,9 +146,9 @@ std::vector<at::Tensor> argTensorList(const Napi::CallbackInfo& info, size_t i) 
   std::vector<at::Tensor> out;
   out.reserve(arr.Length());
   for (uint32_t j = 0; j < arr.Length(); ++j) {
-    Napi::Value v = arr.Get(j);
-    if (!TensorWrap::Is(info.Env(), v)) throw Napi::TypeError::New(info.Env(), argName(i) + "[" + std::to_string(j) + "] must be a tensor");
-    out.push_back(TensorWrap::Unwrap(v.As<Napi::Object>())->tensor(info.Env()));
+    TensorWrap* w = unwrap(info.Env(), arr.Get(j));
+    if (w == nullptr) throw Napi::TypeError::New(info.Env(), argName(i) + "[" + std::to_string(j) + "] must be a tensor");
+    out.push_back(w->tensor(info.Env()));
   }
   return out;
 }
@@ -143,7 +161,7 @@ std::vector<int64_t> argInts(const Napi::CallbackInfo& info, size_t i) {
     Napi::Value v = arr.Get(j);
     if (!v.IsNumber()) throw Napi::TypeError::New(info.Env(), argName(i) + "[" + std::to_string(j) + "] must be an integer");
     double d = v.As<Napi::Number>().DoubleValue();
-    if (d != static_cast<double>(static_cast<int64_t>(d))) throw Napi::TypeError::New(info.Env(), argName(i) + "[" + std::to_string(j) + "] must be an integer");
+    if (!isExactInteger(d)) throw Napi::TypeError::New(info.Env(), argName(i) + "[" + std::to_string(j) + "] must be an integer");
     out[j] = static_cast<int64_t>(d);
   }
   return out;
@@ -156,7 +174,7 @@ std::optional<std::vector<int64_t>> argOptInts(const Napi::CallbackInfo& info, s
 
 int64_t argInt(const Napi::CallbackInfo& info, size_t i) {
   double d = argNumber(info, i);
-  if (d != static_cast<double>(static_cast<int64_t>(d))) throw Napi::TypeError::New(info.Env(), argName(i) + " must be an integer");
+  if (!isExactInteger(d)) throw Napi::TypeError::New(info.Env(), argName(i) + " must be an integer");
   return static_cast<int64_t>(d);
 }
 
