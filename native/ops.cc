@@ -201,7 +201,13 @@ void initOps(Napi::Env env, Napi::Object e) {
       }));
   def(env, e, "argmax", OP(return wrap(info.Env(), at::argmax(argTensor(info, 0), argInt(info, 1), argBool(info, 2)));));
   def(env, e, "norm", OP(return wrap(info.Env(), at::norm(argTensor(info, 0), at::Scalar(argNumber(info, 1)), dimsOrAll(argOptInts(info, 2)), argBool(info, 3)));));
-  def(env, e, "var", OP(return wrap(info.Env(), at::var(argTensor(info, 0), at::OptionalIntArrayRef(dimsOrAll(argOptInts(info, 1))), argBool(info, 2), argBool(info, 3)));));
+  def(env, e, "var", OP({
+        // All dimensions must be nullopt, not an empty list: var's backward counts
+        // the elements of the listed dimensions, and an empty list counts one.
+        auto dims = argOptInts(info, 1);
+        at::OptionalIntArrayRef d = dims ? at::OptionalIntArrayRef(*dims) : c10::nullopt;
+        return wrap(info.Env(), at::var(argTensor(info, 0), d, argBool(info, 2), argBool(info, 3)));
+      }));
   def(env, e, "all", UNARY(at::all));
   def(env, e, "any", UNARY(at::any));
 
