@@ -13,6 +13,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   initAutograd(env, exports);
   initRandom(env, exports);
   initRuntime(env, exports);
+  initDist(env, exports);
   return exports;
 }
 

@@ -82,5 +82,6 @@ void initOps(Napi::Env env, Napi::Object exports);
 void initAutograd(Napi::Env env, Napi::Object exports);
 void initRandom(Napi::Env env, Napi::Object exports);
 void initRuntime(Napi::Env env, Napi::Object exports);
+void initDist(Napi::Env env, Napi::Object exports);
 
 }  // namespace flatdist

@@ -1,0 +1,59 @@
+// The rendezvous store: a key-value server that every process of a group
+// reaches over TCP. The server is flatdist's own (see native/dist.cc: libtorch
+// 1.13's binds every interface and stalls on half a message); the client is
+// libtorch's c10d::TCPStore, the one torch.distributed uses, so PyTorch
+// processes join the same store.
+import { ConfigError } from '../errors.js';
+import { distNative, type NativeStore, type NativeStoreServer } from './native.js';
+
+export interface StoreAddress {
+  host: string;
+  port: number;
+}
+
+/** The default: only processes on this machine can reach the store. */
+export const loopback = '127.0.0.1';
+
+/** 'host:port' (or '[v6]:port') → address; names the option it came from when it does not parse. */
+export function parseStoreAddress(text: string, field = '--store'): StoreAddress {
+  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(text.trim());
+  if (!m) throw new ConfigError(field, `expected host:port (e.g. 127.0.0.1:29500), got '${text}'`);
+  const port = Number(m[3]);
+  if (port > 65535) throw new ConfigError(field, `port ${port} is out of range (0..65535)`);
+  return { host: m[1] ?? m[2], port };
+}
+
+export const formatStoreAddress = (a: StoreAddress): string => (a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`);
+
+/** Serves the store on host:port in a background thread of this process; port 0 picks a free port. */
+export class StoreServer {
+  private constructor(private readonly server: NativeStoreServer, readonly host: string) {}
+
+  static listen(host: string = loopback, port = 0): StoreServer {
+    return new StoreServer(new distNative.StoreServer(host, port), host);
+  }
+
+  get port(): number { return this.server.port; }
+  get address(): StoreAddress { return { host: this.host, port: this.port }; }
+  close(): void { this.server.close(); }
+}
+
+/** A client of the store. Connecting retries until timeoutMs, so a client may start before the server. */
+export class Store {
+  readonly native: NativeStore;
+
+  constructor(readonly address: StoreAddress, readonly timeoutMs: number) {
+    this.native = new distNative.Store(address.host, address.port, timeoutMs);
+  }
+
+  set(key: string, value: string | Uint8Array): void { this.native.set(key, value); }
+  /** Waits (up to the store's timeout) for key to exist, then returns its value. */
+  get(key: string): Uint8Array { return this.native.get(key); }
+  getString(key: string): string { return Buffer.from(this.get(key)).toString('utf8'); }
+  /** Adds delta to the integer at key (0 when absent) and returns the sum. */
+  add(key: string, delta: number): number { return this.native.add(key, delta); }
+  /** Whether every key exists, without waiting. */
+  check(keys: string[]): boolean { return this.native.check(keys); }
+  deleteKey(key: string): boolean { return this.native.deleteKey(key); }
+  close(): void { this.native.close(); }
+}
