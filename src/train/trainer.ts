@@ -134,20 +134,23 @@ export async function train(setup: Setup, o: TrainOptions = {}): Promise<Summary
       };
     });
 
-  const checkpoint = (step: number): void => {
-    if (!writer) return;
-    const all = gatherAll(w);
-    const allBuffers = buffers ? gatherAll(buffers) : null;
-    saveCheckpoint(out.checkpoints, {
-      step,
-      paramNames: model.paramNames,
-      params: all,
-      momentum: allBuffers,
-      perron: setup.perron,
-      samplers: gatherStates(samplers.map((s) => s.state())),
-      config: c,
+  const checkpoint = (step: number): void =>
+    scope(() => {
+      // Gathering is collective: every process takes part, one writes.
+      const all = gatherAll(w);
+      const allBuffers = buffers ? gatherAll(buffers) : null;
+      const states = gatherStates(samplers.map((s) => s.state()));
+      if (!writer) return;
+      saveCheckpoint(out.checkpoints, {
+        step,
+        paramNames: model.paramNames,
+        params: all,
+        momentum: allBuffers,
+        perron: setup.perron,
+        samplers: states,
+        config: c,
+      });
     });
-  };
 
   for (let n = start; n < total; n++) {
     const mu = stepSizeAt(c.schedule, c.stepSize, n, total);
