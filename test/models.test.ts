@@ -3,6 +3,7 @@
 // initialization follows PyTorch's defaults; bad specs are config errors.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { fromArray, Generator, grad, randint, randn, scope, type Tensor } from '../src/tensor/index.js';
 import { ConfigError } from '../src/errors.js';
 import { agentLosses, makeModel, type Model, type ModelSpec } from '../src/models/index.js';
@@ -158,3 +159,104 @@ test('a bad model spec is a ConfigError naming the field', () => {
     assert.throws(() => makeModel(spec), (e: unknown) => e instanceof ConfigError && e.field === field, JSON.stringify(spec));
   }
 });
+
+// The same networks written as PyTorch nn.Modules, loaded through load_state_dict
+// with flatdist's parameter names and shapes (strict), so names, layouts, flatten
+// order and the ResNet shortcut must all agree.
+const pytorchReference = String.raw`
+import json, sys, torch, torch.nn as nn, torch.nn.functional as F
+torch.set_default_dtype(torch.float64)
+ACT = {'relu': F.relu, 'tanh': torch.tanh, 'gelu': F.gelu, 'sigmoid': torch.sigmoid, 'softplus': F.softplus}
+
+class MLP(nn.Module):
+    def __init__(s, sizes, act):
+        super().__init__(); s.n = len(sizes) - 1; s.act = act
+        for i in range(s.n): setattr(s, f'fc{i+1}', nn.Linear(sizes[i], sizes[i+1]))
+    def forward(s, x):
+        x = x.flatten(1)
+        for i in range(s.n):
+            x = getattr(s, f'fc{i+1}')(x)
+            if i + 1 < s.n: x = s.act(x)
+        return x
+
+class LeNet(nn.Module):
+    def __init__(s, c, features, classes, act):
+        super().__init__(); s.act = act
+        s.conv1 = nn.Conv2d(c, 6, 5, padding=2); s.conv2 = nn.Conv2d(6, 16, 5)
+        s.fc1 = nn.Linear(features, 120); s.fc2 = nn.Linear(120, 84); s.fc3 = nn.Linear(84, classes)
+    def forward(s, x):
+        x = F.max_pool2d(s.act(s.conv1(x)), 2); x = F.max_pool2d(s.act(s.conv2(x)), 2)
+        return s.fc3(s.act(s.fc2(s.act(s.fc1(x.flatten(1))))))
+
+class Block(nn.Module):
+    def __init__(s, cin, w, stride):
+        super().__init__(); s.down = stride == 2
+        s.conv1 = nn.Conv2d(cin, w, 3, stride, 1, bias=False); s.gn1 = nn.GroupNorm(2, w)
+        s.conv2 = nn.Conv2d(w, w, 3, 1, 1, bias=False); s.gn2 = nn.GroupNorm(2, w)
+    def forward(s, x):
+        out = s.gn2(s.conv2(F.relu(s.gn1(s.conv1(x)))))
+        short = F.pad(x[:, :, ::2, ::2], (0, 0, 0, 0, x.shape[1] // 2, x.shape[1] // 2)) if s.down else x
+        return F.relu(out + short)
+
+class ResNet(nn.Module):
+    def __init__(s, depth, c, classes):
+        super().__init__(); n = (depth - 2) // 6
+        s.conv1 = nn.Conv2d(c, 16, 3, 1, 1, bias=False); s.gn1 = nn.GroupNorm(2, 16)
+        cin = 16
+        for i, w in enumerate([16, 32, 64]):
+            blocks = []
+            for b in range(n):
+                blocks.append(Block(cin, w, 2 if i > 0 and b == 0 else 1)); cin = w
+            setattr(s, f'layer{i+1}', nn.Sequential(*blocks))
+        s.fc = nn.Linear(64, classes)
+    def forward(s, x):
+        x = F.relu(s.gn1(s.conv1(x)))
+        x = s.layer3(s.layer2(s.layer1(x)))
+        return s.fc(x.mean((2, 3)))
+
+out = []
+for job in json.load(sys.stdin):
+    kind, act = job['kind'], ACT[job['activation']]
+    if kind == 'mlp': m = MLP(job['sizes'], act)
+    elif kind == 'lenet': m = LeNet(job['image'][0], job['features'], job['classes'], act)
+    else: m = ResNet(job['depth'], job['image'][0], job['classes'])
+    m.load_state_dict({n: torch.tensor(v).reshape(sh) for n, v, sh in zip(job['names'], job['params'], job['shapes'])}, strict=True)
+    x = torch.tensor(job['x']).reshape([job['B']] + job['image'])
+    with torch.no_grad(): out.append(m(x).flatten().tolist())
+print(json.dumps(out))
+`;
+
+const python = '/usr/bin/python3';
+const hasTorch = spawnSync(python, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
+
+test('the models equal the same networks written as PyTorch nn.Modules, parameters loaded by name', { skip: !hasTorch && `${python} cannot import torch` }, () =>
+  scope(() => {
+    const B = 3;
+    const gen = new Generator(13);
+    const cases: { spec: ModelSpec; job: Record<string, unknown> }[] = [
+      { spec: { model: 'mlp', inputShape: [6], classes: 4, hidden: [5, 3], activation: 'softplus' }, job: { kind: 'mlp', sizes: [6, 5, 3, 4], image: [6] } },
+      { spec: { model: 'lenet', inputShape: [784], classes: 10, activation: 'sigmoid' }, job: { kind: 'lenet', image: [1, 28, 28], features: 400 } },
+      { spec: { model: 'lenet', inputShape: [3, 32, 32], classes: 10 }, job: { kind: 'lenet', image: [3, 32, 32], features: 576 } },
+      { spec: { model: 'resnet8', inputShape: [3, 12, 12], classes: 5 }, job: { kind: 'resnet', depth: 8, image: [3, 12, 12] } },
+      { spec: { model: 'resnet20', inputShape: [2, 9, 9], classes: 3 }, job: { kind: 'resnet', depth: 20, image: [2, 9, 9] } },
+    ];
+    const ours = cases.map(({ spec, job }) => {
+      const model = makeModel(spec);
+      // Independent norm parameters too, so a swapped weight and shift would show.
+      const params = model.init(1, gen, { dtype: 'float64' }).map((p) => p.add(randn(p.shape, gen, 'float64').mul(0.1)));
+      const x = randn([1, B, ...model.inputShape], gen, 'float64');
+      Object.assign(job, {
+        activation: spec.activation ?? 'relu', classes: spec.classes, B, names: model.paramNames, shapes: model.paramShapes,
+        params: params.map((p) => p.toNumbers()), x: x.toNumbers(),
+      });
+      return model.forward(params, x).toNumbers();
+    });
+    const run = spawnSync(python, ['-c', pytorchReference], { input: JSON.stringify(cases.map((c) => c.job)), encoding: 'utf8', maxBuffer: 1 << 26 });
+    assert.equal(run.status, 0, run.stderr);
+    const theirs = JSON.parse(run.stdout) as number[][];
+    cases.forEach(({ spec }, i) => {
+      assert.equal(theirs[i].length, ours[i].length);
+      const diff = Math.max(...ours[i].map((v, j) => Math.abs(v - theirs[i][j])));
+      assert.ok(diff < 1e-10, `${spec.model}: logits differ from PyTorch's by ${diff}`);
+    });
+  }));
