@@ -19,7 +19,15 @@ export interface TrainConfig {
   activation: string;
   algorithm: Algorithm;
   topology: string;
+  /** Edge list (JSON [[l, k], …] or CSV) for topology 'file'. */
+  edges: string | null;
+  /** Erdős–Rényi edge probability (default 2 ln K / K). */
+  edgeProbability: number | null;
+  /** Random geometric link radius (default √(2 ln K / (πK))). */
+  radius: number | null;
   rule: string;
+  /** A user combination matrix (JSON rows or CSV, a_{lk} in row l, column k); replaces the rule. */
+  matrix: string | null;
   agents: number;
   batchSize: number;
   stepSize: number;
@@ -49,7 +57,11 @@ export const defaults: TrainConfig = {
   activation: 'relu',
   algorithm: 'atc',
   topology: 'ring',
+  edges: null,
+  edgeProbability: null,
+  radius: null,
   rule: 'metropolis',
+  matrix: null,
   agents: 8,
   batchSize: 64,
   stepSize: 0.1,
@@ -144,7 +156,11 @@ export function makeConfig(partial: Record<string, unknown>): TrainConfig {
     activation: String(raw.activation),
     algorithm: parseAlgorithm(String(raw.algorithm)),
     topology: String(raw.topology),
+    edges: nullable(raw.edges, String),
+    edgeProbability: nullable(raw.edgeProbability, (v) => number('edgeProbability', v, { min: 0, exclusiveMin: true })),
+    radius: nullable(raw.radius, (v) => number('radius', v, { min: 0, exclusiveMin: true })),
     rule: String(raw.rule),
+    matrix: nullable(raw.matrix, String),
     agents: positiveInt('agents', raw.agents),
     batchSize: positiveInt('batchSize', raw.batchSize),
     stepSize: number('stepSize', raw.stepSize, { min: 0, exclusiveMin: true }),

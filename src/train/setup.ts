@@ -3,7 +3,7 @@
 // the model, and each agent's batch stream. Every process of a distributed run
 // computes the same Setup.
 import { loadDataset, partition, parsePartition, labelHistogram, AgentSampler, datasetTensors, gatherBatch, takeSubset, type DatasetTensors } from '../data/index.js';
-import { combinationSchedule, makeGraph, type Graph, type Matrix } from '../graph/index.js';
+import { combinationSchedule, fromMatrixFile, makeGraph, type Graph, type Matrix } from '../graph/index.js';
 import { spectrum as analyze, type Spectrum } from '../graph/spectrum.js';
 import { makeModel, type Model } from '../models/index.js';
 import type { Tensor } from '../tensor/index.js';
@@ -35,8 +35,16 @@ export interface Setup {
 
 export function prepare(config: TrainConfig): Setup {
   const c = config;
-  const graph = makeGraph({ topology: c.topology, agents: c.agents, seed: deriveSeed(c.seed, 'graph') });
-  const combination = combinationSchedule(c.rule, graph);
+  const graph = makeGraph({
+    topology: c.topology,
+    agents: c.agents,
+    seed: deriveSeed(c.seed, 'graph'),
+    file: c.edges ?? undefined,
+    p: c.edgeProbability ?? undefined,
+    radius: c.radius ?? undefined,
+  });
+  const userMatrix = c.matrix === null ? null : fromMatrixFile(c.matrix, graph);
+  const combination = userMatrix ? () => userMatrix : combinationSchedule(c.rule, graph);
   const timeVarying = graph.name === 'one-peer-exponential';
   const spectrum = analyze(combination(0));
   const data = loadDataset(c.dataset, { dataDir: c.dataDir ?? undefined, trainSubset: c.trainSubset ?? undefined, seed: deriveSeed(c.seed, 'subset') });
