@@ -55,8 +55,8 @@ constexpr size_t kMaxConnections = 512;
 constexpr size_t kMaxStoredBytes = 256u << 20;
 
 // Keys a process sets to say "this connection is rank r"; when such a
-// connection closes, the server records the rank as gone, so survivors can
-// name who left.
+// connection closes, the server records the rank as gone (the value: 1 for the
+// first rank gone, 2 for the next...), so survivors can name who left first.
 const std::string kAlivePrefix = "/flatdist/alive/";
 const std::string kGonePrefix = "/flatdist/gone/";
 
@@ -366,7 +366,8 @@ class StoreServer {
     awaited_.erase(id);
     if (!rank.empty()) {
       try {
-        put(kGonePrefix + rank, Bytes{'1'});
+        std::string order = std::to_string(++gone_);
+        put(kGonePrefix + rank, Bytes(order.begin(), order.end()));
       } catch (const ProtocolError&) {
         // the store is full: the rank goes unnamed, nothing else is lost
       }
@@ -393,6 +394,7 @@ class StoreServer {
   std::map<uint64_t, Conn> conns_;
   std::unordered_map<std::string, Bytes> kv_;
   size_t stored_ = 0;
+  uint64_t gone_ = 0;  // ranks gone so far: each gone key holds its place in that order
   std::unordered_map<std::string, std::vector<uint64_t>> waiting_;
   std::unordered_map<uint64_t, int> awaited_;
 };

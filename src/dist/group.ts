@@ -144,11 +144,13 @@ export class ProcessGroup {
     this.run(0, () => this.group.barrier());
   }
 
-  /** Ranks whose processes have left the store (ended or lost their connection). */
+  /** Ranks whose processes have left the store (ended or lost their connection), first gone first. */
   goneRanks(): number[] {
-    const gone: number[] = [];
-    for (let r = 0; r < this.worldSize; r++) if (r !== this.rank && this.store.check([goneKey(r)])) gone.push(r);
-    return gone;
+    const gone: { rank: number; order: number }[] = [];
+    for (let r = 0; r < this.worldSize; r++) {
+      if (r !== this.rank && this.store.check([goneKey(r)])) gone.push({ rank: r, order: Number(this.store.getString(goneKey(r))) });
+    }
+    return gone.sort((a, b) => a.order - b.order).map((g) => g.rank);
   }
 
   /** Leaves the group; a process that serves the store stops it, so call barrier() first when others still need it. */
@@ -192,8 +194,10 @@ export class ProcessGroup {
         return new DistError(`${what} — the store at ${formatStoreAddress(this.store.address)} is unreachable: ${who} is gone`, host);
       }
       if (gone.length > 0) {
-        const names = gone.map((r) => `rank ${r}`).join(', ');
-        return new DistError(`${what} — ${names} ${gone.length === 1 ? 'is' : 'are'} gone (process ended or lost its connection)`, gone[0]);
+        // The first rank gone is the cause; the others stopped on the error it caused.
+        const [first, ...after] = gone;
+        const also = after.length === 0 ? '' : `; ${after.map((r) => `rank ${r}`).join(', ')} stopped after it`;
+        return new DistError(`${what} — rank ${first} is gone (process ended or lost its connection)${also}`, first);
       }
       if (performance.now() > deadline) return new DistError(`${what} — every rank is still connected to the store, so a peer is stalled or unreachable`);
       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
