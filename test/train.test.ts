@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { packageRoot } from '../src/tensor/native.js';
@@ -29,6 +29,16 @@ test('the same seed gives the same metrics.jsonl, byte for byte', () => {
   const ma = readFileSync(join(a, 'metrics.jsonl'), 'utf8');
   assert.equal(ma.trim().split('\n').length, 4);
   assert.equal(ma, readFileSync(join(b, 'metrics.jsonl'), 'utf8'));
+});
+
+test('a user matrix file equal to the rule’s matrix gives the same run', () => {
+  const file = join(scratch, 'ring4.json');
+  const third = 1 / 3;
+  writeFileSync(file, JSON.stringify([[third, third, 0, third], [third, third, third, 0], [0, third, third, third], [third, 0, third, third]]));
+  const [a, b] = [join(scratch, 'rule'), join(scratch, 'file')];
+  assert.equal(run([...small, '--steps', '20', '--eval-every', '10', '--out', a]).status, 0);
+  assert.equal(run([...small, '--steps', '20', '--eval-every', '10', '--matrix', file, '--out', b]).status, 0);
+  assert.equal(readFileSync(join(a, 'metrics.jsonl'), 'utf8'), readFileSync(join(b, 'metrics.jsonl'), 'utf8'));
 });
 
 test('--json prints the final summary', () => {
