@@ -1,0 +1,64 @@
+// Units of work of a reproduction — one training run, one escape experiment, one
+// measurement — each stored whole under <dir>/work/<id>.json once finished (atomic
+// write), so an interrupted reproduction resumes without redoing finished units.
+import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../train/atomic.js';
+
+export interface WorkLog {
+  (message: string): void;
+}
+
+export class WorkStore {
+  readonly dir: string;
+  /** Units read back from an earlier invocation. */
+  reused = 0;
+  /** Units computed by this invocation. */
+  computed = 0;
+  /** Seconds spent computing, per unit id. */
+  readonly seconds: Record<string, number> = {};
+
+  constructor(out: string, private readonly log: WorkLog = () => {}) {
+    this.dir = join(out, 'work');
+    mkdirSync(this.dir, { recursive: true });
+  }
+
+  /** The file of a unit; ids are path-safe names like 'escape/b1024'. */
+  path(id: string): string {
+    if (!/^[a-z0-9][a-z0-9._/-]*$/i.test(id) || id.includes('..')) throw new RangeError(`WorkStore: unit id '${id}' must be a plain name`);
+    return join(this.dir, `${id.replaceAll('/', '__')}.json`);
+  }
+
+  /** A folder a unit may use for files of its own (e.g. a training run directory). */
+  scratch(id: string): string {
+    return join(this.dir, 'runs', id.replaceAll('/', '__'));
+  }
+
+  has(id: string): boolean {
+    return existsSync(this.path(id));
+  }
+
+  /** The stored result of unit `id`, or compute it, store it, and return it. */
+  async unit<T>(id: string, compute: () => T | Promise<T>): Promise<T> {
+    const file = this.path(id);
+    if (existsSync(file)) {
+      this.reused++;
+      return (JSON.parse(readFileSync(file, 'utf8')) as { result: T }).result;
+    }
+    const started = Date.now();
+    const result = await compute();
+    const seconds = (Date.now() - started) / 1000;
+    this.seconds[id] = seconds;
+    writeFileAtomic(file, `${JSON.stringify({ id, seconds, finished: new Date().toISOString(), result })}\n`);
+    this.computed++;
+    this.log(`${id} (${seconds.toFixed(1)} s)`);
+    return result;
+  }
+
+  /** Seconds recorded for every stored unit, this invocation's and earlier ones'. */
+  totalSeconds(): number {
+    return readdirSync(this.dir)
+      .filter((f) => f.endsWith('.json'))
+      .reduce((s, f) => s + ((JSON.parse(readFileSync(join(this.dir, f), 'utf8')) as { seconds?: number }).seconds ?? 0), 0);
+  }
+}

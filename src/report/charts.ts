@@ -1,0 +1,158 @@
+// Vega-Lite specifications for the report's figures, built from plain rows. Every chart
+// shares one look (fonts, sizes, the algorithms' colours), so figures read as a set.
+import type { VegaLiteSpec } from '../experiments/results.js';
+
+export type Row = Record<string, string | number | boolean | null>;
+
+/** One colour per algorithm, the same in every figure. */
+export const algorithmColours: Record<string, string> = {
+  centralized: '#4d4d4d',
+  consensus: '#e08214',
+  'diffusion (ATC)': '#2166ac',
+  'diffusion (CTA)': '#5aae61',
+  'non-cooperative': '#b2182b',
+  'gradient descent': '#999999',
+};
+
+/** The name a reader sees for an algorithm. */
+export function algorithmLabel(algorithm: string): string {
+  return ({ centralized: 'centralized', consensus: 'consensus', atc: 'diffusion (ATC)', cta: 'diffusion (CTA)', noncooperative: 'non-cooperative' } as Record<string, string>)[algorithm] ?? algorithm;
+}
+
+export const algorithmColour = (labels: string[]) => ({
+  field: 'algorithm',
+  type: 'nominal',
+  title: 'algorithm',
+  scale: { domain: labels, range: labels.map((l) => algorithmColours[l] ?? '#888888') },
+  legend: { orient: 'bottom' },
+});
+
+const config = {
+  font: 'DejaVu Sans, Helvetica, Arial, sans-serif',
+  view: { stroke: '#dddddd' },
+  axis: { labelFontSize: 11, titleFontSize: 12, gridColor: '#eeeeee' },
+  legend: { labelFontSize: 11, titleFontSize: 12 },
+  header: { labelFontSize: 12, titleFontSize: 12 },
+  title: { fontSize: 14, anchor: 'start' },
+};
+
+/** A complete top-level spec: schema, shared config, white background. */
+export function chart(body: VegaLiteSpec): VegaLiteSpec {
+  return { $schema: 'https://vega.github.io/schema/vega-lite/v6.json', background: 'white', config, ...body };
+}
+
+export interface BandLines {
+  rows: Row[];
+  x: { field: string; title: string; log?: boolean };
+  y: { field: string; title: string; log?: boolean };
+  /** Fields of the 95% band around y. */
+  band?: { lo: string; hi: string };
+  /** A second y drawn dashed over the measured one (the theory). */
+  predicted?: string;
+  colourLabels: string[];
+  /** Facet columns by this field. */
+  column?: { field: string; title: string; sort?: (string | number)[] };
+  width?: number;
+  height?: number;
+  independentY?: boolean;
+}
+
+/** Measured lines with 95% bands, optionally with predicted dashed lines, faceted in columns. */
+export function bandLines(o: BandLines): VegaLiteSpec {
+  const x = { field: o.x.field, type: 'quantitative', title: o.x.title, ...(o.x.log ? { scale: { type: 'log' } } : {}) };
+  const yScale = o.y.log ? { scale: { type: 'symlog' } } : {};
+  const colour = algorithmColour(o.colourLabels);
+  const layers: VegaLiteSpec[] = [];
+  if (o.band) {
+    layers.push({ mark: { type: 'area', opacity: 0.18 }, encoding: { x, y: { field: o.band.lo, type: 'quantitative', title: o.y.title, ...yScale }, y2: { field: o.band.hi }, color: colour } });
+  }
+  layers.push({ mark: { type: 'line', strokeWidth: 2, point: { size: 25 } }, encoding: { x, y: { field: o.y.field, type: 'quantitative', title: o.y.title, ...yScale }, color: colour } });
+  if (o.predicted) {
+    layers.push({ mark: { type: 'line', strokeWidth: 1.5, strokeDash: [5, 3] }, encoding: { x, y: { field: o.predicted, type: 'quantitative', ...yScale }, color: colour } });
+  }
+  const inner = { width: o.width ?? 220, height: o.height ?? 180, layer: layers };
+  if (!o.column) return chart({ data: { values: o.rows }, ...inner });
+  return chart({
+    data: { values: o.rows },
+    facet: { column: { field: o.column.field, type: 'ordinal', title: o.column.title, ...(o.column.sort ? { sort: o.column.sort } : {}) } },
+    spec: inner,
+    resolve: { scale: { y: o.independentY ? 'independent' : 'shared' } },
+  });
+}
+
+export interface PointsWithErrors {
+  rows: Row[];
+  /** Categories along x. */
+  x: { field: string; title: string; sort?: (string | number)[] };
+  y: { field: string; title: string; zero?: boolean };
+  lo: string;
+  hi: string;
+  /** Hollow markers at this field (e.g. the theory's prediction). */
+  predicted?: string;
+  colourLabels: string[];
+  column?: { field: string; title: string; sort?: (string | number)[] };
+  width?: number;
+  height?: number;
+  independentY?: boolean;
+}
+
+/** Dots with 95% error bars per category and algorithm (dodged), hollow diamonds for a prediction. */
+export function pointsWithErrors(o: PointsWithErrors): VegaLiteSpec {
+  const x = { field: o.x.field, type: 'ordinal', title: o.x.title, ...(o.x.sort ? { sort: o.x.sort } : {}), axis: { labelAngle: 0 } };
+  const colour = algorithmColour(o.colourLabels);
+  const offset = { xOffset: { field: 'algorithm', type: 'nominal', scale: { domain: o.colourLabels } } };
+  const y = { field: o.y.field, type: 'quantitative', title: o.y.title, scale: { zero: o.y.zero ?? false } };
+  const layers: VegaLiteSpec[] = [
+    { mark: { type: 'rule', strokeWidth: 2 }, encoding: { x, ...offset, y: { field: o.lo, type: 'quantitative', title: o.y.title }, y2: { field: o.hi }, color: colour } },
+    { mark: { type: 'point', filled: true, size: 50 }, encoding: { x, ...offset, y, color: colour } },
+  ];
+  if (o.predicted) layers.push({ mark: { type: 'point', shape: 'diamond', filled: false, size: 70, strokeWidth: 1.5 }, encoding: { x, ...offset, y: { field: o.predicted, type: 'quantitative' }, color: colour } });
+  const inner = { width: o.width ?? 200, height: o.height ?? 180, layer: layers };
+  if (!o.column) return chart({ data: { values: o.rows }, ...inner });
+  return chart({
+    data: { values: o.rows },
+    facet: { column: { field: o.column.field, type: 'ordinal', title: o.column.title, ...(o.column.sort ? { sort: o.column.sort } : {}) } },
+    spec: inner,
+    resolve: { scale: { y: o.independentY ? 'independent' : 'shared' } },
+  });
+}
+
+export interface ScatterPanel {
+  field: string;
+  title: string;
+  log?: boolean;
+}
+
+/** Test accuracy against each measure, one panel per measure, coloured by algorithm, shaped by batch size, with a least-squares line. */
+export function scatterPanels(rows: Row[], y: { field: string; title: string }, panels: ScatterPanel[], colourLabels: string[]): VegaLiteSpec {
+  return chart({
+    data: { values: rows },
+    hconcat: panels.map((p) => ({
+      width: 190,
+      height: 170,
+      layer: [
+        {
+          mark: { type: 'point', filled: true, size: 45, opacity: 0.85 },
+          encoding: {
+            x: { field: p.field, type: 'quantitative', title: p.title, scale: { type: p.log ? 'log' : 'linear', zero: false } },
+            y: { field: y.field, type: 'quantitative', title: y.title, scale: { zero: false } },
+            color: algorithmColour(colourLabels),
+            shape: { field: 'batch', type: 'ordinal', title: 'batch size B', legend: { orient: 'bottom' } },
+          },
+        },
+        {
+          mark: { type: 'line', color: '#888888', strokeDash: [4, 3] },
+          transform: [
+            ...(p.log ? [{ calculate: `log(datum['${p.field}'])`, as: '__x' }] : [{ calculate: `datum['${p.field}']`, as: '__x' }]),
+            { regression: y.field, on: '__x' },
+            ...(p.log ? [{ calculate: 'exp(datum.__x)', as: p.field }] : [{ calculate: 'datum.__x', as: p.field }]),
+          ],
+          encoding: {
+            x: { field: p.field, type: 'quantitative', scale: { type: p.log ? 'log' : 'linear', zero: false } },
+            y: { field: y.field, type: 'quantitative' },
+          },
+        },
+      ],
+    })),
+  });
+}
