@@ -4,6 +4,7 @@
 namespace flatdist {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  initAllocator();
   auto* data = new AddonData();
   env.SetInstanceData(data);
   Napi::Function tensor = TensorWrap::Init(env);

@@ -82,6 +82,8 @@ void initOps(Napi::Env env, Napi::Object exports);
 void initAutograd(Napi::Env env, Napi::Object exports);
 void initRandom(Napi::Env env, Napi::Object exports);
 void initRuntime(Napi::Env env, Napi::Object exports);
+// Installs the caching CPU allocator (allocator.cc), once per process.
+void initAllocator();
 void initDist(Napi::Env env, Napi::Object exports);
 
 }  // namespace flatdist
