@@ -1,0 +1,51 @@
+// Predicted escape curves next to measured ones: the linearized theory (src/theory) run on
+// the model estimated at w*, for the algorithms, μ, B and combination matrix of a setup.
+import { unifiedForm, type Algorithm } from '../algorithms/recursion.js';
+import { ConfigError } from '../errors.js';
+import { fromArray, scope } from '../tensor/index.js';
+import { predictEscape, predictionTable, type EscapePrediction, type LinearizedModel } from '../theory/index.js';
+import type { Setup } from '../train/setup.js';
+import type { EscapeResult } from './run.js';
+
+export interface PredictedCurve {
+  algorithm: Algorithm;
+  prediction: EscapePrediction;
+}
+
+/** Exact curves n = 0..N, steady states and closed forms for each algorithm, at the setup's μ, B and A. */
+export function predictEscapeCurves(setup: Setup, model: LinearizedModel, algorithms: Algorithm[], steps: number): PredictedCurve[] {
+  const { config: c } = setup;
+  if (setup.timeVarying) throw new ConfigError('topology', `the theory needs a fixed combination matrix; '${c.topology}' changes with n`);
+  const K = c.agents;
+  return scope(() => {
+    const A = fromArray(Float64Array.from(setup.combination(0).flat()), [K, K]);
+    return algorithms.map((algorithm) => ({
+      algorithm,
+      prediction: predictEscape(model, { form: unifiedForm(algorithm, A), stepSize: c.stepSize, batchSize: c.batchSize }, steps),
+    }));
+  });
+}
+
+const num = (x: number): string => x.toExponential(3);
+const interval = (i: { mean: number; ci95: [number, number] }): string => `${num(i.mean)} [${num(i.ci95[0])}, ${num(i.ci95[1])}]`;
+
+/**
+ * Measured (mean [95% CI]) and, when given, predicted E J − J(w*) at each recorded step,
+ * for the centroid and the agent average, one block per algorithm; then the theory's
+ * steady states and closed forms (predictionTable).
+ */
+export function escapeTable(result: EscapeResult, predictions?: PredictedCurve[]): string {
+  const header = ['algorithm', 'n', 'centroid measured [95% CI]', ...(predictions ? ['predicted'] : []), 'agents measured [95% CI]', ...(predictions ? ['predicted'] : [])];
+  const rows: string[][] = [];
+  for (const curve of result.curves) {
+    const p = predictions?.find((x) => x.algorithm === curve.algorithm)?.prediction;
+    for (const point of curve.points) {
+      const predicted = (xs: number[] | undefined): string[] => (predictions ? [xs && point.step < xs.length ? num(xs[point.step]) : '—'] : []);
+      rows.push([curve.algorithm, String(point.step), interval(point.centroid), ...predicted(p?.curve.centroid), interval(point.agentAverage), ...predicted(p?.curve.agentAverage)]);
+    }
+  }
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const lines = [header, ...rows].map((r) => r.map((x, i) => x.padEnd(widths[i])).join('  ').trimEnd());
+  if (predictions) lines.push('', predictionTable(predictions));
+  return lines.join('\n');
+}
