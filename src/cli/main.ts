@@ -7,6 +7,7 @@ import { demo } from './demo.js';
 import { trainCommand } from './train.js';
 import { graph } from './graph.js';
 import { bench } from './bench.js';
+import { agentCommand, launchCommand } from '../dist/commands.js';
 
 export interface Command {
   summary: string;
@@ -21,6 +22,8 @@ const commands: Record<string, Command> = {
   train: trainCommand,
   graph,
   bench,
+  launch: launchCommand,
+  agent: agentCommand,
 };
 
 function usage(): string {

@@ -59,6 +59,8 @@ export class NeighborMixer implements Mixer {
   /** Bytes this rank sent in the last mix and in all mixes so far. */
   lastBytesSent = 0;
   totalBytesSent = 0;
+  /** Combination steps done (one per training step for the named algorithms). */
+  mixes = 0;
 
   constructor(private readonly group: ProcessGroup, private readonly owner: number[]) {
     this.hosted = hostedAgents(owner, group.rank);
@@ -73,6 +75,7 @@ export class NeighborMixer implements Mixer {
     const out = isAveraging(a, K) ? this.average(w, K) : this.neighbours(A, a, w);
     this.lastBytesSent = this.group.stats.bytesSent - before;
     this.totalBytesSent += this.lastBytesSent;
+    this.mixes += 1;
     return out;
   }
 
