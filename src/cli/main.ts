@@ -7,6 +7,10 @@ import { demo } from './demo.js';
 import { trainCommand } from './train.js';
 import { graph } from './graph.js';
 import { bench } from './bench.js';
+import { measureCommand } from './measure.js';
+import { minimizeCommand } from './minimize.js';
+import { escapeCommand } from './escape.js';
+import { theoryCommand } from './theory.js';
 import { agentCommand, launchCommand } from '../dist/commands.js';
 
 export interface Command {
@@ -24,6 +28,10 @@ const commands: Record<string, Command> = {
   bench,
   launch: launchCommand,
   agent: agentCommand,
+  measure: measureCommand,
+  minimize: minimizeCommand,
+  escape: escapeCommand,
+  theory: theoryCommand,
 };
 
 function usage(): string {

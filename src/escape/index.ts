@@ -6,3 +6,4 @@ export { studentT975, type Interval, meanInterval } from './confidence.js';
 export { type EscapeOptions, type Sampling, samplings, ReplacementSampler, type WeightedSplit, escapeEvaluation, type EscapePoint, type EscapeCurve, type EscapeResult, recordedSteps, singleModel, stackedRisks, runEscape } from './run.js';
 export { type EstimateOptions, type LinearizedEstimate, topSubspace, estimateLinearized } from './estimate.js';
 export { type PredictedCurve, predictEscapeCurves, escapeTable } from './predict.js';
+export { type MinimumRecord, type Minimum, minimumFile, saveMinimum, loadMinimum } from './minimum.js';

@@ -1,0 +1,67 @@
+// A minimum w* on disk: a run directory whose checkpoint holds w* for every agent (all equal,
+// so any reader of checkpoints sees a network sitting at w*), run.json with the config that
+// defines J, and minimum.json with J(w*), ‖∇J(w*)‖ and how w* was found.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DataError } from '../errors.js';
+import { scope, type Tensor } from '../tensor/index.js';
+import { centroid } from '../measures/index.js';
+import { loadCheckpoint, saveCheckpoint } from '../train/checkpoint.js';
+import { makeConfig, type TrainConfig } from '../train/config.js';
+import { writeFileAtomic } from '../train/atomic.js';
+import { environment, writeRunRecord } from '../train/rundir.js';
+import type { MinimizeMethod, MinimizeStep } from './minimize.js';
+
+export interface MinimumRecord {
+  method: MinimizeMethod;
+  /** J(w*) and ‖∇J(w*)‖ at the saved (float32) w*, computed in float64. */
+  risk: number;
+  gradientNorm: number;
+  tolerance: number;
+  steps: number;
+  converged: boolean;
+  stopped: string;
+  /** Where the minimization started: a checkpoint path, or 'init' (the config's initialization). */
+  init: string;
+  seconds: number;
+  history: MinimizeStep[];
+}
+
+export interface Minimum {
+  config: TrainConfig;
+  /** w*, one model's parameters (paramShapes). */
+  params: Tensor[];
+  record: MinimumRecord | null;
+}
+
+export const minimumFile = (dir: string): string => join(dir, 'minimum.json');
+
+/** Writes w* (one model's parameters) as a K-agent checkpoint with run.json and minimum.json. */
+export function saveMinimum(dir: string, config: TrainConfig, paramNames: string[], perron: number[], params: Tensor[], record: MinimumRecord): void {
+  writeRunRecord(dir, { config, environment: environment(), minimum: { risk: record.risk, gradientNorm: record.gradientNorm }, written: new Date().toISOString() });
+  scope(() =>
+    saveCheckpoint(join(dir, 'checkpoints'), {
+      step: record.steps,
+      paramNames,
+      params: params.map((p) => p.to('float32').unsqueeze(0).expand([config.agents, ...p.shape]).contiguous()),
+      momentum: null,
+      perron,
+      samplers: [],
+      config,
+    }),
+  );
+  writeFileAtomic(minimumFile(dir), `${JSON.stringify(record, null, 2)}\n`);
+}
+
+/** A minimum (or any run directory or checkpoint): its config, the centroid of its agents, and minimum.json when there is one. */
+export function loadMinimum(path: string): Minimum {
+  if (!existsSync(path)) throw new DataError(path, 'no such checkpoint file or run directory — give the --out folder of flatdist minimize or train');
+  const ck = loadCheckpoint(path);
+  const config = makeConfig(ck.config as Record<string, unknown>);
+  const params = centroid(ck.params, ck.perron);
+  ck.params.forEach((t) => t.dispose());
+  ck.momentum?.forEach((t) => t.dispose());
+  const file = minimumFile(path);
+  const record = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as MinimumRecord) : null;
+  return { config, params, record };
+}
