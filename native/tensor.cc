@@ -1,6 +1,7 @@
 #include "tensor.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 
 namespace flatdist {
@@ -15,13 +16,45 @@ std::string argName(size_t i) { return "argument " + std::to_string(i + 1); }
 // (NaN, infinities and |x| > 2^53 would make the conversion to int64 undefined).
 bool isExactInteger(double d) { return std::isfinite(d) && std::trunc(d) == d && std::fabs(d) <= 9007199254740992.0; }
 
-// The wrapper behind v, or nullptr when v is not one: an object that only inherits
-// NativeTensor.prototype has no native half to unwrap.
+bool isTensorObject(Napi::Env env, const Napi::Value& v) {
+  return v.IsObject() && v.As<Napi::Object>().InstanceOf(data(env).tensorCtor.Value());
+}
+
+// The wrapper behind v, or nullptr when v is not one: a disposed tensor's object,
+// or one that only inherits NativeTensor.prototype, has no native half to unwrap.
 TensorWrap* unwrap(Napi::Env env, const Napi::Value& v) {
-  if (!v.IsObject() || !v.As<Napi::Object>().InstanceOf(data(env).tensorCtor.Value())) return nullptr;
+  if (!isTensorObject(env, v)) return nullptr;
   void* p = nullptr;
   if (napi_unwrap(env, v, &p) != napi_ok) return nullptr;
   return static_cast<TensorWrap*>(p);
+}
+
+// Dispose() marks the object with an own `disposed: true`.
+bool wasDisposed(Napi::Env env, const Napi::Value& v) {
+  if (!isTensorObject(env, v)) return false;
+  Napi::Object o = v.As<Napi::Object>();
+  return o.HasOwnProperty("disposed") && o.Get("disposed").StrictEquals(Napi::Boolean::New(env, true));
+}
+
+constexpr const char* kDisposed = "tensor was already disposed (used outside the scope that owned it?)";
+
+Napi::Error notATensor(Napi::Env env, const Napi::Value& v, const std::string& what) {
+  if (wasDisposed(env, v)) return Napi::Error::New(env, kDisposed);
+  return Napi::TypeError::New(env, what + " must be a tensor");
+}
+
+thread_local int callDepth = 0;
+thread_local std::vector<TensorWrap*> disposedDuringCall;
+
+// Tensors held by wrappers in this process, and their bytes: what a leak shows in.
+std::atomic<int64_t> liveCount{0};
+std::atomic<int64_t> liveBytes{0};
+
+Napi::Value live(const Napi::CallbackInfo& info) {
+  Napi::Object o = Napi::Object::New(info.Env());
+  o.Set("count", Napi::Number::New(info.Env(), static_cast<double>(liveCount.load())));
+  o.Set("bytes", Napi::Number::New(info.Env(), static_cast<double>(liveBytes.load())));
+  return o;
 }
 
 }  // namespace
@@ -36,6 +69,7 @@ Napi::Function TensorWrap::Init(Napi::Env env) {
                          InstanceAccessor("numel", &TensorWrap::Numel, nullptr),
                          InstanceAccessor("bytes", &TensorWrap::Bytes, nullptr),
                          InstanceAccessor("requiresGrad", &TensorWrap::RequiresGrad, nullptr),
+                         StaticMethod("live", &live),
                      });
 }
 
@@ -48,6 +82,8 @@ Napi::Object TensorWrap::New(Napi::Env env, at::Tensor t) {
   w->bytes_ = static_cast<int64_t>(w->t_.numel() * w->t_.element_size());
   if (w->t_.has_storage()) w->bytes_ = std::min<int64_t>(w->bytes_, static_cast<int64_t>(w->t_.storage().nbytes()));
   Napi::MemoryManagement::AdjustExternalMemory(env, w->bytes_);
+  ++liveCount;
+  liveBytes += w->bytes_;
   return obj;
 }
 
@@ -58,29 +94,52 @@ TensorWrap::TensorWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Tensor
 // The finalizer runs without a usable env for JS calls; dropping the tensor and
 // adjusting the external-memory counter needs none.
 TensorWrap::~TensorWrap() {
-  if (!disposed_ && bytes_ > 0) {
-    Napi::MemoryManagement::AdjustExternalMemory(Env(), -bytes_);
-  }
+  if (disposed_ || !t_.defined()) return;
+  --liveCount;
+  liveBytes -= bytes_;
+  if (bytes_ > 0) Napi::MemoryManagement::AdjustExternalMemory(Env(), -bytes_);
 }
 
 void TensorWrap::release(Napi::Env env) {
   if (disposed_) return;
   disposed_ = true;
+  if (t_.defined()) {
+    --liveCount;
+    liveBytes -= bytes_;
+  }
   t_ = at::Tensor();
   if (bytes_ > 0) Napi::MemoryManagement::AdjustExternalMemory(env, -bytes_);
   bytes_ = 0;
 }
 
 at::Tensor& TensorWrap::tensor(Napi::Env env) {
-  if (disposed_) throw Napi::Error::New(env, "tensor was already disposed (used outside the scope that owned it?)");
+  if (disposed_) throw Napi::Error::New(env, kDisposed);
   // Only `new NativeTensor()` from JavaScript leaves a wrapper without a tensor.
   if (!t_.defined()) throw Napi::TypeError::New(env, "not a tensor made by flatdist (NativeTensor cannot be constructed from JavaScript)");
   return t_;
 }
 
+CallDepth::CallDepth() { ++callDepth; }
+
+CallDepth::~CallDepth() {
+  if (--callDepth > 0 || disposedDuringCall.empty()) return;
+  std::vector<TensorWrap*> dead;
+  dead.swap(disposedDuringCall);
+  for (TensorWrap* w : dead) delete w;
+}
+
+// Frees the tensor, then detaches and deletes the native half at once: left to
+// the garbage collector it would wait for the event loop to turn (Node defers
+// finalizers), so a synchronous training loop would grow by every tensor it made.
 Napi::Value TensorWrap::Dispose(const Napi::CallbackInfo& info) {
-  release(info.Env());
-  return info.Env().Undefined();
+  Napi::Env env = info.Env();
+  release(env);
+  Napi::Object self = info.This().As<Napi::Object>();
+  self.DefineProperty(Napi::PropertyDescriptor::Value("disposed", Napi::Boolean::New(env, true)));
+  napi_remove_wrap(env, self, nullptr);
+  if (callDepth > 0) disposedDuringCall.push_back(this);
+  else delete this;
+  return env.Undefined();
 }
 
 Napi::Value TensorWrap::IsDisposed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), disposed_); }
@@ -130,8 +189,9 @@ std::string dtypeName(at::ScalarType s) {
 }
 
 at::Tensor& argTensor(const Napi::CallbackInfo& info, size_t i) {
-  TensorWrap* w = i < info.Length() ? unwrap(info.Env(), info[i]) : nullptr;
-  if (w == nullptr) throw Napi::TypeError::New(info.Env(), argName(i) + " must be a tensor");
+  Napi::Value v = i < info.Length() ? info[i] : info.Env().Undefined();
+  TensorWrap* w = unwrap(info.Env(), v);
+  if (w == nullptr) throw notATensor(info.Env(), v, argName(i));
   return w->tensor(info.Env());
 }
 
@@ -146,8 +206,9 @@ std::vector<at::Tensor> argTensorList(const Napi::CallbackInfo& info, size_t i) 
   std::vector<at::Tensor> out;
   out.reserve(arr.Length());
   for (uint32_t j = 0; j < arr.Length(); ++j) {
-    TensorWrap* w = unwrap(info.Env(), arr.Get(j));
-    if (w == nullptr) throw Napi::TypeError::New(info.Env(), argName(i) + "[" + std::to_string(j) + "] must be a tensor");
+    Napi::Value v = arr.Get(j);
+    TensorWrap* w = unwrap(info.Env(), v);
+    if (w == nullptr) throw notATensor(info.Env(), v, argName(i) + "[" + std::to_string(j) + "]");
     out.push_back(w->tensor(info.Env()));
   }
   return out;

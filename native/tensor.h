@@ -45,10 +45,19 @@ struct AddonData {
   Napi::FunctionReference generatorCtor;
 };
 
+// Marks a native call in progress. Tensors disposed during one (by JavaScript an
+// argument's getter runs) keep their native half until the outermost call returns,
+// since the call may still hold references to their tensors.
+struct CallDepth {
+  CallDepth();
+  ~CallDepth();
+};
+
 // Runs f, turning a libtorch or standard exception into a JavaScript Error
 // that carries libtorch's message (without its C++ backtrace).
 template <typename F>
 Napi::Value guarded(const Napi::CallbackInfo& info, F f) {
+  CallDepth depth;
   try {
     return f();
   } catch (const Napi::Error&) {

@@ -17,6 +17,12 @@ export interface NativeTensor {
   dispose(): void;
 }
 
+/** Tensors held in this process (created, neither disposed nor collected yet) and their bytes. */
+export interface LiveTensors {
+  count: number;
+  bytes: number;
+}
+
 export interface NativeGenerator {
   getState(): Uint8Array;
   setState(state: Uint8Array): void;
@@ -27,7 +33,7 @@ type TS = NativeTensor | number;
 type Dims = number[] | null;
 
 export interface Native {
-  NativeTensor: abstract new () => NativeTensor;
+  NativeTensor: (abstract new () => NativeTensor) & { live(): LiveTensors };
   Generator: new (seed: bigint) => NativeGenerator;
   torchVersion: string;
 

@@ -17,16 +17,25 @@ export class Tensor {
     track(this);
   }
 
-  get shape(): number[] { return this.handle.shape; }
-  get dtype(): DType { return this.handle.dtype; }
-  get numel(): number { return this.handle.numel; }
-  get ndim(): number { return this.handle.shape.length; }
-  get requiresGrad(): boolean { return this.handle.requiresGrad; }
+  get shape(): number[] { return this.live.shape; }
+  get dtype(): DType { return this.live.dtype; }
+  get numel(): number { return this.live.numel; }
+  get ndim(): number { return this.live.shape.length; }
+  get requiresGrad(): boolean { return this.live.requiresGrad; }
   get disposed(): boolean { return this.handle.disposed; }
-  /** Bytes held by this tensor's elements. */
-  get bytes(): number { return this.handle.bytes; }
+  /** Bytes held by this tensor's elements (0 once disposed). */
+  get bytes(): number { return this.disposed ? 0 : this.handle.bytes; }
 
-  dispose(): void { this.handle.dispose(); }
+  /** Frees the tensor now; later uses throw. Disposing again does nothing. */
+  dispose(): void {
+    if (!this.disposed) this.handle.dispose();
+  }
+
+  // A disposed handle keeps only its `disposed` mark: its other properties are gone.
+  private get live(): NativeTensor {
+    if (this.handle.disposed) throw new Error('tensor was already disposed (used outside the scope that owned it?)');
+    return this.handle;
+  }
 
   // Elementwise, broadcasting.
   add(o: Operand): Tensor { return wrap(native.add(this.handle, raw(o))); }
