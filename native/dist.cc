@@ -53,6 +53,7 @@ constexpr uint64_t kMaxValue = 4u << 20;
 constexpr uint64_t kMaxKeysPerQuery = 4096;
 constexpr size_t kMaxConnections = 512;
 constexpr size_t kMaxStoredBytes = 256u << 20;
+constexpr size_t kMaxPendingReply = 64u << 20;  // a peer that asks without reading the answers is dropped
 
 // Keys a process sets to say "this connection is rank r"; when such a
 // connection closes, the server records the rank as gone (the value: 1 for the
@@ -235,6 +236,7 @@ class StoreServer {
       }
       Conn& after = conns_.at(id);
       after.in.erase(after.in.begin(), after.in.begin() + static_cast<std::ptrdiff_t>(used));
+      if (after.out.size() > kMaxPendingReply) return false;
     }
   }
 

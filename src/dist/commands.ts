@@ -120,7 +120,7 @@ export const agentCommand: Command = {
     if (rank !== 0) return 0;
     if (values.json) console.log(JSON.stringify({ ...summary, processes: worldSize, rank0: comm }));
     else {
-      console.log(`${summary.algorithm}: ${summary.steps} steps, K = ${summary.agents} over ${worldSize} processes, ${summary.seconds.toFixed(1)} s`);
+      console.log(`${summary.algorithm}: ${summary.steps} steps, K = ${summary.agents} over ${worldSize} process${worldSize === 1 ? '' : 'es'}, ${summary.seconds.toFixed(1)} s`);
       console.log(`  test accuracy ${(summary.testAccuracy * 100).toFixed(2)}%, test loss ${summary.testLoss.toFixed(4)}, train loss ${summary.trainLoss.toFixed(4)}`);
       console.log(`  rank 0: ${Math.round(comm.bytesSentPerMixPerAgent)} bytes sent per agent per combination step, ${(comm.communicationFraction * 100).toFixed(1)}% of the time communicating`);
       console.log(`  run directory: ${config.out}`);
@@ -148,6 +148,8 @@ export const launchCommand: Command = {
     }
     const N = integer(flags, 'nproc');
     if (N < 1) throw new ConfigError('--nproc', `must be at least 1, got ${N}`);
+    const { config } = configFromArgs(parseTrainArgs(rest));
+    if (N > config.agents) throw new ConfigError('--nproc', `${N} processes for ${config.agents} agents: each process must host at least one agent`);
     const host = typeof flags.host === 'string' ? flags.host : loopback;
     const wait = timeoutMs(flags);
     const server = StoreServer.listen(host, integer(flags, 'port', 0));
