@@ -93,7 +93,13 @@ void initRandom(Napi::Env env, Napi::Object e) {
   // randperm(n, gen): int64 permutation of 0..n-1
   e.Set("randperm", Napi::Function::New(env, OP(return wrap(info.Env(), at::randperm(argInt(info, 0), argGenerator(info, 1), at::kLong));)));
   // dirichlet(alpha, gen): one Dirichlet(alpha[..., :]) draw per row of the last dimension
-  e.Set("dirichlet", Napi::Function::New(env, OP(return wrap(info.Env(), at::_sample_dirichlet(argTensor(info, 0), argGenerator(info, 1)));)));
+  e.Set("dirichlet", Napi::Function::New(env, OP({
+        const at::Tensor& alpha = argTensor(info, 0);
+        // libtorch samples garbage (not an error) for α ≤ 0, NaN or ∞.
+        TORCH_CHECK(!alpha.is_floating_point() || (alpha.gt(0) & at::isfinite(alpha)).all().item<bool>(),
+                    "dirichlet: every concentration α must be positive and finite");
+        return wrap(info.Env(), at::_sample_dirichlet(alpha, argGenerator(info, 1)));
+      })));
 }
 
 }  // namespace flatdist
