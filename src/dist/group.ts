@@ -82,9 +82,9 @@ export class ProcessGroup {
     let store: Store | null = null;
     try {
       store = new Store(address, timeoutMs);
+      // Before the token check, hence before rank 0's verdict: every rank that passes can read it.
       if (server) store.set(servedByKey, String(o.rank));
       authenticate(store, o.rank, o.worldSize, o.token);
-      // Set before rank 0's verdict, so every rank that passed the check can read it.
       const servedBy = store.check([servedByKey]) ? Number(store.getString(servedByKey)) : null;
       store.set(aliveKey(o.rank), String(process.pid));
       const device = o.device ?? { hostname: isLoopback(address.host) ? '127.0.0.1' : hostname() };
@@ -128,7 +128,7 @@ export class ProcessGroup {
   /** Every rank's t, in rank order. */
   allgather(t: Tensor): Tensor[] {
     let out: Tensor[] = [];
-    this.run(((this.worldSize - 1) * t.bytes), () => {
+    this.run((this.worldSize - 1) * t.bytes, () => {
       out = this.group.allgather(t.handle).map(wrap);
     });
     return out;
