@@ -32,7 +32,10 @@ export type Request =
   | { op: 'sgemm'; n: number; seconds: number };
 
 export interface RunReply {
+  /** Wall-clock time of the run. */
   seconds: number;
+  /** CPU time of the whole process (all its threads) during the run: less disturbed by other work on a shared machine. */
+  cpuSeconds: number;
   /** The last step's loss (or vᵀHv): a check that real work was done. */
   value: number;
 }

@@ -141,8 +141,10 @@ async function serve(): Promise<void> {
           if (!p) throw new Error(`job ${req.id} is not prepared`);
           let value = Number.NaN;
           const start = performance.now();
+          const cpu = process.cpuUsage();
           for (let i = 0; i < req.steps; i++) value = p.step();
-          reply = { seconds: (performance.now() - start) / 1000, value };
+          const used = process.cpuUsage(cpu);
+          reply = { seconds: (performance.now() - start) / 1000, cpuSeconds: (used.user + used.system) / 1e6, value };
           break;
         }
         case 'sgemm': reply = sgemm(req.n, req.seconds); break;

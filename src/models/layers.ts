@@ -18,9 +18,14 @@ export function activate(h: Tensor, a: Activation): Tensor {
   }
 }
 
-/** h [K, B, in], weight [K, out, in], bias [K, out] → [K, B, out]: bias + h·Wᵀ in one baddbmm. */
+/**
+ * h [K, B, in], weight [K, out, in], bias [K, out] → [K, B, out], computed as
+ * (bias + W·hᵀ)ᵀ in one baddbmm: with W on the left, the weight's gradient
+ * (δ·h) comes out in W's own layout, so the update and the combination run on
+ * contiguous memory instead of transposing [K, out, in] every step.
+ */
 export function dense(h: Tensor, weight: Tensor, bias: Tensor): Tensor {
-  return baddbmm(bias.unsqueeze(1), h, weight.mT);
+  return baddbmm(bias.unsqueeze(2), weight, h.mT).mT;
 }
 
 /** Inputs [K, B, C, H, W] → the grouped layout [B, K·C, H, W]. */
