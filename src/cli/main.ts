@@ -7,6 +7,7 @@ import { demo } from './demo.js';
 import { trainCommand } from './train.js';
 import { graph } from './graph.js';
 import { bench } from './bench.js';
+import { reproduceCommand } from './reproduce.js';
 import { measureCommand } from './measure.js';
 import { minimizeCommand } from './minimize.js';
 import { escapeCommand } from './escape.js';
@@ -26,6 +27,7 @@ const commands: Record<string, Command> = {
   train: trainCommand,
   graph,
   bench,
+  reproduce: reproduceCommand,
   launch: launchCommand,
   agent: agentCommand,
   measure: measureCommand,

@@ -18,8 +18,12 @@ export class WorkStore {
   /** Seconds spent computing, per unit id. */
   readonly seconds: Record<string, number> = {};
 
-  constructor(out: string, private readonly log: WorkLog = () => {}) {
-    this.dir = join(out, 'work');
+  /**
+   * Units live in <out>/work/<namespace>/: a namespace per scale, so a quick and a full
+   * reproduction in one folder never take each other's results.
+   */
+  constructor(out: string, namespace: string, private readonly log: WorkLog = () => {}) {
+    this.dir = join(out, 'work', namespace);
     mkdirSync(this.dir, { recursive: true });
   }
 

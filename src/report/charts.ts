@@ -60,7 +60,7 @@ export interface BandLines {
 /** Measured lines with 95% bands, optionally with predicted dashed lines, faceted in columns. */
 export function bandLines(o: BandLines): VegaLiteSpec {
   const x = { field: o.x.field, type: 'quantitative', title: o.x.title, ...(o.x.log ? { scale: { type: 'log' } } : {}) };
-  const yScale = o.y.log ? { scale: { type: 'symlog' } } : {};
+  const yScale = o.y.log ? { scale: { type: 'log' } } : {};
   const colour = algorithmColour(o.colourLabels);
   const layers: VegaLiteSpec[] = [];
   if (o.band) {
@@ -134,10 +134,10 @@ export function scatterPanels(rows: Row[], y: { field: string; title: string }, 
         {
           mark: { type: 'point', filled: true, size: 45, opacity: 0.85 },
           encoding: {
-            x: { field: p.field, type: 'quantitative', title: p.title, scale: { type: p.log ? 'log' : 'linear', zero: false } },
+            x: { field: p.field, type: 'quantitative', title: p.title, scale: p.log ? { type: 'log' } : { zero: false } },
             y: { field: y.field, type: 'quantitative', title: y.title, scale: { zero: false } },
             color: algorithmColour(colourLabels),
-            shape: { field: 'batch', type: 'ordinal', title: 'batch size B', legend: { orient: 'bottom' } },
+            shape: { field: 'batch', type: 'nominal', title: 'batch size B', legend: { orient: 'bottom' } },
           },
         },
         {
@@ -148,7 +148,7 @@ export function scatterPanels(rows: Row[], y: { field: string; title: string }, 
             ...(p.log ? [{ calculate: 'exp(datum.__x)', as: p.field }] : [{ calculate: 'datum.__x', as: p.field }]),
           ],
           encoding: {
-            x: { field: p.field, type: 'quantitative', scale: { type: p.log ? 'log' : 'linear', zero: false } },
+            x: { field: p.field, type: 'quantitative', scale: p.log ? { type: 'log' } : { zero: false } },
             y: { field: y.field, type: 'quantitative' },
           },
         },

@@ -1,13 +1,14 @@
 // Figures rendered on the server: a Vega-Lite spec compiled to Vega, drawn by a headless
 // Vega View to SVG (no browser, no canvas), then rasterized to PNG by resvg.
 import { Resvg } from '@resvg/resvg-js';
-import { parse, View } from 'vega';
+import { logger, None, parse, View } from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 import type { VegaLiteSpec } from '../experiments/results.js';
 
 export async function renderSvg(spec: VegaLiteSpec): Promise<string> {
-  const compiled = compile(spec as unknown as TopLevelSpec).spec;
-  const view = new View(parse(compiled), { renderer: 'none' });
+  // Quiet loggers: the report says what matters; compiler hints would only clutter the terminal.
+  const compiled = compile(spec as unknown as TopLevelSpec, { logger: logger(None) }).spec;
+  const view = new View(parse(compiled), { renderer: 'none', logger: logger(None) });
   try {
     return await view.toSVG();
   } finally {

@@ -1,0 +1,65 @@
+// `flatdist reproduce`: the four suites at a scale, each unit of work stored under
+// <out>/work/<scale>/ as it finishes, then the report written into <out>.
+import { loadavg } from 'node:os';
+import { environment } from '../train/rundir.js';
+import { writeReport, type ReportFiles } from '../report/index.js';
+import { escapeSuite } from './escape-suite.js';
+import { excessSuite } from './excess-suite.js';
+import { prepareNetwork } from './network.js';
+import type { Results, SuiteResult } from './results.js';
+import { scaleSettings, type Scale } from './scale.js';
+import { toySuite } from './toy-suite.js';
+import { tradeoffSuite } from './tradeoff-suite.js';
+import { WorkStore } from './work.js';
+
+export interface ReproduceOptions {
+  scale: Scale;
+  out: string;
+  /** Folder of CIFAR-10's binary batches: adds CIFAR-10 to the full trade-off suite. */
+  dataDir?: string;
+  /** The command line, for the report. */
+  command: string;
+  log?: (message: string) => void;
+}
+
+export interface Reproduction {
+  results: Results;
+  files: ReportFiles;
+  /** Units computed by this invocation, and read back from earlier ones. */
+  computed: number;
+  reused: number;
+}
+
+export async function reproduce(o: ReproduceOptions): Promise<Reproduction> {
+  const started = new Date();
+  const log = o.log ?? (() => {});
+  const before = loadavg();
+  const store = new WorkStore(o.out, o.scale, (m) => log(`  done ${m}`));
+  const s = scaleSettings(o.scale, o.dataDir);
+  const suites: SuiteResult[] = [];
+  log(`[1/4] escape from a large-batch minimum`);
+  const network = await prepareNetwork(store, s.network);
+  suites.push(await escapeSuite(store, network, s.escape));
+  log(`[2/4] excess risk: consensus against diffusion`);
+  suites.push(await excessSuite(store, network, s.excess));
+  log(`[3/4] flatness, optimization error and accuracy`);
+  suites.push(await tradeoffSuite(store, s.tradeoff));
+  log(`[4/4] a sharp and a flat minimum in 2-D`);
+  suites.push(await toySuite(store, s.toy));
+  const finished = new Date();
+  const results: Results = {
+    title: 'Flatness and optimization in distributed learning: does the paper hold?',
+    command: o.command,
+    scale: o.scale,
+    started: started.toISOString(),
+    finished: finished.toISOString(),
+    seconds: (finished.getTime() - started.getTime()) / 1000,
+    environment: { ...environment() },
+    load: { before, after: loadavg() },
+    work: { computed: store.computed, reused: store.reused, seconds: store.totalSeconds() },
+    suites,
+  };
+  log('writing the report');
+  const files = await writeReport(results, o.out);
+  return { results, files, computed: store.computed, reused: store.reused };
+}
