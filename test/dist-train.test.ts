@@ -29,8 +29,7 @@ function leaves(o: unknown, prefix = '', out: Record<string, number> = {}): Reco
   return out;
 }
 
-// batchLoss is left out: the trainer reports the mean over the agents a process
-// hosts, so in a group it is rank 0's agents' mean (see the report to the lead).
+// Fields of the in-process line; the distributed one adds its communication figures.
 function maxRelativeDifference(a: Line[], b: Line[]): { worst: number; field: string } {
   assert.equal(a.length, b.length);
   let worst = 0;
@@ -38,7 +37,6 @@ function maxRelativeDifference(a: Line[], b: Line[]): { worst: number; field: st
   a.forEach((line, i) => {
     const [x, y] = [leaves(line), leaves(b[i])];
     for (const k of Object.keys(x)) {
-      if (k === 'batchLoss') continue;
       const d = Math.abs(x[k] - y[k]) / Math.max(Math.abs(x[k]), 1e-12);
       if (d > worst) [worst, field] = [d, k];
     }
@@ -54,5 +52,9 @@ for (const [algorithm, nproc] of [['atc', 4], ['centralized', 2]] as const) {
     run(['launch', '--nproc', String(nproc), '--timeout', '30', ...small, '--algorithm', algorithm, '--out', spread]);
     const { worst, field } = maxRelativeDifference(metrics(local), metrics(spread));
     assert.ok(worst <= 1e-5, `${field} differs by ${worst}`);
+    for (const line of metrics(spread)) {
+      const comm = (line as { communication?: { bytesPerAgentPerStep: number; fraction: number } }).communication;
+      assert.ok(comm && comm.bytesPerAgentPerStep > 0 && comm.fraction > 0 && comm.fraction <= 1, JSON.stringify(comm));
+    }
   });
 }

@@ -2,25 +2,37 @@
 // hosts, the neighbour-exchange mixer, and the gathers that give evaluation and
 // checkpoints every agent's state.
 import type { SamplerState } from '../data/sampler.js';
+import { fromArray, scope } from '../tensor/index.js';
 import type { TrainOptions } from '../train/trainer.js';
 import { allgatherJson, gatherAgents } from './gather.js';
 import type { ProcessGroup } from './group.js';
 import { NeighborMixer } from './mixer.js';
 import { blockPlacement, hostedAgents } from './placement.js';
 
-export type DistributedOptions = Required<Pick<TrainOptions, 'mixer' | 'agents' | 'gatherAll' | 'gatherSamplerStates' | 'writer'>> & { mixer: NeighborMixer };
+export type DistributedOptions = Required<
+  Pick<TrainOptions, 'mixer' | 'agents' | 'gatherAll' | 'gatherSamplerStates' | 'writer' | 'sumOverProcesses' | 'communication'>
+> & { mixer: NeighborMixer };
 
 /** K agents in blocks over the group's ranks; rank 0 writes the run directory. */
 export function distributedOptions(group: ProcessGroup, K: number, owner: number[] = blockPlacement(K, group.worldSize)): DistributedOptions {
   const hostedBy = Array.from({ length: group.worldSize }, (_, r) => hostedAgents(owner, r));
+  const mixer = new NeighborMixer(group, owner);
   return {
     agents: hostedBy[group.rank],
-    mixer: new NeighborMixer(group, owner),
+    mixer,
     gatherAll: (w) => gatherAgents(group, owner, w),
     gatherSamplerStates: (states: SamplerState[]) => {
       const byRank = allgatherJson(group, states);
       return owner.map((r, k) => byRank[r][hostedBy[r].indexOf(k)]);
     },
     writer: group.rank === 0,
+    sumOverProcesses: (xs) =>
+      scope(() => {
+        const t = fromArray(Float64Array.from(xs));
+        group.allreduce(t);
+        return t.toNumbers();
+      }),
+    // Bytes of the combination steps; seconds of every collective, gathers for evaluation included.
+    communication: () => ({ bytesSent: mixer.totalBytesSent, seconds: group.stats.seconds }),
   };
 }

@@ -31,6 +31,8 @@ export interface MetricsLine {
   test: { centroid: { loss: number; accuracy: number }; agents: { loss: Stats; accuracy: Stats } };
   consensusDistance: number;
   gradNorm: number;
+  /** Distributed runs: bytes each agent sent per step and the fraction of wall time spent communicating, since the last evaluation. */
+  communication?: { bytesPerAgentPerStep: number; fraction: number };
 }
 
 export interface Summary {
@@ -62,6 +64,10 @@ export interface TrainOptions {
   gatherAll?: (w: Tensor[]) => Tensor[];
   /** Gathers every agent's sampler state, in agent order, for a checkpoint. */
   gatherSamplerStates?: (states: SamplerState[]) => SamplerState[];
+  /** Sums numbers over every process of a distributed run (identity in one process). */
+  sumOverProcesses?: (xs: number[]) => number[];
+  /** This process's cumulative communication: bytes sent and seconds spent in collectives. */
+  communication?: () => { bytesSent: number; seconds: number };
   /** Whether this process writes the run directory (one process does in a distributed run). */
   writer?: boolean;
 }
@@ -87,6 +93,8 @@ export async function train(setup: Setup, o: TrainOptions = {}): Promise<Summary
   const gatherAll = o.gatherAll ?? ((w: Tensor[]) => w);
   const writer = o.writer ?? true;
   const gatherStates = o.gatherSamplerStates ?? ((s: SamplerState[]) => s);
+  const sumOverProcesses = o.sumOverProcesses ?? ((xs: number[]) => xs);
+  let since = { step: 0, time: performance.now(), ...(o.communication?.() ?? { bytesSent: 0, seconds: 0 }) };
   const out = paths(c.out);
   if (writer) mkdirSync(out.checkpoints, { recursive: true });
   const total = totalSteps(c, setup.train.y.shape[0]);
@@ -117,8 +125,19 @@ export async function train(setup: Setup, o: TrainOptions = {}): Promise<Summary
   let formStep = -1;
   let lastLine: MetricsLine | null = null;
 
-  const evaluateNow = (step: number, batchLoss: number, stepSize: number): MetricsLine =>
+  /** Every agent's mean batch loss, and communication since the last evaluation, over all processes. */
+  const networkStats = (step: number, localLossSum: number): { batchLoss: number; communication?: MetricsLine['communication'] } => {
+    const now = { step, time: performance.now(), ...(o.communication?.() ?? { bytesSent: 0, seconds: 0 }) };
+    const [lossSum, bytes, commSeconds, wallSeconds] = sumOverProcesses([localLossSum, now.bytesSent - since.bytesSent, now.seconds - since.seconds, (now.time - since.time) / 1000]);
+    const steps = Math.max(1, step - since.step);
+    since = now;
+    const batchLoss = lossSum / c.agents;
+    return o.communication ? { batchLoss, communication: { bytesPerAgentPerStep: bytes / (c.agents * steps), fraction: commSeconds / wallSeconds } } : { batchLoss };
+  };
+
+  const evaluateNow = (step: number, localLossSum: number, stepSize: number): MetricsLine =>
     scope(() => {
+      const { batchLoss, communication } = networkStats(step, localLossSum);
       const all = gatherAll(w);
       const trainEval = evaluate(model, all, p, setup.evalTrain);
       const testEval = evaluate(model, all, p, setup.test);
@@ -131,6 +150,7 @@ export async function train(setup: Setup, o: TrainOptions = {}): Promise<Summary
         test: summarize(testEval),
         consensusDistance: consensusDistance(all, p),
         gradNorm: centroidGradNorm(model, all, p, setup.evalTrain),
+        ...(communication ? { communication } : {}),
       };
     });
 
@@ -163,7 +183,7 @@ export async function train(setup: Setup, o: TrainOptions = {}): Promise<Summary
       formStep = n;
     }
     const f = form;
-    let batchLoss = 0;
+    let batchLossSum = 0;
     const next = scope(() => {
       const batch = setup.batch(samplers.map((s) => s.next()));
       return unifiedStep(
@@ -172,7 +192,7 @@ export async function train(setup: Setup, o: TrainOptions = {}): Promise<Summary
           const leaves = phi.map((t) => t.detach().requiresGrad_());
           const losses = agentLosses(model, leaves, batch.x, batch.y);
           const g = grad(losses.sum(), leaves);
-          batchLoss = losses.mean().item();
+          batchLossSum = losses.sum().item();
           return localDirection(g, leaves, local, buffers);
         },
         f,
@@ -180,6 +200,7 @@ export async function train(setup: Setup, o: TrainOptions = {}): Promise<Summary
         mixer,
       );
     });
+    const batchLoss = batchLossSum / hosted.length;
     if (!Number.isFinite(batchLoss)) {
       next.forEach((t) => t.dispose());
       throw new DivergenceError(`training diverged at step ${n + 1} (batch loss ${batchLoss}) — lower --step-size; the last good checkpoint is kept in ${out.checkpoints}`);
@@ -192,7 +213,7 @@ export async function train(setup: Setup, o: TrainOptions = {}): Promise<Summary
     const checkpointing = step % c.checkpointEvery === 0 || step === total;
     if (evaluating || checkpointing) assertFinite(w, step, out.checkpoints);
     if (evaluating) {
-      lastLine = evaluateNow(step, batchLoss, mu);
+      lastLine = evaluateNow(step, batchLossSum, mu);
       if (writer) appendMetrics(c.out, lastLine);
       o.progress?.evaluated(lastLine);
     }
