@@ -37,6 +37,8 @@ class TensorWrap : public Napi::ObjectWrap<TensorWrap> {
 
   at::Tensor t_;
   int64_t bytes_ = 0;
+  // What this wrapper told V8 (AdjustExternalMemory): bytes_ for a fresh storage, 0 for a view.
+  int64_t external_ = 0;
   bool disposed_ = false;
 };
 
