@@ -76,7 +76,8 @@ export function unifiedStep(w: Tensor[], gradient: (phi: Tensor[]) => Tensor[], 
     const phi = combine(form.A1, w, mixer);
     const g = gradient(phi);
     const base = combine(form.Ao, phi, mixer);
-    const psi = base.map((b, i) => b.sub(g[i].mul(stepSize)));
+    // (−μ g) + b in place of b − μ g: the same numbers, one pass and one allocation fewer.
+    const psi = base.map((b, i) => g[i].mul(-stepSize).add_(b));
     return combine(form.A2, psi, mixer);
   });
 }
