@@ -35,8 +35,8 @@ export function scaleSettings(scale: Scale, dataDir?: string): ScaleSettings {
         network: { ...network, trainSubset: 1024, hidden: [4], agents: 4, rank: 6, minimum: { ...minimum, batchSize: 64, steps: 20, polishSteps: 30 } },
         escape: { topology: 'ring', stepSize: 0.05, batchSizes: [8, 64], largeBatch: 64, steps: 10, recordEvery: 5, replicas: 3, seed: 11 },
         excess: { topologies: ['ring', 'complete'], stepSizes: [0.05], batchSize: 16, steps: 10, recordEvery: 5, replicas: 3, seed: 13 },
-        tradeoff: { ...tradeoffBase, trainSubset: 512, testSubset: 256, pool: 4, hidden: [8], agents: 4, batchSizes: [4, 16], seeds: [1, 2], steps: 20, measureSubset: 256, traceProbes: 4, lanczosSteps: 5, sharpnessSamples: 2, bootstrap: 200 },
-        toy: { ...toyBase, starts: ['sharp'], replicas: 20, steps: 50 },
+        tradeoff: { ...tradeoffBase, trainSubset: 512, testSubset: 256, pool: 4, hidden: [8], agents: 4, batchSizes: [4, 16], seeds: [1], steps: 20, measureSubset: 256, traceProbes: 4, lanczosSteps: 5, sharpnessSamples: 2, bootstrap: 200 },
+        toy: { ...toyBase, starts: ['sharp'], replicas: 10, steps: 30 },
       };
     case 'quick':
       return {

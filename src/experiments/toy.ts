@@ -6,7 +6,8 @@
  *   J(w) = −D exp(−‖w − c_s‖²/(2 s_s²)) − D exp(−‖w − c_f‖²/(2 s_f²)) + ‖w‖²/(2L²)
  *
  * (s_s ≪ s_f: curvature D/s² at the bottom, sharp vs flat). Agent k sees the
- * heterogeneous local risk J_k(w) = J(w) + b_kᵀw with Σ_k b_k = 0 (so J = (1/K) Σ_k J_k)
+ * heterogeneous local risk J_k(w) = J(w) + b_kᵀw with Σ_k b_k = 0 (so J = (1/K) Σ_k J_k;
+ * the b_k are drawn afresh for each replica)
  * and a stochastic gradient ∇J_k(w) + v, v ~ N(0, σ²/B · I) — per-sample noise σ,
  * batch size B. Every replica starts all agents at one point drawn uniformly in the
  * box; after N steps of the unified recursion its centroid's basin is where plain
@@ -108,9 +109,9 @@ export function toyRun(l: ToyLandscape, s: ToyRunSettings): ToyRun {
     const At = fromArray(Float64Array.from(A.flat()), [K, K]);
     const form = unifiedForm(s.algorithm, At);
     const mixer = replicaMixer(R);
-    // b_k: the same heterogeneity in every replica and for every algorithm, centred so Σ_k b_k = 0.
-    const draws = randn([K, 2], new Generator(deriveSeed(s.seed, 'toy-heterogeneity')), 'float64').mul(s.heterogeneity);
-    const b = keep(draws.sub(draws.mean(0, true)).repeat([R, 1]));
+    // b_k: drawn afresh for every replica (the same for every algorithm), centred so Σ_k b_k = 0.
+    const draws = randn([R, K, 2], new Generator(deriveSeed(s.seed, 'toy-heterogeneity')), 'float64').mul(s.heterogeneity);
+    const b = keep(draws.sub(draws.mean(1, true)).reshape([R * K, 2]));
     const noiseGen = new Generator(deriveSeed(s.seed, 'toy-noise'));
     const noiseScale = s.noise / Math.sqrt(s.batchSize);
     let w = [keep(fromArray(Float64Array.from(starts.flatMap((p) => Array.from({ length: K }, () => p).flat())), [R * K, 2]))];

@@ -162,8 +162,12 @@ export async function tradeoffSuite(store: WorkStore, s: TradeoffSettings): Prom
     const bothFit = fit(['trace', 'trainLoss'], 'Hessian trace + train loss');
     regressions.push(...singles, bothFit);
     const bestSingle = singles.reduce((a, b) => (b.fit.r2 > a.fit.r2 ? b : a));
-    const r2 = (keys: MeasureKey[], idx: number[]): number => leastSquares(keys.map((k) => idx.map((i) => log10(rs[i][k]))), idx.map((i) => y[i])).r2;
-    const gain = bootstrapStatistic(rs.length, (idx) => r2(['trace', 'trainLoss'], idx) - Math.max(r2(['trace'], idx), r2(['trainLoss'], idx)), { resamples: Math.min(s.bootstrap, 1000), seed: 23 });
+    // Adjusted R², 1 − (1 − R²)(n − 1)/(n − p − 1): a second predictor must earn its place, so the gain can be negative.
+    const adjusted = (keys: MeasureKey[], idx: number[]): number => {
+      const r2 = leastSquares(keys.map((k) => idx.map((i) => log10(rs[i][k]))), idx.map((i) => y[i])).r2;
+      return 1 - ((1 - r2) * (idx.length - 1)) / (idx.length - keys.length - 1);
+    };
+    const gain = bootstrapStatistic(rs.length, (idx) => adjusted(['trace', 'trainLoss'], idx) - Math.max(adjusted(['trace'], idx), adjusted(['trainLoss'], idx)), { resamples: Math.min(s.bootstrap, 1000), seed: 23 });
     gains.push({ dataset, gain, best: bestSingle.model });
     tables.push({
       title: `${dataset}: test accuracy (%) regressed on log10 of each measure, and on flatness and optimization error together (${rs.length} runs)`,
@@ -176,7 +180,7 @@ export async function tradeoffSuite(store: WorkStore, s: TradeoffSettings): Prom
         g.fit.coefficients.slice(1).map((c) => c.toFixed(2)).join(', '),
         g.fit.coefficientIntervals.slice(1).map((c) => `[${c.lo.toFixed(2)}, ${c.hi.toFixed(2)}]`).join(', '),
       ]),
-      note: `R² gain of both over the better of trace alone and train loss alone: ${gain.estimate.toFixed(3)} [${gain.lo.toFixed(3)}, ${gain.hi.toFixed(3)}] (paired bootstrap).`,
+      note: `Adjusted-R² gain of both over the better of trace alone and train loss alone: ${gain.estimate.toFixed(3)} [${gain.lo.toFixed(3)}, ${gain.hi.toFixed(3)}] (paired bootstrap).`,
     });
     const groups: (string | number)[][] = [];
     for (const algorithm of s.algorithms) for (const batch of s.batchSizes) {
@@ -214,7 +218,7 @@ export async function tradeoffSuite(store: WorkStore, s: TradeoffSettings): Prom
   const parts = [needBoth === gains.length, diffBest === diffusion.length && diffusion.length > 0];
   const status: Status = parts.every(Boolean) ? 'holds' : diffWorse > 0 && needBoth === 0 ? 'fails' : parts.some(Boolean) || diffBest > 0 ? 'mixed' : diffWorse > 0 ? 'fails' : 'inconclusive';
   const statement = [
-    ...gains.map((g) => `${g.dataset}: flatness and optimization error together explain R² = ${regressions.find((r) => r.dataset === g.dataset && r.predictors.length === 2)!.fit.r2.toFixed(2)} of test accuracy, ${g.gain.estimate >= 0 ? '+' : ''}${g.gain.estimate.toFixed(2)} [${g.gain.lo.toFixed(2)}, ${g.gain.hi.toFixed(2)}] over either alone`),
+    ...gains.map((g) => `${g.dataset}: flatness and optimization error together explain R² = ${regressions.find((r) => r.dataset === g.dataset && r.predictors.length === 2)!.fit.r2.toFixed(2)} of test accuracy, an adjusted-R² gain of ${g.gain.estimate >= 0 ? '+' : ''}${g.gain.estimate.toFixed(2)} [${g.gain.lo.toFixed(2)}, ${g.gain.hi.toFixed(2)}] over the better of trace and train loss alone`),
     ...diffusion.map((d) => `diffusion − ${algorithmLabel(d.versus)}: ${d.difference.estimate >= 0 ? '+' : ''}${d.difference.estimate.toFixed(2)} [${d.difference.lo.toFixed(2)}, ${d.difference.hi.toFixed(2)}] accuracy points (${d.dataset})`),
   ].join('; ') + '.';
   return {
@@ -223,7 +227,7 @@ export async function tradeoffSuite(store: WorkStore, s: TradeoffSettings): Prom
     claim: 'Final accuracy depends on both the flatness of the minimum and the optimization error; diffusion strikes the better balance, so it gives the better accuracy.',
     method: `${s.algorithms.length} algorithms × batch sizes ${s.batchSizes.join(', ')} × ${s.seeds.length} seeds, trained by the engine for ${s.steps} steps (μ = ${s.stepSize}, ${s.agents} agents on a ${s.topology}, ${s.partition} partition, MLP ${s.hidden.join('-')} on ${s.pool}×${s.pool}-pooled images, ${s.trainSubset} training examples). At the final centroid: Hutchinson trace (≤ ${s.traceProbes} probes) and Lanczos λ_max on ${s.measureSubset} training examples, Gaussian sharpness (σ = ${s.sharpnessSigma}, ${s.sharpnessSamples} antithetic samples), J and ‖∇J‖ on the whole training subset, accuracy on ${s.testSubset} test examples. Regressions use log10 of each measure; intervals are percentile bootstraps over runs (${s.bootstrap} resamples); accuracy differences are paired by batch size and seed (t intervals).`,
     verdict: { status, statement },
-    interpretation: `${needBoth === gains.length ? 'Adding optimization error to flatness explains clearly more of the accuracy than either alone: both matter.' : 'Flatness and optimization error together do not explain clearly more than the better of the two alone here (the interval of the R² gain includes 0).'} ${diffBest === diffusion.length && diffusion.length ? 'Diffusion gives the best accuracy against every other algorithm.' : diffWorse ? 'Diffusion is not the most accurate in every comparison: see the paired differences.' : 'The accuracy differences between diffusion and the others are within their 95% intervals.'}`,
+    interpretation: `${needBoth === gains.length ? 'Adding optimization error to flatness explains clearly more of the accuracy than either alone: both matter.' : 'Flatness and optimization error together do not explain clearly more than the better of the two alone here (the interval of the adjusted-R² gain includes 0).'} ${diffBest === diffusion.length && diffusion.length ? 'Diffusion gives the best accuracy against every other algorithm.' : diffWorse ? 'Diffusion is not the most accurate in every comparison: see the paired differences.' : 'The accuracy differences between diffusion and the others are within their 95% intervals.'}`,
     settings: { ...s },
     tables,
     figures,
