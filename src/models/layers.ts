@@ -3,7 +3,7 @@
 // [B, K·C, H, W], agent k owning channels k·C … (k+1)·C − 1, so a convolution is
 // one grouped convolution (groups = K) and a group norm with K·G groups keeps
 // each agent's statistics to itself.
-import { avgPool2d, baddbmm, cat, conv2d, groupNorm, zeros, type Conv2dOptions, type Tensor } from '../tensor/index.js';
+import { avgPool2d, baddbmm, cat, conv2d, groupNorm, zeros, type Tensor } from '../tensor/index.js';
 
 export const activations = ['relu', 'tanh', 'gelu', 'sigmoid', 'softplus'] as const;
 export type Activation = (typeof activations)[number];
@@ -47,11 +47,17 @@ export interface ConvOptions {
 
 /** Convolution of every agent's channels by its own kernels: weight [K, Cout, Cin, kh, kw], bias [K, Cout] or null. */
 export function groupedConv(h: Tensor, weight: Tensor, bias: Tensor | null, o: ConvOptions = {}): Tensor {
-  const [K, , Cin] = weight.shape;
-  const options = (k: number): Conv2dOptions => ({ bias: bias === null ? null : bias.select(0, k), stride: o.stride ?? 1, padding: o.padding ?? 0 });
-  // libtorch 1.13's CPU kernel for groups = K is about 1.6× slower here (LeNet's
-  // 1→6 and 6→16 channels, K = 16) than K ordinary convolutions: run one per agent.
-  return cat(Array.from({ length: K }, (_, k) => conv2d(h.narrow(1, k * Cin, Cin), weight.select(0, k), options(k))), 1);
+  const [K, Cout, Cin, kh, kw] = weight.shape;
+  const stride = o.stride ?? 1;
+  const padding = o.padding ?? 0;
+  // libtorch 1.13's CPU kernel for groups = K is slow with few input channels per
+  // group (measured 1.6× slower than K ordinary convolutions on LeNet's 1→6 and
+  // 6→16, K = 16; 10% faster on ResNet's 16→16 and 64→64): below 16, one per agent.
+  if (Cin < 16) {
+    return cat(Array.from({ length: K }, (_, k) =>
+      conv2d(h.narrow(1, k * Cin, Cin), weight.select(0, k), { bias: bias === null ? null : bias.select(0, k), stride, padding })), 1);
+  }
+  return conv2d(h, weight.reshape([K * Cout, Cin, kh, kw]), { bias: bias === null ? null : bias.reshape([K * Cout]), stride, padding, groups: K });
 }
 
 /** GroupNorm with `groups` groups per agent, affine weight and bias [K, C]. */
