@@ -1,0 +1,104 @@
+// The measure, minimize, escape and theory commands end to end: what they write, that it
+// loads back, and one-line errors with exit code 2 for bad inputs.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { packageRoot } from '../src/tensor/native.js';
+import { loadCheckpoint } from '../src/train/checkpoint.js';
+
+const cli = join(packageRoot(), 'bin', 'flatdist.js');
+const scratch = mkdtempSync(join(tmpdir(), 'flatdist-measures-'));
+test.after(() => rmSync(scratch, { recursive: true, force: true }));
+
+function run(args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+const logistic = ['--dataset', 'gaussian-mixture', '--train-subset', '1000', '--model', 'logistic', '--agents', '4', '--weight-decay', '0.01'];
+const convex = join(scratch, 'logistic-min');
+
+test('minimize: L-BFGS reaches the tolerance on regularized logistic regression and saves a loadable checkpoint', () => {
+  const r = run(['minimize', ...logistic, '--tolerance', '1e-6', '--out', convex, '--json']);
+  assert.equal(r.status, 0, r.stderr);
+  const summary = JSON.parse(r.stdout) as { converged: boolean; gradientNorm: number; risk: number };
+  assert.ok(summary.converged && summary.gradientNorm <= 1e-6, `‖∇J‖ = ${summary.gradientNorm}`);
+  const ck = loadCheckpoint(convex);
+  assert.deepEqual(ck.params.map((p) => p.shape[0]), [4, 4], 'one copy of w* per agent');
+  assert.equal(ck.params[0].select(0, 0).sub(ck.params[0].select(0, 3)).abs().amax().item(), 0);
+  const record = JSON.parse(readFileSync(join(convex, 'minimum.json'), 'utf8')) as { risk: number };
+  assert.equal(record.risk, summary.risk);
+});
+
+test('measure: finite trace and top eigenvalues with their uncertainty and cost', () => {
+  const r = run(['measure', convex, '--measures', 'trace,eigs,opt', '--top-k', '3', '--max-probes', '20', '--json']);
+  assert.equal(r.status, 0, r.stderr);
+  const out = JSON.parse(r.stdout) as { reports: { which: string; report: { trace: { mean: number; stdError: number; probes: number; cost: { hvps: number; seconds: number } }; eigenvalues: { values: number[]; cost: { hvps: number } }; optimization: { risk: number } } }[] };
+  assert.equal(out.reports.length, 1);
+  const { trace, eigenvalues } = out.reports[0].report;
+  assert.equal(out.reports[0].which, 'centroid');
+  assert.ok(Number.isFinite(trace.mean) && trace.mean > 0 && trace.stdError >= 0 && trace.probes <= 20);
+  assert.ok(trace.cost.hvps === trace.probes && trace.cost.seconds >= 0);
+  assert.equal(eigenvalues.values.length, 3);
+  assert.ok(eigenvalues.values.every(Number.isFinite) && eigenvalues.cost.hvps > 0);
+  // The Hessian is positive semidefinite at the minimum: the trace bounds the top eigenvalue.
+  assert.ok(eigenvalues.values[0] <= trace.mean + 4 * trace.stdError);
+});
+
+test('escape --theory on a small MLP on an MNIST subset: three algorithms, escape.jsonl with CIs and predictions', () => {
+  const mlp = ['--dataset', 'mnist', '--train-subset', '600', '--model', 'mlp', '--hidden', '6', '--activation', 'tanh', '--agents', '4', '--weight-decay', '0.001'];
+  const minimum = join(scratch, 'mlp-min');
+  const m = run(['minimize', ...mlp, '--max-steps', '30', '--out', minimum, '--json']);
+  assert.equal(m.status, 0, m.stderr);
+  const out = join(scratch, 'mlp-escape');
+  const r = run(['escape', '--minimum', minimum, '--batch-size', '8', '--step-size', '0.1', '--steps', '4', '--seeds', '3', '--every', '2', '--theory', '--rank', '4', '--out', out, '--json']);
+  assert.equal(r.status, 0, r.stderr);
+  const lines = readFileSync(join(out, 'escape.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as {
+    algorithm: string; step: number; seeds: number;
+    centroid: { mean: number; ci95: [number, number] }; agentAverage: { mean: number; ci95: [number, number] };
+    predicted: { centroid: number; agentAverage: number };
+  });
+  assert.deepEqual(lines.map((l) => `${l.algorithm}@${l.step}`), ['centralized', 'consensus', 'atc'].flatMap((a) => [0, 2, 4].map((n) => `${a}@${n}`)));
+  for (const l of lines) {
+    for (const x of [l.centroid, l.agentAverage]) assert.ok(x.ci95[0] <= x.mean && x.mean <= x.ci95[1] && x.ci95.every(Number.isFinite));
+    assert.ok(Number.isFinite(l.predicted.centroid) && Number.isFinite(l.predicted.agentAverage));
+    if (l.step > 0) assert.ok(l.predicted.centroid > 0, 'the theory predicts escape from the minimum');
+  }
+  const summary = JSON.parse(r.stdout) as { theory: { kind: string; rank: number; traceCaptured: { fraction: number } } };
+  assert.equal(summary.theory.kind, 'subspace');
+  assert.equal(summary.theory.rank, 4);
+  assert.ok(summary.theory.traceCaptured.fraction > 0);
+  assert.ok(existsSync(join(out, 'escape.json')));
+});
+
+test('theory on a generated quadratic: exact, steady-state and closed-form predictions for three algorithms', () => {
+  const r = run(['theory', '--agents', '5', '--dimension', '4', '--step-size', '0.02', '--steps', '50', '--json']);
+  assert.equal(r.status, 0, r.stderr);
+  const out = JSON.parse(r.stdout) as { predictions: { algorithm: string; steady: { centroid: number }; closedForm: { centroid: { total: number } }; curve: { centroid: number[] } }[] };
+  assert.deepEqual(out.predictions.map((p) => p.algorithm), ['centralized', 'consensus', 'atc']);
+  for (const p of out.predictions) {
+    assert.equal(p.curve.centroid.length, 51);
+    assert.ok(Math.abs(p.closedForm.centroid.total - p.steady.centroid) < 0.1 * p.steady.centroid, `${p.algorithm}: closed form near the exact steady state at small μ`);
+  }
+});
+
+test('bad inputs: one line naming the problem, exit code 2', () => {
+  const cases: [string[], RegExp][] = [
+    [['measure', join(scratch, 'nowhere')], /nowhere: no such checkpoint/],
+    [['measure', convex, '--which', 'agent:9'], /which: expected centroid, agent:K with 0 ≤ K < 4, or all/],
+    [['measure', convex, '--measures', 'trace,curvature'], /unknown measure 'curvature'/],
+    [['escape', ...logistic], /--minimum DIR/],
+    [['escape', '--minimum', join(scratch, 'nowhere')], /no such checkpoint file or run directory/],
+    [['escape', '--minimum', convex, '--model', 'mlp'], /model: the minimum was found with "logistic"/],
+    [['minimize', ...logistic, '--method', 'newton', '--out', join(scratch, 'x')], /method: unknown method 'newton'/],
+  ];
+  for (const [args, message] of cases) {
+    const r = run(args);
+    assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, message);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+  }
+});
