@@ -27,7 +27,10 @@ test('reproduce --tiny writes a report with four verdicts, and a second run redo
     const html = readFileSync(join(out, 'report.html'), 'utf8');
     for (const s of first.suites) assert.ok(html.includes(`<section id="${s.id}">`), `report section ${s.id}`);
     assert.match(readFileSync(join(out, 'summary.md'), 'utf8'), /\| 4 \| A sharp and a flat minimum/);
-    const units = readdirSync(join(out, 'work', 'tiny')).filter((f) => f.endsWith('.json'));
+    const namespaces = readdirSync(join(out, 'work'));
+    assert.equal(namespaces.length, 1);
+    assert.match(namespaces[0], /^tiny-[0-9a-f]{10}$/);
+    const units = readdirSync(join(out, 'work', namespaces[0])).filter((f) => f.endsWith('.json'));
     assert.equal(units.length, first.work.computed, 'one stored file per unit');
 
     assert.equal(await main(['reproduce', '--tiny', '--out', out, '--json']), 0);

@@ -27,7 +27,7 @@ export const reproduceCommand: Command = {
     if (!values.out) throw new UserError(`--out DIR is required — ${usage}`);
     const scale = (chosen[0] || 'quick') as Scale;
     const log = (m: string): void => { if (!values.json) console.error(m); };
-    log(`flatdist reproduce --${scale}: writing to ${values.out} (finished units in ${values.out}/work/${scale} are reused)`);
+    log(`flatdist reproduce --${scale}: writing to ${values.out} (finished units in ${values.out}/work/ are reused)`);
     const r = await reproduce({ scale, out: values.out, dataDir: values['data-dir'], command: ['flatdist', 'reproduce', ...args].join(' '), log });
     if (values.json) {
       console.log(JSON.stringify({ scale, seconds: r.results.seconds, computed: r.computed, reused: r.reused, verdicts: r.results.suites.map((s) => ({ suite: s.id, ...s.verdict })), files: r.files }, null, 2));

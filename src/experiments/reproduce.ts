@@ -1,5 +1,6 @@
 // `flatdist reproduce`: the four suites at a scale, each unit of work stored under
-// <out>/work/<scale>/ as it finishes, then the report written into <out>.
+// <out>/work/<scale>-<settings hash>/ as it finishes, then the report written into <out>.
+import { createHash } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { environment } from '../train/rundir.js';
 import { writeReport, type ReportFiles } from '../report/index.js';
@@ -34,8 +35,10 @@ export async function reproduce(o: ReproduceOptions): Promise<Reproduction> {
   const started = new Date();
   const log = o.log ?? (() => {});
   const before = loadavg();
-  const store = new WorkStore(o.out, o.scale, (m) => log(`  done ${m}`));
   const s = scaleSettings(o.scale, o.dataDir);
+  // Units are kept per scale and settings: changed settings never reuse stale results.
+  const key = createHash('sha256').update(JSON.stringify(s)).digest('hex').slice(0, 10);
+  const store = new WorkStore(o.out, `${o.scale}-${key}`, (m) => log(`  done ${m}`));
   const suites: SuiteResult[] = [];
   log(`[1/4] escape from a large-batch minimum`);
   const network = await prepareNetwork(store, s.network);

@@ -21,7 +21,7 @@ export interface ScaleSettings {
 const topologies = ['ring', 'grid', 'erdos-renyi', 'complete'];
 
 export function scaleSettings(scale: Scale, dataDir?: string): ScaleSettings {
-  const minimum = { batchSize: 1024, stepSize: 0.5, steps: 200, polishSteps: 300, tolerance: 1e-5 };
+  const minimum = { batchSize: 1024, stepSize: 0.5, steps: 200, polishSteps: 1000, tolerance: 1e-5 };
   const network: NetworkSettings = { dataset: 'mnist', trainSubset: 8192, pool: 4, hidden: [8], agents: 8, partition: 'dirichlet:0.5', rank: 24, minimum, seed: 1 };
   const toyBase = { algorithms: ['centralized', 'consensus', 'atc'] as ToySuiteSettings['algorithms'], agents: 8, topology: 'ring', stepSize: 0.1, batchSize: 64, noise: 2, heterogeneity: 3, seed: 1 };
   const tradeoffBase: TradeoffSettings = {
@@ -48,7 +48,7 @@ export function scaleSettings(scale: Scale, dataDir?: string): ScaleSettings {
       };
     case 'full':
       return {
-        network: { ...network, trainSubset: 16384, rank: 48, minimum: { ...minimum, steps: 500, polishSteps: 1000 } },
+        network: { ...network, trainSubset: 16384, rank: 48, minimum: { ...minimum, steps: 500, polishSteps: 4000 } },
         escape: { topology: 'ring', stepSize: 0.05, batchSizes: [16, 32, 64, 128, 256, 512, 1024], largeBatch: 256, steps: 200, recordEvery: 10, replicas: 24, seed: 11 },
         excess: { topologies, stepSizes: [0.01, 0.02, 0.05], batchSize: 256, steps: 300, recordEvery: 15, replicas: 24, seed: 13 },
         tradeoff: {

@@ -24,7 +24,7 @@ export const algorithmColour = (labels: string[]) => ({
   type: 'nominal',
   title: 'algorithm',
   scale: { domain: labels, range: labels.map((l) => algorithmColours[l] ?? '#888888') },
-  legend: { orient: 'bottom' },
+  legend: { orient: 'bottom', symbolOpacity: 1, symbolType: 'circle' },
 });
 
 const config = {
@@ -44,7 +44,8 @@ export function chart(body: VegaLiteSpec): VegaLiteSpec {
 export interface BandLines {
   rows: Row[];
   x: { field: string; title: string; log?: boolean };
-  y: { field: string; title: string; log?: boolean };
+  /** log: a log scale; symlog: linear within ±constant of zero, logarithmic beyond (shows negative values too). */
+  y: { field: string; title: string; log?: boolean; symlog?: number };
   /** Fields of the 95% band around y. */
   band?: { lo: string; hi: string };
   /** A second y drawn dashed over the measured one (the theory). */
@@ -59,8 +60,8 @@ export interface BandLines {
 
 /** Measured lines with 95% bands, optionally with predicted dashed lines, faceted in columns. */
 export function bandLines(o: BandLines): VegaLiteSpec {
-  const x = { field: o.x.field, type: 'quantitative', title: o.x.title, ...(o.x.log ? { scale: { type: 'log' } } : {}) };
-  const yScale = o.y.log ? { scale: { type: 'log' } } : {};
+  const x = { field: o.x.field, type: 'quantitative', title: o.x.title, ...(o.x.log ? { scale: { type: 'log', nice: false } } : {}) };
+  const yScale = o.y.symlog !== undefined ? { scale: { type: 'symlog', constant: o.y.symlog } } : o.y.log ? { scale: { type: 'log' } } : {};
   const colour = algorithmColour(o.colourLabels);
   const layers: VegaLiteSpec[] = [];
   if (o.band) {
