@@ -26,7 +26,7 @@ export function scaleSettings(scale: Scale, dataDir?: string): ScaleSettings {
   const toyBase = { algorithms: ['centralized', 'consensus', 'atc'] as ToySuiteSettings['algorithms'], agents: 8, topology: 'ring', stepSize: 0.1, batchSize: 64, noise: 2, heterogeneity: 3, seed: 1 };
   const tradeoffBase: TradeoffSettings = {
     datasets: ['mnist'], trainSubset: 4000, testSubset: 2000, pool: 2, hidden: [32], agents: 8, topology: 'ring', partition: 'iid',
-    algorithms: ['centralized', 'consensus', 'atc'], batchSizes: [8, 64], seeds: [1, 2], steps: 300, stepSize: 0.1,
+    algorithms: ['centralized', 'consensus', 'atc'], batchSizes: [8, 128], seeds: [1, 2, 3], steps: 500, stepSize: 0.1,
     measureSubset: 1000, traceProbes: 12, lanczosSteps: 20, sharpnessSigma: 0.02, sharpnessSamples: 8, bootstrap: 1000,
   };
   switch (scale) {
