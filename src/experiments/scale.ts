@@ -49,11 +49,11 @@ export function scaleSettings(scale: Scale, dataDir?: string): ScaleSettings {
     case 'full':
       return {
         network: { ...network, trainSubset: 16384, rank: 48, minimum: { ...minimum, steps: 500, polishSteps: 4000 } },
-        escape: { topology: 'ring', stepSize: 0.05, batchSizes: [16, 32, 64, 128, 256, 512, 1024], largeBatch: 256, steps: 200, recordEvery: 10, replicas: 24, seed: 11 },
+        escape: { topology: 'ring', stepSize: 0.05, batchSizes: [16, 32, 64, 128, 256, 512, 1024], largeBatch: 256, steps: 200, recordEvery: 10, replicas: 32, seed: 11 },
         excess: { topologies, stepSizes: [0.01, 0.02, 0.05], batchSize: 256, steps: 300, recordEvery: 15, replicas: 24, seed: 13 },
         tradeoff: {
           ...tradeoffBase, datasets: dataDir ? ['mnist', 'fashion-mnist', 'cifar10'] : ['mnist', 'fashion-mnist'], dataDir, trainSubset: 10000, testSubset: 10000, hidden: [64],
-          algorithms: ['centralized', 'consensus', 'atc', 'cta'], batchSizes: [8, 32, 128, 512], seeds: [1, 2, 3, 4, 5], steps: 600,
+          algorithms: ['centralized', 'consensus', 'atc', 'cta'], batchSizes: [8, 32, 128, 512], seeds: [1, 2, 3, 4, 5, 6], steps: 600,
           measureSubset: 2000, traceProbes: 30, lanczosSteps: 30, sharpnessSamples: 20, bootstrap: 2000,
         },
         toy: { ...toyBase, starts: ['sharp', 'uniform'], replicas: 500, steps: 600 },

@@ -83,7 +83,7 @@ export async function toySuite(store: WorkStore, s: ToySuiteSettings): Promise<S
 function densityFigure(runs: Record<string, ToyRun[]>, s: ToySuiteSettings): Figure {
   const l = defaultLandscape;
   const [x0, x1, y0, y1] = l.box;
-  const cells = 24;
+  const cells = 18;
   const dx = (x1 - x0) / cells;
   const dy = (y1 - y0) / cells;
   const background = toyGrid(l, cells).map((g) => ({ ...g, x2: g.x + dx / 2, x1: g.x - dx / 2, y2: g.y + dy / 2, y1: g.y - dy / 2 }));
