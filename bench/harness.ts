@@ -66,10 +66,10 @@ export interface BenchResults {
   threads: number;
   repeats: number;
   machine: Record<string, unknown>;
-  /** GFLOP/s of n×n float32 matrix products: the machine's limit, measured in this run. */
+  /** GFLOP/s of n×n float32 matrix products; limit: the best run of any of them, the machine's limit in this run. */
   sgemm: { n: number; torch: Measurement; numpy: Measurement; libtorchFromNode: Measurement; limit: number | null };
   train: TrainRow[];
-  /** flatdist's matrix-product GFLOP/s on the MLP step, by (K, B). */
+  /** flatdist's matrix-product GFLOP/s on the MLP step, by (K, B); the fraction of sgemm counts the exact FLOPs. */
   mlpFlops: { K: number; B: number; nominalGflops: number | null; exactGflops: number | null; fractionOfSgemm: number | null }[];
   hvp: { model: 'mlp'; B: number; rates: Record<string, Measurement> };
   memory: MemoryRow[];
@@ -232,7 +232,7 @@ export async function runBench(o: BenchOptions): Promise<BenchResults> {
     }
     const m = (xs: number[]): Measurement => (xs.length ? { median: median(xs), runs: xs, stepsPerRun: 1 } : { error: 'not measured' });
     const sgemmM = { torch: m(sgemmRuns.torch), numpy: m(sgemmRuns.numpy), libtorchFromNode: m(sgemmRuns.libtorchFromNode) };
-    const limits = Object.values(sgemmM).map((x) => rateOf(x)).filter((v): v is number => v !== null);
+    const limits = Object.values(sgemmRuns).flat();
     const sgemm = { n, ...sgemmM, limit: limits.length ? Math.max(...limits) : null };
 
     const train: TrainRow[] = [];
@@ -267,7 +267,7 @@ export async function runBench(o: BenchOptions): Promise<BenchResults> {
         const stepsPerSecond = rate === null ? null : rate / K;
         const nominalGflops = stepsPerSecond === null ? null : (f.nominal * stepsPerSecond) / 1e9;
         const exactGflops = stepsPerSecond === null ? null : (f.exact * stepsPerSecond) / 1e9;
-        return { K, B, nominalGflops, exactGflops, fractionOfSgemm: nominalGflops === null || sgemm.limit === null ? null : nominalGflops / sgemm.limit };
+        return { K, B, nominalGflops, exactGflops, fractionOfSgemm: exactGflops === null || sgemm.limit === null ? null : exactGflops / sgemm.limit };
       });
 
     const memory = await measureMemory(g.memory, o, env);

@@ -1,6 +1,6 @@
 // The benchmark's results as text: the ratio table printed on stdout and the
 // section of bench/README.md that records a run.
-import { overBatched, overBestPeer, overLoop, rateOf, type BenchResults, type Measurement } from './harness.js';
+import { mlpStepFlops, overBatched, overBestPeer, overLoop, rateOf, type BenchResults, type Measurement } from './harness.js';
 
 type Cells = string[];
 
@@ -34,11 +34,20 @@ export function trainTable(res: BenchResults): string {
 }
 
 export function flopsTable(res: BenchResults): string {
-  const rows = res.mlpFlops.map((f) => [
-    'MLP 784-256-10', String(f.K), String(f.B), num(f.nominalGflops, 1), num(f.exactGflops, 1),
-    f.fractionOfSgemm === null ? '—' : `${(f.fractionOfSgemm * 100).toFixed(0)}%`,
-  ]);
-  return table(['model', 'K', 'B', 'GFLOP/s (nominal)', 'GFLOP/s (exact)', 'of sgemm'], rows);
+  const percent = (gflops: number | null): string => (gflops === null || res.sgemm.limit === null ? '—' : `${((gflops / res.sgemm.limit) * 100).toFixed(0)}%`);
+  const rows = res.mlpFlops.map((f) => {
+    const row = res.train.find((t) => t.model === 'mlp' && t.K === f.K && t.B === f.B);
+    // The peers run the same products: the same nominal count gives their rate.
+    const peer = (impl: string): number | null => {
+      const r = rateOf(row?.rates[impl]);
+      return r === null ? null : ((r / f.K) * mlpStepFlops(f.K, f.B).exact) / 1e9;
+    };
+    return [
+      'MLP 784-256-10', String(f.K), String(f.B), num(f.nominalGflops, 1), num(f.exactGflops, 1), percent(f.exactGflops),
+      percent(peer('loop')), percent(peer('bmm')), percent(peer('vmap')),
+    ];
+  });
+  return table(['model', 'K', 'B', 'GFLOP/s (nominal)', 'GFLOP/s (exact)', 'flatdist', 'loop', 'bmm', 'vmap'], rows);
 }
 
 export function hvpTable(res: BenchResults): string {
@@ -97,13 +106,14 @@ export function report(res: BenchResults): string {
   const sg = res.sgemm;
   return [
     machineLine(res),
-    `sgemm ${sg.n}×${sg.n} GFLOP/s: torch.mm ${rate(sg.torch)}, numpy ${rate(sg.numpy)}, libtorch from Node ${rate(sg.libtorchFromNode)} — limit ${num(sg.limit, 1)}`,
+    `sgemm ${sg.n}×${sg.n} GFLOP/s (medians): torch.mm ${rate(sg.torch)}, numpy ${rate(sg.numpy)}, libtorch from Node ${rate(sg.libtorchFromNode)} — limit (best run) ${num(sg.limit, 1)}`,
     '',
     'Training step throughput, agent-steps/s by wall clock (diffusion ATC, Metropolis ring; median of interleaved runs);',
     'ratios by wall clock and by each process\'s CPU time:',
     trainTable(res),
     '',
-    'flatdist on the MLP step (nominal: backward = 2× forward; exact: the products libtorch runs):',
+    'flatdist\'s GFLOP/s on the MLP step (nominal: backward = 2× forward; exact: the products libtorch runs — the data',
+    'needs no gradient), and every implementation\'s exact rate as a fraction of the sgemm limit:',
     flopsTable(res),
     '',
     hvpTable(res),

@@ -10,7 +10,7 @@ import { getNumThreads } from '../tensor/index.js';
 import { packageRoot } from '../tensor/native.js';
 import type { Command } from './main.js';
 
-const usage = 'usage: flatdist bench [--quick] [--json] [--threads N] [--repeats N] [--python PATH] [--no-save] [--readme]';
+const usage = 'usage: flatdist bench [--quick] [--json] [--threads N] [--repeats N] [--python PATH] [--no-save] [--readme] [--from RESULTS.json]';
 
 const positiveInt = (v: string | undefined, name: string, fallback: number): number => {
   if (v === undefined) return fallback;
@@ -48,6 +48,7 @@ export const bench: Command = {
           python: { type: 'string' },
           'no-save': { type: 'boolean' },
           readme: { type: 'boolean' },
+          from: { type: 'string' },
           help: { type: 'boolean', short: 'h' },
         },
         strict: true,
@@ -59,10 +60,18 @@ export const bench: Command = {
       console.log(`${usage}\n\nMeasures flatdist and PyTorch peers (bench/peers/peer.py) side by side; see bench/README.md.`);
       return 0;
     }
+    const root = packageRoot();
+    if (values.from !== undefined) {
+      // Report a saved run again (e.g. into the README) without measuring.
+      if (!existsSync(values.from)) throw new UserError(`--from: ${values.from} does not exist (saved runs are in bench/results/)`);
+      const saved = JSON.parse(readFileSync(values.from, 'utf8')) as BenchResults;
+      if (values.readme) updateReadme(root, saved, values.from);
+      console.log(values.json ? JSON.stringify(saved, null, 2) : report(saved));
+      return 0;
+    }
     const quick = values.quick ?? false;
     const python = values.python ?? '/usr/bin/python3';
     if (!existsSync(python)) throw new UserError(`the PyTorch peers need Python with torch: ${python} does not exist — pass --python PATH`);
-    const root = packageRoot();
     const res = await runBench({
       quick,
       threads: positiveInt(values.threads, 'threads', getNumThreads()),
