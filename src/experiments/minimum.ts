@@ -2,11 +2,10 @@
 // does: large-batch centralized SGD from a random start, w_n = w_{n−1} − μ (1/K) Σ_k ∇̂J_k,
 // then full-batch L-BFGS on J = Σ_k p_k J_k to bring ‖∇J‖ down.
 import { unifiedForm, unifiedStep } from '../algorithms/recursion.js';
-import type { Model } from '../models/index.js';
 import { meanObjective, modelObjective, type Objective } from '../measures/index.js';
 import { minimize } from '../escape/index.js';
 import { Generator, fromArray, grad, keep, scope, type Tensor } from '../tensor/index.js';
-import { agentLosses } from '../models/index.js';
+import { agentLosses, type Model } from '../models/index.js';
 import { deriveSeed } from '../train/seeds.js';
 import type { AgentData } from './data.js';
 import { replicaBatches } from './escape.js';
@@ -79,7 +78,7 @@ export function findMinimum(model: Model, data: AgentData, s: MinimumSettings): 
     const params = polished.params.map((t) => t.toNumbers());
     polished.params.forEach((t) => t.dispose());
     const every = Math.max(1, Math.floor(polished.history.length / 10));
-    const history = polished.history.filter((h, i) => i % every === 0 || i === polished.history.length - 1).map((h) => ({ step: s.steps + h.step, risk: h.risk, gradientNorm: h.gradientNorm }));
+    const history = polished.history.filter((_, i) => i % every === 0 || i === polished.history.length - 1).map((h) => ({ step: s.steps + h.step, risk: h.risk, gradientNorm: h.gradientNorm }));
     return { params, risk: polished.risk, gradientNorm: polished.gradientNorm, history, stopped: polished.stopped };
   });
 }

@@ -38,10 +38,6 @@ export class WorkStore {
     return join(this.dir, 'runs', id.replaceAll('/', '__'));
   }
 
-  has(id: string): boolean {
-    return existsSync(this.path(id));
-  }
-
   /** The stored result of unit `id`, or compute it, store it, and return it. */
   async unit<T>(id: string, compute: () => T | Promise<T>): Promise<T> {
     const file = this.path(id);
