@@ -75,7 +75,7 @@ export const bench: Command = {
     const res = await runBench({
       quick,
       threads: positiveInt(values.threads, 'threads', getNumThreads()),
-      repeats: positiveInt(values.repeats, 'repeats', quick ? 3 : 5),
+      repeats: positiveInt(values.repeats, 'repeats', quick ? 3 : 7),
       runSeconds: quick ? 0.2 : 0.3,
       python,
       root,
