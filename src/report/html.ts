@@ -9,6 +9,18 @@ export const statusLabel: Record<Status, string> = { holds: 'holds', fails: 'doe
 
 const badge = (s: Status): string => `<span class="badge ${s}">${statusLabel[s]}</span>`;
 
+/** One sentence over all verdicts: how many claims hold, in part, not, or cannot be told. */
+export function headline(r: Results): string {
+  const count = (st: Status): number => r.suites.filter((s) => s.verdict.status === st).length;
+  const parts = [
+    count('holds') && `${count('holds')} of ${r.suites.length} claims hold`,
+    count('mixed') && `${count('mixed')} ${count('mixed') === 1 ? 'holds' : 'hold'} in part`,
+    count('fails') && `${count('fails')} ${count('fails') === 1 ? 'does' : 'do'} not hold`,
+    count('inconclusive') && `${count('inconclusive')} ${count('inconclusive') === 1 ? 'is' : 'are'} inconclusive at this scale`,
+  ].filter(Boolean);
+  return `${parts.join(', ')}.`;
+}
+
 export function formatCell(v: string | number): string {
   if (typeof v === 'string') return v;
   if (!Number.isFinite(v)) return String(v);
@@ -51,7 +63,8 @@ body { margin: 0; font: 16px/1.55 "DejaVu Sans", system-ui, -apple-system, "Sego
 main { max-width: 1180px; margin: 0 auto; padding: 32px 28px 64px; }
 h1 { font-size: 30px; margin: 0 0 6px; letter-spacing: -0.01em; }
 h2 { font-size: 22px; margin: 48px 0 10px; padding-top: 16px; border-top: 1px solid var(--rule); }
-.lede { color: var(--muted); margin: 0 0 22px; }
+.lede { color: var(--muted); margin: 0 0 14px; }
+.summary { font-size: 20px; font-weight: 600; margin: 0 0 12px; }
 code { font: 13px/1.4 "DejaVu Sans Mono", ui-monospace, Menlo, Consolas, monospace; background: var(--soft); padding: 1px 4px; border-radius: 4px; }
 .headline { width: 100%; border-collapse: collapse; margin: 8px 0 6px; }
 .headline td, .headline th { padding: 10px 12px; border-bottom: 1px solid var(--rule); vertical-align: top; text-align: left; }
@@ -87,7 +100,7 @@ table.settings td { padding: 3px 0; }
 
 export function reportHtml(r: Results, svgs: Record<string, string>): string {
   const env = r.environment as { flatdist?: string; libtorch?: string; node?: string; commit?: string | null; threads?: number; machine?: { cpu: string; cores: number; memoryGiB: number; os: string } };
-  const headline = r.suites
+  const verdictRows = r.suites
     .map((s, i) => `<tr><td>${i + 1}</td><td><a href="#${s.id}">${escapeHtml(s.title)}</a><br><span class="note">${escapeHtml(s.claim)}</span></td><td>${badge(s.verdict.status)}</td><td>${escapeHtml(s.verdict.statement)}</td></tr>`)
     .join('\n');
   const facts: [string, string][] = [
@@ -112,8 +125,9 @@ export function reportHtml(r: Results, svgs: Record<string, string>): string {
 <main>
 <h1>${escapeHtml(r.title)}</h1>
 <p class="lede">Cao, Wu, Yuan &amp; Sayed, “On the Trade-off between Flatness and Optimization in Distributed Learning” (arXiv 2406.20006) makes claims about centralized SGD, consensus and diffusion. flatdist tested each one on real data; every verdict below is measured, with 95% intervals, and says plainly where a claim does not hold.</p>
+<p class="summary">${escapeHtml(headline(r))}</p>
 <table class="headline"><thead><tr><th>#</th><th>claim</th><th>verdict</th><th>what was measured</th></tr></thead><tbody>
-${headline}
+${verdictRows}
 </tbody></table>
 ${r.suites.map((s, i) => section(s, svgs, i + 1)).join('\n')}
 <h2>How this report was made</h2>

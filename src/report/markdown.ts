@@ -1,6 +1,6 @@
 // summary.md: the headline table of verdicts and each suite's main table, for a README or an issue.
 import type { Results, Table } from '../experiments/results.js';
-import { formatCell, statusLabel } from './html.js';
+import { formatCell, headline, statusLabel } from './html.js';
 
 const cell = (v: string | number): string => formatCell(v).replace(/\|/g, '\\|');
 
@@ -15,6 +15,8 @@ export function summaryMarkdown(r: Results): string {
     `# ${r.title}`,
     '',
     `\`${r.command}\` — ${r.scale}, ${r.seconds.toFixed(0)} s (${r.work.computed} units computed, ${r.work.reused} reused), ${r.finished}.`,
+    '',
+    `**${headline(r)}**`,
     '',
     '| # | claim | verdict | measured |',
     '|---|---|---|---|',
