@@ -2,16 +2,14 @@
 // agent or all of them — on the training or test data, each measure with its uncertainty
 // and cost (Hessian-vector products, seconds). J here is the mean cross-entropy over the
 // chosen examples (no weight decay), computed in chunks, with exact HVPs.
-import { ConfigError, UserError } from '../errors.js';
+import { existsSync } from 'node:fs';
+import { ConfigError, DataError, UserError } from '../errors.js';
 import { Generator, randperm, scope, type Tensor } from '../tensor/index.js';
-import { measure, modelObjective, risk, type MeasureReport, type MeasureSpec, type Objective } from '../measures/index.js';
+import { centroid, measure, modelObjective, risk, type MeasureReport, type MeasureSpec, type Objective } from '../measures/index.js';
 import { loadCheckpoint } from '../train/checkpoint.js';
 import { makeConfig } from '../train/config.js';
 import { prepare } from '../train/setup.js';
 import { loadMinimum } from '../escape/index.js';
-import { centroid } from '../measures/index.js';
-import { existsSync } from 'node:fs';
-import { DataError } from '../errors.js';
 import { numberFlag, parseStrict, stringFlag } from './minimize.js';
 import type { Command } from './main.js';
 
