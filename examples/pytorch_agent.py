@@ -41,6 +41,7 @@ Needs only python3 and torch (1.13 tested).
 import argparse
 import base64
 import datetime
+import functools
 import gzip
 import hashlib
 import hmac
@@ -592,7 +593,7 @@ def local_direction(g, phi, c, buffers):
     d = [t + p * c["weightDecay"] for t, p in zip(g, phi)] if c["weightDecay"] > 0 else g
     if c["clipNorm"] is not None:
         h = d[0].shape[0]
-        norms = sum_in_order([t.reshape(h, -1).square().sum(1) for t in d]).sqrt()
+        norms = functools.reduce(torch.add, [t.reshape(h, -1).square().sum(1) for t in d]).sqrt()
         scale = norms.clamp(min=1e-12).pow(-1).mul(c["clipNorm"]).clamp(max=1)
         d = [t * scale.reshape(h, *[1] * (t.dim() - 1)) for t in d]
     if buffers is not None:
@@ -600,13 +601,6 @@ def local_direction(g, phi, c, buffers):
             m.mul_(c["momentum"]).add_(t)
         return buffers
     return d
-
-
-def sum_in_order(ts):
-    total = ts[0]
-    for t in ts[1:]:
-        total = total + t
-    return total
 
 
 # --- Training ----------------------------------------------------------------
@@ -741,19 +735,21 @@ def mix(rank, N, K):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter, allow_abbrev=False)
     ap.add_argument("--rank", type=int, required=True)
     ap.add_argument("--world-size", type=int, required=True)
     ap.add_argument("--store", required=True, help="host:port of the group's store")
     ap.add_argument("--token", default=os.environ.get("FLATDIST_TOKEN"), help="the group's token (default: $FLATDIST_TOKEN)")
     ap.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for any peer (default 60)")
     ap.add_argument("--mode", choices=["train", "selftest", "mix"], default="train")
-    ap.add_argument("--agents", type=int, default=6, help="K, for --mode mix")
+    ap.add_argument("--agents", help="K (default 6 for --mode mix; a train field for --mode train)")
     ap.add_argument("--config", help="a flatdist JSON config file, for --mode train")
     ap.add_argument("--json", action="store_true", help="accepted as flatdist agent accepts it; the output is always one JSON line")
     a, train_flags = ap.parse_known_args()
     if a.mode != "train" and train_flags:
         ap.error(f"unrecognized arguments: {' '.join(train_flags)}")
+    if a.mode == "train" and a.agents is not None:
+        train_flags += ["--agents", a.agents]
     # Config, data and model first: a config this script cannot run fails before it joins.
     setup = prepare(make_config(a.config, train_flags), a.rank, a.world_size) if a.mode == "train" else None
     if not a.token:
@@ -766,7 +762,7 @@ def main():
     elif a.mode == "selftest":
         out = selftest(a.rank, a.world_size)
     else:
-        out = mix(a.rank, a.world_size, a.agents)
+        out = mix(a.rank, a.world_size, int(a.agents or 6))
     # As `flatdist agent` ends: everyone is done with everyone before the group closes.
     dist.barrier()
     print(json.dumps(out), flush=True)
