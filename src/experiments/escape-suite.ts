@@ -52,6 +52,8 @@ export async function escapeSuite(store: WorkStore, network: Network, s: EscapeS
   const started = Date.now();
   const { A, mixingRate } = networkMatrix(s.topology, network.settings.agents, network.settings.seed);
   const record = recordSteps(s.steps, s.recordEvery);
+  // The agents' risks (K times the cost) only where the late means read them.
+  const recordAgents = record.filter((n) => n > 0 && n >= s.steps / 2);
   const runs: Record<number, Record<string, EscapeCurves>> = {};
   const predictions: Record<number, Record<string, Prediction>> = {};
   for (const B of s.batchSizes) {
@@ -59,7 +61,7 @@ export async function escapeSuite(store: WorkStore, network: Network, s: EscapeS
     predictions[B] = {};
     for (const algorithm of algorithms) {
       runs[B][algorithm] = await store.unit(`escape/b${B}-${algorithm}`, () =>
-        escapeRun(network.model, network.data, network.wStar, network.minimum.risk, { algorithm, A, stepSize: s.stepSize, batchSize: B, steps: s.steps, replicas: s.replicas, record, seed: s.seed + B }));
+        escapeRun(network.model, network.data, network.wStar, network.minimum.risk, { algorithm, A, stepSize: s.stepSize, batchSize: B, steps: s.steps, replicas: s.replicas, record, recordAgents, seed: s.seed + B }));
       predictions[B][algorithm] = await store.unit(`escape/theory-b${B}-${algorithm}`, () => predict(network, algorithm, A, s.stepSize, B, record));
     }
   }

@@ -65,8 +65,10 @@ export interface EscapeSettings {
   batchSize: number;
   steps: number;
   replicas: number;
-  /** Steps n at which J is recorded (0 = the start). */
+  /** Steps n at which J(w_c) is recorded (0 = the start). */
   record: number[];
+  /** The recorded steps at which the agents' J(w_k) are evaluated too (default: all); NaN at the others. K times the cost of the centroid's. */
+  recordAgents?: number[];
   seed: number;
 }
 
@@ -75,7 +77,7 @@ export interface EscapeCurves {
   steps: number[];
   /** [replica][record]: J(w_{c,n}) − J(w*). */
   centroid: number[][];
-  /** [replica][record]: (1/K) Σ_k J(w_{k,n}) − J(w*). */
+  /** [replica][record]: (1/K) Σ_k J(w_{k,n}) − J(w*), NaN where not evaluated. */
   agents: number[][];
   seconds: number;
 }
@@ -93,16 +95,17 @@ export function escapeRun(model: Model, data: AgentData, wStar: Tensor[], riskSt
   let w = wStar.map((t) => keep(t.unsqueeze(0).expand([R * K, ...t.shape]).contiguous()));
   const centroid: number[][] = Array.from({ length: R }, () => []);
   const agents: number[][] = Array.from({ length: R }, () => []);
-  const record = (): void => {
+  const withAgents = new Set(s.recordAgents ?? s.record);
+  const record = (n: number): void => {
     const c = stackedRisk(model, data, scope(() => replicaCentroids(w, R, p)));
-    const a = stackedRisk(model, data, w);
+    const a = withAgents.has(n) ? stackedRisk(model, data, w) : null;
     for (let r = 0; r < R; r++) {
       centroid[r].push(c[r] - riskStar);
-      agents[r].push(a.slice(r * K, (r + 1) * K).reduce((x, y) => x + y, 0) / K - riskStar);
+      agents[r].push(a ? a.slice(r * K, (r + 1) * K).reduce((x, y) => x + y, 0) / K - riskStar : Number.NaN);
     }
   };
   const marks = new Set(s.record);
-  if (marks.has(0)) record();
+  if (marks.has(0)) record(0);
   for (let n = 1; n <= s.steps; n++) {
     const next = scope(() => {
       const batch = replicaBatches(data, R, s.batchSize, gen);
@@ -113,7 +116,7 @@ export function escapeRun(model: Model, data: AgentData, wStar: Tensor[], riskSt
     });
     w.forEach((t) => t.dispose());
     w = next.map(keep);
-    if (marks.has(n)) record();
+    if (marks.has(n)) record(n);
   }
   w.forEach((t) => t.dispose());
   for (const A of [form.Ao, form.A1, form.A2]) A?.dispose();

@@ -26,7 +26,8 @@ const algorithms: Algorithm[] = ['consensus', 'atc'];
 
 export async function excessSuite(store: WorkStore, network: Network, s: ExcessSuiteSettings): Promise<SuiteResult> {
   const started = Date.now();
-  const record = recordSteps(s.steps, s.recordEvery);
+  // Only the late window n ∈ [N/2, N] is read.
+  const record = recordSteps(s.steps, s.recordEvery).filter((n) => n > 0 && n >= s.steps / 2);
   const K = network.settings.agents;
   const rows: Row[] = [];
   const tableRows: (string | number)[][] = [];
