@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { packageRoot } from '../src/tensor/native.js';
@@ -18,7 +18,8 @@ const python = '/usr/bin/python3';
 const agent = join(packageRoot(), 'examples', 'pytorch_agent.py');
 const cli = join(packageRoot(), 'bin', 'flatdist.js');
 const env = { FLATDIST_TOKEN: 'pytorch-agent-test-token' };
-const torchMissing = spawnSync(python, ['-c', 'import torch'], { encoding: 'utf8' }).status !== 0;
+// Finding the module, not importing it (a second of CPU), is enough to decide.
+const torchMissing = spawnSync(python, ['-c', "import importlib.util, sys; sys.exit(importlib.util.find_spec('torch') is None)"]).status !== 0;
 const skip = torchMissing ? `${python} cannot import torch (apt-get install python3-torch)` : false;
 const scratch = mkdtempSync(join(tmpdir(), 'flatdist-pytorch-agent-'));
 test.after(() => rmSync(scratch, { recursive: true, force: true }));
@@ -145,4 +146,33 @@ test('centralized (an allreduce per step), K = 3, one agent per process', { skip
   const gap = checkpointDifference(local, spread);
   t.diagnostic(`checkpoints differ by ${gap.toExponential(2)} at most`);
   assert.ok(gap <= 1e-5, `checkpoints differ by ${gap}`);
+});
+
+test('the PyTorch rank killed mid-run: the flatdist ranks stop, naming rank 1', { skip }, async () => {
+  const file = join(scratch, 'killed.json');
+  writeFileSync(file, JSON.stringify({ ...base, agents: 3, steps: 100000, evalEvery: 100000, checkpointEvery: 5 }));
+  const out = join(scratch, 'killed');
+  const server = StoreServer.listen();
+  try {
+    const group = (rank: number) => ['--rank', String(rank), '--world-size', '3', '--store', `127.0.0.1:${server.port}`, '--timeout', '20', '--config', file];
+    const runs = [
+      spawnProcess(process.execPath, [cli, 'agent', ...group(0), '--out', out, '--json'], env),
+      spawnProcess(python, [agent, ...group(1), '--mode', 'train'], env),
+      spawnProcess(process.execPath, [cli, 'agent', ...group(2), '--out', out, '--json'], env),
+    ];
+    // A checkpoint gathers every rank's agents: once one is written, the PyTorch rank is training.
+    while (!existsSync(join(out, 'checkpoints', 'latest.json'))) {
+      const ended = runs.find((r) => r.child.exitCode !== null);
+      if (ended) assert.fail(`a rank ended before the first checkpoint: ${(await ended.done).stderr}`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    runs[1].child.kill('SIGKILL');
+    const [r0, , r2] = await Promise.all(runs.map((r) => r.done));
+    for (const r of [r0, r2]) {
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, /rank 1 is gone/);
+    }
+  } finally {
+    server.close();
+  }
 });
