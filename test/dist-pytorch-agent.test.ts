@@ -20,7 +20,7 @@ const cli = join(packageRoot(), 'bin', 'flatdist.js');
 const env = { FLATDIST_TOKEN: 'pytorch-agent-test-token' };
 // Finding the module, not importing it (a second of CPU), is enough to decide.
 const torchMissing = spawnSync(python, ['-c', "import importlib.util, sys; sys.exit(importlib.util.find_spec('torch') is None)"]).status !== 0;
-const skip = torchMissing ? `${python} cannot import torch (apt-get install python3-torch)` : false;
+const skip = torchMissing ? `${python} has no torch module (apt-get install python3-torch)` : false;
 const scratch = mkdtempSync(join(tmpdir(), 'flatdist-pytorch-agent-'));
 test.after(() => rmSync(scratch, { recursive: true, force: true }));
 
