@@ -53,7 +53,7 @@ export function groupedConv(h: Tensor, weight: Tensor, bias: Tensor | null, o: C
   // libtorch 1.13's CPU kernel for groups = K is slow with few input channels per
   // group (measured 1.6× slower than K ordinary convolutions on LeNet's 1→6 and
   // 6→16, K = 16; 10% faster on ResNet's 16→16 and 64→64): below 16, one per agent.
-  if (Cin < 16) {
+  if (Cin < 16 && K > 1) {
     return cat(Array.from({ length: K }, (_, k) =>
       conv2d(h.narrow(1, k * Cin, Cin), weight.select(0, k), { bias: bias === null ? null : bias.select(0, k), stride, padding })), 1);
   }
