@@ -137,6 +137,24 @@ type MeasureKey = (typeof measures)[number]['key'];
 
 const log10 = (x: number): number => Math.log10(Math.max(x, 1e-12));
 
+/** What the regressions and comparisons say, dataset by dataset, in plain words. */
+function interpret(regressions: Regression[], gains: { dataset: string; gain: Interval }[], diffusion: { dataset: string; versus: string; difference: Interval }[]): string {
+  const perDataset = gains.map(({ dataset, gain }) => {
+    const rs = regressions.filter((r) => r.dataset === dataset && r.predictors.length === 1);
+    const best = (kind: string): Regression => rs.filter((r) => measures.find((m) => m.key === r.predictors[0])!.kind === kind).reduce((a, b) => (b.fit.r2 > a.fit.r2 ? b : a));
+    const flat = best('flatness');
+    const opt = best('optimization error');
+    const verdict = gain.lo > 0 ? 'together they explain clearly more than either alone: both matter' : gain.hi < 0 ? 'adding the other does not pay for its extra parameter' : 'the gain from using both is within noise';
+    return `On ${dataset}, the best flatness measure (${flat.model}) explains R² = ${flat.fit.r2.toFixed(2)} of the accuracy and the best optimization-error measure (${opt.model}) R² = ${opt.fit.r2.toFixed(2)}; ${verdict}.`;
+  });
+  const better = diffusion.filter((d) => d.difference.lo > 0).map((d) => algorithmLabel(d.versus));
+  const worse = diffusion.filter((d) => d.difference.hi < 0).map((d) => algorithmLabel(d.versus));
+  const accuracy = diffusion.length === 0 ? '' : better.length === diffusion.length
+    ? ' Diffusion is the most accurate against every other algorithm.'
+    : ` ${better.length ? `Diffusion is more accurate than ${better.join(', ')}` : 'Diffusion is not more accurate than any other algorithm'} with 95% confidence${worse.length ? `, and less accurate than ${worse.join(', ')}` : ''}; the other differences are within noise.`;
+  return `${perDataset.join(' ')}${accuracy}`;
+}
+
 export async function tradeoffSuite(store: WorkStore, s: TradeoffSettings): Promise<SuiteResult> {
   const started = Date.now();
   const runs: TradeoffRun[] = [];
@@ -227,7 +245,7 @@ export async function tradeoffSuite(store: WorkStore, s: TradeoffSettings): Prom
     claim: 'Final accuracy depends on both the flatness of the minimum and the optimization error; diffusion strikes the better balance, so it gives the better accuracy.',
     method: `${s.algorithms.length} algorithms × batch sizes ${s.batchSizes.join(', ')} × ${s.seeds.length} seeds, trained by the engine for ${s.steps} steps (μ = ${s.stepSize}, ${s.agents} agents on a ${s.topology}, ${s.partition} partition, MLP ${s.hidden.join('-')} on ${s.pool}×${s.pool}-pooled images, ${s.trainSubset} training examples). At the final centroid: Hutchinson trace (≤ ${s.traceProbes} probes) and Lanczos λ_max on ${s.measureSubset} training examples, Gaussian sharpness (σ = ${s.sharpnessSigma}, ${s.sharpnessSamples} antithetic samples), J and ‖∇J‖ on the whole training subset, accuracy on ${s.testSubset} test examples. Regressions use log10 of each measure; intervals are percentile bootstraps over runs (${s.bootstrap} resamples); accuracy differences are paired by batch size and seed (t intervals).`,
     verdict: { status, statement },
-    interpretation: `${needBoth === gains.length ? 'Adding optimization error to flatness explains clearly more of the accuracy than either alone: both matter.' : 'Flatness and optimization error together do not explain clearly more than the better of the two alone here (the interval of the adjusted-R² gain includes 0).'} ${diffBest === diffusion.length && diffusion.length ? 'Diffusion gives the best accuracy against every other algorithm.' : diffWorse ? 'Diffusion is not the most accurate in every comparison: see the paired differences.' : 'The accuracy differences between diffusion and the others are within their 95% intervals.'}`,
+    interpretation: interpret(regressions, gains, diffusion),
     settings: { ...s },
     tables,
     figures,

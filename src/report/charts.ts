@@ -99,7 +99,7 @@ export interface PointsWithErrors {
 
 /** Dots with 95% error bars per category and algorithm (dodged), hollow diamonds for a prediction. */
 export function pointsWithErrors(o: PointsWithErrors): VegaLiteSpec {
-  const x = { field: o.x.field, type: 'ordinal', title: o.x.title, ...(o.x.sort ? { sort: o.x.sort } : {}), axis: { labelAngle: 0 } };
+  const x = { field: o.x.field, type: 'ordinal', title: o.x.title, ...(o.x.sort ? { sort: o.x.sort } : {}), axis: { labelAngle: 0, labelLimit: 240 } };
   const colour = algorithmColour(o.colourLabels);
   const offset = { xOffset: { field: 'algorithm', type: 'nominal', scale: { domain: o.colourLabels } } };
   const y = { field: o.y.field, type: 'quantitative', title: o.y.title, scale: { zero: o.y.zero ?? false } };
