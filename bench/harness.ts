@@ -3,7 +3,7 @@
 // for libtorch's OpenMP pool and for OpenBLAS); runs of the implementations are
 // interleaved, warm-up excluded, and each figure is the median over repeats, so a
 // machine shared with other work disturbs every implementation alike.
-import { cpus, totalmem, release } from 'node:os';
+import { cpus, loadavg, totalmem, release } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { combinationMatrix, ring } from '../src/graph/index.js';
@@ -215,6 +215,8 @@ export async function runBench(o: BenchOptions): Promise<BenchResults> {
       logicalCpus: cpus().length,
       memoryBytes: totalmem(),
       kernel: release(),
+      /** 1-, 5- and 15-minute load averages when the run started: other work on the machine. */
+      loadAverage: loadavg(),
       threads: o.threads,
       flatdist: workerInfo,
       pytorch: peerInfo,

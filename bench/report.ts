@@ -93,10 +93,11 @@ export function targetLines(res: BenchResults): string {
 }
 
 export function machineLine(res: BenchResults): string {
-  const m = res.machine as { cpu: string; logicalCpus: number; memoryBytes: number; kernel: string; flatdist: Record<string, unknown>; pytorch: Record<string, unknown> };
+  const m = res.machine as { cpu: string; logicalCpus: number; memoryBytes: number; kernel: string; loadAverage?: number[]; flatdist: Record<string, unknown>; pytorch: Record<string, unknown> };
+  const load = m.loadAverage ? `; load average at start ${m.loadAverage.map((x) => x.toFixed(1)).join(', ')}` : '';
   const libs = (m.pytorch.blasLibraries as string[] | undefined)?.join(', ') ?? 'unknown';
   return [
-    `CPU: ${m.cpu}, ${m.logicalCpus} logical CPUs, ${(m.memoryBytes / 2 ** 30).toFixed(1)} GiB, Linux ${m.kernel}`,
+    `CPU: ${m.cpu}, ${m.logicalCpus} logical CPUs, ${(m.memoryBytes / 2 ** 30).toFixed(1)} GiB, Linux ${m.kernel}${load}`,
     `flatdist: libtorch ${String(m.flatdist.libtorch)} on Node ${String(m.flatdist.node)}; PyTorch ${String(m.pytorch.torch)} (functorch ${String(m.pytorch.functorch)}) on Python ${String(m.pytorch.python)}`,
     `BLAS: ${libs} (libtorch built with BLAS_INFO=${String(m.flatdist.buildBlas)}); threads: ${res.threads} (libtorch/OpenMP and OpenBLAS, every process)`,
   ].join('\n');
