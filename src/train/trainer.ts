@@ -94,7 +94,6 @@ export async function train(setup: Setup, o: TrainOptions = {}): Promise<Summary
   const writer = o.writer ?? true;
   const gatherStates = o.gatherSamplerStates ?? ((s: SamplerState[]) => s);
   const sumOverProcesses = o.sumOverProcesses ?? ((xs: number[]) => xs);
-  let since = { step: 0, time: performance.now(), ...(o.communication?.() ?? { bytesSent: 0, seconds: 0 }) };
   const out = paths(c.out);
   if (writer) mkdirSync(out.checkpoints, { recursive: true });
   const total = totalSteps(c, setup.train.y.shape[0]);
@@ -120,6 +119,7 @@ export async function train(setup: Setup, o: TrainOptions = {}): Promise<Summary
     buffers?.forEach(keep);
   }
 
+  let since = { step: start, time: performance.now(), ...(o.communication?.() ?? { bytesSent: 0, seconds: 0 }) };
   const matrixAt = setup.combination;
   let form: UnifiedForm | null = null;
   let formStep = -1;
