@@ -43,18 +43,25 @@ at::Reduction::Reduction reduction(Info info, size_t i) {
 // Typed-array element type → dtype, and the bytes copied into a fresh tensor.
 Napi::Value fromArray(Info info) {
   if (info.Length() < 1 || !info[0].IsTypedArray()) throw Napi::TypeError::New(info.Env(), "argument 1 must be a typed array");
-  auto ta = info[0].As<Napi::TypedArray>();
+  // The shape first: reading it may run JavaScript (array getters) that detaches the buffer.
   std::vector<int64_t> shape = argInts(info, 1);
   int64_t n = 1;
   for (int64_t d : shape) {
     if (d < 0) throw Napi::RangeError::New(info.Env(), "shape has a negative dimension");
     if (__builtin_mul_overflow(n, d, &n)) throw Napi::RangeError::New(info.Env(), "shape holds more elements than an int64 counts");
   }
-  if (n != static_cast<int64_t>(ta.ElementLength())) {
-    throw Napi::RangeError::New(info.Env(), "shape holds " + std::to_string(n) + " elements but the array has " + std::to_string(ta.ElementLength()));
+  // napi_get_typedarray_info, unlike ArrayBuffer::Data(), also reads SharedArrayBuffer views.
+  napi_typedarray_type type;
+  size_t length = 0;
+  void* src = nullptr;
+  if (napi_get_typedarray_info(info.Env(), info[0], &type, &length, &src, nullptr, nullptr) != napi_ok) {
+    throw Napi::TypeError::New(info.Env(), "argument 1 must be a typed array");
+  }
+  if (n != static_cast<int64_t>(length)) {
+    throw Napi::RangeError::New(info.Env(), "shape holds " + std::to_string(n) + " elements but the array has " + std::to_string(length));
   }
   at::ScalarType st;
-  switch (ta.TypedArrayType()) {
+  switch (type) {
     case napi_float32_array: st = at::kFloat; break;
     case napi_float64_array: st = at::kDouble; break;
     case napi_int32_array: st = at::kInt; break;
@@ -62,7 +69,6 @@ Napi::Value fromArray(Info info) {
     case napi_uint8_array: st = at::kByte; break;
     default: throw Napi::TypeError::New(info.Env(), "unsupported typed array (use Float32Array, Float64Array, Int32Array, BigInt64Array or Uint8Array)");
   }
-  auto* src = static_cast<uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
   at::Tensor t = at::empty(shape, at::TensorOptions().dtype(st));
   if (n > 0) std::memcpy(t.data_ptr(), src, static_cast<size_t>(n) * t.element_size());
   // Int32Array stands for indices and labels: make it int64, libtorch's index type.

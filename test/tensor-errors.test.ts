@@ -96,6 +96,17 @@ describe('the binding\'s own checks', () => {
     assert.equal(t.bytes, 0);
     u.dispose();
   });
+  test('a tensor disposed while a call reads its other arguments (by a getter) is an Error, not a crash', () => {
+    const t = ones([3]);
+    const shape = [3];
+    Object.defineProperty(shape, 0, { get: () => { t.dispose(); ones([1]).dispose(); return 3; } });
+    assert.throws(() => untyped.reshape(t.handle, shape), Error);
+    assert.equal(t.disposed, true);
+    const data = new Float64Array(4);
+    const detaching = [4];
+    Object.defineProperty(detaching, 0, { get: () => { structuredClone(data.buffer, { transfer: [data.buffer] }); return 4; } });
+    assert.throws(() => fromArray(data, detaching), { name: 'RangeError', message: /array has 0/ });
+  });
   test('fromArray: wrong length, negative or overflowing shapes, unsupported arrays', () => scope(() => {
     assert.throws(() => fromArray(new Float32Array(5), [2, 3]), { name: 'RangeError', message: /shape holds 6 elements but the array has 5/ });
     assert.throws(() => fromArray(new Float32Array(0), [-1, 0]), { name: 'RangeError', message: /negative dimension/ });

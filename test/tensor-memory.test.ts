@@ -111,6 +111,28 @@ test('10,000 training-like steps inside scope() leave no tensor behind and do no
   assert.ok(growth < 20, `resident memory grew by ${growth.toFixed(1)} MB over 10,000 steps`);
 });
 
+test('2,000 Hessian-vector products by double backward leave no tensor or graph behind', () => {
+  const gen = new Generator(7);
+  const X = keep(randn([32, 10], gen, 'float64'));
+  const y = keep(randint(0, 3, [32], gen));
+  const w = keep(randn([30], gen, 'float64').mul(0.1));
+  const hvp = (): number => scope(() => {
+    const wg = w.detach().requiresGrad_();
+    const loss = crossEntropy(X.matmul(wg.view([10, 3])), y);
+    const [g] = grad(loss, [wg], { createGraph: true });
+    const [hv] = grad(g.mul(g.detach()).sum(), [wg]);
+    return hv.norm().item();
+  });
+  for (let i = 0; i < 200; i++) hvp();
+  const live = liveTensors();
+  const rss = process.memoryUsage().rss;
+  for (let i = 0; i < 2000; i++) hvp();
+  assert.deepEqual(liveTensors(), live);
+  const growth = (process.memoryUsage().rss - rss) / MB;
+  assert.ok(growth < 10, `resident memory grew by ${growth.toFixed(1)} MB over 2,000 Hessian-vector products`);
+  [X, y, w].forEach((t) => t.dispose());
+});
+
 // V8 exposes gc() to code that sets --expose-gc at run time and then compiles a
 // fresh context; no command-line flag is needed.
 setFlagsFromString('--expose-gc');

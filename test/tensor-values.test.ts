@@ -60,6 +60,9 @@ describe('creation', () => {
     assert.deepEqual(vals(t), [1, 2, 3, 4, 5, 6]);
     assert.deepEqual(vals(fromArray(data.subarray(2, 5))), [3, 4, 5]);
     assert.deepEqual(vals(fromArray(new Float32Array(0), [0, 3])), []);
+    const shared = new Float32Array(new SharedArrayBuffer(16));
+    shared.set([1, 2, 3, 4]);
+    assert.deepEqual(vals(fromArray(shared.subarray(1, 3))), [2, 3], 'views of a SharedArrayBuffer too');
   }));
   test('toArray returns the dtype\'s typed array, row-major, also for non-contiguous views', () => scope(() => {
     assert.ok(zeros([1]).toArray() instanceof Float32Array);

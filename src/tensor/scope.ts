@@ -1,7 +1,9 @@
 // Deterministic memory release, in the spirit of tf.tidy: every tensor created
 // inside scope(fn) is freed when fn returns, except the tensors fn returns (which
 // move to the enclosing scope) and those passed to keep(). Outside any scope a
-// tensor lives until dispose() or, as a fallback, garbage collection.
+// tensor lives until dispose() or, as a fallback, garbage collection — whose
+// native finalizers Node runs only when the event loop turns, so a synchronous
+// loop must free its tensors with scope() or dispose().
 
 export interface Disposable {
   dispose(): void;
