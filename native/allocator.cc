@@ -1,5 +1,6 @@
 // A caching CPU allocator for libtorch: freed blocks of 64 KiB or more are kept,
-// by exact size, and handed out again, up to a bound on the bytes held.
+// by exact size, and handed out again, up to a bound on the bytes held (a block
+// that would exceed it evicts cached blocks of other sizes).
 //
 // Why: a training step frees and reallocates the same large tensors every step
 // (stacked parameters, gradients, activations of all K agents). Through glibc,
@@ -80,7 +81,16 @@ class CachingCpuAllocator final : public c10::Allocator {
       if (it != live_.end()) {
         size_t n = it->second;
         live_.erase(it);
-        if (cached_ + n <= limit_) {
+        if (n <= limit_) {
+          // Make room by giving back blocks of other sizes: sizes that stopped
+          // recurring (a last, smaller batch; an evaluation) must not fill the cache for good.
+          for (auto f = free_.begin(); cached_ + n > limit_ && f != free_.end(); ++f) {
+            while (cached_ + n > limit_ && !f->second.empty()) {
+              c10::free_cpu(f->second.back());
+              f->second.pop_back();
+              cached_ -= f->first;
+            }
+          }
           free_[n].push_back(p);
           cached_ += n;
           return;
