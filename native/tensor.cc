@@ -173,6 +173,11 @@ Napi::Value TensorWrap::RequiresGrad(const Napi::CallbackInfo& info) {
 
 Napi::Value wrap(Napi::Env env, at::Tensor t) {
   if (!t.defined()) return env.Null();
+  // Autograd may return lazy zeros (a "ZeroTensor", without storage) or tensors
+  // with a pending negation bit; anything reading the elements directly — copies
+  // out, collectives — needs real ones.
+  if (t._is_zerotensor()) t = at::zeros(t.sizes(), t.options());
+  if (t.is_neg() || t.is_conj()) t = t.resolve_neg().resolve_conj();
   return TensorWrap::New(env, std::move(t));
 }
 

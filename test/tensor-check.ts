@@ -60,3 +60,42 @@ export function gradCheck(f: (...xs: Tensor[]) => Tensor, inputs: Tensor[], o: G
     });
   });
 }
+
+/**
+ * Checks second derivatives by double backward: for L = ⟨P, f(x)⟩ and a random
+ * direction v over all inputs, Hv = ∇⟨∇L, v⟩ (grad with createGraph, then grad
+ * again) against the central difference of gradients (∇L(x + hv) − ∇L(x − hv)) / 2h.
+ * A gradient that does not depend on the inputs (a linear f) stands for Hv = 0.
+ */
+export function hvpCheck(f: (...xs: Tensor[]) => Tensor, inputs: Tensor[], o: GradCheckOptions = {}): void {
+  const h = o.h ?? 1e-5;
+  const tol = o.tol ?? 1e-6;
+  scope(() => {
+    const gen = new Generator(o.seed ?? 4321);
+    const P = scope(() => randn(noGrad(() => f(...inputs)).shape, gen, 'float64'));
+    const v = inputs.map((x) => randn(x.shape, gen, 'float64'));
+    const gradients = (xs: Tensor[], createGraph: boolean): Tensor[] => {
+      const leaves = xs.map((x) => x.detach().clone().requiresGrad_());
+      return [...leaves, ...grad(f(...leaves).mul(P).sum(), leaves, { createGraph })];
+    };
+    const lg = gradients(inputs, true);
+    const leaves = lg.slice(0, inputs.length);
+    const g = lg.slice(inputs.length);
+    const dependent = g.map((gi, i) => (gi.requiresGrad ? gi.mul(v[i]).sum() : null)).filter((t): t is Tensor => t !== null);
+    const hv = dependent.length === 0
+      ? inputs.map(() => null)
+      : grad(dependent.reduce((a, b) => a.add(b)), leaves, { allowUnused: true });
+    const shifted = (sign: number): Tensor[] => gradients(inputs.map((x, i) => x.add(v[i].mul(sign * h))), false).slice(inputs.length);
+    const plus = shifted(1);
+    const minus = shifted(-1);
+    inputs.forEach((x, i) => {
+      const fd = plus[i].sub(minus[i]).div(2 * h).toArray();
+      const ag = hv[i] === null ? new Float64Array(x.numel) : hv[i].toArray();
+      for (let j = 0; j < fd.length; j++) {
+        const a = Number(ag[j]);
+        const d = Number(fd[j]);
+        assert.ok(Math.abs(a - d) <= tol * Math.max(1, Math.abs(d)), `input ${i}, element ${j}: double backward ${a}, difference of gradients ${d}`);
+      }
+    });
+  });
+}

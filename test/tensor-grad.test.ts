@@ -1,13 +1,14 @@
 // Every differentiable operation of the binding: its autograd gradient equals
-// central finite differences in float64 (see gradCheck), inputs drawn at random
-// away from kinks and ties.
+// central finite differences in float64 (gradCheck), and so does its second
+// derivative by double backward — what Hessian-vector products rest on — against
+// differences of gradients (hvpCheck); inputs drawn at random away from kinks and ties.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   Generator, addmm, avgPool2d, baddbmm, cat, cholesky, conv2d, crossEntropy, eigh, eigvals, eye, fromArray, grad,
   groupNorm, inverse, kron, maxPool2d, mseLoss, nllLoss, randn, rand, scope, solve, stack, tensor, where, type Tensor,
 } from '../src/tensor/index.js';
-import { assertClose, gradCheck } from './tensor-check.js';
+import { assertClose, gradCheck, hvpCheck } from './tensor-check.js';
 
 const gen = new Generator(20240611);
 /** Standard normal, float64. */
@@ -16,7 +17,11 @@ const N = (...shape: number[]): Tensor => randn(shape, gen, 'float64');
 const U = (lo: number, hi: number, ...shape: number[]): Tensor => rand(shape, gen, 'float64').mul(hi - lo).add(lo);
 const idx = (...v: number[]): Tensor => fromArray(Int32Array.from(v));
 const check = (name: string, f: (...xs: Tensor[]) => Tensor, inputs: () => Tensor[]): void => {
-  test(name, () => scope(() => gradCheck(f, inputs())));
+  test(name, () => scope(() => {
+    const xs = inputs();
+    gradCheck(f, xs);
+    hvpCheck(f, xs);
+  }));
 };
 
 describe('elementwise arithmetic, with broadcasting', () => {
@@ -50,6 +55,7 @@ describe('elementwise arithmetic, with broadcasting', () => {
   test('where', () => scope(() => {
     const cond = N(3, 4).gt(0);
     gradCheck((a, b) => where(cond, a, b), [N(3, 4), N(3, 4)]);
+    hvpCheck((a, b) => where(cond, a, b).square(), [N(3, 4), N(3, 4)]);
   }));
 });
 
@@ -176,5 +182,8 @@ describe('in-place operations inside a graph', () => {
 test('a composite: two-layer network with cross-entropy, gradients of every parameter', () => scope(() => {
   const x = N(6, 4);
   const y = idx(0, 1, 2, 0, 1, 2);
-  gradCheck((w1, b1, w2, b2) => crossEntropy(addmm(b1, x, w1).tanh().matmul(w2).add(b2), y), [N(4, 5), N(5), N(5, 3), N(3)]);
+  const net = (w1: Tensor, b1: Tensor, w2: Tensor, b2: Tensor): Tensor => crossEntropy(addmm(b1, x, w1).tanh().matmul(w2).add(b2), y);
+  const params = [N(4, 5), N(5), N(5, 3), N(3)];
+  gradCheck(net, params);
+  hvpCheck(net, params);
 }));

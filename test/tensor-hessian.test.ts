@@ -130,6 +130,14 @@ describe('grad() options', () => {
     assert.equal(grad(x.pow(3).sum(), [x])[0].requiresGrad, false);
     assert.equal(grad(x.pow(3).sum(), [x], { createGraph: true })[0].requiresGrad, true);
   }));
+  test('lazy zeros from autograd read out as zeros: the second derivative of |x| (it crashed toArray once)', () => scope(() => {
+    const x = N(5).requiresGrad_();
+    const [g] = grad(x.abs().sum(), [x], { createGraph: true });
+    const [h] = grad(g.mul(N(5)).sum(), [x]);
+    assert.deepEqual(h.toNumbers(), [0, 0, 0, 0, 0]);
+    assert.equal(h.sum().item(), 0);
+    assert.deepEqual(h.add(1).toNumbers(), [1, 1, 1, 1, 1]);
+  }));
   test('third derivative by triple backward: d³/dx³ Σ x⁴ = 24x', () => scope(() => {
     const x = N(3).requiresGrad_();
     const [g] = grad(x.pow(4).sum(), [x], { createGraph: true });
