@@ -81,7 +81,7 @@ test('one to three steps from w*, the measured escape matches the theory estimat
     const p = predicted.find((x) => x.algorithm === curve.algorithm)!.prediction.curve;
     for (const point of curve.points.slice(1)) {
       for (const which of ['centroid', 'agentAverage'] as const) {
-        const m = point[which];
+        const m = point[which]!;
         const half = m.ci95[1] - m.mean;
         // The 95% band, widened by 2% of the value for the cubic terms the linearization drops.
         assert.ok(Math.abs(m.mean - p[which][point.step]) <= 1.5 * half + 0.02 * Math.abs(p[which][point.step]),
@@ -104,7 +104,7 @@ test('where the theory is confident about the ordering of the algorithms, the me
     for (let a = 0; a < 3; a++) {
       for (let b = a + 1; b < 3; b++) {
         const [pa, pb] = [a, b].map((i) => predicted[i].prediction.curve[which][N]);
-        const [ma, mb] = [a, b].map((i) => measured.curves[i].points[1][which]);
+        const [ma, mb] = [a, b].map((i) => measured.curves[i].points[1][which]!);
         const band = ma.ci95[1] - ma.mean + (mb.ci95[1] - mb.mean);
         if (Math.abs(pa - pb) <= band) continue;
         confident++;

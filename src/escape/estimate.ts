@@ -9,10 +9,11 @@
  * drawn uniformly with replacement from agent k's N_k examples (runEscape's default).
  *
  * Small models (M ≤ maxFull) get the full M×M model. Larger ones are restricted to an
- * r-dimensional subspace (theory's restrictToSubspace, but computed without ever forming
- * an M×M matrix): V = the top-r eigenvectors of H̄ = Σ_k p_k H_k, found by block subspace
- * iteration with Rayleigh–Ritz on HVPs; then VᵀH_kV (r HVPs per agent), Vᵀd_k and VᵀR_kV
- * (from the projected per-sample gradients g_{k,i}ᵀV).
+ * r-dimensional subspace: V = the top-r eigenvectors of H̄ = Σ_k p_k H_k, then VᵀH_kV, Vᵀd_k
+ * and VᵀR_kV (from the projected per-sample gradients g_{k,i}ᵀV). Up to M ≤ maxExplicit the
+ * H_k are formed explicitly (M HVPs per agent) and V is exact, from eigh(H̄); beyond, without
+ * ever forming an M×M matrix, V comes from block subspace iteration with Rayleigh–Ritz on
+ * HVPs and VᵀH_kV from r HVPs per agent.
  *
  * The approximation. The recursion in span(V) is exact when the span is invariant under
  * every H_k and its noise is uncorrelated with the complement's. It never is exactly: the
@@ -20,20 +21,25 @@
  * N steps from w* grows like N μ² Tr(H_⊥ R_⊥)/(2KB) for centralized SGD — small when the
  * complement is flat, but a neural network's Hessian has a large bulk of small eigenvalues,
  * so the subspace prediction is a lower bound on the noise-driven excess risk. How much of
- * the curvature the span holds, Tr(VᵀH̄V)/Tr(H̄) with Tr(H̄) by Hutchinson, is reported.
+ * the curvature the span holds, Tr(VᵀH̄V)/Tr(H̄), is reported: exact with explicit Hessians,
+ * with Tr(H̄) by Hutchinson otherwise.
  */
 import { Generator, cat, eigh, fromArray, grad, randn, scope, stack, type Tensor } from '../tensor/index.js';
 import { Meter, flat, hessian, hutchinsonTrace, hvps, unflat, type Cost, type Objective } from '../measures/index.js';
 import { GradientMoments, linearizedModel, type LinearizedModel } from '../theory/index.js';
 import { agentLosses } from '../models/index.js';
 import { ConfigError } from '../errors.js';
-import type { Setup } from '../train/setup.js';
+import type { EscapeProblem } from './problem.js';
 import { agentObjective, globalObjective } from './objective.js';
 import { singleModel } from './run.js';
 
 export interface EstimateOptions {
   /** The full M×M model when M ≤ maxFull (default 400); the subspace otherwise. */
   maxFull?: number;
+  /** The Hessians explicit, and the subspace exact, when M ≤ maxExplicit (default maxFull); subspace iteration beyond. */
+  maxExplicit?: number;
+  /** How many of the top eigenvalues of H̄ to report as curvatures (default 10; at most r by subspace iteration). */
+  curvatures?: number;
   /** r, the subspace dimension (default 20). */
   rank?: number;
   /** Subspace iterations before Rayleigh–Ritz (default 8), with `oversample` extra vectors (default 10). */
@@ -53,9 +59,9 @@ export interface LinearizedEstimate {
   rank: number;
   /** The top eigenvalues of H̄ (Ritz values in the subspace), descending. */
   curvatures: number[];
-  /** Ritz residuals ‖H̄v_i − θ_i v_i‖ (subspace only). */
+  /** Ritz residuals ‖H̄v_i − θ_i v_i‖ (subspace iteration only). */
   residuals: number[] | null;
-  /** Tr(VᵀH̄V)/Tr(H̄) with Tr(H̄) by Hutchinson, and the estimate's standard error (subspace only). */
+  /** Tr(VᵀH̄V)/Tr(H̄), and its standard error when Tr(H̄) is by Hutchinson (subspace only). */
   traceCaptured: { fraction: number; stdError: number; trace: number } | null;
   /** N_k, the examples each agent's d_k and R_k come from. */
   samples: number[];
@@ -99,7 +105,7 @@ export function topSubspace(obj: Objective, params: Tensor[], r: number, o: { it
 }
 
 /** Agent k's per-sample gradients at w (float64), projected on V when given, into moments. */
-function perSampleMoments(setup: Setup, k: number, w: Tensor[], V: Tensor | null, chunk: number): GradientMoments {
+function perSampleMoments(setup: EscapeProblem, k: number, w: Tensor[], V: Tensor | null, chunk: number): GradientMoments {
   const { model, train } = setup;
   const part = setup.parts[k];
   const moments = new GradientMoments();
@@ -118,7 +124,7 @@ function perSampleMoments(setup: Setup, k: number, w: Tensor[], V: Tensor | null
   return moments;
 }
 
-export function estimateLinearized(setup: Setup, wStar: Tensor[], o: EstimateOptions = {}): LinearizedEstimate {
+export function estimateLinearized(setup: EscapeProblem, wStar: Tensor[], o: EstimateOptions = {}): LinearizedEstimate {
   const { config: c } = setup;
   const K = c.agents;
   if (c.momentum > 0 || c.clipNorm !== null) {
@@ -126,29 +132,43 @@ export function estimateLinearized(setup: Setup, wStar: Tensor[], o: EstimateOpt
   }
   const meter = new Meter();
   const maxFull = o.maxFull ?? 400;
+  const maxExplicit = Math.max(maxFull, o.maxExplicit ?? maxFull);
+  const shown = o.curvatures ?? 10;
   const chunk = o.chunkSize ?? 128;
   const gen = new Generator(o.seed ?? c.seed);
   return scope(() => {
     const w = singleModel(setup.model, wStar).map((p) => p.detach().to('float64').contiguous());
     const M = w.reduce((m, p) => m + p.numel, 0);
     const full = M <= maxFull;
+    const rank = full ? M : Math.min(o.rank ?? 20, M);
     const objectives = Array.from({ length: K }, (_, k) => agentObjective(setup, k));
     const global = globalObjective(setup);
     let V: Tensor | null = null;
     let curvatures: number[];
     let residuals: number[] | null = null;
+    let traceCaptured: LinearizedEstimate['traceCaptured'] = null;
     let H: Tensor;
-    if (full) {
-      H = stack(objectives.map((obj) => hessian(obj, w, { meter, columnsPerPass: 32 })));
-      const Hbar = H.mul(fromArray(Float64Array.from(setup.perron), [K, 1, 1])).sum(0);
-      curvatures = eigh(Hbar.add(Hbar.mT).mul(0.5)).values.toNumbers().reverse().slice(0, 10);
+    if (M <= maxExplicit) {
+      const Hs = stack(objectives.map((obj) => hessian(obj, w, { meter, columnsPerPass: 32 })));
+      const Hbar = Hs.mul(fromArray(Float64Array.from(setup.perron), [K, 1, 1])).sum(0);
+      const { values, vectors } = eigh(Hbar.add(Hbar.mT).mul(0.5));
+      const descending = values.toNumbers().reverse();
+      curvatures = descending.slice(0, shown);
+      if (full) H = Hs;
+      else {
+        const basis = vectors.narrow(1, M - rank, rank).contiguous();
+        V = basis;
+        H = basis.mT.matmul(Hs).matmul(basis);
+        const trace = descending.reduce((x, y) => x + y, 0);
+        traceCaptured = { fraction: descending.slice(0, rank).reduce((x, y) => x + y, 0) / trace, stdError: 0, trace };
+      }
     } else {
-      const rank = Math.min(o.rank ?? 20, M);
       const top = topSubspace(global, w, rank, { iterations: o.iterations ?? 8, oversample: o.oversample ?? 10, gen, meter });
-      V = top.basis;
-      curvatures = top.values;
+      const basis = top.basis;
+      V = basis;
+      curvatures = top.values.slice(0, shown);
       residuals = top.residuals;
-      H = stack(objectives.map((obj) => V!.mT.mm(applyBlock(obj, w, V!, meter))));
+      H = stack(objectives.map((obj) => basis.mT.mm(applyBlock(obj, w, basis, meter))));
     }
     const decay = flat(w).mul(c.weightDecay);
     const d: Tensor[] = [];
@@ -166,13 +186,12 @@ export function estimateLinearized(setup: Setup, wStar: Tensor[], o: EstimateOpt
       }
     }
     const model = linearizedModel(H, stack(d), stack(R), fromArray(Float64Array.from(setup.perron)));
-    let traceCaptured: LinearizedEstimate['traceCaptured'] = null;
-    if (!full) {
+    if (residuals !== null) {
       const trace = hutchinsonTrace(global, w, { gen, maxProbes: 40, minProbes: 10, relTol: 0.05, probesPerPass: 8 });
       meter.hvps += trace.cost.hvps;
       const inSpan = model.H.mul(model.p.reshape([K, 1, 1])).sum(0).trace().item();
       traceCaptured = { fraction: inSpan / trace.mean, stdError: (inSpan * trace.stdError) / trace.mean ** 2, trace: trace.mean };
     }
-    return { model, kind: full ? 'full' : 'subspace', dimension: M, rank: full ? M : (V as Tensor).shape[1], curvatures, residuals, traceCaptured, samples, cost: meter.cost() };
+    return { model, kind: full ? 'full' : 'subspace', dimension: M, rank: V ? V.shape[1] : M, curvatures, residuals, traceCaptured, samples, cost: meter.cost() };
   });
 }

@@ -10,8 +10,7 @@
 import { fromArray, type DType, type Tensor } from '../tensor/index.js';
 import { agentLosses, type Model } from '../models/index.js';
 import type { Objective, ObjectiveTerm } from '../measures/index.js';
-import type { DatasetTensors } from '../data/index.js';
-import type { Setup } from '../train/setup.js';
+import type { EscapeProblem } from './problem.js';
 
 export interface ObjectiveOptions {
   /** Examples per chunk (one chunk's graph lives at a time). */
@@ -19,7 +18,7 @@ export interface ObjectiveOptions {
 }
 
 /** The mean cross-entropy of one model over the examples `indices` of data, as chunk terms weighted by `weight`. */
-export function exampleTerms(model: Model, data: DatasetTensors, indices: ArrayLike<number>, weight: number, o: ObjectiveOptions = {}): ObjectiveTerm[] {
+export function exampleTerms(model: Model, data: { x: Tensor; y: Tensor }, indices: ArrayLike<number>, weight: number, o: ObjectiveOptions = {}): ObjectiveTerm[] {
   const chunk = o.chunkSize ?? 1000;
   const count = indices.length;
   const terms: ObjectiveTerm[] = [];
@@ -46,12 +45,12 @@ function decayTerms(lambda: number, weight: number): ObjectiveTerm[] {
 }
 
 /** J_k, agent k's local risk on its part of the training set. */
-export function agentObjective(setup: Setup, k: number, o: ObjectiveOptions = {}): Objective {
+export function agentObjective(setup: EscapeProblem, k: number, o: ObjectiveOptions = {}): Objective {
   return { terms: [...exampleTerms(setup.model, setup.train, setup.parts[k], 1, o), ...decayTerms(setup.config.weightDecay, 1)] };
 }
 
 /** J = Σ_k p_k J_k over the agents' parts. */
-export function globalObjective(setup: Setup, o: ObjectiveOptions = {}): Objective {
+export function globalObjective(setup: EscapeProblem, o: ObjectiveOptions = {}): Objective {
   const terms = setup.parts.flatMap((part, k) => exampleTerms(setup.model, setup.train, part, setup.perron[k], o));
   return { terms: [...terms, ...decayTerms(setup.config.weightDecay, 1)] };
 }

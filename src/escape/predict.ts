@@ -4,7 +4,7 @@ import { unifiedForm, type Algorithm } from '../algorithms/recursion.js';
 import { ConfigError } from '../errors.js';
 import { fromArray, scope } from '../tensor/index.js';
 import { predictEscape, predictionTable, type EscapePrediction, type LinearizedModel } from '../theory/index.js';
-import type { Setup } from '../train/setup.js';
+import type { EscapeProblem } from './problem.js';
 import type { EscapeResult } from './run.js';
 
 export interface PredictedCurve {
@@ -13,7 +13,7 @@ export interface PredictedCurve {
 }
 
 /** Exact curves n = 0..N, steady states and closed forms for each algorithm, at the setup's μ, B and A. */
-export function predictEscapeCurves(setup: Setup, model: LinearizedModel, algorithms: Algorithm[], steps: number): PredictedCurve[] {
+export function predictEscapeCurves(setup: EscapeProblem, model: LinearizedModel, algorithms: Algorithm[], steps: number): PredictedCurve[] {
   const { config: c } = setup;
   if (setup.timeVarying) throw new ConfigError('topology', `the theory needs a fixed combination matrix; '${c.topology}' changes with n`);
   const K = c.agents;
@@ -27,7 +27,7 @@ export function predictEscapeCurves(setup: Setup, model: LinearizedModel, algori
 }
 
 const num = (x: number): string => x.toExponential(3);
-const interval = (i: { mean: number; ci95: [number, number] }): string => `${num(i.mean)} [${num(i.ci95[0])}, ${num(i.ci95[1])}]`;
+const interval = (i: { mean: number; ci95: [number, number] } | null): string => (i ? `${num(i.mean)} [${num(i.ci95[0])}, ${num(i.ci95[1])}]` : '—');
 
 /**
  * Measured (mean [95% CI]) and, when given, predicted E J − J(w*) at each recorded step,

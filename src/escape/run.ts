@@ -26,21 +26,23 @@
  * of one epoch sum to zero, so over more than an epoch it escapes markedly less than the
  * theory says; it is available to measure that effect.
  *
- * Seed r fixes every agent's batch stream; the algorithms share them (common random
- * numbers), so their differences are measured with less noise than their levels. The R
- * runs of one algorithm are simulated at once: R·K agents stacked, combined by the
- * block-diagonal I_R ⊗ A, one forward/backward pass per step for all of them.
+ * Seed r fixes every agent's batch stream (one generator per replica, drawing all K
+ * agents' batches at once); the algorithms share them (common random numbers), so their
+ * differences are measured with less noise than their levels. The R runs of one algorithm
+ * are simulated at once: R·K agents stacked, agent k of replica r at row r·K + k, combined
+ * within each replica (the block-diagonal I_R ⊗ A, applied as R batched products Aᵀ·W_r),
+ * one forward/backward pass per step for all of them.
  */
-import { unifiedForm, unifiedStep, type Algorithm, type UnifiedForm } from '../algorithms/recursion.js';
+import { unifiedForm, unifiedStep, type Algorithm, type Mixer, type UnifiedForm } from '../algorithms/recursion.js';
 import { localDirection, momentumBuffers, type LocalOptions } from '../algorithms/local.js';
 import { AgentSampler } from '../data/index.js';
 import { ConfigError, DivergenceError } from '../errors.js';
 import { agentLosses, type Model } from '../models/index.js';
-import { Generator, cat, crossEntropy, eye, fromArray, grad, keep, kron, noGrad, randint, randperm, scope, zeros, type Tensor } from '../tensor/index.js';
+import { Generator, cat, crossEntropy, fromArray, grad, keep, noGrad, rand, randperm, scope, zeros, type Tensor } from '../tensor/index.js';
 import type { Split } from '../train/evaluate.js';
 import { deriveSeed } from '../train/seeds.js';
-import type { Setup } from '../train/setup.js';
 import { meanInterval, type Interval } from './confidence.js';
+import type { EscapeProblem } from './problem.js';
 
 export interface EscapeOptions {
   algorithms: Algorithm[];
@@ -50,6 +52,10 @@ export interface EscapeOptions {
   seeds: number;
   /** Record every m steps (and at n = 0 and n = N); default max(1, ⌊N/20⌋). */
   every?: number;
+  /** The steps n ≤ N to record at, in place of every m-th. */
+  record?: number[];
+  /** The recorded steps at which the agents' risks are evaluated too (K times the centroid's cost; default all). */
+  recordAgents?: number[];
   /** The examples J is measured on, with their weights (default escapeEvaluation(setup)). */
   evaluation?: WeightedSplit;
   /** 'replacement' (default): independent uniform batches; 'epochs': the engine's random reshuffling. */
@@ -61,34 +67,81 @@ export interface EscapeOptions {
 export type Sampling = 'replacement' | 'epochs';
 export const samplings: readonly Sampling[] = ['replacement', 'epochs'];
 
-/** B indices of a part drawn uniformly with replacement, from the sampler's own generator. */
+/**
+ * B training indices for every agent of R replicas, drawn uniformly with replacement from
+ * the agent's part, independently at every step: ⌊u·N_k⌋ for u ~ U[0, 1) in float64, from
+ * one generator per replica. next() gives [R·K·B] indices, replica by replica, agent by agent.
+ */
 export class ReplacementSampler {
-  private readonly gen: Generator;
-  private readonly part: Int32Array;
+  private readonly gens: Generator[];
+  private readonly order: Tensor;
+  private readonly sizes: Tensor;
+  private readonly last: Tensor;
+  private readonly offsets: Tensor;
 
-  constructor(part: ArrayLike<number>, readonly batchSize: number, seed: number | bigint) {
-    if (part.length === 0) throw new ConfigError('partition', 'an agent holds no data');
-    this.part = Int32Array.from(part);
-    this.gen = new Generator(seed);
+  constructor(parts: ArrayLike<number>[], readonly batchSize: number, seeds: (number | bigint)[]) {
+    if (parts.some((part) => part.length === 0)) throw new ConfigError('partition', 'an agent holds no data');
+    const sizes = parts.map((part) => part.length);
+    this.gens = seeds.map((seed) => new Generator(seed));
+    this.order = keep(fromArray(Int32Array.from(parts.flatMap((part) => Array.from(part)))));
+    this.sizes = keep(fromArray(Float64Array.from(sizes), [sizes.length, 1]));
+    this.last = keep(fromArray(Int32Array.from(sizes, (n) => n - 1), [sizes.length, 1]));
+    this.offsets = keep(fromArray(Int32Array.from(sizes, (_, k) => sizes.slice(0, k).reduce((a, b) => a + b, 0)), [sizes.length, 1]));
   }
 
-  next(): Int32Array {
-    const draws = scope(() => randint(0, this.part.length, [this.batchSize], this.gen).toNumbers());
-    return Int32Array.from(draws, (i) => this.part[i]);
+  next(): Tensor {
+    return scope(() => {
+      const K = this.sizes.shape[0];
+      // The floor is the truncation to int64; minimum() guards u·N_k rounding up to N_k.
+      const local = this.gens.map((gen) => rand([K, this.batchSize], gen, 'float64').mul(this.sizes).to('int64').minimum(this.last).add(this.offsets).reshape([-1]));
+      return this.order.indexSelect(0, cat(local, 0));
+    });
   }
+
+  dispose(): void {
+    for (const t of [this.order, this.sizes, this.last, this.offsets]) t.dispose();
+  }
+}
+
+/** The batches of stacked agents from flat indices [S·B]: x [S, B, …], y [S, B]. */
+export function gatherStacked(train: { x: Tensor; y: Tensor }, index: Tensor, agents: number, batchSize: number): { x: Tensor; y: Tensor } {
+  return scope(() => ({
+    x: train.x.indexSelect(0, index).reshape([agents, batchSize, ...train.x.shape.slice(1)]),
+    y: train.y.indexSelect(0, index).reshape([agents, batchSize]),
+  }));
+}
+
+/** R independent networks of K agents stacked as R·K: the combination mixes within each replica only. */
+export function replicaMixer(replicas: number): Mixer {
+  return {
+    mix(A, w) {
+      const At = A.mT;
+      return w.map((p) => At.matmul(p.reshape([replicas, A.shape[0], -1])).reshape(p.shape));
+    },
+  };
+}
+
+/** Each replica's centroid w_{c,r} = Σ_k p_k w_{r,k} of stacked [R·K, …] parameters: [R, …]. */
+export function replicaCentroids(w: Tensor[], replicas: number, p: Tensor): Tensor[] {
+  return w.map((t) => {
+    const K = t.shape[0] / replicas;
+    return p.reshape([1, 1, K]).matmul(t.reshape([replicas, K, -1])).reshape([replicas, ...t.shape.slice(1)]);
+  });
 }
 
 export interface EscapePoint {
   step: number;
   /** E J(w_{c,n}) − J(w*) over the seeds. */
   centroid: Interval;
-  /** (1/K) Σ_k E J(w_{k,n}) − J(w*) over the seeds. */
-  agentAverage: Interval;
+  /** (1/K) Σ_k E J(w_{k,n}) − J(w*) over the seeds; null where the agents were not evaluated. */
+  agentAverage: Interval | null;
 }
 
 export interface EscapeCurve {
   algorithm: Algorithm;
   points: EscapePoint[];
+  /** Each seed's values at the recorded points, [seed][point]: for paired comparisons across algorithms (NaN where not evaluated). */
+  perSeed: { centroid: number[][]; agentAverage: number[][] };
   seconds: number;
 }
 
@@ -132,7 +185,7 @@ export interface WeightedSplit extends Split {
 }
 
 /** The evaluation set of J = Σ_k p_k J_k: each agent's examples (all, or a share of evalSubset) weighted p_k/|S_k|. */
-export function escapeEvaluation(setup: Setup): WeightedSplit {
+export function escapeEvaluation(setup: EscapeProblem): WeightedSplit {
   const { config: c, parts, perron, train } = setup;
   const total = parts.reduce((n, part) => n + part.length, 0);
   const fraction = Math.min(1, c.evalSubset / total);
@@ -178,14 +231,7 @@ export function stackedRisks(model: Model, params: Tensor[], split: WeightedSpli
   );
 }
 
-/** The unified form of an algorithm for R independent networks of K agents: each matrix becomes I_R ⊗ A. */
-function blockForm(algorithm: Algorithm, A: Tensor, R: number): UnifiedForm {
-  const f = unifiedForm(algorithm, A);
-  const block = (X: Tensor | null): Tensor | null => (X === null ? null : kron(eye(R, X.dtype), X));
-  return { Ao: block(f.Ao), A1: block(f.A1), A2: block(f.A2) };
-}
-
-export function runEscape(setup: Setup, wStar: Tensor[], o: EscapeOptions): EscapeResult {
+export function runEscape(setup: EscapeProblem, wStar: Tensor[], o: EscapeOptions): EscapeResult {
   const { config: c, model } = setup;
   const K = c.agents;
   const R = o.seeds;
@@ -198,52 +244,55 @@ export function runEscape(setup: Setup, wStar: Tensor[], o: EscapeOptions): Esca
   if (o.algorithms.length === 0) throw new ConfigError('algorithms', 'name at least one algorithm');
   const sampling = o.sampling ?? 'replacement';
   if (!samplings.includes(sampling)) throw new ConfigError('sampling', `unknown sampling '${String(sampling)}' — one of ${samplings.join(', ')}`);
+  const marks = (o.record ?? recordedSteps(N, every)).filter((n) => n <= N);
+  const withAgents = new Set(o.recordAgents ?? marks);
   // Everything made here but the kept iterates is freed when the scope closes, on errors too.
   return scope(() => {
     const evaluation = o.evaluation ?? escapeEvaluation(setup);
     const start = singleModel(model, wStar).map((p) => p.detach().to('float32').contiguous());
     const reference = stackedRisks(model, start.map((p) => p.unsqueeze(0)), evaluation)[0];
     const local: LocalOptions = { weightDecay: c.weightDecay, clipNorm: c.clipNorm, momentum: c.momentum };
-    const p = setup.perron;
-    const steps = new Set(recordedSteps(N, every));
+    const pK = fromArray(Float32Array.from(setup.perron));
+    const mixer = replicaMixer(R);
+    const steps = new Set(marks);
 
     const curves = o.algorithms.map((algorithm): EscapeCurve => {
       const began = Date.now();
-      const samplers = Array.from({ length: R * K }, (_, i) => {
-      const [r, k] = [Math.floor(i / K), i % K];
-      return sampling === 'epochs'
-        ? new AgentSampler(setup.parts[k], c.batchSize, deriveSeed(c.seed, 'escape', r), k)
-        : new ReplacementSampler(setup.parts[k], c.batchSize, deriveSeed(c.seed, `escape/${r}`, k));
-    });
+      const draw = sampling === 'epochs' ? epochDraws(setup, R) : replacementDraws(setup, R);
       let w = start.map((t) => keep(scope(() => t.unsqueeze(0).expand([R * K, ...t.shape]).contiguous())));
       const buffers = momentumBuffers(local, w);
       buffers?.forEach(keep);
-      const pK = scope(() => fromArray(Float32Array.from(p), [1, 1, K]));
-      keep(pK);
       let form: UnifiedForm | null = null;
       const points: EscapePoint[] = [];
+      const perSeed = { centroid: Array.from({ length: R }, (): number[] => []), agentAverage: Array.from({ length: R }, (): number[] => []) };
       const record = (n: number): void => {
+        const agents = withAgents.has(n);
         const risks = scope(() => {
-          const centroids = w.map((t) => t.reshape([R, K, -1]).mul(pK.reshape([1, K, 1])).sum(1).reshape([R, ...t.shape.slice(1)]));
-          return stackedRisks(model, w.map((t, j) => cat([t, centroids[j]], 0)), evaluation);
+          const centroids = replicaCentroids(w, R, pK);
+          return stackedRisks(model, agents ? w.map((t, j) => cat([t, centroids[j]], 0)) : centroids, evaluation);
         });
         if (!risks.every(Number.isFinite)) throw new DivergenceError(`${algorithm} diverged within ${n} steps of w* (J = ${risks.find((x) => !Number.isFinite(x))}) — lower --step-size`);
-        const centroid = Array.from({ length: R }, (_, r) => risks[R * K + r] - reference);
-        const agentAverage = Array.from({ length: R }, (_, r) => risks.slice(r * K, (r + 1) * K).reduce((a, b) => a + b, 0) / K - reference);
-        points.push({ step: n, centroid: meanInterval(centroid), agentAverage: meanInterval(agentAverage) });
+        const offset = agents ? R * K : 0;
+        const centroid = Array.from({ length: R }, (_, r) => risks[offset + r] - reference);
+        const agentAverage = agents ? Array.from({ length: R }, (_, r) => risks.slice(r * K, (r + 1) * K).reduce((a, b) => a + b, 0) / K - reference) : null;
+        for (let r = 0; r < R; r++) {
+          perSeed.centroid[r].push(centroid[r]);
+          perSeed.agentAverage[r].push(agentAverage ? agentAverage[r] : Number.NaN);
+        }
+        points.push({ step: n, centroid: meanInterval(centroid), agentAverage: agentAverage && meanInterval(agentAverage) });
       };
       try {
-        record(0);
+        if (steps.has(0)) record(0);
         for (let n = 0; n < N; n++) {
           if (form === null || setup.timeVarying) {
             for (const X of form ? [form.Ao, form.A1, form.A2] : []) X?.dispose();
             const At = setup.combination(n);
-            form = scope(() => blockForm(algorithm, fromArray(Float32Array.from(At.flat()), [K, K]), R));
+            form = scope(() => unifiedForm(algorithm, fromArray(Float32Array.from(At.flat()), [K, K])));
             for (const X of [form.Ao, form.A1, form.A2]) if (X) keep(X);
           }
           const f = form;
           const next = scope(() => {
-            const batch = setup.batch(samplers.map((s) => s.next()));
+            const batch = gatherStacked(setup.train, draw.next(), R * K, c.batchSize);
             return unifiedStep(
               w,
               (phi) => {
@@ -253,6 +302,7 @@ export function runEscape(setup: Setup, wStar: Tensor[], o: EscapeOptions): Esca
               },
               f,
               c.stepSize,
+              mixer,
             );
           });
           next.forEach(keep);
@@ -265,10 +315,29 @@ export function runEscape(setup: Setup, wStar: Tensor[], o: EscapeOptions): Esca
         w.forEach((t) => t.dispose());
         buffers?.forEach((t) => t.dispose());
         for (const X of form ? [form.Ao, form.A1, form.A2] : []) X?.dispose();
-        pK.dispose();
+        draw.dispose();
       }
-      return { algorithm, points, seconds: (Date.now() - began) / 1000 };
+      return { algorithm, points, perSeed, seconds: (Date.now() - began) / 1000 };
     });
     return { sampling, reference, evaluationExamples: evaluation.y.shape[0], agents: K, stepSize: c.stepSize, batchSize: c.batchSize, steps: N, seeds: R, every, curves };
   });
+}
+
+/** Seed r's batch streams with replacement (the same for every algorithm). */
+function replacementDraws(setup: EscapeProblem, R: number): { next(): Tensor; dispose(): void } {
+  return new ReplacementSampler(setup.parts, setup.config.batchSize, Array.from({ length: R }, (_, r) => deriveSeed(setup.config.seed, `escape/${r}`)));
+}
+
+/** Seed r's batch streams by the engine's random reshuffling, agent by agent. */
+function epochDraws(setup: EscapeProblem, R: number): { next(): Tensor; dispose(): void } {
+  const { config: c, parts } = setup;
+  const samplers = Array.from({ length: R * c.agents }, (_, i) => new AgentSampler(parts[i % c.agents], c.batchSize, deriveSeed(c.seed, 'escape', Math.floor(i / c.agents)), i % c.agents));
+  return {
+    next: () => {
+      const flat = new Int32Array(samplers.length * c.batchSize);
+      samplers.forEach((s, i) => flat.set(s.next(), i * c.batchSize));
+      return fromArray(flat);
+    },
+    dispose: () => undefined,
+  };
 }
