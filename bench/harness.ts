@@ -50,12 +50,29 @@ export interface MemoryRow {
   error?: string;
 }
 
+/**
+ * flatdist's matrix-product rate on the MLP step. Nominal FLOPs are the brief's
+ * count (backward = 2× forward), which the 35% target is stated in; exact FLOPs
+ * are the products libtorch runs. Fractions are of the sgemm limit; cpu: the rate
+ * by the worker's CPU time.
+ */
+export interface MlpFlops {
+  K: number;
+  B: number;
+  nominalGflops: number | null;
+  exactGflops: number | null;
+  nominalFraction: number | null;
+  exactFraction: number | null;
+  cpuNominalFraction: number | null;
+}
+
 export interface Target {
   name: string;
   /** By wall-clock time: what the target is judged on. */
   value: number | null;
   /** The same ratio by CPU time. */
   cpuValue: number | null;
+  detail?: string;
   goal: number;
   met: boolean;
 }
@@ -70,7 +87,7 @@ export interface BenchResults {
   sgemm: { n: number; torch: Measurement; numpy: Measurement; libtorchFromNode: Measurement; limit: number | null };
   train: TrainRow[];
   /** flatdist's matrix-product GFLOP/s on the MLP step, by (K, B); the fraction of sgemm counts the exact FLOPs. */
-  mlpFlops: { K: number; B: number; nominalGflops: number | null; exactGflops: number | null; fractionOfSgemm: number | null }[];
+  mlpFlops: MlpFlops[];
   hvp: { model: 'mlp'; B: number; rates: Record<string, Measurement> };
   memory: MemoryRow[];
   targets: Target[];
@@ -261,21 +278,8 @@ export async function runBench(o: BenchOptions): Promise<BenchResults> {
     await worker.request({ op: 'clear' });
     await peer.request({ op: 'clear' });
 
-    const mlpFlops = train
-      .filter((t) => t.model === 'mlp')
-      .map(({ K, B, rates }) => {
-        const rate = rateOf(rates.flatdist);
-        const f = mlpStepFlops(K, B);
-        const stepsPerSecond = rate === null ? null : rate / K;
-        const nominalGflops = stepsPerSecond === null ? null : (f.nominal * stepsPerSecond) / 1e9;
-        const exactGflops = stepsPerSecond === null ? null : (f.exact * stepsPerSecond) / 1e9;
-        return { K, B, nominalGflops, exactGflops, fractionOfSgemm: exactGflops === null || sgemm.limit === null ? null : exactGflops / sgemm.limit };
-      });
-
     const memory = await measureMemory(g.memory, o, env);
-    const results: BenchResults = { date: new Date().toISOString(), quick: o.quick, threads: o.threads, repeats: o.repeats, machine, sgemm, train, mlpFlops, hvp, memory, targets: [] };
-    results.targets = targets(results);
-    return results;
+    return derive({ date: new Date().toISOString(), quick: o.quick, threads: o.threads, repeats: o.repeats, machine, sgemm, train, mlpFlops: [], hvp, memory, targets: [] });
   } finally {
     worker.close();
     peer.close();
@@ -322,6 +326,29 @@ export const overLoop = (r: TrainRow | undefined, basis: Basis = 'wall'): number
 /** flatdist over the fastest peer. */
 export const overBestPeer = (r: TrainRow | undefined, basis: Basis = 'wall'): number | null => ratio(r, ['loop', 'bmm', 'vmap'], basis);
 
+/** The figures computed from the measurements: flatdist's GFLOP/s on the MLP and the targets. */
+export function derive(res: BenchResults): BenchResults {
+  const limit = res.sgemm.limit;
+  const mlpFlops = res.train
+    .filter((t) => t.model === 'mlp')
+    .map(({ K, B, rates }): MlpFlops => {
+      const f = mlpStepFlops(K, B);
+      const gflops = (basis: Basis, count: number): number | null => {
+        const rate = rateOf(rates.flatdist, basis);
+        return rate === null ? null : ((rate / K) * count) / 1e9;
+      };
+      const fraction = (g: number | null): number | null => (g === null || limit === null ? null : g / limit);
+      const nominalGflops = gflops('wall', f.nominal);
+      const exactGflops = gflops('wall', f.exact);
+      return {
+        K, B, nominalGflops, exactGflops,
+        nominalFraction: fraction(nominalGflops), exactFraction: fraction(exactGflops), cpuNominalFraction: fraction(gflops('cpu', f.nominal)),
+      };
+    });
+  const withFlops = { ...res, mlpFlops };
+  return { ...withFlops, targets: targets(withFlops) };
+}
+
 function targets(res: BenchResults): Target[] {
   const row = (model: string, K: number, B: number): TrainRow | undefined => res.train.find((t) => t.model === model && t.K === K && t.B === B);
   const flops = res.mlpFlops.find((f) => f.K === 16 && f.B === 64);
@@ -333,7 +360,10 @@ function targets(res: BenchResults): Target[] {
     t('MLP K=16 B=64: × agent-batched PyTorch', (b) => overBatched(row('mlp', 16, 64), b), 1.2),
     t('MLP K=16 B=64: × per-agent loop', (b) => overLoop(row('mlp', 16, 64), b), 2),
     t('MLP K=64 B=64: × per-agent loop', (b) => overLoop(row('mlp', 64, 64), b), 5),
-    t('MLP K=16 B=64: fraction of sgemm GFLOP/s', (b) => (b === 'wall' ? flops?.fractionOfSgemm ?? null : null), 0.35),
+    {
+      ...t('MLP K=16 B=64: fraction of sgemm GFLOP/s, nominal FLOPs', (b) => (b === 'wall' ? flops?.nominalFraction : flops?.cpuNominalFraction) ?? null, 0.35),
+      detail: flops?.exactFraction == null ? undefined : `exact FLOPs ${(flops.exactFraction * 100).toFixed(0)}%`,
+    },
     t('LeNet K=16 B=64: × the better peer', (b) => overBestPeer(row('lenet', 16, 64), b), 1),
   ];
 }

@@ -3,7 +3,7 @@
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { runBench, type BenchResults } from '../../bench/harness.js';
+import { derive, runBench, type BenchResults } from '../../bench/harness.js';
 import { report } from '../../bench/report.js';
 import { UserError } from '../errors.js';
 import { getNumThreads } from '../tensor/index.js';
@@ -64,7 +64,7 @@ export const bench: Command = {
     if (values.from !== undefined) {
       // Report a saved run again (e.g. into the README) without measuring.
       if (!existsSync(values.from)) throw new UserError(`--from: ${values.from} does not exist (saved runs are in bench/results/)`);
-      const saved = JSON.parse(readFileSync(values.from, 'utf8')) as BenchResults;
+      const saved = derive(JSON.parse(readFileSync(values.from, 'utf8')) as BenchResults);
       if (values.readme) updateReadme(root, saved, values.from);
       console.log(values.json ? JSON.stringify(saved, null, 2) : report(saved));
       return 0;
