@@ -1,16 +1,15 @@
-// The replicated engine under suites 1 and 2: R replicas of a K-agent network mix like the
-// block-diagonal kron(I_R, A); every agent draws its batches from its own data only; and the
-// stacked risk evaluation agrees with the measures' objective.
+// The replicated engine under suites 1 and 2 (src/escape's runner on the suites' own
+// problem): R replicas of a K-agent network mix like the block-diagonal kron(I_R, A);
+// every agent draws its batches with replacement from its own data only; and the stacked
+// risk evaluation of J = Σ_k p_k J_k agrees with the measures' objective.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Generator, eye, fromArray, kron, randn, scope } from '../src/tensor/index.js';
 import { combinationMatrix, makeGraph } from '../src/graph/index.js';
 import { makeModel } from '../src/models/index.js';
 import { risk } from '../src/measures/index.js';
-import { replicaCentroids, replicaMixer } from '../src/experiments/replicas.js';
-import { replicaBatches, stackedRisk } from '../src/experiments/escape.js';
-import { globalObjective } from '../src/experiments/minimum.js';
-import type { AgentData } from '../src/experiments/data.js';
+import { ReplacementSampler, escapeEvaluation, globalObjective, replicaCentroids, replicaMixer, stackedRisks } from '../src/escape/index.js';
+import { escapeProblem } from '../src/experiments/network.js';
 
 const K = 4;
 const R = 3;
@@ -29,47 +28,33 @@ test('replicas mix within themselves: the stacked mix is kron(I_R, A)ᵀ W', () 
   });
 });
 
-/** Agent data whose single feature is the example's index, so a batch shows where it came from. */
-function indexedData(sizes: number[]): AgentData {
-  const n = sizes.reduce((a, b) => a + b, 0);
-  const offsets = sizes.map((_, k) => sizes.slice(0, k).reduce((a, b) => a + b, 0));
-  return {
-    K: sizes.length,
-    x: fromArray(Float32Array.from({ length: n }, (_, i) => i), [n, 1]),
-    y: fromArray(Int32Array.from({ length: n }, (_, i) => i % 3)),
-    sizes,
-    offsets,
-    weights: fromArray(Float32Array.from(sizes.flatMap((m) => Array.from({ length: m }, () => 1 / (sizes.length * m))))),
-    p: sizes.map(() => 1 / sizes.length),
-    parts: sizes.map((m, k) => Array.from({ length: m }, (_, i) => offsets[k] + i)),
-  };
-}
-
 test('every agent samples with replacement from its own examples, uniformly', () => {
-  const sizes = [5, 1, 12, 30];
-  const data = indexedData(sizes);
-  const batch = replicaBatches(data, R, 2000, new Generator(2));
-  const ids = batch.x.toNumbers();
+  const parts = [[3, 9, 12, 40, 41], [7], [0, 1, 2, 4, 5, 6, 8, 10, 11, 13, 14, 15], Array.from({ length: 30 }, (_, i) => 50 + i)];
+  const B = 2000;
+  const sampler = new ReplacementSampler(parts, B, [1, 2, 3]);
+  const ids = scope(() => sampler.next().toNumbers());
+  sampler.dispose();
   for (let r = 0; r < R; r++) for (let k = 0; k < K; k++) {
-    const mine = ids.slice((r * K + k) * 2000, (r * K + k + 1) * 2000);
-    assert.ok(mine.every((i) => i >= data.offsets[k] && i < data.offsets[k] + sizes[k]), `replica ${r}, agent ${k} stays in its data`);
+    const mine = ids.slice((r * K + k) * B, (r * K + k + 1) * B);
     const counts = new Map<number, number>();
     for (const i of mine) counts.set(i, (counts.get(i) ?? 0) + 1);
-    assert.equal(counts.size, sizes[k], `agent ${k} reaches all its ${sizes[k]} examples`);
-    for (const c of counts.values()) assert.ok(Math.abs(c - 2000 / sizes[k]) < 5 * Math.sqrt(2000 / sizes[k]), `uniform counts for agent ${k}`);
+    assert.deepEqual([...counts.keys()].sort((a, b) => a - b), [...parts[k]].sort((a, b) => a - b), `replica ${r}, agent ${k} reaches exactly its own examples`);
+    for (const c of counts.values()) assert.ok(Math.abs(c - B / parts[k].length) < 5 * Math.sqrt(B / parts[k].length), `uniform counts for agent ${k}`);
   }
 });
 
-test('the stacked risk of many models equals the measures\' objective J = Σ_k p_k J_k for each', () => {
-  const data = { ...indexedData([7, 3, 11, 9]) };
-  const x = randn([30, 5], new Generator(4));
-  const withFeatures: AgentData = { ...data, x, y: fromArray(Int32Array.from({ length: 30 }, (_, i) => (i * 7) % 3)) };
-  const model = makeModel({ model: 'mlp', inputShape: [5], classes: 3, hidden: [4] });
-  const params = model.init(2, new Generator(5), { sameInit: false });
-  const stacked = stackedRisk(model, withFeatures, params, 8);
-  const objective = globalObjective(model, withFeatures, 8);
-  for (let g = 0; g < 2; g++) {
-    const one = params.map((t) => t.select(0, g).contiguous());
-    assert.ok(Math.abs(stacked[g] - risk(objective, one)) < 1e-5, `model ${g}: ${stacked[g]} vs ${risk(objective, one)}`);
-  }
+test('the stacked risk of many models equals the measures\' objective J = Σ_k p_k J_k for each, with unequal parts', () => {
+  scope(() => {
+    const model = makeModel({ model: 'mlp', inputShape: [5], classes: 3, hidden: [4] });
+    const train = { x: randn([30, 5], new Generator(4)), y: fromArray(Int32Array.from({ length: 30 }, (_, i) => (i * 7) % 3)) };
+    const parts = [[0, 1, 2, 3, 4, 5, 6], [7, 8, 9], Array.from({ length: 11 }, (_, i) => 10 + i), Array.from({ length: 9 }, (_, i) => 21 + i)];
+    const problem = escapeProblem({ model, train, parts }, A, 0.1, 4, 1);
+    const params = model.init(2, new Generator(5), { sameInit: false });
+    const stacked = stackedRisks(model, params, escapeEvaluation(problem));
+    const objective = globalObjective(problem);
+    for (let g = 0; g < 2; g++) {
+      const one = params.map((t) => t.select(0, g).contiguous());
+      assert.ok(Math.abs(stacked[g] - risk(objective, one)) < 1e-5, `model ${g}: ${stacked[g]} vs ${risk(objective, one)}`);
+    }
+  });
 });

@@ -1,8 +1,8 @@
 // The image data of the MNIST-family suites: a seeded subset, optionally average-pooled
 // (28×28 → 14×14 or 7×7) so small MLPs and exact theory stay affordable, as flat feature
-// tensors [n, F]; and a training set laid out by agent for sampling with replacement.
+// tensors [n, F].
 import { avgPool2d, fromArray, keep, scope, type Tensor } from '../tensor/index.js';
-import { loadDataset, partition, parsePartition, type Dataset } from '../data/index.js';
+import { loadDataset, type Dataset } from '../data/index.js';
 import { deriveSeed } from '../train/seeds.js';
 
 export interface Split {
@@ -51,40 +51,4 @@ export function imageData(spec: ImageDataSpec): ImageData {
   const data = { name: spec.dataset, features: train.x.shape[1], classes: d.train.classes, train, test: split(d.test, spec.pool) };
   cache.set(key, data);
   return data;
-}
-
-/** Training examples grouped by agent, each agent's J_k weighted p_k in J = Σ_k p_k J_k. */
-export interface AgentData {
-  K: number;
-  /** Examples ordered agent by agent: [n, F] and [n]. */
-  x: Tensor;
-  y: Tensor;
-  sizes: number[];
-  offsets: number[];
-  /** p_k / N_k for each example of agent k: Σ_i weight_i ℓ_i = Σ_k p_k J_k. */
-  weights: Tensor;
-  p: number[];
-  parts: number[][];
-}
-
-export function agentData(data: ImageData, K: number, partitionSpec: string, seed: number): AgentData {
-  const parts = partition(data.train.labels, data.classes, K, parsePartition(partitionSpec), deriveSeed(seed, 'partition'));
-  const order = Int32Array.from(parts.flat());
-  const sizes = parts.map((p) => p.length);
-  const offsets = sizes.map((_, k) => sizes.slice(0, k).reduce((a, b) => a + b, 0));
-  const p = sizes.map(() => 1 / K);
-  const weights = Float32Array.from(parts.flatMap((part, k) => part.map(() => p[k] / sizes[k])));
-  return scope(() => {
-    const index = fromArray(order);
-    return {
-      K,
-      x: keep(data.train.x.indexSelect(0, index).contiguous()),
-      y: keep(data.train.y.indexSelect(0, index).contiguous()),
-      sizes,
-      offsets,
-      weights: keep(fromArray(weights)),
-      p,
-      parts,
-    };
-  });
 }

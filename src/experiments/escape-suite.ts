@@ -6,8 +6,7 @@
 // replicas. The linearized theory's exact curves are drawn over the measured ones.
 import type { Algorithm } from '../algorithms/recursion.js';
 import { algorithmLabel, bandLines, type Row } from '../report/charts.js';
-import { escapeRun, type EscapeCurves } from './escape.js';
-import { networkMatrix, predict, type Network, type Prediction } from './network.js';
+import { escapeCurves, escapeProblem, networkMatrix, predict, type EscapeCurves, type Network, type Prediction } from './network.js';
 import type { Figure, Status, SuiteResult, Table } from './results.js';
 import { mean, meanInterval, type Interval } from './statistics.js';
 import type { WorkStore } from './work.js';
@@ -61,7 +60,7 @@ export async function escapeSuite(store: WorkStore, network: Network, s: EscapeS
     predictions[B] = {};
     for (const algorithm of algorithms) {
       runs[B][algorithm] = await store.unit(`escape/b${B}-${algorithm}`, () =>
-        escapeRun(network.model, network.data, network.wStar, network.minimum.risk, { algorithm, A, stepSize: s.stepSize, batchSize: B, steps: s.steps, replicas: s.replicas, record, recordAgents, seed: s.seed + B }));
+        escapeCurves(escapeProblem(network, A, s.stepSize, B, s.seed + B), network.wStar, algorithm, { steps: s.steps, seeds: s.replicas, record, recordAgents }));
       predictions[B][algorithm] = await store.unit(`escape/theory-b${B}-${algorithm}`, () => predict(network, algorithm, A, s.stepSize, B, record));
     }
   }

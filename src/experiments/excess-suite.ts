@@ -5,9 +5,8 @@
 // the same window of its exact curves, and its steady state.
 import type { Algorithm } from '../algorithms/recursion.js';
 import { algorithmLabel, pointsWithErrors, type Row } from '../report/charts.js';
-import { escapeRun, type EscapeCurves } from './escape.js';
 import { fmtInterval, lateMeans, recordSteps } from './escape-suite.js';
-import { networkMatrix, predict, type Network, type Prediction } from './network.js';
+import { escapeCurves, escapeProblem, networkMatrix, predict, type EscapeCurves, type Network, type Prediction } from './network.js';
 import type { Figure, Status, SuiteResult, Table } from './results.js';
 import { meanInterval, type Interval } from './statistics.js';
 import type { WorkStore } from './work.js';
@@ -40,7 +39,7 @@ export async function excessSuite(store: WorkStore, network: Network, s: ExcessS
       for (const algorithm of algorithms) {
         const id = `${topology}-mu${mu}-${algorithm}`;
         const run = await store.unit(`excess/${id}`, () =>
-          escapeRun(network.model, network.data, network.wStar, network.minimum.risk, { algorithm, A, stepSize: mu, batchSize: s.batchSize, steps: s.steps, replicas: s.replicas, record, seed: s.seed + Math.round(mu * 1e6) }));
+          escapeCurves(escapeProblem(network, A, mu, s.batchSize, s.seed + Math.round(mu * 1e6)), network.wStar, algorithm, { steps: s.steps, seeds: s.replicas, record }));
         const prediction = await store.unit(`excess/theory-${id}`, () => predict(network, algorithm, A, mu, s.batchSize, record));
         raw[id] = { run, prediction };
         late[algorithm] = { centroid: lateMeans(run.centroid, record), agents: lateMeans(run.agents, record), prediction };

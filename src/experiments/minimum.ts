@@ -2,31 +2,10 @@
 // does: large-batch centralized SGD from a random start, w_n = w_{n−1} − μ (1/K) Σ_k ∇̂J_k,
 // then full-batch L-BFGS on J = Σ_k p_k J_k to bring ‖∇J‖ down.
 import { unifiedForm, unifiedStep } from '../algorithms/recursion.js';
-import { meanObjective, modelObjective, type Objective } from '../measures/index.js';
-import { minimize } from '../escape/index.js';
+import { ReplacementSampler, gatherStacked, globalObjective, minimize, type EscapeProblem } from '../escape/index.js';
 import { Generator, fromArray, grad, keep, scope, type Tensor } from '../tensor/index.js';
 import { agentLosses, type Model } from '../models/index.js';
 import { deriveSeed } from '../train/seeds.js';
-import type { AgentData } from './data.js';
-import { replicaBatches } from './escape.js';
-import { replicaMixer } from './replicas.js';
-
-/** J(w) = Σ_k p_k J_k(w) over all training data, in chunks, as an Objective of one model. */
-export function globalObjective(model: Model, data: AgentData, chunk = 4096): Objective {
-  const n = data.y.shape[0];
-  return {
-    terms: meanObjective(n, chunk, (start, length) => (params) => {
-      const logits = model.forward(params.map((p) => p.unsqueeze(0)), data.x.narrow(0, start, length).unsqueeze(0));
-      const nll = logits.logSoftmax(2).gather(2, data.y.narrow(0, start, length).reshape([1, length, 1])).reshape([length]).neg();
-      return nll.mul(data.weights.narrow(0, start, length)).sum();
-    }).terms.map((t) => ({ weight: 1, loss: t.loss })),
-  };
-}
-
-/** J_k(w), agent k's mean loss over its own data. */
-export function agentObjective(model: Model, data: AgentData, k: number): Objective {
-  return modelObjective(model, data.x.narrow(0, data.offsets[k], data.sizes[k]), data.y.narrow(0, data.offsets[k], data.sizes[k]));
-}
 
 export interface MinimumSettings {
   batchSize: number;
@@ -52,28 +31,32 @@ export interface Minimum {
 
 export const toTensors = (model: Model, params: number[][]): Tensor[] => params.map((a, i) => fromArray(Float32Array.from(a), model.paramShapes[i]));
 
-export function findMinimum(model: Model, data: AgentData, s: MinimumSettings): Minimum {
-  const K = data.K;
-  const objective = globalObjective(model, data);
+/** w* of J = Σ_k p_k J_k of the problem (its A, μ, B and seed are not used: the settings' are). */
+export function findMinimum(problem: EscapeProblem, s: MinimumSettings): Minimum {
+  const { model } = problem;
+  const K = problem.parts.length;
   return scope(() => {
     let w = model.init(K, new Generator(deriveSeed(s.seed, 'minimum-init'))).map(keep);
     const form = unifiedForm('centralized', fromArray(Float32Array.from({ length: K * K }, () => 1 / K), [K, K]));
-    const gen = new Generator(deriveSeed(s.seed, 'minimum-batches'));
-    const mixer = replicaMixer(1);
-    for (let n = 1; n <= s.steps; n++) {
-      const next = scope(() => {
-        const batch = replicaBatches(data, 1, s.batchSize, gen);
-        return unifiedStep(w, (phi) => {
-          const leaves = phi.map((t) => t.detach().requiresGrad_());
-          return grad(agentLosses(model, leaves, batch.x, batch.y).sum(), leaves);
-        }, form, s.stepSize, mixer);
-      });
-      w.forEach((t) => t.dispose());
-      w = next.map(keep);
+    const sampler = new ReplacementSampler(problem.parts, s.batchSize, [deriveSeed(s.seed, 'minimum-batches')]);
+    try {
+      for (let n = 1; n <= s.steps; n++) {
+        const next = scope(() => {
+          const batch = gatherStacked(problem.train, sampler.next(), K, s.batchSize);
+          return unifiedStep(w, (phi) => {
+            const leaves = phi.map((t) => t.detach().requiresGrad_());
+            return grad(agentLosses(model, leaves, batch.x, batch.y).sum(), leaves);
+          }, form, s.stepSize);
+        });
+        w.forEach((t) => t.dispose());
+        w = next.map(keep);
+      }
+    } finally {
+      sampler.dispose();
     }
     const one = w.map((t) => keep(t.select(0, 0).contiguous()));
     w.forEach((t) => t.dispose());
-    const polished = minimize(objective, one, { method: 'lbfgs', tolerance: s.tolerance, maxSteps: s.polishSteps });
+    const polished = minimize(globalObjective(problem), one, { method: 'lbfgs', tolerance: s.tolerance, maxSteps: s.polishSteps });
     one.forEach((t) => t.dispose());
     const params = polished.params.map((t) => t.toNumbers());
     polished.params.forEach((t) => t.dispose());

@@ -17,7 +17,7 @@ import { unifiedForm, unifiedStep, type Algorithm } from '../algorithms/recursio
 import { combinationMatrix, makeGraph } from '../graph/index.js';
 import { Generator, fromArray, grad, keep, noGrad, rand, randn, scope, tensor, type Tensor } from '../tensor/index.js';
 import { deriveSeed } from '../train/seeds.js';
-import { replicaCentroids, replicaMixer } from './replicas.js';
+import { replicaCentroids, replicaMixer } from '../escape/index.js';
 
 export interface Well {
   centre: [number, number];
