@@ -40,8 +40,13 @@ export interface RunReply {
   value: number;
 }
 
-/** The environment every measuring process runs in: the same thread count for libtorch's OpenMP pool and OpenBLAS. */
+/**
+ * The environment every measuring process runs in: the same thread count for
+ * libtorch's OpenMP pool and OpenBLAS, and idle threads that sleep instead of
+ * spinning — the processes take turns, and a waiting process's spinning threads
+ * would take the cores from the one being measured.
+ */
 export function threadEnv(threads: number): NodeJS.ProcessEnv {
   const t = String(threads);
-  return { ...process.env, OMP_NUM_THREADS: t, OPENBLAS_NUM_THREADS: t, FLATDIST_BENCH_THREADS: t };
+  return { ...process.env, OMP_NUM_THREADS: t, OPENBLAS_NUM_THREADS: t, FLATDIST_BENCH_THREADS: t, OMP_WAIT_POLICY: 'PASSIVE', OPENBLAS_THREAD_TIMEOUT: '4' };
 }

@@ -19,11 +19,12 @@ const positiveInt = (v: string | undefined, name: string, fallback: number): num
   return n;
 };
 
-const readmeStart = '<!-- bench:results:start -->';
-const readmeEnd = '<!-- bench:results:end -->';
+/** The README section a run goes to: one for the default thread count, one per other count (bench:results-t2 …). */
+const markers = (suffix: string): [string, string] => [`<!-- bench:results${suffix}:start -->`, `<!-- bench:results${suffix}:end -->`];
 
-/** Replaces the results section of bench/README.md with this run's report. */
-function updateReadme(root: string, res: BenchResults, file: string): void {
+/** Replaces the results section of bench/README.md for this run's thread count with its report. */
+function updateReadme(root: string, res: BenchResults, file: string, suffix: string): void {
+  const [readmeStart, readmeEnd] = markers(suffix);
   const path = join(root, 'bench', 'README.md');
   const text = existsSync(path) ? readFileSync(path, 'utf8') : `# Benchmarks\n\n${readmeStart}\n${readmeEnd}\n`;
   const i = text.indexOf(readmeStart);
@@ -65,16 +66,19 @@ export const bench: Command = {
       // Report a saved run again (e.g. into the README) without measuring.
       if (!existsSync(values.from)) throw new UserError(`--from: ${values.from} does not exist (saved runs are in bench/results/)`);
       const saved = derive(JSON.parse(readFileSync(values.from, 'utf8')) as BenchResults);
-      if (values.readme) updateReadme(root, saved, values.from);
+      if (values.readme) updateReadme(root, saved, values.from, saved.threads === getNumThreads() ? '' : `-t${saved.threads}`);
       console.log(values.json ? JSON.stringify(saved, null, 2) : report(saved));
       return 0;
     }
     const quick = values.quick ?? false;
     const python = values.python ?? '/usr/bin/python3';
     if (!existsSync(python)) throw new UserError(`the PyTorch peers need Python with torch: ${python} does not exist — pass --python PATH`);
+    const threads = positiveInt(values.threads, 'threads', getNumThreads());
+    // Runs at another thread count than flatdist's default are kept apart.
+    const suffix = threads === getNumThreads() ? '' : `-t${threads}`;
     const res = await runBench({
       quick,
-      threads: positiveInt(values.threads, 'threads', getNumThreads()),
+      threads,
       repeats: positiveInt(values.repeats, 'repeats', quick ? 3 : 7),
       runSeconds: quick ? 0.2 : 0.3,
       python,
@@ -85,10 +89,10 @@ export const bench: Command = {
     if (!values['no-save']) {
       const dir = join(root, 'bench', 'results');
       mkdirSync(dir, { recursive: true });
-      file = join('bench', 'results', `${res.date.slice(0, 10)}${quick ? '-quick' : ''}.json`);
+      file = join('bench', 'results', `${res.date.slice(0, 10)}${quick ? '-quick' : ''}${suffix}.json`);
       writeFileSync(join(root, file), JSON.stringify(res, null, 2) + '\n');
     }
-    if (values.readme) updateReadme(root, res, file ?? '(not saved)');
+    if (values.readme) updateReadme(root, res, file ?? '(not saved)', suffix);
     if (values.json) console.log(JSON.stringify(res, null, 2));
     else console.log(report(res) + (file ? `\n\nsaved ${file}` : ''));
     return 0;

@@ -3,7 +3,7 @@
 // [B, K·C, H, W], agent k owning channels k·C … (k+1)·C − 1, so a convolution is
 // one grouped convolution (groups = K) and a group norm with K·G groups keeps
 // each agent's statistics to itself.
-import { avgPool2d, baddbmm, cat, conv2d, groupNorm, zeros, type Tensor } from '../tensor/index.js';
+import { avgPool2d, baddbmm, cat, conv2d, getNumThreads, groupNorm, zeros, type Tensor } from '../tensor/index.js';
 
 export const activations = ['relu', 'tanh', 'gelu', 'sigmoid', 'softplus'] as const;
 export type Activation = (typeof activations)[number];
@@ -51,9 +51,10 @@ export function groupedConv(h: Tensor, weight: Tensor, bias: Tensor | null, o: C
   const stride = o.stride ?? 1;
   const padding = o.padding ?? 0;
   // libtorch 1.13's CPU kernel for groups = K is slow with few input channels per
-  // group (measured 1.6× slower than K ordinary convolutions on LeNet's 1→6 and
-  // 6→16, K = 16; 10% faster on ResNet's 16→16 and 64→64): below 16, one per agent.
-  if (Cin < 16 && K > 1) {
+  // group on one thread (measured 1.6× slower than K ordinary convolutions on
+  // LeNet's 1→6 and 6→16, K = 16; 10% faster on ResNet's 16→16 and 64→64): there,
+  // one per agent. With more threads the one grouped call parallelizes better.
+  if (Cin < 16 && K > 1 && getNumThreads() === 1) {
     return cat(Array.from({ length: K }, (_, k) =>
       conv2d(h.narrow(1, k * Cin, Cin), weight.select(0, k), { bias: bias === null ? null : bias.select(0, k), stride, padding })), 1);
   }
