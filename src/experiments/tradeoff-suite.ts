@@ -237,7 +237,7 @@ export async function tradeoffSuite(store: WorkStore, s: TradeoffSettings): Prom
   const status: Status = parts.every(Boolean) ? 'holds' : diffWorse > 0 && needBoth === 0 ? 'fails' : parts.some(Boolean) || diffBest > 0 ? 'mixed' : diffWorse > 0 ? 'fails' : 'inconclusive';
   const statement = [
     ...gains.map((g) => `${g.dataset}: flatness and optimization error together explain R² = ${regressions.find((r) => r.dataset === g.dataset && r.predictors.length === 2)!.fit.r2.toFixed(2)} of test accuracy, an adjusted-R² gain of ${g.gain.estimate >= 0 ? '+' : ''}${g.gain.estimate.toFixed(2)} [${g.gain.lo.toFixed(2)}, ${g.gain.hi.toFixed(2)}] over the better of trace and train loss alone`),
-    ...diffusion.map((d) => `diffusion − ${algorithmLabel(d.versus)}: ${d.difference.estimate >= 0 ? '+' : ''}${d.difference.estimate.toFixed(2)} [${d.difference.lo.toFixed(2)}, ${d.difference.hi.toFixed(2)}] accuracy points (${d.dataset})`),
+    ...diffusion.map((d) => `diffusion (ATC) − ${algorithmLabel(d.versus)}: ${d.difference.estimate >= 0 ? '+' : ''}${d.difference.estimate.toFixed(2)} [${d.difference.lo.toFixed(2)}, ${d.difference.hi.toFixed(2)}] accuracy points (${d.dataset})`),
   ].join('; ') + '.';
   return {
     id: 'tradeoff',

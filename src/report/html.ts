@@ -36,7 +36,9 @@ function table(t: Table): string {
 }
 
 function settings(s: Record<string, unknown>): string {
-  const rows = Object.entries(s).map(([k, v]) => `<tr><th>${escapeHtml(k)}</th><td><code>${escapeHtml(typeof v === 'string' ? v : JSON.stringify(v))}</code></td></tr>`).join('');
+  const rows = Object.entries(s)
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => `<tr><th>${escapeHtml(k)}</th><td><code>${escapeHtml(typeof v === 'string' ? v : JSON.stringify(v))}</code></td></tr>`).join('');
   return `<details><summary>Settings and seeds</summary><table class="settings">${rows}</table></details>`;
 }
 
