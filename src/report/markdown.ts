@@ -14,7 +14,7 @@ export function summaryMarkdown(r: Results): string {
   const lines = [
     `# ${r.title}`,
     '',
-    `\`${r.command}\` — ${r.scale}, ${r.seconds.toFixed(0)} s (${r.work.computed} units computed, ${r.work.reused} reused), ${r.finished}.`,
+    `\`${r.command}\` — ${r.scale}; ${r.work.seconds.toFixed(0)} s of compute over ${r.work.computed + r.work.reused} units of work (${r.seconds.toFixed(0)} s this invocation: ${r.work.computed} computed, ${r.work.reused} reused), ${r.finished}.`,
     '',
     `**${headline(r)}**`,
     '',
