@@ -33,6 +33,15 @@ test('minimize: L-BFGS reaches the tolerance on regularized logistic regression 
   assert.equal(record.risk, summary.risk);
 });
 
+test('minimize --init starts from a run and takes its config: no model flags needed', () => {
+  const trained = join(scratch, 'logistic-run');
+  assert.equal(run(['train', ...logistic, '--steps', '20', '--eval-every', '20', '--out', trained]).status, 0);
+  const r = run(['minimize', '--init', trained, '--max-steps', '5', '--out', join(scratch, 'from-run'), '--json']);
+  assert.equal(r.status, 0, r.stderr);
+  const ck = loadCheckpoint(join(scratch, 'from-run'));
+  assert.deepEqual(ck.params.map((p) => p.shape), [[4, 10, 20], [4, 10]], 'the run’s model (logistic: 20 features, 10 classes) over its 4 agents');
+});
+
 test('measure: finite trace and top eigenvalues with their uncertainty and cost', () => {
   const r = run(['measure', convex, '--measures', 'trace,eigs,opt', '--top-k', '3', '--max-probes', '20', '--json']);
   assert.equal(r.status, 0, r.stderr);

@@ -7,7 +7,7 @@ import { riskAndGradient, flat } from '../measures/index.js';
 import { asDtype, globalObjective, loadMinimum, minimize, minimizeMethods, saveMinimum, type MinimizeMethod, type MinimumRecord } from '../escape/index.js';
 import { prepare } from '../train/setup.js';
 import { deriveSeed } from '../train/seeds.js';
-import { configFromArgs, trainOptions } from './train.js';
+import { configFromArgs, runConfig, trainOptions } from './train.js';
 import type { Command } from './main.js';
 
 const options = {
@@ -25,7 +25,7 @@ const help = [
   'in float64 and full batch, until ‖∇J(w)‖ ≤ tolerance (default 1e-4; L-BFGS by default, at most',
   '1000 steps). Starts from the config\'s initialization, or from the centroid of a run (--init).',
   'Writes DIR/run.json, DIR/checkpoints (w* for every agent) and DIR/minimum.json (J(w*), ‖∇J(w*)‖).',
-  'Typical use: a large-batch centralized `flatdist train`, then `flatdist minimize --init <run>` with the same flags.',
+  'Typical use: a large-batch centralized `flatdist train`, then `flatdist minimize --init <run>` (its config is the default).',
 ].join('\n');
 
 /** A string flag (undefined when absent). */
@@ -68,11 +68,13 @@ export const minimizeCommand: Command = {
     if (!minimizeMethods.includes(method)) throw new ConfigError('method', `unknown method '${method}' — one of ${minimizeMethods.join(', ')}`);
     const tolerance = numberFlag(values, 'tolerance', 1e-4, { positive: true });
     const maxSteps = numberFlag(values, 'max-steps', 1000, { integer: true, positive: true });
-    const { config } = configFromArgs(values);
+    // Starting from a run: its config is the base, flags change what they name.
+    const init = stringFlag(values, 'init');
+    const { out: _, ...base } = (init !== undefined ? runConfig(init) : null) ?? {};
+    const { config } = configFromArgs(values, base);
     const setup = prepare(config);
     const { model } = setup;
     const began = Date.now();
-    const init = stringFlag(values, 'init');
     const start = scope(() => {
       if (init === undefined) return model.init(1, new Generator(deriveSeed(config.seed, 'init'))).map((p) => p.squeeze(0).to('float64'));
       const from = loadMinimum(init);

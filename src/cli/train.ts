@@ -32,14 +32,20 @@ export function trainHelp(): string {
   ].join('\n');
 }
 
-/** The config from --config, flags and (for --resume) the run's own record. */
-export function configFromArgs(values: Record<string, string | boolean | undefined>): { config: TrainConfig; resume: boolean } {
-  let partial: Record<string, unknown> = {};
+/** The config of an earlier run (its run.json), or null when the folder has none. */
+export function runConfig(dir: string): Record<string, unknown> | null {
+  const record = paths(dir).run;
+  return existsSync(record) ? (JSON.parse(readFileSync(record, 'utf8')) as { config: Record<string, unknown> }).config : null;
+}
+
+/** The config from a base (e.g. an earlier run's), --config, flags and (for --resume) the run's own record. */
+export function configFromArgs(values: Record<string, string | boolean | undefined>, base: Record<string, unknown> = {}): { config: TrainConfig; resume: boolean } {
+  let partial: Record<string, unknown> = { ...base };
   const resume = typeof values.resume === 'string';
   if (resume) {
-    const record = paths(values.resume as string).run;
-    if (!existsSync(record)) throw new UserError(`--resume ${String(values.resume)}: no run.json there — give the --out folder of an earlier run`);
-    partial = (JSON.parse(readFileSync(record, 'utf8')) as { config: Record<string, unknown> }).config;
+    const record = runConfig(values.resume as string);
+    if (record === null) throw new UserError(`--resume ${String(values.resume)}: no run.json there — give the --out folder of an earlier run`);
+    partial = record;
   }
   if (typeof values.config === 'string') partial = { ...partial, ...readConfigFile(values.config) };
   for (const f of fields) {
