@@ -109,7 +109,6 @@ export const rateOf = (m: Measurement | undefined, basis: Basis = 'wall'): numbe
 
 /** MLP 784-256-10 sizes. */
 const mlpSizes = { input: 784, hidden: 256, classes: 10 };
-const mlpParams = mlpSizes.hidden * (mlpSizes.input + 1) + mlpSizes.classes * (mlpSizes.hidden + 1);
 
 /**
  * Matrix-product FLOPs of one MLP training step over K agents with batch B.

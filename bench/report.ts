@@ -1,6 +1,6 @@
 // The benchmark's results as text: the ratio table printed on stdout and the
 // section of bench/README.md that records a run.
-import { mlpStepFlops, overBatched, overBestPeer, overLoop, rateOf, type BenchResults, type Measurement } from './harness.js';
+import { mlpStepFlops, overBatched, overLoop, rateOf, type BenchResults, type Measurement } from './harness.js';
 
 type Cells = string[];
 

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { packageRoot } from '../src/tensor/native.js';
@@ -13,6 +13,7 @@ import { scope } from '../src/tensor/index.js';
 import { StoreServer } from '../src/dist/index.js';
 import { loadCheckpoint } from '../src/train/checkpoint.js';
 import { result, spawnProcess } from './dist-spawn.js';
+import { maxRelativeDifference, metrics, type Line } from './metrics-compare.js';
 
 const python = '/usr/bin/python3';
 const agent = join(packageRoot(), 'examples', 'pytorch_agent.py');
@@ -24,35 +25,6 @@ const skip = torchMissing ? `${python} has no torch module (apt-get install pyth
 const scratch = mkdtempSync(join(tmpdir(), 'flatdist-pytorch-agent-'));
 test.after(() => rmSync(scratch, { recursive: true, force: true }));
 
-type Line = Record<string, unknown>;
-const metrics = (out: string): Line[] => readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Line);
-
-function leaves(o: unknown, prefix = '', out: Record<string, number> = {}): Record<string, number> {
-  for (const [k, v] of Object.entries(o as Record<string, unknown>)) {
-    if (typeof v === 'object' && v !== null) leaves(v, `${prefix}${k}.`, out);
-    else out[prefix + k] = v as number;
-  }
-  return out;
-}
-
-/**
- * Over the fields of the in-process lines (the distributed ones add communication
- * figures); values below 1e-9 count as 1e-9, since a centralized run's consensus
- * distance is float32 rounding noise (~1e-14).
- */
-function maxRelativeDifference(a: Line[], b: Line[]): { worst: number; field: string } {
-  assert.equal(a.length, b.length);
-  let worst = 0;
-  let field = '';
-  a.forEach((line, i) => {
-    const [x, y] = [leaves(line), leaves(b[i])];
-    for (const k of Object.keys(x)) {
-      const d = Math.abs(x[k] - y[k]) / Math.max(Math.abs(x[k]), 1e-9);
-      if (d > worst) [worst, field] = [d, `step ${String(line.step)} ${k}`];
-    }
-  });
-  return { worst, field };
-}
 
 interface Runs {
   /** Run folders: in process, and over flatdist ranks 0, 2 and the PyTorch rank 1. */

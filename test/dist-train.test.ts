@@ -3,10 +3,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { packageRoot } from '../src/tensor/native.js';
+import { maxRelativeDifference, metrics } from './metrics-compare.js';
 
 const cli = join(packageRoot(), 'bin', 'flatdist.js');
 const small = ['--dataset', 'mnist', '--train-subset', '3000', '--eval-subset', '1000', '--model', 'mlp', '--hidden', '32', '--agents', '4', '--batch-size', '16', '--step-size', '0.1', '--steps', '40', '--eval-every', '10', '--seed', '7'];
@@ -18,31 +19,6 @@ function run(args: string[]): void {
   assert.equal(r.status, 0, r.stderr);
 }
 
-type Line = Record<string, unknown>;
-const metrics = (out: string): Line[] => readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Line);
-
-function leaves(o: unknown, prefix = '', out: Record<string, number> = {}): Record<string, number> {
-  for (const [k, v] of Object.entries(o as Record<string, unknown>)) {
-    if (typeof v === 'object' && v !== null) leaves(v, `${prefix}${k}.`, out);
-    else out[prefix + k] = v as number;
-  }
-  return out;
-}
-
-// Fields of the in-process line; the distributed one adds its communication figures.
-function maxRelativeDifference(a: Line[], b: Line[]): { worst: number; field: string } {
-  assert.equal(a.length, b.length);
-  let worst = 0;
-  let field = '';
-  a.forEach((line, i) => {
-    const [x, y] = [leaves(line), leaves(b[i])];
-    for (const k of Object.keys(x)) {
-      const d = Math.abs(x[k] - y[k]) / Math.max(Math.abs(x[k]), 1e-12);
-      if (d > worst) [worst, field] = [d, k];
-    }
-  });
-  return { worst, field };
-}
 
 for (const [algorithm, nproc] of [['atc', 4], ['centralized', 2]] as const) {
   test(`${algorithm}: ${nproc} processes give the in-process metrics (relative difference ≤ 1e-5)`, () => {

@@ -1,7 +1,7 @@
 // The Tensor class: an owned libtorch tensor with PyTorch's operations, named in
 // camelCase. Every operation returns a new Tensor registered in the current scope;
 // methods ending in "_" modify the tensor in place and return it.
-import { native, type DType, type NativeTensor, type Reduction } from './native.js';
+import { native, type DType, type NativeTensor } from './native.js';
 import { track } from './scope.js';
 
 export type { DType, Reduction } from './native.js';
