@@ -2,7 +2,7 @@
 // examples/pytorch_agent.py (torch.distributed, backend gloo, gradients by
 // torch.autograd), ranks 0 and 2 run `flatdist agent`, and the run directory
 // rank 0 writes holds the metrics and checkpoint of the in-process `flatdist train`.
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -13,7 +13,7 @@ import { scope } from '../src/tensor/index.js';
 import { StoreServer } from '../src/dist/index.js';
 import { loadCheckpoint } from '../src/train/checkpoint.js';
 import { result, spawnProcess } from './dist-spawn.js';
-import { maxRelativeDifference, metrics, type Line } from './metrics-compare.js';
+import { assertCommunicationFigures, maxRelativeDifference, metrics, type Line } from './metrics-compare.js';
 
 const python = '/usr/bin/python3';
 const agent = join(packageRoot(), 'examples', 'pytorch_agent.py');
@@ -72,22 +72,24 @@ function checkpointDifference(a: string, b: string): number {
 
 const base = { dataset: 'mnist', trainSubset: 2000, evalSubset: 1000, model: 'mlp', hidden: [32], batchSize: 16, stepSize: 0.1, steps: 20, evalEvery: 10, seed: 7 };
 
+/** The distributed run equals the in-process one: metrics and checkpoint within 1e-5 (relative), and optionally the batch streams exactly. */
+function assertSameRun(t: TestContext, local: string, spread: string, o: { samplers: boolean }): void {
+  const { worst, field } = maxRelativeDifference(metrics(local), metrics(spread));
+  t.diagnostic(`largest relative difference ${worst.toExponential(2)} (${field})`);
+  assert.ok(worst <= 1e-5, `${field} differs by ${worst}`);
+  if (o.samplers) assert.deepEqual(loadCheckpoint(spread).samplers, loadCheckpoint(local).samplers);
+  const gap = checkpointDifference(local, spread);
+  t.diagnostic(`checkpoints differ by ${gap.toExponential(2)} at most`);
+  assert.ok(gap <= 1e-5, `checkpoints differ by ${gap}`);
+}
+
 test('ATC with momentum and weight decay, K = 6 on a ring: a PyTorch rank between two flatdist ranks trains to the in-process metrics, and to the bits of three flatdist ranks', { skip }, async (t) => {
   const { local, spread, flatdistOnly, pytorch } = await runAll('atc', { ...base, agents: 6, algorithm: 'atc', momentum: 0.5, weightDecay: 1e-3 }, [], true);
   assert.deepEqual(pytorch.agents, [2, 3]);
   assert.equal(pytorch.steps, 20);
-  const { worst, field } = maxRelativeDifference(metrics(local), metrics(spread));
-  t.diagnostic(`largest relative difference ${worst.toExponential(2)} (${field})`);
-  assert.ok(worst <= 1e-5, `${field} differs by ${worst}`);
   // The checkpoint holds what the PyTorch rank sent: its agents' parameters, momentum and batch streams.
-  assert.deepEqual(loadCheckpoint(spread).samplers, loadCheckpoint(local).samplers);
-  const gap = checkpointDifference(local, spread);
-  t.diagnostic(`checkpoints differ by ${gap.toExponential(2)} at most`);
-  assert.ok(gap <= 1e-5, `checkpoints differ by ${gap}`);
-  for (const line of metrics(spread)) {
-    const comm = (line as { communication?: { bytesPerAgentPerStep: number; fraction: number } }).communication;
-    assert.ok(comm && comm.bytesPerAgentPerStep > 0 && comm.fraction > 0 && comm.fraction <= 1, JSON.stringify(comm));
-  }
+  assertSameRun(t, local, spread, { samplers: true });
+  assertCommunicationFigures(metrics(spread));
   // Against three flatdist processes the PyTorch rank is indistinguishable: same libtorch, same operations, same bits.
   const withoutCommunication = (lines: Line[]) => lines.map(({ communication: _, ...rest }) => rest);
   assert.deepEqual(withoutCommunication(metrics(spread)), withoutCommunication(metrics(flatdistOnly)));
@@ -100,24 +102,13 @@ test('consensus with clipping, a cosine schedule and a shards partition, K = 4 i
     '--algorithm', 'consensus', '--clip-norm', '1', '--schedule', 'cosine:0.01',
   ]);
   assert.deepEqual(pytorch.agents, [2]);
-  const { worst, field } = maxRelativeDifference(metrics(local), metrics(spread));
-  t.diagnostic(`largest relative difference ${worst.toExponential(2)} (${field})`);
-  assert.ok(worst <= 1e-5, `${field} differs by ${worst}`);
-  assert.deepEqual(loadCheckpoint(spread).samplers, loadCheckpoint(local).samplers);
-  const gap = checkpointDifference(local, spread);
-  t.diagnostic(`checkpoints differ by ${gap.toExponential(2)} at most`);
-  assert.ok(gap <= 1e-5, `checkpoints differ by ${gap}`);
+  assertSameRun(t, local, spread, { samplers: true });
 });
 
 test('centralized (an allreduce per step), K = 3, one agent per process', { skip }, async (t) => {
   const { local, spread, pytorch } = await runAll('centralized', { ...base, agents: 3, algorithm: 'centralized', schedule: 'warmup:5:step:10:0.5' });
   assert.deepEqual(pytorch.agents, [1]);
-  const { worst, field } = maxRelativeDifference(metrics(local), metrics(spread));
-  t.diagnostic(`largest relative difference ${worst.toExponential(2)} (${field})`);
-  assert.ok(worst <= 1e-5, `${field} differs by ${worst}`);
-  const gap = checkpointDifference(local, spread);
-  t.diagnostic(`checkpoints differ by ${gap.toExponential(2)} at most`);
-  assert.ok(gap <= 1e-5, `checkpoints differ by ${gap}`);
+  assertSameRun(t, local, spread, { samplers: false });
 });
 
 test('the PyTorch rank killed mid-run: the flatdist ranks stop, naming rank 1', { skip }, async () => {

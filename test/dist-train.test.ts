@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { packageRoot } from '../src/tensor/native.js';
-import { maxRelativeDifference, metrics } from './metrics-compare.js';
+import { assertCommunicationFigures, maxRelativeDifference, metrics } from './metrics-compare.js';
 
 const cli = join(packageRoot(), 'bin', 'flatdist.js');
 const small = ['--dataset', 'mnist', '--train-subset', '3000', '--eval-subset', '1000', '--model', 'mlp', '--hidden', '32', '--agents', '4', '--batch-size', '16', '--step-size', '0.1', '--steps', '40', '--eval-every', '10', '--seed', '7'];
@@ -28,9 +28,6 @@ for (const [algorithm, nproc] of [['atc', 4], ['centralized', 2]] as const) {
     run(['launch', '--nproc', String(nproc), '--timeout', '30', ...small, '--algorithm', algorithm, '--out', spread]);
     const { worst, field } = maxRelativeDifference(metrics(local), metrics(spread));
     assert.ok(worst <= 1e-5, `${field} differs by ${worst}`);
-    for (const line of metrics(spread)) {
-      const comm = (line as { communication?: { bytesPerAgentPerStep: number; fraction: number } }).communication;
-      assert.ok(comm && comm.bytesPerAgentPerStep > 0 && comm.fraction > 0 && comm.fraction <= 1, JSON.stringify(comm));
-    }
+    assertCommunicationFigures(metrics(spread));
   });
 }

@@ -34,3 +34,11 @@ export function maxRelativeDifference(a: Line[], b: Line[]): { worst: number; fi
   });
   return { worst, field };
 }
+
+/** Every line of a distributed run carries its communication figures: bytes sent, and a fraction of wall time in (0, 1]. */
+export function assertCommunicationFigures(lines: Line[]): void {
+  for (const line of lines) {
+    const comm = (line as { communication?: { bytesPerAgentPerStep: number; fraction: number } }).communication;
+    assert.ok(comm && comm.bytesPerAgentPerStep > 0 && comm.fraction > 0 && comm.fraction <= 1, JSON.stringify(comm));
+  }
+}

@@ -72,6 +72,14 @@ export function bandLines(o: BandLines): VegaLiteSpec {
     layers.push({ mark: { type: 'line', strokeWidth: 1.5, strokeDash: [5, 3] }, encoding: { x, y: { field: o.predicted, type: 'quantitative', ...yScale }, color: colour } });
   }
   const inner = { width: o.width ?? 220, height: o.height ?? 180, layer: layers };
+  return facetedByColumn(o, inner);
+}
+
+/** The layered chart over the rows, repeated in columns by a field when asked. */
+function facetedByColumn(
+  o: { rows: Row[]; column?: { field: string; title: string; sort?: (string | number)[] }; independentY?: boolean },
+  inner: VegaLiteSpec,
+): VegaLiteSpec {
   if (!o.column) return chart({ data: { values: o.rows }, ...inner });
   return chart({
     data: { values: o.rows },
@@ -109,13 +117,7 @@ export function pointsWithErrors(o: PointsWithErrors): VegaLiteSpec {
   ];
   if (o.predicted) layers.push({ mark: { type: 'point', shape: 'diamond', filled: false, size: 70, strokeWidth: 1.5 }, encoding: { x, ...offset, y: { field: o.predicted, type: 'quantitative' }, color: colour } });
   const inner = { width: o.width ?? 200, height: o.height ?? 180, layer: layers };
-  if (!o.column) return chart({ data: { values: o.rows }, ...inner });
-  return chart({
-    data: { values: o.rows },
-    facet: { column: { field: o.column.field, type: 'ordinal', title: o.column.title, ...(o.column.sort ? { sort: o.column.sort } : {}) } },
-    spec: inner,
-    resolve: { scale: { y: o.independentY ? 'independent' : 'shared' } },
-  });
+  return facetedByColumn(o, inner);
 }
 
 export interface ScatterPanel {
