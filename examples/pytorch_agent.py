@@ -41,6 +41,7 @@ Needs only python3 and torch (1.13 tested).
 import argparse
 import base64
 import datetime
+import decimal
 import functools
 import gzip
 import hashlib
@@ -57,10 +58,14 @@ import torch.distributed as dist
 import torch.nn.functional as F
 
 # --- Joining a flatdist group ------------------------------------------------
-# Keys and proofs as in flatdist's src/dist/auth.ts and src/dist/group.ts.
+# As flatdist's src/dist/handshake.ts (the order of the join), auth.ts (the proofs)
+# and group.ts (the liveness key), key for key.
 SCHEME = "flatdist-join-v1"
 NONCE_KEY = "flatdist/auth/nonce"
-VERDICT_KEY = "flatdist/auth/verdict"
+VERDICT_KEY = "flatdist/join/verdict"
+# Where each rank keeps its data and writes its results may differ from machine
+# to machine; everything else about the run must be the same on every rank.
+LOCATIONS = ("out", "dataDir")
 
 
 def proof_key(rank):
@@ -72,23 +77,91 @@ def proof(token, nonce, rank):
     return hmac.new(token.encode(), f"{SCHEME}|{nonce}|{rank}".encode(), hashlib.sha256).hexdigest()
 
 
-def authenticate(store, rank, token):
-    """The token check of a rank other than 0: publish our proof, check rank 0's, await its verdict."""
+def js_number(x):
+    """A number as JavaScript's JSON.stringify writes it (1e-7, 0.000001, 1e+21, 3 for 3.0)."""
+    x = float(x)  # JavaScript has no other numbers
+    if x.is_integer() and abs(x) < 2**53:
+        return str(int(x))
+    # The shortest digits that read back as x (repr's, as JavaScript's), value 0.d₁…d_k × 10ⁿ.
+    sign, digits, exponent = decimal.Decimal(repr(x)).normalize().as_tuple()
+    d = "".join(map(str, digits))
+    k, n = len(d), len(d) + exponent
+    s = "-" if sign else ""
+    if k <= n <= 21:
+        return s + d + "0" * (n - k)
+    if 0 < n <= 21:
+        return s + d[:n] + "." + d[n:]
+    if -6 < n <= 0:
+        return s + "0." + "0" * -n + d
+    return s + d[0] + ("." + d[1:] if k > 1 else "") + "e" + ("+" if n > 1 else "-") + str(abs(n - 1))
+
+
+def canonical_json(v):
+    """JSON with sorted keys, written as flatdist's canonicalJson writes it, so equal runs hash alike."""
+    if isinstance(v, dict):
+        return "{" + ",".join(json.dumps(k, ensure_ascii=False) + ":" + canonical_json(v[k]) for k in sorted(v)) + "}"
+    if isinstance(v, (list, tuple)):
+        return "[" + ",".join(canonical_json(x) for x in v) + "]"
+    if isinstance(v, bool) or v is None or isinstance(v, str):
+        return json.dumps(v, ensure_ascii=False)
+    return js_number(v)
+
+
+def join_record(world_size, run):
+    return {"worldSize": world_size, "hash": hashlib.sha256(canonical_json(run).encode()).hexdigest(), "run": run}
+
+
+def differences(a, rank_a, b, rank_b):
+    """What two records disagree on: ["--step-size: 0.1 on rank 0, 0.2 on rank 1", ...]."""
+    def pair(x, y):
+        return f"{x} on rank {rank_a}, {y} on rank {rank_b}"
+
+    def show(r, k):
+        return canonical_json(r[k]) if k in r else "(absent)"
+
+    out = []
+    if a["worldSize"] != b["worldSize"]:
+        out.append(f"--world-size: {pair(a['worldSize'], b['worldSize'])}")
+    if a["hash"] == b["hash"]:
+        return out
+    differing = [k for k in sorted(set(a["run"]) | set(b["run"])) if show(a["run"], k) != show(b["run"], k)]
+    if not differing:
+        out.append(f"the run's hash: {pair(a['hash'], b['hash'])}")
+    return out + [f"--{kebab(k)}: {pair(show(a['run'], k), show(b['run'], k))}" for k in differing]
+
+
+def handshake(store, rank, world_size, token, run):
+    """A rank other than 0: claim the rank, publish our record and proof, check rank 0's, await its verdict."""
     if rank == 0:
         raise SystemExit("pytorch_agent.py joins as a rank other than 0; rank 0 runs flatdist")
-    nonce = store.get(NONCE_KEY).decode()
-    store.set(proof_key(rank), proof(token, nonce, rank))
-    if not hmac.compare_digest(store.get(proof_key(0)).decode(), proof(token, nonce, 0)):
-        raise SystemExit(f"rank {rank}: wrong token — the store belongs to a group with a different token")
-    verdict = store.get(VERDICT_KEY).decode()
-    if verdict != "ok":
-        raise SystemExit(f"rank {rank}: rank 0 refused rank {verdict.split()[1]}, which presented a wrong token")
+    if store.add(f"flatdist/join/claim/{rank}", 1) > 1:
+        raise SystemExit(f"rank {rank}: another process already joined this group as rank {rank} — give each process its own --rank")
+    mine = join_record(world_size, run)
+    store.set(f"flatdist/join/record/{rank}", json.dumps(mine))
+    try:
+        nonce = store.get(NONCE_KEY).decode()
+        store.set(proof_key(rank), proof(token, nonce, rank))
+        if not hmac.compare_digest(store.get(proof_key(0)).decode(), proof(token, nonce, 0)):
+            raise SystemExit(f"rank {rank}: wrong token — the store belongs to a group with a different token")
+        diff = differences(json.loads(store.get("flatdist/join/record/0")), 0, mine, rank)
+        if diff:
+            raise SystemExit(f"rank {rank}: this rank disagrees with rank 0 on the run — {'; '.join(diff)}; start every process with the same train options and --world-size")
+        verdict = json.loads(store.get(VERDICT_KEY))
+        if verdict != "ok":
+            detail = f" — {'; '.join(verdict['differences'])}" if verdict["why"] == "run" else ""
+            raise SystemExit(f"rank {rank}: rank 0 refused rank {verdict['refused']} ({verdict['why']}){detail}; the group cannot form")
+    finally:
+        # Lets a rank 0 that hosts the store and refused the group close it once we have read why.
+        try:
+            store.set(f"flatdist/join/done/{rank}", "1")
+        except RuntimeError:
+            pass  # the store is gone, and with it whoever would read the receipt
 
 
-def join(rank, world_size, host, port, token, timeout):
+def join(rank, world_size, host, port, token, timeout, run):
     # world_size=None: flatdist's store does not count workers at connection time.
     store = dist.TCPStore(host, port, None, False, timeout)
-    authenticate(store, rank, token)
+    handshake(store, rank, world_size, token, run)
     # Announces this connection as this rank, so the others can name it if it dies.
     store.set(f"flatdist/alive/{rank}", str(os.getpid()))
     dist.init_process_group("gloo", store=store, rank=rank, world_size=world_size, timeout=timeout)
@@ -756,7 +829,9 @@ def main():
         raise SystemExit("--token: joining a group needs a shared token: pass --token or set FLATDIST_TOKEN")
     host, port = a.store.rsplit(":", 1)
     timeout = datetime.timedelta(seconds=a.timeout)
-    join(a.rank, a.world_size, host.strip("[]"), int(port), a.token, timeout)
+    # The run every rank must agree on (flatdist's agreedRun): the config less its locations; this script never resumes.
+    run = {**{k: v for k, v in setup.config.items() if k not in LOCATIONS}, "resume": False} if setup else {}
+    join(a.rank, a.world_size, host.strip("[]"), int(port), a.token, timeout, run)
     if a.mode == "train":
         out = train(setup, a.rank)
     elif a.mode == "selftest":

@@ -1,6 +1,8 @@
 // Test helper: runs ranks of a group as child processes (dist-worker.js) and
-// collects what they print. Bare (as node --test runs it), it does nothing.
+// collects what they print; waits on events (output, exit, files), each with a
+// bound. Bare (as node --test runs it), it does nothing.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync, watch } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -17,9 +19,14 @@ export interface Finished {
 
 export interface Running {
   child: ChildProcess;
+  /** On exit. */
   done: Promise<Finished>;
+  /** Once the process and every process it passed its stdout and stderr to have closed them. */
+  closed: Promise<Finished>;
   /** Resolves with the first stdout JSON line that has the given field. */
   line(field: string): Promise<Record<string, unknown>>;
+  /** Resolves with the first match of re in stderr. */
+  stderrMatch(re: RegExp): Promise<RegExpMatchArray>;
 }
 
 export function spawnProcess(command: string, args: string[], env: NodeJS.ProcessEnv = {}): Running {
@@ -27,28 +34,49 @@ export function spawnProcess(command: string, args: string[], env: NodeJS.Proces
   const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
-  const waiters: { field: string; resolve: (v: Record<string, unknown>) => void }[] = [];
+  let exited: Finished | null = null;
+  const checks = new Set<() => void>();
+  const recheck = (): void => checks.forEach((c) => c());
   child.stdout!.on('data', (d: Buffer) => {
     stdout += d.toString();
-    for (const l of stdout.split('\n')) {
-      if (!l.startsWith('{')) continue;
-      const v = JSON.parse(l) as Record<string, unknown>;
-      for (const w of waiters.filter((x) => x.field in v)) {
-        waiters.splice(waiters.indexOf(w), 1);
-        w.resolve(v);
-      }
-    }
+    recheck();
   });
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => {
+    stderr += d.toString();
+    recheck();
+  });
+  const finished = (): Finished => ({ code: child.exitCode, signal: child.signalCode, stdout, stderr, ms: (exited?.ms ?? Date.now() - started) });
   const done = new Promise<Finished>((resolve) =>
-    child.on('exit', (code, signal) => resolve({ code, signal, stdout, stderr, ms: Date.now() - started })),
+    child.on('exit', () => {
+      exited = finished();
+      resolve(exited);
+    }),
   );
-  const line = (field: string) =>
-    new Promise<Record<string, unknown>>((resolve, reject) => {
-      waiters.push({ field, resolve });
-      void done.then((f) => reject(new Error(`process exited (${f.code ?? f.signal}) before printing '${field}': ${f.stderr}`)));
+  const closed = new Promise<Finished>((resolve) => child.on('close', () => resolve(finished())));
+  // Resolves once find(output so far) gives a value; rejects if the process closes its output first.
+  const awaitOutput = <T>(find: () => T | undefined, what: string): Promise<T> =>
+    new Promise<T>((resolve, reject) => {
+      const check = (): void => {
+        const v = find();
+        if (v === undefined) return;
+        checks.delete(check);
+        resolve(v);
+      };
+      checks.add(check);
+      check();
+      void closed.then((f) => {
+        if (!checks.delete(check)) return;
+        reject(new Error(`process exited (${f.code ?? f.signal}) before printing ${what}: ${f.stderr}`));
+      });
     });
-  return { child, done, line };
+  // Complete lines only: a chunk may end mid-line.
+  const line = (field: string) =>
+    awaitOutput(() => {
+      const complete = stdout.split('\n').slice(0, -1).filter((l) => l.startsWith('{'));
+      return complete.map((l) => JSON.parse(l) as Record<string, unknown>).find((v) => field in v);
+    }, `'${field}'`);
+  const stderrMatch = (re: RegExp) => awaitOutput(() => re.exec(stderr) ?? undefined, String(re));
+  return { child, done, closed, line, stderrMatch };
 }
 
 export function spawnRank(scenario: string, options: Record<string, unknown>, env: NodeJS.ProcessEnv = {}): Running {
@@ -60,4 +88,34 @@ export function result(f: Finished): Record<string, unknown> {
   if (f.code !== 0) throw new Error(`rank exited with ${f.code ?? f.signal}: ${f.stderr}`);
   const lines = f.stdout.trim().split('\n').filter((l) => l.startsWith('{'));
   return JSON.parse(lines[lines.length - 1]) as Record<string, unknown>;
+}
+
+/** p, or a rejection naming what did not happen within ms. */
+export function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not happen within ${ms} ms`)), ms);
+  });
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+}
+
+/** Resolves once path exists (watching the folder above it, which must exist), or rejects after ms. */
+export function fileAppears(path: string, under: string, ms: number): Promise<void> {
+  let watcher: ReturnType<typeof watch> | undefined;
+  const appeared = new Promise<void>((resolve) => {
+    watcher = watch(under, { recursive: true }, () => existsSync(path) && resolve());
+    if (existsSync(path)) resolve();
+  });
+  return within(appeared, ms, `${path} to appear`).finally(() => watcher?.close());
+}
+
+/** Whether process pid has ended: it no longer exists, or is a zombie no one has reaped yet. */
+export function ended(pid: number): boolean {
+  try {
+    // /proc/<pid>/stat: "pid (name) state ..."; the name may hold spaces and parentheses.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] === 'Z';
+  } catch {
+    return true;
+  }
 }

@@ -1,7 +1,6 @@
 // `flatdist launch` and `flatdist agent`: the trainer, one process per group of
 // agents, combining over Gloo. launch starts N local processes around a store it
 // serves; agent joins a group from any machine.
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { Command } from '../cli/main.js';
@@ -14,8 +13,9 @@ import { prepare } from '../train/setup.js';
 import { train } from '../train/trainer.js';
 import { defaultTimeoutMs, ProcessGroup, type Device } from './group.js';
 import { resolveToken } from './auth.js';
-import { distributedOptions } from './run.js';
+import { agreedRun, distributedOptions } from './run.js';
 import { formatStoreAddress, loopback, parseStoreAddress, StoreServer } from './store.js';
+import { startAgents, superviseAgents, watchLauncher } from './supervision.js';
 
 type Flags = Record<string, string | true>;
 
@@ -82,11 +82,13 @@ export const agentCommand: Command = {
     if (config.agents < worldSize) throw new ConfigError('--world-size', `${worldSize} processes for ${config.agents} agents: each process must host at least one agent`);
     const device: Device | undefined =
       typeof flags.interface === 'string' ? { interface: flags.interface } : typeof flags['device-host'] === 'string' ? { hostname: flags['device-host'] } : undefined;
+    watchLauncher(rank);
     const group = ProcessGroup.join({
       rank,
       worldSize,
       store,
       token: resolveToken(typeof flags.token === 'string' ? flags.token : undefined),
+      run: agreedRun(config, resume),
       timeoutMs: timeoutMs(flags),
       serve: flags.serve === true,
       device,
@@ -152,32 +154,20 @@ export const launchCommand: Command = {
     if (N > config.agents) throw new ConfigError('--nproc', `${N} processes for ${config.agents} agents: each process must host at least one agent`);
     const host = typeof flags.host === 'string' ? flags.host : loopback;
     const wait = timeoutMs(flags);
-    const server = StoreServer.listen(host, integer(flags, 'port', 0));
+    const server = StoreServer.listen(host, integer(flags, 'port', 0), { host: '--host', port: '--port' });
     const connect = host === '0.0.0.0' || host === '::' ? loopback : host;
     const token = (typeof flags.token === 'string' ? flags.token : process.env.FLATDIST_TOKEN) || randomBytes(16).toString('hex');
     const cli = join(packageRoot(), 'bin', 'flatdist.js');
     try {
-      const children = Array.from({ length: N }, (_, rank) =>
-        spawn(
-          process.execPath,
-          [cli, 'agent', '--rank', String(rank), '--world-size', String(N), '--store', formatStoreAddress({ host: connect, port: server.port }), '--timeout', String(wait / 1000), ...rest],
-          // The token goes by environment, not argv, to stay out of process listings.
-          { stdio: 'inherit', env: { ...process.env, FLATDIST_TOKEN: token } },
-        ),
+      const store = formatStoreAddress({ host: connect, port: server.port });
+      const children = startAgents(
+        cli,
+        Array.from({ length: N }, (_, rank) => ['agent', '--rank', String(rank), '--world-size', String(N), '--store', store, '--timeout', String(wait / 1000), ...rest]),
+        // The token goes by environment, not argv, to stay out of process listings.
+        { ...process.env, FLATDIST_TOKEN: token },
       );
-      const codes = await Promise.all(
-        children.map(
-          (child) =>
-            new Promise<number>((resolve) => {
-              child.on('exit', (code, signal) => {
-                // A failed rank stops the others within the timeout; past it (and a margin), stop them here.
-                if (code !== 0) setTimeout(() => children.forEach((c) => c.exitCode === null && c.kill('SIGKILL')), wait + 10_000).unref();
-                resolve(code ?? (signal ? 1 : 0));
-              });
-            }),
-        ),
-      );
-      return codes.find((c) => c !== 0) ?? 0;
+      console.error(`flatdist: store listening on ${formatStoreAddress(server.address)}; ranks 0..${N - 1} are processes ${children.map((c) => c.pid).join(', ')}`);
+      return await superviseAgents(children, wait);
     } finally {
       server.close();
     }

@@ -1,12 +1,13 @@
 // A process group over Gloo, the engine torch.distributed uses on CPUs: one
 // process per rank, rendezvous through the store, then point-to-point and
 // collective operations on CPU tensors. Every call blocks until done; a failure
-// (timeout, a peer gone, a wrong token) is a DistError that names the rank.
+// (timeout, a peer gone, a wrong token, a disagreement on the run) is a
+// DistError that names the rank.
 import { hostname } from 'node:os';
 import { ConfigError } from '../errors.js';
 import { wrap, type Tensor } from '../tensor/tensor.js';
-import { authenticate } from './auth.js';
 import { DistError } from './errors.js';
+import { awaitReceipts, handshake } from './handshake.js';
 import { distNative, type DeviceKind, type NativeProcessGroup } from './native.js';
 import { Store, StoreServer, formatStoreAddress, type StoreAddress } from './store.js';
 
@@ -22,6 +23,11 @@ export interface JoinOptions {
   /** The store to join; with serve, the address to listen on (port 0 picks one). */
   store: StoreAddress;
   token: string;
+  /**
+   * What every rank must agree on (JSON values; a run's, see agreedRun), compared
+   * field by field with rank 0's before Gloo is joined. Default {}.
+   */
+  run?: Record<string, unknown>;
   /** Bound on every wait: rendezvous, each operation, a peer's silence. */
   timeoutMs?: number;
   /** Gloo's device; default 127.0.0.1 when the store is on loopback, else this machine's host name. */
@@ -71,7 +77,7 @@ export class ProcessGroup {
     checkRank(o.rank, o.worldSize);
     const timeoutMs = o.timeoutMs ?? defaultTimeoutMs;
     if (!(timeoutMs > 0)) throw new ConfigError('--timeout', `must be a positive number of milliseconds, got ${timeoutMs}`);
-    const server = o.serve ? StoreServer.listen(o.store.host, o.store.port) : null;
+    const server = o.serve ? StoreServer.listen(o.store.host, o.store.port, { host: '--store', port: '--store' }) : null;
     let address = o.store;
     if (server) {
       // A wildcard listen address is not one to connect to; this process reaches its own store on loopback.
@@ -82,9 +88,9 @@ export class ProcessGroup {
     let store: Store | null = null;
     try {
       store = new Store(address, timeoutMs);
-      // Before the token check, hence before rank 0's verdict: every rank that passes can read it.
+      // Before the handshake, hence before rank 0's verdict: every rank that passes can read it.
       if (server) store.set(servedByKey, String(o.rank));
-      authenticate(store, o.rank, o.worldSize, o.token);
+      handshake(store, o.rank, o.worldSize, o.token, o.run ?? {});
       const servedBy = store.check([servedByKey]) ? Number(store.getString(servedByKey)) : null;
       store.set(aliveKey(o.rank), String(process.pid));
       const device = o.device ?? { hostname: isLoopback(address.host) ? '127.0.0.1' : hostname() };
@@ -92,6 +98,7 @@ export class ProcessGroup {
       const group = new distNative.ProcessGroup(store.native, o.rank, o.worldSize, timeoutMs, kind, name);
       return new ProcessGroup(o.rank, o.worldSize, timeoutMs, store, group, server, servedBy);
     } catch (e) {
+      if (server && store) awaitReceipts(store, o.rank, o.worldSize);
       store?.close();
       server?.close();
       if (e instanceof DistError || e instanceof ConfigError) throw e;

@@ -3,6 +3,7 @@
 // checkpoints every agent's state.
 import type { SamplerState } from '../data/sampler.js';
 import { fromArray, scope } from '../tensor/index.js';
+import type { TrainConfig } from '../train/config.js';
 import type { TrainOptions } from '../train/trainer.js';
 import { allgatherJson, gatherAgents } from './gather.js';
 import type { ProcessGroup } from './group.js';
@@ -35,4 +36,14 @@ export function distributedOptions(group: ProcessGroup, K: number, owner: number
     // Bytes of the combination steps; seconds of every collective, gathers for evaluation included.
     communication: () => ({ bytesSent: mixer.totalBytesSent, seconds: group.stats.seconds }),
   };
+}
+
+/**
+ * The run every rank of a group must agree on at join: the config's fields and
+ * whether it resumes. Left out are the locations, which may differ from machine
+ * to machine: out (where rank 0 writes) and dataDir (where a machine keeps the data).
+ */
+export function agreedRun(config: TrainConfig, resume: boolean): Record<string, unknown> {
+  const { out: _out, dataDir: _dataDir, ...run } = config;
+  return { ...run, resume };
 }
