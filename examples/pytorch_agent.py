@@ -3,7 +3,8 @@
 
 flatdist runs its process groups on Gloo through libtorch's c10d, the engine
 torch.distributed uses on CPUs, so a PyTorch process can join one: it connects
-to the same rendezvous store, proves it holds the group's token, and calls
+to the same rendezvous store, proves it holds the group's token and trains the
+group's run (the same config, compared field by field with rank 0's), and calls
 torch.distributed.init_process_group(backend="gloo", store=...), exactly as
 flatdist's own processes do.
 

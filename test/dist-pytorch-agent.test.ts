@@ -5,14 +5,14 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { packageRoot } from '../src/tensor/native.js';
 import { scope } from '../src/tensor/index.js';
 import { StoreServer } from '../src/dist/index.js';
 import { loadCheckpoint } from '../src/train/checkpoint.js';
-import { result, spawnProcess } from './dist-spawn.js';
+import { fileAppears, result, spawnProcess } from './dist-spawn.js';
 import { assertCommunicationFigures, maxRelativeDifference, metrics, type Line } from './metrics-compare.js';
 
 const python = '/usr/bin/python3';
@@ -124,11 +124,8 @@ test('the PyTorch rank killed mid-run: the flatdist ranks stop, naming rank 1', 
       spawnProcess(process.execPath, [cli, 'agent', ...group(2), '--out', out, '--json'], env),
     ];
     // A checkpoint gathers every rank's agents: once one is written, the PyTorch rank is training.
-    while (!existsSync(join(out, 'checkpoints', 'latest.json'))) {
-      const ended = runs.find((r) => r.child.exitCode !== null);
-      if (ended) assert.fail(`a rank ended before the first checkpoint: ${(await ended.done).stderr}`);
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    const endedEarly = runs.map((r) => r.done.then((f) => Promise.reject(new Error(`a rank ended before the first checkpoint: ${f.stderr}`))));
+    await Promise.race([fileAppears(join(out, 'checkpoints', 'latest.json'), scratch, 120_000), ...endedEarly]);
     runs[1].child.kill('SIGKILL');
     const [r0, , r2] = await Promise.all(runs.map((r) => r.done));
     for (const r of [r0, r2]) {

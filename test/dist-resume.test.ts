@@ -4,12 +4,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { packageRoot } from '../src/tensor/native.js';
 import { StoreServer } from '../src/dist/index.js';
-import { spawnProcess } from './dist-spawn.js';
+import { fileAppears, spawnProcess } from './dist-spawn.js';
 
 const cli = join(packageRoot(), 'bin', 'flatdist.js');
 const env = { FLATDIST_TOKEN: 'resume-test-token' };
@@ -31,7 +31,7 @@ test('kill one process mid-run, resume everyone from the last common checkpoint,
     spawnProcess(process.execPath, [cli, 'agent', '--rank', String(rank), '--world-size', '2', '--store', `127.0.0.1:${server.port}`, '--timeout', '20', ...args, '--out', killed, '--json'], env),
   );
   const firstCheckpoint = join(killed, 'checkpoints', 'latest.json');
-  while (!existsSync(firstCheckpoint)) await new Promise((resolve) => setTimeout(resolve, 20));
+  await fileAppears(firstCheckpoint, scratch, 120_000);
   agents[1].child.kill('SIGKILL');
   const [r0] = await Promise.all(agents.map((a) => a.done));
   server.close();
