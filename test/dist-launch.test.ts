@@ -47,13 +47,14 @@ for (const [signal, code] of [['SIGTERM', 143], ['SIGINT', 130]] as const) {
   });
 }
 
-test('kill -9 of the launcher: both agents stop within seconds, each saying why', async () => {
+test('kill -9 of the launcher: both agents stop within seconds, each saying why', async (t) => {
   const { launcher, agents } = await launchEndless('kill9');
   const killedAt = Date.now();
   launcher.child.kill('SIGKILL');
   // The agents hold the launcher's stdout and stderr: they are closed once both agents have ended.
   const f = await within(launcher.closed, 30_000, 'the agents to stop after their launcher was killed');
   const ms = Date.now() - killedAt;
+  t.diagnostic(`the agents stopped ${ms} ms after their launcher was killed`);
   for (const pid of agents) assert.ok(ended(pid), `agent process ${pid} is still running`);
   for (const rank of [0, 1]) assert.match(f.stderr, new RegExp(`flatdist: rank ${rank}: the launcher \\(process ${launcher.child.pid}\\) is gone — stopping this agent`));
   assert.ok(ms < 5000, `the agents took ${ms} ms to stop`);
