@@ -5,7 +5,8 @@ import { UserError } from '../errors.js';
 import { builtLibtorchVersion, packageVersion } from '../package.js';
 import type { CommandSpec, Context } from './command.js';
 
-const commands: Record<string, () => Promise<CommandSpec>> = {
+/** Each command's file, loaded when it runs. */
+export const commands: Record<string, () => Promise<CommandSpec>> = {
   demo: async () => (await import('./demo.js')).demo,
   train: async () => (await import('./train.js')).train,
   graph: async () => (await import('./graph.js')).graph,
