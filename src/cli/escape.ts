@@ -99,9 +99,9 @@ export function escapeLines(result: EscapeResult, predictions: PredictedCurve[] 
 /** Options of a command started at a minimum: its own fields, then --config and the run fields. */
 export function addMinimumOptions(cmd: Command, fields: Record<string, z.ZodType>, group: string, run: Partial<typeof minimumRunFields> = minimumRunFields): Command {
   addFields(cmd, fields, { group });
-  return addRunOptions(cmd, run).addHelpText(
+  return addRunOptions(cmd, run, { showDefault: false }).addHelpText(
     'after',
-    "\nThe run options change the minimum's config (its μ, B, K, graph and rule); its data, model and seed stay: they define J and w*.",
+    "\nThe run options change the minimum's config (its μ, B, K, graph and rule; by default they are the minimum's); its data,\nmodel and seed stay: they define J and w*.",
   );
 }
 

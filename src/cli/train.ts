@@ -12,10 +12,10 @@ type RunField = keyof typeof runFields;
 export const runFieldsBut = (...left: RunField[]): Partial<typeof runFields> =>
   Object.fromEntries(Object.entries(runFields).filter(([k]) => !(left as string[]).includes(k)));
 
-/** --config FILE and the run fields as flags (--batch-size …). */
-export function addRunOptions(cmd: Command, fields: Partial<typeof runFields> = runFields): Command {
+/** --config FILE and the run fields as flags (--batch-size …); showDefault false where the defaults come from elsewhere. */
+export function addRunOptions(cmd: Command, fields: Partial<typeof runFields> = runFields, o: { showDefault?: boolean } = {}): Command {
   cmd.option('--config <FILE>', 'YAML or JSON file of run fields, keys spelled as the flags (batch-size) or as run.json (batchSize); flags override it');
-  return addFields(cmd, fields);
+  return addFields(cmd, fields, o);
 }
 
 /** The config of an earlier run (its run.json), or null when the folder has none. */
