@@ -125,4 +125,4 @@ export function say(err: Error, ctx: Context): string {
 }
 
 /** The graph library's names of run fields (GraphSpec.p is the config's edgeProbability). */
-const libraryNames: Record<string, string> = { p: 'edgeProbability', file: 'edges', algorithms: 'algorithm', subset: 'evalSubset' };
+const libraryNames: Record<string, string> = { p: 'edgeProbability', file: 'edges', algorithms: 'algorithm' };

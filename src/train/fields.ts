@@ -34,7 +34,7 @@ export const integer = (min: number) => {
   );
 };
 
-/** A finite number in a range: ≥ min (> min when above), < below. */
+/** A finite number, ≥ min, > above and < below where given. */
 export const real = (o: { min?: number; above?: number; below?: number } = {}) => {
   const range = [o.min !== undefined && `≥ ${o.min}`, o.above !== undefined && `> ${o.above}`, o.below !== undefined && `< ${o.below}`].filter(Boolean).join(' and ');
   const outside = (iss: { input: unknown }): string => `must be a number ${range}, got ${show(iss.input)}`;
