@@ -7,10 +7,14 @@ export class UserError extends Error {
   }
 }
 
-/** A configuration value that is not allowed: names the field and what is. */
+/**
+ * A configuration value that is not allowed: names the field and what is. The field is
+ * the library's name for it (stepSize); the command line says it as the user wrote it
+ * (--step-size, or a config file's key).
+ */
 export class ConfigError extends UserError {
-  constructor(readonly field: string, message: string) {
-    super(`${field}: ${message}`);
+  constructor(readonly field: string, readonly detail: string) {
+    super(`${field}: ${detail}`);
     this.name = 'ConfigError';
   }
 }

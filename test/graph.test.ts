@@ -56,6 +56,8 @@ const close = (a: number, b: number, tol = 1e-12): void => assert.ok(Math.abs(a 
 /** assert.throws with the error's class and a pattern its message must match. */
 const throwsWith = (fn: () => unknown, kind: abstract new (...args: never[]) => Error, pattern: RegExp): void =>
   assert.throws(fn, (e: unknown) => e instanceof kind && pattern.test((e as Error).message));
+const rejectsWith = (p: Promise<unknown>, kind: abstract new (...args: never[]) => Error, pattern: RegExp): Promise<void> =>
+  assert.rejects(p, (e: unknown) => e instanceof kind && pattern.test((e as Error).message));
 const counts = (xs: number[]): Record<number, number> => xs.reduce<Record<number, number>>((c, x) => ({ ...c, [x]: (c[x] ?? 0) + 1 }), {});
 
 test('each topology has the edge count and degrees of its definition, and is connected', () => {
@@ -290,10 +292,10 @@ test('flatdist graph --json prints the graph, its matrix and its spectrum', asyn
   assert.deepEqual(onePeer.matrix, onePeerExponential(8, 0));
 });
 
-test('flatdist graph refuses unknown flags and bad values with a one-line UserError', () => {
-  throwsWith(() => graphCommand.run(['--agents', '4', '--bogus']), UserError, /^graph: Unknown option '--bogus'/);
-  throwsWith(() => graphCommand.run(['--agents', 'four']), ConfigError, /^agents: 'four' is not a whole number/);
-  throwsWith(() => graphCommand.run(['--topology', 'ring']), ConfigError, /^agents: /);
-  throwsWith(() => graphCommand.run(['--agents', '4', '--rule', 'best']), ConfigError, /^rule: unknown combination rule 'best'/);
-  throwsWith(() => graphCommand.run(['--topology', 'one-peer-exponential', '--agents', '8', '--rule', 'uniform']), ConfigError, /^rule: one-peer-exponential fixes its weights/);
+test('flatdist graph refuses unknown flags and bad values with a one-line UserError', async () => {
+  await rejectsWith(graphCommand.run(['--agents', '4', '--bogus']), UserError, /^graph: Unknown option '--bogus'/);
+  await rejectsWith(graphCommand.run(['--agents', 'four']), ConfigError, /^agents: 'four' is not a whole number/);
+  await rejectsWith(graphCommand.run(['--topology', 'ring']), ConfigError, /^agents: /);
+  await rejectsWith(graphCommand.run(['--agents', '4', '--rule', 'best']), ConfigError, /^rule: unknown combination rule 'best'/);
+  await rejectsWith(graphCommand.run(['--topology', 'one-peer-exponential', '--agents', '8', '--rule', 'uniform']), ConfigError, /^rule: one-peer-exponential fixes its weights/);
 });

@@ -19,9 +19,9 @@
  * every k at once is Aᵀ·W, one matrix product per parameter tensor.
  */
 import { full, scope, type Tensor } from '../tensor/index.js';
+import type { Algorithm } from './names.js';
 
-export const algorithms = ['centralized', 'consensus', 'atc', 'cta', 'noncooperative'] as const;
-export type Algorithm = (typeof algorithms)[number];
+export { algorithms, type Algorithm } from './names.js';
 
 /** A combination matrix as a [K, K] tensor, or null for the identity (no exchange). */
 export type Combination = Tensor | null;

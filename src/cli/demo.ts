@@ -1,13 +1,10 @@
 // `flatdist demo`: centralized SGD, consensus and diffusion on MNIST over a ring
 // of 8 agents, side by side — the README's first command.
-import { parseArgs } from 'node:util';
-import { UserError } from '../errors.js';
-import { makeConfig } from '../train/config.js';
-import { terminalProgress } from '../train/progress.js';
-import { environment, writeRunRecord } from '../train/rundir.js';
-import { prepare } from '../train/setup.js';
-import { train, type Summary } from '../train/trainer.js';
-import type { Command } from './main.js';
+import { z } from 'zod';
+import { makeConfig, runFields } from '../train/config.js';
+import { field, infoOf } from '../train/fields.js';
+import type { Summary } from '../train/trainer.js';
+import { addFields, command, onRun, parseOptions } from './command.js';
 
 const algorithms = ['centralized', 'consensus', 'atc'] as const;
 const label: Record<string, string> = { centralized: 'centralized', consensus: 'consensus', atc: 'diffusion (ATC)' };
@@ -27,27 +24,37 @@ export function comparisonTable(rows: Summary[]): string {
   return [line(header), `|${widths.map((w, i) => (i === 0 ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|`, ...body.map(line)].join('\n');
 }
 
-export const demo: Command = {
-  summary: 'centralized vs consensus vs diffusion on MNIST over a ring of 8 agents',
-  async run(args) {
-    let values;
-    try {
-      values = parseArgs({ args, options: { steps: { type: 'string' }, out: { type: 'string' } }, strict: true }).values;
-    } catch (e) {
-      throw new UserError(`${(e as Error).message} — usage: flatdist demo [--steps N] [--out DIR]`);
-    }
-    const base = makeConfig({ dataset: 'mnist', model: 'mlp', topology: 'ring', agents: 8, batchSize: 64, stepSize: 0.1, steps: values.steps ?? 300, evalEvery: 100, out: values.out ?? 'runs/demo' });
-    console.log(`flatdist demo: MNIST, MLP 784-256-10, ring of ${base.agents} agents (Metropolis), B = ${base.batchSize} per agent, μ = ${base.stepSize}, ${base.steps} steps each\n`);
-    const shared = prepare(base);
-    const rows: Summary[] = [];
-    for (const algorithm of algorithms) {
-      const config = { ...base, algorithm, out: `${base.out}/${algorithm}` };
-      const setup = { ...shared, config };
-      writeRunRecord(config.out, { config, environment: environment(), graph: { topology: shared.graph.name, agents: base.agents, ...shared.spectrum }, labelHistogram: shared.labelHistogram, started: new Date().toISOString() });
-      rows.push(await train(setup, { progress: terminalProgress(label[algorithm]) }));
-    }
-    console.log(`\n${comparisonTable(rows)}\n`);
-    console.log(`Runs (metrics.jsonl, checkpoints) are in ${base.out}/. Next: flatdist train --help, flatdist reproduce --quick.`);
-    return 0;
-  },
+const demoFields = {
+  steps: runFields.steps,
+  out: field(runFields.out.unwrap(), 'runs/demo', { ...infoOf(runFields.out), description: 'folder of the three runs (DIR/centralized, DIR/consensus, DIR/atc)' }),
 };
+
+export const demo = command({
+  name: 'demo',
+  summary: 'centralized vs consensus vs diffusion on MNIST over a ring of 8 agents',
+  define(cmd, ctx) {
+    addFields(cmd, demoFields, { group: 'demo' }).addHelpText('after', '\nThe three runs share the data, partition and initial point; each prints its progress, then one table compares them.');
+    onRun(cmd, ctx, async (options) => {
+      const o = parseOptions(z.strictObject(demoFields), options);
+      const [{ terminalProgress }, { environment, writeRunRecord }, { prepare }, { train }] = await Promise.all([
+        import('../train/progress.js'),
+        import('../train/rundir.js'),
+        import('../train/setup.js'),
+        import('../train/trainer.js'),
+      ]);
+      const base = makeConfig({ dataset: 'mnist', model: 'mlp', topology: 'ring', agents: 8, batchSize: 64, stepSize: 0.1, steps: o.steps, evalEvery: 100, out: o.out });
+      console.log(`flatdist demo: MNIST, MLP 784-256-10, ring of ${base.agents} agents (Metropolis), B = ${base.batchSize} per agent, μ = ${base.stepSize}, ${base.steps} steps each\n`);
+      const shared = prepare(base);
+      const rows: Summary[] = [];
+      for (const algorithm of algorithms) {
+        const config = { ...base, algorithm, out: `${base.out}/${algorithm}` };
+        const setup = { ...shared, config };
+        writeRunRecord(config.out, { config, environment: environment(), graph: { topology: shared.graph.name, agents: base.agents, ...shared.spectrum }, labelHistogram: shared.labelHistogram, started: new Date().toISOString() });
+        rows.push(await train(setup, { progress: terminalProgress(label[algorithm]) }));
+      }
+      console.log(`\n${comparisonTable(rows)}\n`);
+      console.log(`Runs (metrics.jsonl, checkpoints) are in ${base.out}/. Next: flatdist train --help, flatdist reproduce --quick.`);
+      return 0;
+    });
+  },
+});

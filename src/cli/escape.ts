@@ -2,97 +2,72 @@
 // real engine over R seeds; E J(w_{c,n}) − J(w*) and the agent average with 95% confidence
 // intervals go to <out>/escape.jsonl, a summary to <out>/escape.json; --theory adds the
 // linearized theory's predicted curves, estimated at w*.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import type { Command } from 'commander';
 import { join } from 'node:path';
+import { z } from 'zod';
+import { algorithms as algorithmNames, type Algorithm } from '../algorithms/names.js';
+import type { EscapeResult, LinearizedEstimate, PredictedCurve } from '../escape/index.js';
+import { samplings } from '../escape/names.js';
 import { ConfigError, UserError } from '../errors.js';
-import { parseAlgorithm, defaults, makeConfig, readConfigFile, type TrainConfig } from '../train/config.js';
-import type { Algorithm } from '../algorithms/recursion.js';
-import { prepare, type Setup } from '../train/setup.js';
-import { scope, type Tensor } from '../tensor/index.js';
 import type { EscapePrediction } from '../theory/index.js';
-import {
-  escapeTable, estimateLinearized, loadMinimum, predictEscapeCurves, runEscape, samplings,
-  type EscapeResult, type LinearizedEstimate, type PredictedCurve, type Sampling,
-} from '../escape/index.js';
-import { writeFileAtomic } from '../train/atomic.js';
-import { numberFlag, parseStrict, stringFlag, type Values } from './minimize.js';
-import { trainOptions } from './train.js';
-import type { Command } from './main.js';
+import { algorithmName, type TrainConfig } from '../train/config.js';
+import { choice, field, integer, list, optional, text } from '../train/fields.js';
+import type { Setup } from '../train/setup.js';
+import type { Tensor } from '../tensor/index.js';
+import { addFields, command, onRun, parseOptions, type Context } from './command.js';
+import { addRunOptions, configFromOptions, runFieldsBut } from './train.js';
 
-const options = {
-  ...trainOptions,
-  minimum: { type: 'string' as const },
-  algorithms: { type: 'string' as const },
-  seeds: { type: 'string' as const },
-  every: { type: 'string' as const },
-  sampling: { type: 'string' as const },
-  theory: { type: 'boolean' as const },
-  rank: { type: 'string' as const },
-  'max-full': { type: 'string' as const },
+/** The strategies compared: one spelling with train's --algorithm, here a comma-separated list. */
+export const algorithmsField = field(list(algorithmName, 'algorithm'), ['centralized', 'consensus', 'atc'], {
+  placeholder: 'LIST',
+  description: 'the strategies compared, comma-separated (diffusion = atc)',
+  values: algorithmNames,
+});
+
+/** --minimum and the theory's estimation at it, shared with `flatdist theory`. */
+export const minimumFields = {
+  minimum: field(optional(text()), null, { placeholder: 'DIR', description: 'the minimum w* every agent starts at (from flatdist minimize --out DIR)' }),
+  rank: field(integer(1), 20, { placeholder: 'r', description: 'theory: the top r eigenvectors of H̄ span the model when M > --max-full' }),
+  maxFull: field(integer(0), 400, { placeholder: 'M', description: 'theory: the full model up to M parameters' }),
 };
 
-const help = [
-  'usage: flatdist escape --minimum DIR [train flags] [--algorithms centralized,consensus,atc] [--steps N] [--seeds R]',
-  '         [--every m] [--sampling replacement|epochs] [--theory [--rank r] [--max-full M]] [--out DIR] [--json]',
-  '',
-  'Every agent starts at w* (the centroid of DIR\'s checkpoint, e.g. from flatdist minimize); each algorithm runs',
-  'N steps (--steps, default 300) of the engine with the config\'s μ, B, K, graph and rule (flags override the',
-  'minimum\'s config; its data, model and seed stay), over R seeds (default 10), recording every m steps',
-  '(default N/20): E J(w_c,n) − J(w*) and (1/K) Σ_k E J(w_k,n) − J(w*) with 95% confidence intervals (Student t',
-  'over the seeds). J = Σ_k p_k J_k on the agents\' examples (all of them up to --eval-subset, else a fixed',
-  'stratified subset). Batches are drawn with replacement (the theory\'s noise model); --sampling epochs uses',
-  'the training engine\'s reshuffling. Writes <out>/escape.jsonl (one line per algorithm and step) and',
-  '<out>/escape.json (summary); --out defaults to DIR/escape.',
-  '',
-  '--theory estimates H_k, d_k, R_k at w* (float64: the full model for M ≤ --max-full, default 400; otherwise',
-  'restricted to the top --rank eigenvectors of H̄, default 20 — the prediction then leaves out the flat',
-  'complement) and prints predicted curves next to the measured ones.',
-].join('\n');
+const escapeFields = {
+  algorithm: algorithmsField,
+  ...minimumFields,
+  seeds: field(integer(1), 10, { placeholder: 'R', description: 'runs per algorithm, for the 95% intervals (Student t)' }),
+  every: field(optional(integer(1)), null, { placeholder: 'm', unit: 'steps', description: 'record every m steps (default N/20)' }),
+  sampling: field(choice(samplings, 'sampling'), 'replacement', {
+    placeholder: 'NAME',
+    description: "batches with replacement (the theory's noise model) or the training engine's reshuffled epochs",
+    values: samplings,
+  }),
+};
 
-const kebab = (s: string): string => s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+/** The run options of a command started at a minimum: all but the algorithm (a list there). */
+export const minimumRunFields = runFieldsBut('algorithm');
+
 /** What defines J and w*: a minimum's data, model and seed cannot change under it. */
 const fixedByMinimum: (keyof TrainConfig)[] = ['dataset', 'dataDir', 'trainSubset', 'model', 'hidden', 'activation', 'seed'];
 
-/** The minimum's config with --config and flags over it; refuses changes to the data, model or seed. */
-export function configOver(base: TrainConfig, values: Values): TrainConfig {
-  const partial: Record<string, unknown> = { ...base };
-  const file = stringFlag(values, 'config');
-  if (file !== undefined) Object.assign(partial, readConfigFile(file));
-  for (const f of Object.keys(defaults)) {
-    const v = values[kebab(f)];
-    if (typeof v === 'string') partial[f] = v;
-  }
-  const config = makeConfig(partial);
+/** The setup and w* of `--minimum DIR` with --config and the flags over its config; refuses changes to its data, model or seed. */
+export async function minimumSetup(dir: string | null, options: Record<string, unknown>, ctx: Context, command: string): Promise<{ dir: string; setup: Setup; wStar: Tensor[] }> {
+  if (dir === null) throw new UserError(`give the minimum to start from: --minimum DIR (from flatdist minimize) — see 'flatdist ${command} --help'`);
+  const [{ loadMinimum }, { prepare }] = await Promise.all([import('../escape/index.js'), import('../train/setup.js')]);
+  const minimum = loadMinimum(dir);
+  const { config } = await configFromOptions(options, ctx, { base: minimum.config, fields: minimumRunFields });
   for (const f of fixedByMinimum) {
-    if (JSON.stringify(config[f]) !== JSON.stringify(base[f])) {
-      throw new ConfigError(f, `the minimum was found with ${JSON.stringify(base[f])}, not ${JSON.stringify(config[f])} — w* and J are defined by the minimum's data, model and seed`);
+    if (JSON.stringify(config[f]) !== JSON.stringify(minimum.config[f])) {
+      throw new ConfigError(f, `the minimum was found with ${JSON.stringify(minimum.config[f])}, not ${JSON.stringify(config[f])} — w* and J are defined by the minimum's data, model and seed`);
     }
   }
-  return config;
-}
-
-export function parseAlgorithms(list: string): Algorithm[] {
-  const names = list.split(',').map((s) => s.trim()).filter(Boolean);
-  if (names.length === 0) throw new ConfigError('algorithms', 'name at least one algorithm');
-  return names.map((n) => parseAlgorithm(n, 'algorithms'));
-}
-
-/** The setup and w* of `--minimum DIR` with the flags over its config. */
-export function minimumSetup(values: Values, command: string): { dir: string; setup: Setup; wStar: Tensor[] } {
-  const dir = stringFlag(values, 'minimum');
-  if (dir === undefined) throw new UserError(`give the minimum to start from: --minimum DIR (from flatdist minimize) — see 'flatdist ${command} --help'`);
-  const minimum = loadMinimum(dir);
-  const setup = prepare(configOver(minimum.config, values));
-  return { dir, setup, wStar: minimum.params };
+  return { dir, setup: prepare(config), wStar: minimum.params };
 }
 
 /** The theory's estimate at w* and its curves for the algorithms, with what the estimate is. */
-export function theoryAt(setup: Setup, wStar: Tensor[], algorithms: Algorithm[], steps: number, values: Values): { estimate: Omit<LinearizedEstimate, 'model'>; predictions: PredictedCurve[] } {
+export async function theoryAt(setup: Setup, wStar: Tensor[], algorithms: Algorithm[], steps: number, o: { rank: number; maxFull: number }): Promise<{ estimate: Omit<LinearizedEstimate, 'model'>; predictions: PredictedCurve[] }> {
+  const [{ scope }, { estimateLinearized, predictEscapeCurves }] = await Promise.all([import('../tensor/index.js'), import('../escape/index.js')]);
   return scope(() => {
-    const estimate = estimateLinearized(setup, wStar, {
-      rank: numberFlag(values, 'rank', 20, { integer: true, positive: true }),
-      maxFull: numberFlag(values, 'max-full', 400, { integer: true }),
-    });
+    const estimate = estimateLinearized(setup, wStar, { rank: o.rank, maxFull: o.maxFull });
     const predictions = predictEscapeCurves(setup, estimate.model, algorithms, steps);
     const { model: _model, ...rest } = estimate;
     return { estimate: rest, predictions };
@@ -121,67 +96,85 @@ export function escapeLines(result: EscapeResult, predictions: PredictedCurve[] 
   });
 }
 
-export const escapeCommand: Command = {
+/** Options of a command started at a minimum: its own fields, then --config and the run fields. */
+export function addMinimumOptions(cmd: Command, fields: Record<string, z.ZodType>, group: string, run: Partial<typeof minimumRunFields> = minimumRunFields): Command {
+  addFields(cmd, fields, { group });
+  return addRunOptions(cmd, run, { showDefault: false }).addHelpText(
+    'after',
+    "\nThe run options change the minimum's config (its μ, B, K, graph and rule; by default they are the minimum's); its data,\nmodel and seed stay: they define J and w*.",
+  );
+}
+
+export const escape = command({
+  name: 'escape',
   summary: 'escape from a minimum w*: measured E J(w_n) − J(w*) over seeds, with --theory the predicted curves',
-  run(args) {
-    const { values } = parseStrict(args, options, 'escape');
-    if (values.help) {
-      console.log(help);
-      return 0;
-    }
-    if (values.resume !== undefined) throw new UserError('escape has no --resume');
-    const { dir, setup, wStar } = minimumSetup(values, 'escape');
-    const c = setup.config;
-    const out = stringFlag(values, 'out') ?? join(dir, 'escape');
-    const algorithms = parseAlgorithms(stringFlag(values, 'algorithms') ?? 'centralized,consensus,atc');
-    const seeds = numberFlag(values, 'seeds', 10, { integer: true, positive: true });
-    const every = numberFlag(values, 'every', Math.max(1, Math.floor(c.steps / 20)), { integer: true, positive: true });
-    const sampling = (stringFlag(values, 'sampling') ?? 'replacement') as Sampling;
-    if (!samplings.includes(sampling)) throw new ConfigError('sampling', `expected ${samplings.join(' or ')}, got '${sampling}'`);
-    const quiet = values.json === true;
-    const began = Date.now();
-    let theory: ReturnType<typeof theoryAt> | null = null;
-    if (values.theory) {
-      if (!quiet) process.stderr.write('estimating H_k, d_k, R_k at w* ...\n');
-      theory = theoryAt(setup, wStar, algorithms, c.steps, values);
-    }
-    const theorySeconds = (Date.now() - began) / 1000;
-    const result = runEscape(setup, wStar, {
-      algorithms,
-      steps: c.steps,
-      seeds,
-      every,
-      sampling,
-      progress: quiet ? undefined : (algorithm, n, N) => {
-        if (n % 10 === 0 || n === N) process.stderr.write(`\r${algorithm}: step ${n}/${N}   ${n === N ? '\n' : ''}`);
-      },
-    });
-    mkdirSync(out, { recursive: true });
-    writeFileSync(join(out, 'escape.jsonl'), escapeLines(result, theory?.predictions ?? null).map((l) => `${JSON.stringify(l)}\n`).join(''));
-    const summary = {
-      minimum: dir,
-      out,
-      ...result,
-      curves: result.curves.map((curve) => ({ algorithm: curve.algorithm, seconds: curve.seconds, final: curve.points[curve.points.length - 1] })),
-      theory: theory && {
-        ...theory.estimate,
-        seconds: theorySeconds,
-        predictions: theory.predictions.map((p) => ({ algorithm: p.algorithm, ...predictionSummary(p.prediction) })),
-      },
-      seconds: (Date.now() - began) / 1000,
-    };
-    writeFileAtomic(join(out, 'escape.json'), `${JSON.stringify(summary, null, 2)}\n`);
-    if (quiet) console.log(JSON.stringify(summary));
-    else {
-      console.log(`escape from ${dir}: J(w*) = ${result.reference.toPrecision(8)} on ${result.evaluationExamples} examples; K = ${result.agents}, μ = ${result.stepSize}, B = ${result.batchSize}, N = ${result.steps}, R = ${result.seeds} seeds, ${result.sampling} sampling`);
-      if (theory) {
-        const e = theory.estimate;
-        const captured = e.traceCaptured ? `, Tr(VᵀH̄V)/Tr(H̄) = ${e.traceCaptured.fraction.toFixed(3)} ± ${e.traceCaptured.stdError.toFixed(3)}` : '';
-        console.log(`theory: ${e.kind} model, M = ${e.dimension}, r = ${e.rank}${captured}; top curvatures ${e.curvatures.slice(0, 5).map((v) => v.toPrecision(4)).join(', ')}; ${e.cost.hvps} HVPs, ${theorySeconds.toFixed(1)} s`);
+  define(cmd, ctx) {
+    cmd.option('--theory', "add the linearized theory's predicted curves, with H_k, d_k, R_k estimated at w* (float64)").option('--json', 'print the summary as JSON');
+    addMinimumOptions(cmd, escapeFields, 'escape').addHelpText('after', [
+      '',
+      "Every agent starts at w* (the centroid of DIR's checkpoint); each algorithm runs N steps (--steps) of the engine",
+      "over R seeds, recording E J(w_c,n) − J(w*) and (1/K) Σ_k E J(w_k,n) − J(w*) with 95% intervals. J = Σ_k p_k J_k on",
+      "the agents' examples (all of them up to --eval-subset, else a fixed stratified subset). Writes <out>/escape.jsonl",
+      '(one line per algorithm and step) and <out>/escape.json (summary); --out defaults to DIR/escape.',
+    ].join('\n'));
+    onRun(cmd, ctx, async (options) => {
+      const o = parseOptions(z.strictObject(escapeFields), options);
+      const { dir, setup, wStar } = await minimumSetup(o.minimum, options, ctx, 'escape');
+      const [{ mkdirSync, writeFileSync }, { escapeTable, runEscape }, { writeFileAtomic }] = await Promise.all([
+        import('node:fs'),
+        import('../escape/index.js'),
+        import('../train/atomic.js'),
+      ]);
+      const c = setup.config;
+      const out = typeof options.out === 'string' ? options.out : join(dir, 'escape');
+      const { algorithm: algorithms, seeds, sampling } = o;
+      const every = o.every ?? Math.max(1, Math.floor(c.steps / 20));
+      const quiet = options.json === true;
+      const began = Date.now();
+      let theory: Awaited<ReturnType<typeof theoryAt>> | null = null;
+      if (options.theory === true) {
+        if (!quiet) process.stderr.write('estimating H_k, d_k, R_k at w* ...\n');
+        theory = await theoryAt(setup, wStar, algorithms, c.steps, o);
       }
-      console.log(escapeTable(result, theory?.predictions));
-      console.log(`times: ${result.curves.map((x) => `${x.algorithm} ${x.seconds.toFixed(1)} s`).join(', ')}; total ${summary.seconds.toFixed(1)} s — ${join(out, 'escape.jsonl')}`);
-    }
-    return 0;
+      const theorySeconds = (Date.now() - began) / 1000;
+      const result = runEscape(setup, wStar, {
+        algorithms,
+        steps: c.steps,
+        seeds,
+        every,
+        sampling,
+        progress: quiet ? undefined : (algorithm, n, N) => {
+          if (n % 10 === 0 || n === N) process.stderr.write(`\r${algorithm}: step ${n}/${N}   ${n === N ? '\n' : ''}`);
+        },
+      });
+      mkdirSync(out, { recursive: true });
+      writeFileSync(join(out, 'escape.jsonl'), escapeLines(result, theory?.predictions ?? null).map((l) => `${JSON.stringify(l)}\n`).join(''));
+      const summary = {
+        minimum: dir,
+        out,
+        ...result,
+        curves: result.curves.map((curve) => ({ algorithm: curve.algorithm, seconds: curve.seconds, final: curve.points[curve.points.length - 1] })),
+        theory: theory && {
+          ...theory.estimate,
+          seconds: theorySeconds,
+          predictions: theory.predictions.map((p) => ({ algorithm: p.algorithm, ...predictionSummary(p.prediction) })),
+        },
+        seconds: (Date.now() - began) / 1000,
+      };
+      writeFileAtomic(join(out, 'escape.json'), `${JSON.stringify(summary, null, 2)}\n`);
+      if (quiet) console.log(JSON.stringify(summary));
+      else {
+        console.log(`escape from ${dir}: J(w*) = ${result.reference.toPrecision(8)} on ${result.evaluationExamples} examples; K = ${result.agents}, μ = ${result.stepSize}, B = ${result.batchSize}, N = ${result.steps}, R = ${result.seeds} seeds, ${result.sampling} sampling`);
+        if (theory) {
+          const e = theory.estimate;
+          const captured = e.traceCaptured ? `, Tr(VᵀH̄V)/Tr(H̄) = ${e.traceCaptured.fraction.toFixed(3)} ± ${e.traceCaptured.stdError.toFixed(3)}` : '';
+          console.log(`theory: ${e.kind} model, M = ${e.dimension}, r = ${e.rank}${captured}; top curvatures ${e.curvatures.slice(0, 5).map((v) => v.toPrecision(4)).join(', ')}; ${e.cost.hvps} HVPs, ${theorySeconds.toFixed(1)} s`);
+        }
+        console.log(escapeTable(result, theory?.predictions));
+        console.log(`times: ${result.curves.map((x) => `${x.algorithm} ${x.seconds.toFixed(1)} s`).join(', ')}; total ${summary.seconds.toFixed(1)} s — ${join(out, 'escape.jsonl')}`);
+      }
+      return 0;
+
+    });
   },
-};
+});

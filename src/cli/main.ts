@@ -1,68 +1,55 @@
-// The flatdist command line: `flatdist <command> [options]`.
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+// The flatdist command line: `flatdist <command> [options]`. Each command lives in
+// its own file, loaded only when it runs (or for help), and its file loads the
+// libraries (libtorch, vega) only in its action: --version and --help load neither.
 import { UserError } from '../errors.js';
-import { packageRoot } from '../tensor/native.js';
-import { demo } from './demo.js';
-import { trainCommand } from './train.js';
-import { graph } from './graph.js';
-import { bench } from './bench.js';
-import { reproduceCommand } from './reproduce.js';
-import { measureCommand } from './measure.js';
-import { minimizeCommand } from './minimize.js';
-import { escapeCommand } from './escape.js';
-import { theoryCommand } from './theory.js';
-import { agentCommand, launchCommand } from '../dist/commands.js';
+import { builtLibtorchVersion, packageVersion } from '../package.js';
+import type { CommandSpec, Context } from './command.js';
 
-export interface Command {
-  summary: string;
-  run(args: string[]): Promise<number> | number;
-}
-
-export const version = (): string =>
-  (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
-
-const commands: Record<string, Command> = {
-  demo,
-  train: trainCommand,
-  graph,
-  bench,
-  reproduce: reproduceCommand,
-  launch: launchCommand,
-  agent: agentCommand,
-  measure: measureCommand,
-  minimize: minimizeCommand,
-  escape: escapeCommand,
-  theory: theoryCommand,
+/** Each command's file, loaded when it runs. */
+export const commands: Record<string, () => Promise<CommandSpec>> = {
+  demo: async () => (await import('./demo.js')).demo,
+  train: async () => (await import('./train.js')).train,
+  graph: async () => (await import('./graph.js')).graph,
+  measure: async () => (await import('./measure.js')).measure,
+  minimize: async () => (await import('./minimize.js')).minimize,
+  escape: async () => (await import('./escape.js')).escape,
+  theory: async () => (await import('./theory.js')).theory,
+  reproduce: async () => (await import('./reproduce.js')).reproduce,
+  launch: async () => (await import('./launch.js')).launch,
+  agent: async () => (await import('./agent.js')).agent,
+  bench: async () => (await import('./bench.js')).bench,
 };
 
-function usage(): string {
-  const rows = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`);
-  return ['usage: flatdist <command> [options]   (flatdist <command> --help for its options)', '', 'commands:', ...rows, '', '  --version  flatdist and libtorch versions'].join('\n');
-}
+export const versionText = (): string =>
+  `flatdist ${packageVersion()} (libtorch ${builtLibtorchVersion() ?? 'version not recorded: rebuild with npm run build'})`;
 
+/** Runs the command line; returns the exit code: 0 done, 1 a bug, 2 the user's error (one line on stderr). */
 export async function main(argv: string[]): Promise<number> {
   const debug = argv.includes('--debug');
+  const json = argv.includes('--json');
   const args = argv.filter((a) => a !== '--debug');
-  try {
-    const [name, ...rest] = args;
-    if (name === '--version' || name === '-v') {
-      const { torchVersion } = await import('../tensor/runtime.js');
-      console.log(`flatdist ${version()} (libtorch ${torchVersion})`);
-      return 0;
-    }
-    if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-      console.log(usage());
-      return name === undefined ? 1 : 0;
-    }
-    const command = commands[name];
-    if (!command) throw new UserError(`unknown command '${name}' — one of: ${Object.keys(commands).join(', ')}`);
-    return await command.run(rest);
-  } catch (e) {
-    const err = e instanceof Error ? e : new Error(String(e));
-    if (debug) console.error(err.stack);
-    else if (err instanceof UserError) console.error(`flatdist: ${err.message}`);
-    else console.error(`flatdist: ${err.message.split('\n')[0]} (run with --debug for details)`);
-    return err instanceof UserError ? 2 : 1;
+  if (args.length === 1 && (args[0] === '--version' || args[0] === '-v')) {
+    console.log(versionText());
+    return 0;
   }
+  const { newContext, program, runProgram } = await import('./command.js');
+  const ctx = newContext();
+  try {
+    const one = commands[args[0]];
+    const specs = one ? [await one()] : await Promise.all(Object.values(commands).map((load) => load()));
+    return await runProgram(program(specs, ctx, versionText()), args, ctx);
+  } catch (e) {
+    return report(e instanceof Error ? e : new Error(String(e)), ctx, { debug, json });
+  }
+}
+
+async function report(err: Error, ctx: Context, o: { debug: boolean; json: boolean }): Promise<number> {
+  const { say } = await import('./command.js');
+  const user = err instanceof UserError;
+  const line = user ? say(err, ctx) : `${err.message.split('\n')[0]} (run with --debug for details)`;
+  if (o.debug) console.error(err.stack);
+  else console.error(`flatdist: ${line}`);
+  const exitCode = user ? 2 : 1;
+  if (o.json) console.log(JSON.stringify({ error: { kind: err.name, message: line, exitCode } }));
+  return exitCode;
 }

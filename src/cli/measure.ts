@@ -2,47 +2,35 @@
 // agent or all of them — on the training or test data, each measure with its uncertainty
 // and cost (Hessian-vector products, seconds). J here is the mean cross-entropy over the
 // chosen examples (no weight decay), computed in chunks, with exact HVPs.
-import { existsSync } from 'node:fs';
-import { ConfigError, DataError, UserError } from '../errors.js';
-import { Generator, randperm, scope, type Tensor } from '../tensor/index.js';
-import { centroid, measure, modelObjective, risk, type MeasureReport, type MeasureSpec, type Objective } from '../measures/index.js';
-import { loadCheckpoint } from '../train/checkpoint.js';
-import { makeConfig } from '../train/config.js';
-import { prepare } from '../train/setup.js';
-import { loadMinimum } from '../escape/index.js';
-import { numberFlag, parseStrict, stringFlag } from './minimize.js';
-import type { Command } from './main.js';
+import { z } from 'zod';
+import { ConfigError, DataError } from '../errors.js';
+import type { MeasureReport, MeasureSpec, Objective } from '../measures/index.js';
+import type { Tensor } from '../tensor/index.js';
+import { choice, field, integer, list, optional, real, text } from '../train/fields.js';
+import { addFields, command, onRun, parseOptions } from './command.js';
 
 const measureNames = ['trace', 'eigs', 'density', 'gaussian', 'worst', 'slice1d', 'slice2d', 'opt'] as const;
-type MeasureName = (typeof measureNames)[number];
+const splits = ['train', 'test'] as const;
 
-const options = {
-  which: { type: 'string' as const },
-  split: { type: 'string' as const },
-  subset: { type: 'string' as const },
-  seed: { type: 'string' as const },
-  measures: { type: 'string' as const },
-  reference: { type: 'string' as const },
-  'max-probes': { type: 'string' as const },
-  'top-k': { type: 'string' as const },
-  sigma: { type: 'string' as const },
-  samples: { type: 'string' as const },
-  rho: { type: 'string' as const },
-  points: { type: 'string' as const },
-  chunk: { type: 'string' as const },
-  json: { type: 'boolean' as const },
-  help: { type: 'boolean' as const, short: 'h' },
+const measureFields = {
+  which: field(text(), 'centroid', { placeholder: 'WHICH', description: 'the model measured: the centroid Σ p_k w_k, agent k, or every agent and the centroid', values: ['centroid', 'agent:K', 'all'] }),
+  split: field(choice(splits, 'split'), 'train', { placeholder: 'SPLIT', description: 'the examples J is the mean cross-entropy over', values: splits }),
+  evalSubset: field(optional(integer(1)), null, { placeholder: 'N', unit: 'examples', description: 'a random subset of N examples of the split, fixed by --seed (default: all)' }),
+  seed: field(integer(0), 1, { placeholder: 'S', description: 'fixes the subset and the random probes' }),
+  measures: field(list(choice(measureNames, 'measure'), 'measure'), ['trace', 'eigs'], {
+    placeholder: 'LIST',
+    description: 'comma-separated; J and ‖∇J‖ (opt) are always reported',
+    values: measureNames,
+  }),
+  reference: field(optional(text()), null, { placeholder: 'J|DIR', description: "J(w*) for the excess risk: a value, or a minimum's checkpoint or run directory (default: no excess risk)" }),
+  maxProbes: field(integer(1), 100, { placeholder: 'N', description: 'trace: most Rademacher probes (Hutchinson)' }),
+  topK: field(integer(1), 5, { placeholder: 'K', description: 'eigs: how many top eigenvalues (Lanczos)' }),
+  sigma: field(real({ above: 0 }), 0.01, { placeholder: 'σ', description: 'gaussian: σ of the perturbation u ~ N(0, σ²I)' }),
+  samples: field(integer(1), 50, { placeholder: 'N', description: 'gaussian: perturbations drawn' }),
+  rho: field(real({ above: 0 }), 0.05, { placeholder: 'ρ', description: 'worst: radius ρ of the ascent, relative to ‖w‖' }),
+  points: field(integer(1), 21, { placeholder: 'N', description: 'slice1d, slice2d: points per axis' }),
+  chunk: field(integer(1), 1000, { placeholder: 'N', unit: 'examples', description: 'examples per forward pass' }),
 };
-
-const help = [
-  'usage: flatdist measure <checkpoint or run dir> [--which centroid|agent:K|all] [--split train|test]',
-  '         [--subset N] [--seed S] [--measures trace,eigs,...] [--reference VALUE|CHECKPOINT] [--json]',
-  '',
-  `measures: ${measureNames.join(', ')} (default trace,eigs; opt — J, ‖∇J‖, excess risk — is always reported)`,
-  'knobs: --max-probes 100 (trace)  --top-k 5 (eigs, Lanczos)  --sigma 0.01 --samples 50 (gaussian)',
-  '       --rho 0.05 (worst, relative to ‖w‖)  --points 21 (slices; 2-D uses points×points)  --chunk 1000',
-  'J is the mean cross-entropy over the split (a random --subset of N examples, fixed by --seed).',
-].join('\n');
 
 export interface Target {
   which: string;
@@ -50,7 +38,8 @@ export interface Target {
 }
 
 /** The models --which names: the centroid Σ p_k w_k, agent k, or every agent and the centroid. */
-export function targets(stacked: Tensor[], perron: number[], which: string): Target[] {
+export async function targets(stacked: Tensor[], perron: number[], which: string): Promise<Target[]> {
+  const { centroid } = await import('../measures/index.js');
   const K = stacked[0].shape[0];
   const agent = (k: number): Target => ({ which: `agent:${k}`, params: stacked.map((t) => t.select(0, k)) });
   const centre = (): Target => ({ which: 'centroid', params: centroid(stacked, perron) });
@@ -59,12 +48,6 @@ export function targets(stacked: Tensor[], perron: number[], which: string): Tar
   const m = /^agent:(\d+)$/.exec(which);
   if (m && Number(m[1]) < K) return [agent(Number(m[1]))];
   throw new ConfigError('which', `expected centroid, agent:K with 0 ≤ K < ${K}, or all — got '${which}'`);
-}
-
-function parseMeasures(list: string): Set<MeasureName> {
-  const names = list.split(',').map((s) => s.trim()).filter(Boolean);
-  for (const n of names) if (!(measureNames as readonly string[]).includes(n)) throw new ConfigError('measures', `unknown measure '${n}' — one of ${measureNames.join(', ')}`);
-  return new Set(names as MeasureName[]);
 }
 
 const pm = (mean: number, se: number): string => `${mean.toPrecision(6)} ± ${se.toPrecision(2)}`;
@@ -90,66 +73,71 @@ function describe(r: MeasureReport): string[] {
   return lines;
 }
 
-export const measureCommand: Command = {
+export const measure = command({
+  name: 'measure',
   summary: 'flatness and optimization error at a checkpoint: trace, eigenvalues, density, sharpness, slices',
-  run(args) {
-    const { values, positionals } = parseStrict(args, options, 'measure', true);
-    if (values.help) {
-      console.log(help);
-      return 0;
-    }
-    if (positionals.length !== 1) throw new UserError(`give one checkpoint or run directory (got ${positionals.length}) — see 'flatdist measure --help'`);
-    const path = positionals[0];
-    if (!existsSync(path)) throw new DataError(path, 'no such checkpoint file or run directory');
-    const which = stringFlag(values, 'which') ?? 'centroid';
-    const split = stringFlag(values, 'split') ?? 'train';
-    if (split !== 'train' && split !== 'test') throw new ConfigError('split', `expected train or test, got '${split}'`);
-    const wanted = parseMeasures(stringFlag(values, 'measures') ?? 'trace,eigs');
-    const seed = numberFlag(values, 'seed', 1, { integer: true });
-    const subset = values.subset === undefined ? null : numberFlag(values, 'subset', 0, { integer: true, positive: true });
-    const chunk = numberFlag(values, 'chunk', 1000, { integer: true, positive: true });
-    const ck = loadCheckpoint(path);
-    const chosen = targets(ck.params, ck.perron, which);
-    const setup = prepare(makeConfig(ck.config as Record<string, unknown>));
-    const data = split === 'train' ? setup.train : setup.test;
-    return scope(() => {
-      let x = data.x;
-      let y = data.y;
-      if (subset !== null && subset < data.n) {
-        const index = randperm(data.n, new Generator(seed)).narrow(0, 0, subset);
-        x = x.indexSelect(0, index);
-        y = y.indexSelect(0, index);
-      }
-      const objective: Objective = modelObjective(setup.model, x, y, chunk);
-      let reference: number | undefined;
-      const given = stringFlag(values, 'reference');
-      if (given !== undefined) {
-        const asNumber = Number(given);
-        reference = Number.isFinite(asNumber) && !existsSync(given) ? asNumber : risk(objective, loadMinimum(given).params);
-      }
-      const spec: MeasureSpec = { seed, reference };
-      if (wanted.has('trace')) spec.trace = { maxProbes: numberFlag(values, 'max-probes', 100, { integer: true, positive: true }) };
-      if (wanted.has('eigs')) spec.eigenvalues = { k: numberFlag(values, 'top-k', 5, { integer: true, positive: true }), method: 'lanczos' };
-      if (wanted.has('density')) spec.density = {};
-      if (wanted.has('gaussian')) spec.gaussian = { sigma: numberFlag(values, 'sigma', 0.01, { positive: true }), samples: numberFlag(values, 'samples', 50, { integer: true, positive: true }) };
-      if (wanted.has('worst')) spec.worstCase = { rho: numberFlag(values, 'rho', 0.05, { positive: true }), relative: true };
-      const points = numberFlag(values, 'points', 21, { integer: true, positive: true });
-      if (wanted.has('slice1d')) spec.slice1d = { points };
-      if (wanted.has('slice2d')) spec.slice2d = { points };
-      const reports = chosen.map((t) => ({
-        which: t.which,
-        report: measure(objective, t.params, spec, t.which === 'centroid' && ck.params[0].shape[0] > 1 ? { stacked: ck.params, p: ck.perron } : undefined),
-      }));
-      const record = { checkpoint: path, step: ck.step, split, examples: y.shape[0], seed, reports };
-      if (values.json) console.log(JSON.stringify(record));
-      else {
-        console.log(`${path} (step ${ck.step}), ${split} split, ${record.examples} examples, M = ${reports[0].report.dimension}`);
-        for (const { which: w, report } of reports) {
-          console.log(`${w}:`);
-          for (const line of describe(report)) console.log(`  ${line}`);
+  define(cmd, ctx) {
+    cmd.argument('<checkpoint>', 'a checkpoint file or run directory');
+    addFields(cmd, measureFields, { group: 'measure' })
+      .option('--json', 'print the reports as JSON')
+      .addHelpText('after', '\nJ is the mean cross-entropy over the split (a random --eval-subset of N examples, fixed by --seed).');
+    onRun(cmd, ctx, async (options, [path]) => {
+      const o = parseOptions(z.strictObject(measureFields), options);
+      const [{ existsSync }, { Generator, randperm, scope }, { measure: run, modelObjective, risk }, { loadCheckpoint }, { makeConfig }, { prepare }, { loadMinimum }] = await Promise.all([
+        import('node:fs'),
+        import('../tensor/index.js'),
+        import('../measures/index.js'),
+        import('../train/checkpoint.js'),
+        import('../train/config.js'),
+        import('../train/setup.js'),
+        import('../escape/index.js'),
+      ]);
+      if (!existsSync(path)) throw new DataError(path, 'no such checkpoint file or run directory');
+      const { which, split, seed, evalSubset, chunk } = o;
+      const wanted = new Set(o.measures);
+      const ck = loadCheckpoint(path);
+      const chosen = await targets(ck.params, ck.perron, which);
+      const setup = prepare(makeConfig(ck.config as Record<string, unknown>));
+      const data = split === 'train' ? setup.train : setup.test;
+      return scope(() => {
+        let x = data.x;
+        let y = data.y;
+        if (evalSubset !== null && evalSubset < data.n) {
+          const index = randperm(data.n, new Generator(seed)).narrow(0, 0, evalSubset);
+          x = x.indexSelect(0, index);
+          y = y.indexSelect(0, index);
         }
-      }
-      return 0;
+        const objective: Objective = modelObjective(setup.model, x, y, chunk);
+        let reference: number | undefined;
+        const given = o.reference;
+        if (given !== null) {
+          const asNumber = Number(given);
+          reference = Number.isFinite(asNumber) && !existsSync(given) ? asNumber : risk(objective, loadMinimum(given).params);
+        }
+        const spec: MeasureSpec = { seed, reference };
+        if (wanted.has('trace')) spec.trace = { maxProbes: o.maxProbes };
+        if (wanted.has('eigs')) spec.eigenvalues = { k: o.topK, method: 'lanczos' };
+        if (wanted.has('density')) spec.density = {};
+        if (wanted.has('gaussian')) spec.gaussian = { sigma: o.sigma, samples: o.samples };
+        if (wanted.has('worst')) spec.worstCase = { rho: o.rho, relative: true };
+        const points = o.points;
+        if (wanted.has('slice1d')) spec.slice1d = { points };
+        if (wanted.has('slice2d')) spec.slice2d = { points };
+        const reports = chosen.map((t) => ({
+          which: t.which,
+          report: run(objective, t.params, spec, t.which === 'centroid' && ck.params[0].shape[0] > 1 ? { stacked: ck.params, p: ck.perron } : undefined),
+        }));
+        const record = { checkpoint: path, step: ck.step, split, examples: y.shape[0], seed, reports };
+        if (options.json) console.log(JSON.stringify(record));
+        else {
+          console.log(`${path} (step ${ck.step}), ${split} split, ${record.examples} examples, M = ${reports[0].report.dimension}`);
+          for (const { which: w, report } of reports) {
+            console.log(`${w}:`);
+            for (const line of describe(report)) console.log(`  ${line}`);
+          }
+        }
+        return 0;
+      });
     });
   },
-};
+});

@@ -1,95 +1,55 @@
 // `flatdist theory`: the linearized theory's predictions — the exact escape curve, the exact
 // steady state (Lyapunov) and the small-μ closed form — for a generated quadratic problem
 // with known H_k, d_k, R_k, or for the model estimated at a minimum w* (--minimum DIR).
-import { ConfigError, UserError } from '../errors.js';
-import { combinationMatrix, makeGraph, perronVector } from '../graph/index.js';
-import { quadraticHeterogeneity, quadraticProblem } from '../data/index.js';
-import { fromArray, scope, stack } from '../tensor/index.js';
-import { unifiedForm, type Algorithm } from '../algorithms/recursion.js';
-import { linearizedModel, predictEscape, predictionTable, type EscapePrediction } from '../theory/index.js';
-import { readConfigFile } from '../train/config.js';
-import { numberFlag, parseStrict, stringFlag, type Values } from './minimize.js';
-import { minimumSetup, parseAlgorithms, predictionSummary, theoryAt } from './escape.js';
-import { trainOptions } from './train.js';
-import type { Command } from './main.js';
+import { z } from 'zod';
+import type { Algorithm } from '../algorithms/names.js';
+import { ConfigError } from '../errors.js';
+import type { EscapePrediction } from '../theory/index.js';
+import { readConfigFile, runFields } from '../train/config.js';
+import { field, flag, infoOf, integer, parseFields, real, widths } from '../train/fields.js';
+import { command, onRun, parseOptions, pick } from './command.js';
+import { addMinimumOptions, algorithmsField, minimumFields, minimumRunFields, minimumSetup, predictionSummary, theoryAt } from './escape.js';
 
-const options = {
-  ...trainOptions,
-  minimum: { type: 'string' as const },
-  algorithms: { type: 'string' as const },
-  dimension: { type: 'string' as const },
-  eigenvalues: { type: 'string' as const },
-  heterogeneity: { type: 'string' as const },
-  noise: { type: 'string' as const },
-  'common-hessian': { type: 'boolean' as const },
-  rank: { type: 'string' as const },
-  'max-full': { type: 'string' as const },
+const problem = 'the problem';
+
+/** The generated quadratic problem (src/data/quadratic.ts); K, μ, B, N, graph spelled as train spells them. */
+const quadraticFields = {
+  agents: field(integer(1), 8, infoOf(runFields.agents)),
+  dimension: field(integer(1), 10, { group: problem, placeholder: 'M', description: 'dimension M of w' }),
+  seed: field(integer(0), 1, { group: problem, placeholder: 'S', description: 'fixes H_k, w_k° and R_k' }),
+  eigenvalues: field(widths().pipe(z.tuple([z.number().positive(), z.number().positive()], { error: 'must be MIN,MAX with 0 < MIN ≤ MAX' })).refine(([a, b]) => a <= b, 'must be MIN,MAX with 0 < MIN ≤ MAX'), [0.1, 1], {
+    group: problem,
+    placeholder: 'MIN,MAX',
+    description: "range of the Hessians' eigenvalues",
+  }),
+  heterogeneity: field(real(), 1, { group: problem, placeholder: 'h', description: "spread of the agents' minimizers w_k°" }),
+  noise: field(real(), 1, { group: problem, placeholder: 'σ', description: 'scale of the per-sample gradient noise R_k' }),
+  commonHessian: field(flag(), false, { group: problem, placeholder: 'BOOL', description: 'every agent has the same H_k' }),
+  topology: runFields.topology,
+  rule: runFields.rule,
+  stepSize: field(real({ above: 0 }), 0.05, infoOf(runFields.stepSize)),
+  batchSize: field(integer(1), 32, infoOf(runFields.batchSize)),
+  steps: field(integer(1), 300, infoOf(runFields.steps)),
+  algorithm: algorithmsField,
 };
+const quadraticSchema = z.strictObject(quadraticFields);
+type Quadratic = z.output<typeof quadraticSchema>;
 
-const help = [
-  'usage: flatdist theory [--algorithms centralized,consensus,atc] [--step-size μ] [--batch-size B] [--steps N] [--json]',
-  '         (a generated quadratic:) [--agents 8] [--dimension 10] [--seed 1] [--eigenvalues 0.1,1] [--heterogeneity 1]',
-  '                                   [--noise 1] [--common-hessian] [--topology ring] [--rule metropolis] [--config quad.yaml]',
-  '         (or a real minimum:)     --minimum DIR [train flags] [--rank 20] [--max-full 400]',
-  '',
-  'Prints, per algorithm, E J(w_c,N) − J(w*) and (1/K) Σ_k E J(w_k,N) − J(w*) from the exact propagation of the',
-  'linearized recursion\'s moments, the exact steady state and the small-μ closed form. The quadratic problem has',
-  'J_k(w) = ½(w − w_k°)ᵀH_k(w − w_k°) with per-sample gradient noise of covariance R_k (src/data/quadratic.ts); a',
-  '--config file holds the same fields (agents, dimension, seed, eigenvalues, heterogeneity, noise, commonHessian,',
-  'topology, rule, stepSize, batchSize, steps, algorithms).',
-].join('\n');
-
-interface Quadratic {
-  agents: number;
-  dimension: number;
-  seed: number;
-  eigenvalues: [number, number];
-  heterogeneity: number;
-  noise: number;
-  commonHessian: boolean;
-  topology: string;
-  rule: string;
-  stepSize: number;
-  batchSize: number;
-  steps: number;
-  algorithms: string;
-}
-
-const quadraticFields = ['agents', 'dimension', 'seed', 'eigenvalues', 'heterogeneity', 'noise', 'commonHessian', 'topology', 'rule', 'stepSize', 'batchSize', 'steps', 'algorithms'];
-
-function quadraticFrom(values: Values): Quadratic {
-  const file = stringFlag(values, 'config');
-  const fromFile: Record<string, unknown> = file === undefined ? {} : readConfigFile(file);
-  for (const k of Object.keys(fromFile)) if (!quadraticFields.includes(k)) throw new ConfigError(k, `unknown field of a quadratic problem — allowed: ${quadraticFields.join(', ')}`);
-  const kebab = (s: string): string => s.replace(/[A-Z]/g, (ch) => `-${ch.toLowerCase()}`);
-  const merged: Values = {};
-  for (const k of quadraticFields) {
-    const v = fromFile[k];
-    if (v !== undefined) merged[kebab(k)] = Array.isArray(v) ? v.join(',') : typeof v === 'boolean' ? v : String(v);
-    if (values[kebab(k)] !== undefined) merged[kebab(k)] = values[kebab(k)];
-  }
-  const eigen = (stringFlag(merged, 'eigenvalues') ?? '0.1,1').split(',').map(Number);
-  if (eigen.length !== 2 || !eigen.every((x) => x > 0) || eigen[0] > eigen[1]) throw new ConfigError('eigenvalues', `expected MIN,MAX with 0 < MIN ≤ MAX, got '${stringFlag(merged, 'eigenvalues')}'`);
-  return {
-    agents: numberFlag(merged, 'agents', 8, { integer: true, positive: true }),
-    dimension: numberFlag(merged, 'dimension', 10, { integer: true, positive: true }),
-    seed: numberFlag(merged, 'seed', 1, { integer: true }),
-    eigenvalues: [eigen[0], eigen[1]],
-    heterogeneity: numberFlag(merged, 'heterogeneity', 1),
-    noise: numberFlag(merged, 'noise', 1),
-    commonHessian: merged['common-hessian'] === true || merged['common-hessian'] === 'true',
-    topology: stringFlag(merged, 'topology') ?? 'ring',
-    rule: stringFlag(merged, 'rule') ?? 'metropolis',
-    stepSize: numberFlag(merged, 'step-size', 0.05, { positive: true }),
-    batchSize: numberFlag(merged, 'batch-size', 32, { integer: true, positive: true }),
-    steps: numberFlag(merged, 'steps', 300, { integer: true, positive: true }),
-    algorithms: stringFlag(merged, 'algorithms') ?? 'centralized,consensus,atc',
-  };
-}
+/** What a prediction at a minimum takes besides the run options. */
+const atMinimum = z.strictObject({ algorithm: algorithmsField, ...minimumFields });
+/** The run options not also a quadratic problem's: they apply only with --minimum. */
+const runOnly = Object.fromEntries(Object.entries(minimumRunFields).filter(([k]) => !(k in quadraticFields)));
 
 /** Predictions on the generated quadratic problem. */
-export function quadraticPredictions(q: Quadratic): { algorithm: Algorithm; prediction: EscapePrediction }[] {
-  const algorithms = parseAlgorithms(q.algorithms);
+export async function quadraticPredictions(q: Quadratic): Promise<{ algorithm: Algorithm; prediction: EscapePrediction }[]> {
+  const [{ combinationMatrix, makeGraph, perronVector }, { quadraticHeterogeneity, quadraticProblem }, { fromArray, scope, stack }, { unifiedForm }, { linearizedModel, predictEscape }] = await Promise.all([
+    import('../graph/index.js'),
+    import('../data/index.js'),
+    import('../tensor/index.js'),
+    import('../algorithms/recursion.js'),
+    import('../theory/index.js'),
+  ]);
+  const algorithms = q.algorithm;
   const problem = quadraticProblem({ K: q.agents, M: q.dimension, seed: q.seed, eigenvalues: q.eigenvalues, heterogeneity: q.heterogeneity, noise: q.noise, commonHessian: q.commonHessian });
   const graph = makeGraph({ topology: q.topology, agents: q.agents, seed: q.seed });
   const A = combinationMatrix(q.rule, graph);
@@ -118,35 +78,46 @@ function curveTable(rows: { algorithm: string; prediction: EscapePrediction }[])
   return [header, ...lines].map((l) => l.map((x, i) => x.padEnd(widths[i])).join('  ').trimEnd()).join('\n');
 }
 
-export const theoryCommand: Command = {
+export const theory = command({
+  name: 'theory',
   summary: 'linearized-theory predictions (exact curve, steady state, closed form) for a quadratic or a minimum',
-  run(args) {
-    const { values } = parseStrict(args, options, 'theory');
-    if (values.help) {
-      console.log(help);
+  define(cmd, ctx) {
+    cmd.option('--json', 'print the predictions and their curves as JSON');
+    addMinimumOptions(cmd, { ...quadraticFields, ...minimumFields }, 'theory', runOnly).addHelpText('after', [
+      '',
+      "Prints, per algorithm, E J(w_c,N) − J(w*) and (1/K) Σ_k E J(w_k,N) − J(w*) from the exact propagation of the linearized",
+      "recursion's moments, the exact steady state and the small-μ closed form. Without --minimum, the problem is a generated",
+      'quadratic: J_k(w) = ½(w − w_k°)ᵀH_k(w − w_k°) with per-sample gradient noise of covariance R_k; a --config file then',
+      'holds its fields (agents, dimension, seed, eigenvalues, heterogeneity, noise, common-hessian, topology, rule,',
+      'step-size, batch-size, steps, algorithm), spelled as the flags or in camelCase. The defaults shown are the quadratic\'s.',
+    ].join('\n'));
+    onRun(cmd, ctx, async (options) => {
+      const own = parseOptions(atMinimum, options);
+      let source: object;
+      let rows: { algorithm: Algorithm; prediction: EscapePrediction }[];
+      if (own.minimum !== null) {
+        const { dir, setup, wStar } = await minimumSetup(own.minimum, options, ctx, 'theory');
+        const { estimate, predictions } = await theoryAt(setup, wStar, own.algorithm, setup.config.steps, own);
+        source = { minimum: dir, agents: setup.config.agents, stepSize: setup.config.stepSize, batchSize: setup.config.batchSize, steps: setup.config.steps, estimate };
+        rows = predictions;
+      } else {
+        const given = Object.keys(pick(options, runOnly));
+        if (given.length > 0) throw new ConfigError(given[0], 'applies only with --minimum DIR (a quadratic problem has no data or model)');
+        const file = typeof options.config === 'string' ? options.config : undefined;
+        const fromFile = file === undefined ? {} : readConfigFile(file);
+        const q = parseFields(quadraticSchema, { ...fromFile, ...pick(options, quadraticFields) });
+        source = { quadratic: q };
+        rows = await quadraticPredictions(q);
+      }
+      if (options.json) {
+        console.log(JSON.stringify({ ...source, predictions: rows.map((r) => ({ algorithm: r.algorithm, ...predictionSummary(r.prediction), curve: r.prediction.curve })) }));
+      } else {
+        const { predictionTable } = await import('../theory/index.js');
+        console.log(predictionTable(rows));
+        console.log('');
+        console.log(curveTable(rows));
+      }
       return 0;
-    }
-    if (values.resume !== undefined) throw new UserError('theory has no --resume');
-    let source: object;
-    let rows: { algorithm: Algorithm; prediction: EscapePrediction }[];
-    if (values.minimum !== undefined) {
-      const { dir, setup, wStar } = minimumSetup(values, 'theory');
-      const algorithms = parseAlgorithms(stringFlag(values, 'algorithms') ?? 'centralized,consensus,atc');
-      const { estimate, predictions } = theoryAt(setup, wStar, algorithms, setup.config.steps, values);
-      source = { minimum: dir, agents: setup.config.agents, stepSize: setup.config.stepSize, batchSize: setup.config.batchSize, steps: setup.config.steps, estimate };
-      rows = predictions;
-    } else {
-      const q = quadraticFrom(values);
-      source = { quadratic: q };
-      rows = quadraticPredictions(q);
-    }
-    if (values.json) {
-      console.log(JSON.stringify({ ...source, predictions: rows.map((r) => ({ algorithm: r.algorithm, ...predictionSummary(r.prediction), curve: r.prediction.curve })) }));
-    } else {
-      console.log(predictionTable(rows));
-      console.log('');
-      console.log(curveTable(rows));
-    }
-    return 0;
+    });
   },
-};
+});

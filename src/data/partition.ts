@@ -11,33 +11,9 @@
 //   quantity   IID labels, unequal sizes: sizes ∝ q ~ Dir(α·1_K), at least one each.
 import { ConfigError } from '../errors.js';
 import { Generator, dirichlet, full, randperm, scope } from '../tensor/index.js';
+import type { PartitionSpec } from './names.js';
 
-export type PartitionSpec =
-  | { kind: 'iid' }
-  | { kind: 'dirichlet'; alpha: number }
-  | { kind: 'shards'; shardsPerAgent: number }
-  | { kind: 'quantity'; alpha: number };
-
-export const PARTITION_KINDS = ['iid', 'dirichlet', 'shards', 'quantity'] as const;
-
-/** Parse "iid", "dirichlet:0.5", "shards:2", "quantity:1" (defaults α = 0.5, s = 2). */
-export function parsePartition(text: string): PartitionSpec {
-  const [kind, arg, ...rest] = text.trim().split(':');
-  const value = arg === undefined ? undefined : Number(arg);
-  if (rest.length > 0 || (arg !== undefined && !Number.isFinite(value))) {
-    throw new ConfigError('partition', `cannot read "${text}": expected iid, dirichlet[:alpha], shards[:shardsPerAgent] or quantity[:alpha]`);
-  }
-  switch (kind) {
-    case 'iid':
-      if (arg !== undefined) throw new ConfigError('partition', `iid takes no parameter, got "${text}"`);
-      return { kind: 'iid' };
-    case 'dirichlet': return { kind: 'dirichlet', alpha: value ?? 0.5 };
-    case 'shards': return { kind: 'shards', shardsPerAgent: value ?? 2 };
-    case 'quantity': return { kind: 'quantity', alpha: value ?? 0.5 };
-    default:
-      throw new ConfigError('partition', `unknown partition "${kind}"; allowed: ${PARTITION_KINDS.join(', ')}`);
-  }
-}
+export { PARTITION_KINDS, parsePartition, type PartitionSpec } from './names.js';
 
 /** Indices of the examples each of the K agents holds. */
 export function partition(y: Int32Array, classes: number, K: number, spec: PartitionSpec, seed: number): number[][] {

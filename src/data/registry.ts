@@ -4,9 +4,9 @@ import { takeSubset, type Splits } from './dataset.js';
 import { cifar10 } from './cifar.js';
 import { fashionMnist, mnist, FASHION_MNIST_DIR } from './mnist.js';
 import { gaussianMixture, teacherStudent, twoMoons } from './synthetic.js';
+import { DATASETS, type DatasetName } from './names.js';
 
-export const DATASETS = ['mnist', 'fashion-mnist', 'cifar10', 'gaussian-mixture', 'two-moons', 'teacher-student'] as const;
-export type DatasetName = (typeof DATASETS)[number];
+export { DATASETS, type DatasetName } from './names.js';
 
 export interface LoadOptions {
   /** Folder of the files: required for cifar10; overrides the default for mnist and fashion-mnist. */

@@ -77,7 +77,7 @@ export class ProcessGroup {
     checkRank(o.rank, o.worldSize);
     const timeoutMs = o.timeoutMs ?? defaultTimeoutMs;
     if (!(timeoutMs > 0)) throw new ConfigError('--timeout', `must be a positive number of milliseconds, got ${timeoutMs}`);
-    const server = o.serve ? StoreServer.listen(o.store.host, o.store.port, { host: '--store', port: '--store' }) : null;
+    const server = o.serve ? StoreServer.listen(o.store.host, o.store.port, { host: 'store', port: 'store' }) : null;
     let address = o.store;
     if (server) {
       // A wildcard listen address is not one to connect to; this process reaches its own store on loopback.

@@ -19,6 +19,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { authKeys, proof, proves } from './auth.js';
 import { DistError } from './errors.js';
 import { formatStoreAddress, type Store } from './store.js';
+import { kebab } from '../train/fields.js';
 
 export const joinKeys = {
   claim: (rank: number) => `flatdist/join/claim/${rank}`,
@@ -53,7 +54,7 @@ export function joinRecord(worldSize: number, run: Record<string, unknown>): Joi
   return { worldSize, hash: createHash('sha256').update(canonicalJson(run)).digest('hex'), run };
 }
 
-const flag = (field: string): string => `--${field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+const flag = (field: string): string => `--${kebab(field)}`;
 
 /**
  * What two ranks' records disagree on, one entry per field, as

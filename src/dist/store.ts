@@ -45,7 +45,7 @@ export class StoreServer {
   private constructor(private readonly server: NativeStoreServer, readonly host: string) {}
 
   /** @throws ConfigError naming fields.port or fields.host (a port in use, a host not of this machine...) */
-  static listen(host: string = loopback, port = 0, fields: ListenFields = { host: '--host', port: '--port' }): StoreServer {
+  static listen(host: string = loopback, port = 0, fields: ListenFields = { host: 'host', port: 'port' }): StoreServer {
     try {
       return new StoreServer(new distNative.StoreServer(host, port), host);
     } catch (e) {

@@ -14,9 +14,9 @@
  */
 import { keep, scope, type Tensor } from '../tensor/index.js';
 import { Meter, flat, riskAndGradient, unflat, type Cost, type Objective } from '../measures/index.js';
+import type { MinimizeMethod } from './names.js';
 
-export type MinimizeMethod = 'gd' | 'lbfgs';
-export const minimizeMethods: readonly MinimizeMethod[] = ['gd', 'lbfgs'];
+export { minimizeMethods, type MinimizeMethod } from './names.js';
 
 export interface MinimizeOptions {
   method?: MinimizeMethod;

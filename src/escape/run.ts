@@ -42,6 +42,7 @@ import { Generator, cat, crossEntropy, fromArray, grad, keep, noGrad, rand, rand
 import type { Split } from '../train/evaluate.js';
 import { deriveSeed } from '../train/seeds.js';
 import { meanInterval, type Interval } from './confidence.js';
+import { samplings, type Sampling } from './names.js';
 import type { EscapeProblem } from './problem.js';
 
 export interface EscapeOptions {
@@ -64,8 +65,7 @@ export interface EscapeOptions {
   progress?: (algorithm: Algorithm, step: number, steps: number) => void;
 }
 
-export type Sampling = 'replacement' | 'epochs';
-export const samplings: readonly Sampling[] = ['replacement', 'epochs'];
+export { samplings, type Sampling } from './names.js';
 
 /**
  * B training indices for every agent of R replicas, drawn uniformly with replacement from

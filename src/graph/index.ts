@@ -3,3 +3,4 @@ export * from './topology.js';
 export * from './matrix.js';
 export * from './validate.js';
 export * from './spectrum.js';
+export * from './report.js';

@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import { ConfigError, DataError } from '../errors.js';
 import { adjacency, exponentialHops, neighbourhoodSizes, type Graph } from './topology.js';
 import { validateCombination } from './validate.js';
+import { rules } from './names.js';
 
 export type Matrix = number[][];
 
@@ -60,8 +61,7 @@ function withSelfWeights(A: Matrix): Matrix {
 
 export const lazy = (A: Matrix): Matrix => A.map((row, l) => row.map((a, k) => (a + (l === k ? 1 : 0)) / 2));
 
-export const rules = ['metropolis', 'uniform', 'laplacian', 'lazy-metropolis', 'lazy-uniform', 'lazy-laplacian'] as const;
-export type RuleName = (typeof rules)[number];
+export { rules, type RuleName } from './names.js';
 
 const base: Record<string, (g: Graph) => Matrix> = { metropolis, uniform, laplacian };
 

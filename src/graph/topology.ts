@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError, DataError } from '../errors.js';
 import { Generator, rand, scope } from '../tensor/index.js';
+import { topologies, type TopologyName } from './names.js';
 
 /** An undirected graph over agents 0..agents−1; every edge [l, k] has l < k, no self-loops, no repeats. */
 export interface Graph {
@@ -261,8 +262,7 @@ export function squarestRows(K: number): number {
   return rows;
 }
 
-export const topologies = ['ring', 'line', 'star', 'complete', 'grid', 'torus', 'hypercube', 'exponential', 'one-peer-exponential', 'erdos-renyi', 'geometric', 'file'] as const;
-export type TopologyName = (typeof topologies)[number];
+export { topologies, type TopologyName } from './names.js';
 
 export interface GraphSpec {
   topology: string;

@@ -6,13 +6,13 @@ import { logistic } from './logistic.js';
 import { mlp } from './mlp.js';
 import { resnet } from './resnet.js';
 import type { Model } from './model.js';
+import { modelNames } from './names.js';
 
 export { agentLosses, initParams, defineModel, torchDefault, type Model, type ParamSpec, type Init, type InitOptions } from './model.js';
 export { activations, type Activation } from './layers.js';
 export { resnetNormGroups } from './resnet.js';
 
-/** 'linear' is another name for 'logistic'; 'resnet<6n+2>' for any n ≥ 1 (resnet8, resnet20, resnet32, …). */
-export const modelNames = ['logistic', 'linear', 'mlp', 'lenet', 'resnet8', 'resnet20'] as const;
+export { modelNames } from './names.js';
 
 export interface ModelSpec {
   model: string;

@@ -4,9 +4,9 @@
 // one grouped convolution (groups = K) and a group norm with K·G groups keeps
 // each agent's statistics to itself.
 import { avgPool2d, baddbmm, cat, conv2d, getNumThreads, groupNorm, zeros, type Tensor } from '../tensor/index.js';
+import type { Activation } from './names.js';
 
-export const activations = ['relu', 'tanh', 'gelu', 'sigmoid', 'softplus'] as const;
-export type Activation = (typeof activations)[number];
+export { activations, type Activation } from './names.js';
 
 export function activate(h: Tensor, a: Activation): Tensor {
   switch (a) {

@@ -1,188 +1,112 @@
-// A training run's configuration: its fields, defaults, and validation. Every
-// error names the field and the values allowed.
+// A training run's configuration: one schema holds each field once — its type,
+// default, allowed values, unit and description. It validates configs (YAML, JSON,
+// run.json, flags), and the command line derives its flags and help from it.
+// Loads no libtorch: the names it checks against live apart from the tensor code.
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import { algorithms, type Algorithm } from '../algorithms/recursion.js';
+import { z } from 'zod';
+import { algorithms } from '../algorithms/names.js';
+import { DATASETS, parsePartition } from '../data/names.js';
 import { ConfigError, UserError } from '../errors.js';
-import { parsePartition } from '../data/partition.js';
-import type { Schedule } from './schedule.js';
+import { rules, topologies } from '../graph/names.js';
+import { activations, modelNames } from '../models/names.js';
+import { choice, field, flag, integer, optional, parseFields, real, text, widths } from './fields.js';
+import { parseSchedule, scheduleSpellings, type Schedule } from './schedule.js';
 
-export interface TrainConfig {
-  dataset: string;
-  dataDir: string | null;
-  /** Use only the first n training examples (null: all). */
-  trainSubset: number | null;
-  /** iid | dirichlet[:α] | shards[:shards per agent] | quantity[:α] */
-  partition: string;
-  model: string;
-  hidden: number[];
-  activation: string;
-  algorithm: Algorithm;
-  topology: string;
-  /** Edge list (JSON [[l, k], …] or CSV) for topology 'file'. */
-  edges: string | null;
-  /** Erdős–Rényi edge probability (default 2 ln K / K). */
-  edgeProbability: number | null;
-  /** Random geometric link radius (default √(2 ln K / (πK))). */
-  radius: number | null;
-  rule: string;
-  /** A user combination matrix (JSON rows or CSV, a_{lk} in row l, column k); replaces the rule. */
-  matrix: string | null;
-  agents: number;
-  batchSize: number;
-  stepSize: number;
-  schedule: Schedule;
-  momentum: number;
-  weightDecay: number;
-  clipNorm: number | null;
-  steps: number;
-  /** When set, steps = ⌈epochs · n / (K·B)⌉. */
-  epochs: number | null;
-  evalEvery: number;
-  /** Training examples used for the train metrics at each evaluation. */
-  evalSubset: number;
-  checkpointEvery: number;
-  seed: number;
-  sameInit: boolean;
-  out: string;
-}
+const data = 'data';
+const model = 'model';
+const network = 'agents and network';
+const optimization = 'optimization';
+const output = 'evaluation and output';
 
-export const defaults: TrainConfig = {
-  dataset: 'mnist',
-  dataDir: null,
-  trainSubset: null,
-  partition: 'iid',
-  model: 'mlp',
-  hidden: [256],
-  activation: 'relu',
-  algorithm: 'atc',
-  topology: 'ring',
-  edges: null,
-  edgeProbability: null,
-  radius: null,
-  rule: 'metropolis',
-  matrix: null,
-  agents: 8,
-  batchSize: 64,
-  stepSize: 0.1,
-  schedule: { kind: 'constant' },
-  momentum: 0,
-  weightDecay: 0,
-  clipNorm: null,
-  steps: 300,
-  epochs: null,
-  evalEvery: 100,
-  evalSubset: 10000,
-  checkpointEvery: 100,
-  seed: 1,
-  sameInit: true,
-  out: 'runs/latest',
+/** A partition spelling, checked by the partitioner's own parser. */
+const partitionKind = text().superRefine((v, ctx) => {
+  try {
+    parsePartition(v);
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    ctx.addIssue({ code: 'custom', message: e.detail, input: v });
+  }
+});
+
+const scheduleKind = z.unknown().transform((v, ctx): Schedule => {
+  try {
+    return parseSchedule(v);
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    ctx.addIssue({ code: 'custom', message: e.detail, input: v });
+    return z.NEVER;
+  }
+});
+
+/** An algorithm's name; 'diffusion' is another name for ATC. */
+export const algorithmName = choice(algorithms, 'algorithm', { diffusion: 'atc' });
+
+/** The fields of a run, in the order help lists them. */
+export const runFields = {
+  dataset: field(choice(DATASETS, 'dataset'), 'mnist', { group: data, placeholder: 'NAME', description: 'the data set', values: DATASETS }),
+  dataDir: field(optional(text()), null, { group: data, placeholder: 'DIR', description: "folder of the data set's files: required for cifar10, else the bundled copy" }),
+  trainSubset: field(optional(integer(1)), null, { group: data, placeholder: 'N', unit: 'examples', description: 'train on N training examples drawn by the seed (default: all)' }),
+  partition: field(partitionKind, 'iid', {
+    group: data,
+    placeholder: 'SPEC',
+    description: 'how the training examples are split among the agents',
+    values: ['iid', 'dirichlet[:α]', 'shards[:per agent]', 'quantity[:α]'],
+  }),
+  model: field(text(), 'mlp', { group: model, placeholder: 'NAME', description: 'the model', values: [...modelNames, 'resnet<6n+2>'] }),
+  hidden: field(widths(), [256], { group: model, placeholder: 'WIDTHS', unit: 'units', description: 'hidden layer widths of the MLP, e.g. 256 or 256,128' }),
+  activation: field(choice(activations, 'activation'), 'relu', { group: model, placeholder: 'NAME', description: 'activation of the MLP and LeNet', values: activations }),
+  algorithm: field(algorithmName, 'atc', {
+    group: network,
+    placeholder: 'NAME',
+    description: 'the strategy (diffusion = atc)',
+    values: algorithms,
+  }),
+  agents: field(integer(1), 8, { group: network, placeholder: 'K', description: 'number of agents K' }),
+  // Typed as text: a problem built on a given matrix names its graph 'given'.
+  topology: field(choice(topologies, 'topology').transform((t): string => t), 'ring', { group: network, placeholder: 'NAME', description: 'the graph of the agents', values: topologies }),
+  edges: field(optional(text()), null, { group: network, placeholder: 'FILE', description: 'edge list of topology file: JSON [[l, k], …] or CSV "l,k" lines' }),
+  edgeProbability: field(optional(real({ above: 0 })), null, { group: network, placeholder: 'P', description: 'erdos-renyi edge probability (default 2 ln K / K)' }),
+  radius: field(optional(real({ above: 0 })), null, { group: network, placeholder: 'R', unit: 'unit square', description: 'geometric link radius (default √(2 ln K / (πK)))' }),
+  rule: field(choice(rules, 'combination rule'), 'metropolis', { group: network, placeholder: 'RULE', description: 'combination rule giving the weights a_lk', values: rules }),
+  matrix: field(optional(text()), null, {
+    group: network,
+    placeholder: 'FILE',
+    description: 'a combination matrix in place of the rule: JSON rows or CSV, a_lk in row l, column k',
+  }),
+  batchSize: field(integer(1), 64, { group: optimization, placeholder: 'B', unit: 'examples', description: 'batch size B of each agent' }),
+  stepSize: field(real({ above: 0 }), 0.1, { group: optimization, placeholder: 'μ', description: 'step size μ' }),
+  schedule: field(scheduleKind, { kind: 'constant' }, { group: optimization, placeholder: 'SPEC', description: `step-size schedule: ${scheduleSpellings}` }),
+  momentum: field(real({ min: 0, below: 1 }), 0, { group: optimization, placeholder: 'β', description: 'heavy-ball momentum β, in [0, 1)' }),
+  weightDecay: field(real({ min: 0 }), 0, { group: optimization, placeholder: 'λ', description: 'weight decay λ: J gains (λ/2)‖w‖²' }),
+  clipNorm: field(optional(real({ above: 0 })), null, { group: optimization, placeholder: 'C', description: "clip each agent's gradient to norm C (default: no clipping)" }),
+  steps: field(integer(1), 300, { group: optimization, placeholder: 'N', unit: 'steps', description: 'number of steps N' }),
+  epochs: field(optional(real({ above: 0 })), null, { group: optimization, placeholder: 'E', unit: 'epochs', description: 'train for E passes instead: steps = ⌈E · n / (K·B)⌉' }),
+  seed: field(integer(0), 1, { group: optimization, placeholder: 'S', description: 'fixes initialization, partition, batch order and noise' }),
+  sameInit: field(flag(), true, { group: optimization, placeholder: 'BOOL', description: 'every agent starts from the same point (false: independent draws)' }),
+  evalEvery: field(integer(1), 100, { group: output, placeholder: 'N', unit: 'steps', description: 'evaluate every N steps' }),
+  evalSubset: field(integer(1), 10000, { group: output, placeholder: 'N', unit: 'examples', description: 'training examples the train metrics are computed on' }),
+  checkpointEvery: field(integer(1), 100, { group: output, placeholder: 'N', unit: 'steps', description: 'save a checkpoint every N steps' }),
+  out: field(text(), 'runs/latest', { group: output, placeholder: 'DIR', description: 'the run directory (run.json, metrics.jsonl, checkpoints)' }),
 };
 
-/** Accepted spellings of an algorithm; 'diffusion' means ATC. */
-export function parseAlgorithm(value: string, field = 'algorithm'): Algorithm {
-  const v = value === 'diffusion' ? 'atc' : value;
-  if (!(algorithms as readonly string[]).includes(v)) {
-    throw new ConfigError(field, `unknown algorithm '${value}' — one of ${[...algorithms, 'diffusion'].join(', ')}`);
-  }
-  return v as Algorithm;
-}
+export const runSchema = z.strictObject(runFields);
 
-function positiveInt(field: string, v: unknown): number {
-  const n = typeof v === 'string' ? Number(v) : v;
-  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1) throw new ConfigError(field, `must be a positive integer, got ${JSON.stringify(v)}`);
-  return n;
-}
+/** A run's configuration, as run.json records it. */
+export type TrainConfig = z.output<typeof runSchema>;
 
-function number(field: string, v: unknown, { min = -Infinity, exclusiveMin = false } = {}): number {
-  const n = typeof v === 'string' ? Number(v) : v;
-  if (typeof n !== 'number' || !Number.isFinite(n) || n < min || (exclusiveMin && n === min)) {
-    throw new ConfigError(field, `must be a number ${exclusiveMin ? '>' : '≥'} ${min}, got ${JSON.stringify(v)}`);
-  }
-  return n;
-}
+export const defaults: TrainConfig = runSchema.parse({});
 
-function schedule(v: unknown): Schedule {
-  if (typeof v === 'string') {
-    // Compact spellings for the command line: constant | step:EVERY:FACTOR | cosine[:FINAL] | warmup:STEPS[:then...]
-    const [kind, ...rest] = v.split(':');
-    if (kind === 'constant') return { kind };
-    if (kind === 'step') return { kind, every: positiveInt('schedule.every', rest[0] ?? ''), factor: number('schedule.factor', rest[1] ?? '0.1', { min: 0 }) };
-    if (kind === 'cosine') return { kind, final: number('schedule.final', rest[0] ?? '0', { min: 0 }) };
-    if (kind === 'warmup') {
-      const then = schedule(rest.slice(1).join(':') || 'constant');
-      if (then.kind === 'warmup') throw new ConfigError('schedule', 'a warm-up cannot follow a warm-up');
-      return { kind, steps: positiveInt('schedule.steps', rest[0] ?? ''), then };
-    }
-  } else if (v && typeof v === 'object' && 'kind' in v) {
-    const o = v as Record<string, unknown>;
-    const parts = [o.kind, o.every ?? o.steps ?? o.final, o.factor].filter((x) => x !== undefined).join(':');
-    if (o.kind === 'warmup') return schedule(`warmup:${String(o.steps)}:${typeof o.then === 'string' ? o.then : 'constant'}`);
-    return schedule(parts);
-  }
-  throw new ConfigError('schedule', `must be constant, step:EVERY:FACTOR, cosine[:FINAL] or warmup:STEPS[:SCHEDULE], got ${JSON.stringify(v)}`);
-}
+/**
+ * Validate a partial config (from a file and/or flags; keys as batchSize or batch-size) over the defaults.
+ * @throws ConfigError naming the field (as the schema spells it) and what is allowed.
+ */
+export const makeConfig = (partial: Record<string, unknown>): TrainConfig => parseFields(runSchema, partial);
 
-function validPartition(v: unknown): string {
-  parsePartition(String(v));
-  return String(v);
-}
-
-const keys = Object.keys(defaults) as (keyof TrainConfig)[];
-
-/** Validate a partial config (from a file and/or flags) over the defaults. */
-export function makeConfig(partial: Record<string, unknown>): TrainConfig {
-  for (const k of Object.keys(partial)) {
-    if (!(keys as string[]).includes(k)) throw new ConfigError(k, `unknown field — allowed: ${keys.join(', ')}`);
-  }
-  const raw = { ...defaults, ...partial } as Record<keyof TrainConfig, unknown>;
-  const nullable = <T>(v: unknown, f: (v: unknown) => T): T | null => (v === null || v === undefined || v === 'null' ? null : f(v));
-  const hidden = typeof raw.hidden === 'string' ? raw.hidden.split(',').filter(Boolean).map(Number) : raw.hidden;
-  if (!Array.isArray(hidden) || hidden.some((h) => !Number.isInteger(h) || h < 1)) {
-    throw new ConfigError('hidden', `must be layer widths like 256 or 256,128, got ${JSON.stringify(raw.hidden)}`);
-  }
-  const bool = (field: string, v: unknown): boolean => {
-    if (typeof v === 'boolean') return v;
-    if (v === 'true' || v === 'false') return v === 'true';
-    throw new ConfigError(field, `must be true or false, got ${JSON.stringify(v)}`);
-  };
-  const config: TrainConfig = {
-    dataset: String(raw.dataset),
-    dataDir: nullable(raw.dataDir, String),
-    trainSubset: nullable(raw.trainSubset, (v) => positiveInt('trainSubset', v)),
-    partition: validPartition(raw.partition),
-    model: String(raw.model),
-    hidden: hidden as number[],
-    activation: String(raw.activation),
-    algorithm: parseAlgorithm(String(raw.algorithm)),
-    topology: String(raw.topology),
-    edges: nullable(raw.edges, String),
-    edgeProbability: nullable(raw.edgeProbability, (v) => number('edgeProbability', v, { min: 0, exclusiveMin: true })),
-    radius: nullable(raw.radius, (v) => number('radius', v, { min: 0, exclusiveMin: true })),
-    rule: String(raw.rule),
-    matrix: nullable(raw.matrix, String),
-    agents: positiveInt('agents', raw.agents),
-    batchSize: positiveInt('batchSize', raw.batchSize),
-    stepSize: number('stepSize', raw.stepSize, { min: 0, exclusiveMin: true }),
-    schedule: schedule(raw.schedule),
-    momentum: number('momentum', raw.momentum, { min: 0 }),
-    weightDecay: number('weightDecay', raw.weightDecay, { min: 0 }),
-    clipNorm: nullable(raw.clipNorm, (v) => number('clipNorm', v, { min: 0, exclusiveMin: true })),
-    steps: positiveInt('steps', raw.steps),
-    epochs: nullable(raw.epochs, (v) => number('epochs', v, { min: 0, exclusiveMin: true })),
-    evalEvery: positiveInt('evalEvery', raw.evalEvery),
-    evalSubset: positiveInt('evalSubset', raw.evalSubset),
-    checkpointEvery: positiveInt('checkpointEvery', raw.checkpointEvery),
-    seed: number('seed', raw.seed, { min: 0 }),
-    sameInit: bool('sameInit', raw.sameInit),
-    out: String(raw.out),
-  };
-  if (config.momentum >= 1) throw new ConfigError('momentum', `must be in [0, 1), got ${config.momentum}`);
-  if (!Number.isInteger(config.seed)) throw new ConfigError('seed', `must be a non-negative integer, got ${config.seed}`);
-  return config;
-}
-
-/** A YAML or JSON config file, as a partial config. */
+/**
+ * A YAML or JSON config file, as a partial config.
+ * @throws UserError when it cannot be read or is not a mapping.
+ */
 export function readConfigFile(path: string): Record<string, unknown> {
   let text: string;
   try {

@@ -1,0 +1,32 @@
+// The installed package: its root folder, its version, and the libtorch it was built
+// against — read from small files, so that `flatdist --version` loads no addon.
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The package root: the nearest folder above this file with a package.json. */
+export function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json'))) {
+    const up = dirname(dir);
+    if (up === dir) throw new Error('flatdist: cannot find the package root');
+    dir = up;
+  }
+  return dir;
+}
+
+/** flatdist's version, from package.json. */
+export const packageVersion = (): string =>
+  (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
+
+/** Where scripts/build-native.mjs records the libtorch version the addon was built against. */
+export const libtorchRecord = (): string => join(packageRoot(), 'build', 'libtorch.json');
+
+/** The libtorch version the addon was built against, or null when the build recorded none. */
+export function builtLibtorchVersion(): string | null {
+  try {
+    return (JSON.parse(readFileSync(libtorchRecord(), 'utf8')) as { version: string }).version;
+  } catch {
+    return null;
+  }
+}
