@@ -9,7 +9,8 @@ import { gzipSync } from 'node:zlib';
 import { DataError } from '../src/errors.js';
 import { encodeIdx, idxMagic, readIdx, type IdxArray } from '../src/data/idx.js';
 import { mnist, fashionMnist, FASHION_MNIST_DIR } from '../src/data/mnist.js';
-import { cifar10, CIFAR10_RECORD } from '../src/data/cifar.js';
+import { checkCifar10, cifar10, CIFAR10_RECORD } from '../src/data/cifar.js';
+import { checkDataset } from '../src/data/registry.js';
 import { classCounts } from '../src/data/dataset.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'flatdist-data-'));
@@ -194,4 +195,20 @@ test('CIFAR-10: missing, truncated and corrupt batches → DataError naming the 
 
   writeFileSync(join(folder, 'data_batch_1.bin'), cifarBatch([0]));
   assert.throws(() => cifar10(folder, 'train'), dataError(join(folder, 'data_batch_2.bin'), 'missing'));
+});
+
+test('checkDataset: missing or truncated files are found without reading the pixels, before a long job starts', () => {
+  const folder = join(dir, 'cifar-check');
+  mkdirSync(folder, { recursive: true });
+  assert.throws(() => checkCifar10(folder), dataError(join(folder, 'data_batch_1.bin'), 'missing', '--data-dir'));
+  [1, 2, 3, 4, 5].forEach((i) => writeFileSync(join(folder, `data_batch_${i}.bin`), cifarBatch([i])));
+  assert.throws(() => checkDataset('cifar10', folder), dataError(join(folder, 'test_batch.bin'), 'missing'));
+  writeFileSync(join(folder, 'test_batch.bin'), cifarBatch([1, 2]).subarray(0, CIFAR10_RECORD + 7));
+  assert.throws(() => checkDataset('cifar10', folder), dataError(join(folder, 'test_batch.bin'), 'truncated', '7 left over'));
+  writeFileSync(join(folder, 'test_batch.bin'), cifarBatch([1, 2]));
+  checkDataset('cifar10', folder);
+  assert.throws(() => checkDataset('cifar10'), /--data-dir/);
+  assert.throws(() => checkDataset('fashion-mnist', join(dir, 'nowhere')), dataError(join(dir, 'nowhere'), 'missing', 'apt-get install dataset-fashion-mnist'));
+  checkDataset('two-moons');
+  assert.throws(() => checkDataset('imagenet'), /unknown dataset "imagenet"/);
 });

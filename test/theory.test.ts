@@ -360,6 +360,24 @@ test('predictEscape reports the exact curve, steady state and closed form togeth
     assert.ok(table[2].includes('—'));
   }));
 
+test('an unstable setting (ρ(ℱ) ≥ 1) is marked so: a diverging curve without NaN, and neither steady state nor closed form', () =>
+  scope(() => {
+    const m = quadraticProblem(4);
+    const unstable = predictEscape(m, settings('atc', ringA(), 100, B), 400);
+    assert.equal(unstable.stable, false);
+    assert.ok(unstable.spectralRadius >= 1);
+    assert.ok(isUnavailable(unstable.closedForm) && /unstable.*ρ\(ℱ\)/.test(unstable.closedForm.unavailable));
+    const curve = unstable.curve.centroid;
+    assert.ok(curve.every((x) => !Number.isNaN(x)), 'no NaN past the overflow');
+    assert.equal(curve[curve.length - 1], Number.POSITIVE_INFINITY, 'μ = 100 overflows float64 within 400 steps');
+    const stable = predictEscape(m, settings('atc', ringA(), 0.05, B), 3);
+    assert.ok(stable.stable && stable.spectralRadius < 1);
+    const lines = predictionTable([{ algorithm: 'atc', prediction: unstable }, { algorithm: 'consensus', prediction: stable }]).split('\n');
+    assert.equal(lines.length, 4, 'a warning line below the table for the unstable setting only');
+    assert.match(lines[1], /∞.*\(unstable\)/);
+    assert.match(lines[3], /^atc: the linearized recursion is unstable at μ = 100/);
+  }));
+
 test('restricted to complementary invariant subspaces, the two predicted curves add up to the full one', () =>
   scope(() => {
     const gen = new Generator(12);

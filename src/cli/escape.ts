@@ -76,6 +76,8 @@ export async function theoryAt(setup: Setup, wStar: Tensor[], algorithms: Algori
 
 /** The steady state and closed form of a prediction, plain (the curves are long). */
 export const predictionSummary = (p: EscapePrediction) => ({
+  stable: p.stable,
+  spectralRadius: p.spectralRadius,
   steady: p.steady,
   closedForm: p.closedForm,
   final: { centroid: p.curve.centroid[p.curve.centroid.length - 1], agentAverage: p.curve.agentAverage[p.curve.agentAverage.length - 1] },

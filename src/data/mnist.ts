@@ -35,10 +35,15 @@ export function mnist(split: Split, dataDir: string = mnistDataDir()): Dataset {
 
 /** Fashion-MNIST, 60000 training or 10000 test images. */
 export function fashionMnist(split: Split, dataDir: string = FASHION_MNIST_DIR): Dataset {
+  checkFashionMnist(dataDir);
+  return readIdxImageSet('fashion-mnist', dataDir, split, FASHION_MNIST_NORMALIZATION);
+}
+
+/** @throws DataError when Fashion-MNIST's folder is not there. */
+export function checkFashionMnist(dataDir: string = FASHION_MNIST_DIR): void {
   if (!existsSync(dataDir) || !statSync(dataDir).isDirectory()) {
     throw new DataError(dataDir, 'missing: Fashion-MNIST is not installed — run `apt-get install dataset-fashion-mnist`, or give the folder of its IDX files with --data-dir');
   }
-  return readIdxImageSet('fashion-mnist', dataDir, split, FASHION_MNIST_NORMALIZATION);
 }
 
 /** A file by its IDX name, plain or with .gz appended (the plain one first). */

@@ -1,8 +1,8 @@
 // Datasets by name, as {train, test} splits: the CLI's --dataset.
 import { ConfigError } from '../errors.js';
 import { takeSubset, type Splits } from './dataset.js';
-import { cifar10 } from './cifar.js';
-import { fashionMnist, mnist, FASHION_MNIST_DIR } from './mnist.js';
+import { checkCifar10, cifar10 } from './cifar.js';
+import { checkFashionMnist, fashionMnist, mnist, FASHION_MNIST_DIR } from './mnist.js';
 import { gaussianMixture, teacherStudent, twoMoons } from './synthetic.js';
 import { DATASETS, type DatasetName } from './names.js';
 
@@ -40,6 +40,20 @@ export function loadDataset(name: string, o: LoadOptions = {}): Splits {
     train: o.trainSubset === undefined ? full.train : takeSubset(full.train, o.trainSubset, seedFor(0)),
     test: o.testSubset === undefined ? full.test : takeSubset(full.test, o.testSubset, seedFor(1)),
   };
+}
+
+/**
+ * Checks that a dataset's files are there without loading them, so a long job can refuse
+ * a missing or truncated dataset before it starts (the generated ones always are).
+ * @throws ConfigError for an unknown name or cifar10 without a folder; DataError naming a missing or truncated file.
+ */
+export function checkDataset(name: string, dataDir?: string): void {
+  if (!isDatasetName(name)) throw new ConfigError('dataset', `unknown dataset "${name}"; allowed: ${DATASETS.join(', ')}`);
+  if (name === 'fashion-mnist') checkFashionMnist(dataDir ?? FASHION_MNIST_DIR);
+  if (name === 'cifar10') {
+    if (dataDir === undefined) throw new ConfigError('dataDir', 'cifar10 needs the folder of its binary batches: give it with --data-dir');
+    checkCifar10(dataDir);
+  }
 }
 
 function load(name: DatasetName, o: LoadOptions): Splits {

@@ -8,7 +8,9 @@ import { escapeSuite } from './escape-suite.js';
 import { excessSuite } from './excess-suite.js';
 import { prepareNetwork } from './network.js';
 import type { Results, SuiteResult } from './results.js';
-import { scaleSettings, type Scale } from './scale.js';
+import { scaleSettings, type Scale, type ScaleSettings } from './scale.js';
+import { checkDataset } from '../data/index.js';
+import { UserError } from '../errors.js';
 import { toySuite } from './toy-suite.js';
 import { tradeoffSuite } from './tradeoff-suite.js';
 import { WorkStore } from './work.js';
@@ -31,11 +33,24 @@ export interface Reproduction {
   reused: number;
 }
 
+/**
+ * Every input a scale reads, checked before the first unit of work: a wrong folder
+ * fails in a second, not after an hour of finished suites.
+ * @throws UserError for --data-dir at a scale that does not read it; DataError for missing dataset files.
+ */
+function checkInputs(o: ReproduceOptions, s: ScaleSettings): void {
+  if (o.dataDir !== undefined && !s.tradeoff.datasets.includes('cifar10')) {
+    throw new UserError(`--data-dir adds CIFAR-10 to the full trade-off suite only; the ${o.scale} scale does not read it — drop --data-dir, or use --full`);
+  }
+  for (const dataset of new Set([s.network.dataset, ...s.tradeoff.datasets])) checkDataset(dataset, dataset === 'cifar10' ? o.dataDir : undefined);
+}
+
 export async function reproduce(o: ReproduceOptions): Promise<Reproduction> {
   const started = new Date();
   const log = o.log ?? (() => {});
   const before = loadavg();
   const s = scaleSettings(o.scale, o.dataDir);
+  checkInputs(o, s);
   // Units are kept per scale and settings: changed settings never reuse stale results.
   const key = createHash('sha256').update(JSON.stringify(s)).digest('hex').slice(0, 10);
   const store = new WorkStore(o.out, `${o.scale}-${key}`, (m) => log(`  done ${m}`));

@@ -30,7 +30,7 @@
 import { arange, eye, full, kron, scope, solve, zeros, type Tensor } from '../tensor/index.js';
 import { ConfigError } from '../errors.js';
 import type { Combination, UnifiedForm } from '../algorithms/recursion.js';
-import { requireStable, solveDiscreteLyapunov } from './lyapunov.js';
+import { requireStable, solveDiscreteLyapunov, spectralRadius } from './lyapunov.js';
 
 /** The local quantities at w* (float64). */
 export interface LinearizedModel {
@@ -212,13 +212,26 @@ export interface SteadyState extends ExcessRisk {
   cov: Tensor;
 }
 
-export function steadyState(model: LinearizedModel, s: LinearizedSettings): SteadyState {
+/** ℱ = 𝒜₂ᵀ (𝒜ₒᵀ − μℋ) 𝒜₁ᵀ as a dense [KM, KM] matrix, and its spectral radius ρ(ℱ). */
+export function recursionMatrix(model: LinearizedModel, s: LinearizedSettings): { F: Tensor; spectralRadius: number } {
+  const [K, M] = model.d.shape;
+  return scope(() => {
+    const F = linearRecursion(model, s).apply(eye(K * M, 'float64'));
+    return { F, spectralRadius: spectralRadius(F) };
+  });
+}
+
+/**
+ * The steady state; `known` passes ℱ and ρ(ℱ) when the caller has them already.
+ * @throws UserError when ρ(ℱ) ≥ 1 (no steady state exists).
+ */
+export function steadyState(model: LinearizedModel, s: LinearizedSettings, known = recursionMatrix(model, s)): SteadyState {
   const [K, M] = model.d.shape;
   return scope(() => {
     const rec = linearRecursion(model, s);
-    const F = rec.apply(eye(K * M, 'float64'));
+    const { F } = known;
     const what = 'the linearized recursion';
-    const spectralRadius = requireStable(F, what);
+    const spectralRadius = requireStable(known.spectralRadius, what);
     const mean = solve(eye(K * M, 'float64').sub(F), rec.drift);
     const cov = solveDiscreteLyapunov(F, rec.noise, { what });
     return { ...excessRisk(model, readout(model), mean, cov), spectralRadius, mean: mean.reshape([K, M]), cov };

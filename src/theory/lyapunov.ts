@@ -28,9 +28,9 @@ export interface LyapunovOptions {
   what?: string;
 }
 
-/** Throws a UserError naming ρ(F) unless the recursion is stable; returns ρ(F). */
-export function requireStable(F: Tensor, what = 'the recursion'): number {
-  const rho = spectralRadius(F);
+/** Throws a UserError naming ρ(F) unless the recursion is stable; returns ρ(F). F may be given by its ρ(F). */
+export function requireStable(F: Tensor | number, what = 'the recursion'): number {
+  const rho = typeof F === 'number' ? F : spectralRadius(F);
   if (!(rho < 1)) {
     throw new UserError(`${what} is unstable: ρ(F) = ${rho.toPrecision(6)} ≥ 1, so no steady state exists; take a smaller step size μ (or check that the Hessians are positive definite)`);
   }

@@ -4,7 +4,7 @@
 // positive definite) is reported with the reason instead of failing the whole prediction.
 import { scope } from '../tensor/index.js';
 import { UserError } from '../errors.js';
-import { propagateMoments, steadyState, type LinearizedModel, type LinearizedSettings } from './linearized.js';
+import { propagateMoments, recursionMatrix, steadyState, type LinearizedModel, type LinearizedSettings } from './linearized.js';
 import { closedForm, type ClosedForm } from './closedForm.js';
 
 export interface Unavailable {
@@ -14,6 +14,9 @@ export interface Unavailable {
 export interface EscapePrediction {
   stepSize: number;
   batchSize: number;
+  /** ρ(ℱ), the spectral radius of the error recursion's matrix; the setting is stable iff ρ(ℱ) < 1. */
+  spectralRadius: number;
+  stable: boolean;
   /** Exact E J(w_{c,n}) − J(w*) and (1/K) Σ_k E J(w_{k,n}) − J(w*), n = 0..N. */
   curve: { centroid: number[]; agentAverage: number[] };
   /** Exact n → ∞ values, with ρ(ℱ). */
@@ -32,29 +35,58 @@ const attempt = <T>(f: () => T): T | Unavailable => {
 
 export const isUnavailable = (x: object): x is Unavailable => 'unavailable' in x;
 
-/** Everything the theory says about N steps from w* (every agent starting there). */
+/**
+ * A curve of an unstable recursion grows geometrically until float64 overflows and ∞ − ∞
+ * turns it into NaN; past that point its value is +∞ (it diverges), not "not a number".
+ */
+const divergent = (xs: number[]): number[] => {
+  const first = xs.findIndex((x) => !Number.isFinite(x));
+  return first < 0 ? xs : xs.map((x, n) => (n < first ? x : Number.POSITIVE_INFINITY));
+};
+
+/**
+ * Everything the theory says about N steps from w* (every agent starting there). Where
+ * ρ(ℱ) ≥ 1 the recursion diverges: the curve is reported as it grows (+∞ once it
+ * overflows), and neither a steady state nor the small-μ closed form is given.
+ */
 export function predictEscape(model: LinearizedModel, s: LinearizedSettings, steps: number): EscapePrediction {
   return scope(() => {
+    const known = recursionMatrix(model, s);
+    const rho = known.spectralRadius;
+    const stable = rho < 1;
+    const unstable: Unavailable = { unavailable: `the linearized recursion is unstable at μ = ${s.stepSize} (ρ(ℱ) = ${rho.toPrecision(6)} ≥ 1): it has no steady state and the small-μ closed form does not apply; take a smaller step size` };
     const { centroid, agentAverage } = propagateMoments(model, s, steps);
     return {
       stepSize: s.stepSize,
       batchSize: s.batchSize,
-      curve: { centroid, agentAverage },
-      steady: attempt(() => {
-        const st = steadyState(model, s);
-        return { centroid: st.centroid, agentAverage: st.agentAverage, spectralRadius: st.spectralRadius };
-      }),
-      closedForm: attempt(() => closedForm(model, s)),
+      spectralRadius: rho,
+      stable,
+      curve: { centroid: divergent(centroid), agentAverage: divergent(agentAverage) },
+      steady: stable
+        ? attempt(() => {
+            const st = steadyState(model, s, known);
+            return { centroid: st.centroid, agentAverage: st.agentAverage, spectralRadius: st.spectralRadius };
+          })
+        : unstable,
+      closedForm: stable ? attempt(() => closedForm(model, s)) : unstable,
     };
   });
 }
 
-const cell = (x: number | undefined): string => (x === undefined ? '—' : x.toExponential(3));
+/** A warning line per unstable setting, empty when every one is stable. */
+export function instabilityWarnings(rows: { algorithm: string; prediction: EscapePrediction }[]): string[] {
+  return rows
+    .filter((r) => !r.prediction.stable)
+    .map((r) => `${r.algorithm}: ${(r.prediction.steady as Unavailable).unavailable}`);
+}
+
+const cell = (x: number | undefined): string => (x === undefined ? '—' : x === Number.POSITIVE_INFINITY ? '∞' : x.toExponential(3));
 
 /**
  * Exact and closed-form predictions side by side, one line per algorithm: the curve's
  * last value (n = N), the exact steady state and the closed form, for the centroid and
- * the agent average, with ρ(ℱ) and the mixing rate λ. Unavailable parts print as —.
+ * the agent average, with ρ(ℱ) and the mixing rate λ. Unavailable parts print as —; a line
+ * below the table names each unstable setting.
  */
 export function predictionTable(rows: { algorithm: string; prediction: EscapePrediction }[]): string {
   const header = ['algorithm', 'centroid n=N', 'steady', 'closed form', 'agents n=N', 'steady', 'closed form', 'ρ(ℱ)', 'λ'];
@@ -70,10 +102,11 @@ export function predictionTable(rows: { algorithm: string; prediction: EscapePre
       cell(last(p.curve.agentAverage)),
       cell(steady?.agentAverage),
       cell(closed?.agentAverage.total),
-      steady ? steady.spectralRadius.toFixed(5) : '—',
+      p.stable ? p.spectralRadius.toFixed(5) : `${p.spectralRadius.toPrecision(4)} (unstable)`,
       closed ? closed.mixingRate.toFixed(4) : '—',
     ];
   });
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
-  return [header, ...lines].map((l) => l.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd()).join('\n');
+  const table = [header, ...lines].map((l) => l.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd());
+  return [...table, ...instabilityWarnings(rows)].join('\n');
 }

@@ -10,6 +10,7 @@ import type { Tensor } from '../tensor/index.js';
 import type { TrainConfig } from './config.js';
 import type { Split } from './evaluate.js';
 import { deriveSeed } from './seeds.js';
+import { activationBytesPerExample, requireMatrixFits, requireRunFits, runMemory } from './memory.js';
 
 export interface Setup {
   config: TrainConfig;
@@ -33,8 +34,10 @@ export interface Setup {
 }
 
 
+/** @throws UserError when the run cannot fit in memory (src/train/memory.ts), before anything large is built. */
 export function prepare(config: TrainConfig): Setup {
   const c = config;
+  requireMatrixFits(c.agents);
   const graph = makeGraph({
     topology: c.topology,
     agents: c.agents,
@@ -50,6 +53,7 @@ export function prepare(config: TrainConfig): Setup {
   const data = loadDataset(c.dataset, { dataDir: c.dataDir ?? undefined, trainSubset: c.trainSubset ?? undefined, seed: deriveSeed(c.seed, 'subset') });
   const parts = partition(data.train.y, data.train.classes, c.agents, parsePartition(c.partition), deriveSeed(c.seed, 'partition'));
   const model = makeModel({ model: c.model, inputShape: data.train.shape, classes: data.train.classes, hidden: c.hidden, activation: c.activation });
+  requireRunFits(runMemory({ agents: c.agents, batchSize: c.batchSize, parameterCount: model.parameterCount, activationBytesPerExample: activationBytesPerExample(model) }));
   const train = datasetTensors(data.train);
   const evalTrain = data.train.n <= c.evalSubset ? train : datasetTensors(takeSubset(data.train, c.evalSubset, deriveSeed(c.seed, 'eval')));
   return {
