@@ -2,7 +2,6 @@
 // real engine over R seeds; E J(w_{c,n}) − J(w*) and the agent average with 95% confidence
 // intervals go to <out>/escape.jsonl, a summary to <out>/escape.json; --theory adds the
 // linearized theory's predicted curves, estimated at w*.
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, UserError } from '../errors.js';
 import { parseAlgorithm, defaults, makeConfig, readConfigFile, type TrainConfig } from '../train/config.js';
@@ -11,10 +10,10 @@ import { prepare, type Setup } from '../train/setup.js';
 import { scope, type Tensor } from '../tensor/index.js';
 import type { EscapePrediction } from '../theory/index.js';
 import {
-  escapeTable, estimateLinearized, loadMinimum, predictEscapeCurves, runEscape, samplings,
+  checkMinimum, escapeTable, estimateLinearized, loadMinimum, predictEscapeCurves, runEscape, samplings,
   type EscapeResult, type LinearizedEstimate, type PredictedCurve, type Sampling,
 } from '../escape/index.js';
-import { writeFileAtomic } from '../train/atomic.js';
+import { makeFolder, writeFileAtomic } from '../util/files.js';
 import { numberFlag, parseStrict, stringFlag, type Values } from './minimize.js';
 import { trainOptions } from './train.js';
 import type { Command } from './main.js';
@@ -83,6 +82,7 @@ export function minimumSetup(values: Values, command: string): { dir: string; se
   if (dir === undefined) throw new UserError(`give the minimum to start from: --minimum DIR (from flatdist minimize) — see 'flatdist ${command} --help'`);
   const minimum = loadMinimum(dir);
   const setup = prepare(configOver(minimum.config, values));
+  checkMinimum(minimum, setup.model);
   return { dir, setup, wStar: minimum.params };
 }
 
@@ -156,8 +156,8 @@ export const escapeCommand: Command = {
         if (n % 10 === 0 || n === N) process.stderr.write(`\r${algorithm}: step ${n}/${N}   ${n === N ? '\n' : ''}`);
       },
     });
-    mkdirSync(out, { recursive: true });
-    writeFileSync(join(out, 'escape.jsonl'), escapeLines(result, theory?.predictions ?? null).map((l) => `${JSON.stringify(l)}\n`).join(''));
+    makeFolder(out);
+    writeFileAtomic(join(out, 'escape.jsonl'), escapeLines(result, theory?.predictions ?? null).map((l) => `${JSON.stringify(l)}\n`).join(''));
     const summary = {
       minimum: dir,
       out,

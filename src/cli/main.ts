@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../errors.js';
+import { isOsError, osError } from '../util/files.js';
 import { packageRoot } from '../tensor/native.js';
 import { demo } from './demo.js';
 import { trainCommand } from './train.js';
@@ -59,7 +60,8 @@ export async function main(argv: string[]): Promise<number> {
     if (!command) throw new UserError(`unknown command '${name}' — one of: ${Object.keys(commands).join(', ')}`);
     return await command.run(rest);
   } catch (e) {
-    const err = e instanceof Error ? e : new Error(String(e));
+    // An operating-system refusal (a file in the way, read-only, disk full…) is a one-line user error.
+    const err = isOsError(e) ? osError(e) : e instanceof Error ? e : new Error(String(e));
     if (debug) console.error(err.stack);
     else if (err instanceof UserError) console.error(`flatdist: ${err.message}`);
     else console.error(`flatdist: ${err.message.split('\n')[0]} (run with --debug for details)`);

@@ -6,10 +6,10 @@ import { existsSync } from 'node:fs';
 import { ConfigError, DataError, UserError } from '../errors.js';
 import { Generator, randperm, scope, type Tensor } from '../tensor/index.js';
 import { centroid, measure, modelObjective, risk, type MeasureReport, type MeasureSpec, type Objective } from '../measures/index.js';
-import { loadCheckpoint } from '../train/checkpoint.js';
+import { checkCheckpoint, loadCheckpoint } from '../train/checkpoint.js';
 import { makeConfig } from '../train/config.js';
 import { prepare } from '../train/setup.js';
-import { loadMinimum } from '../escape/index.js';
+import { checkMinimum, loadMinimum } from '../escape/index.js';
 import { numberFlag, parseStrict, stringFlag } from './minimize.js';
 import type { Command } from './main.js';
 
@@ -109,8 +109,9 @@ export const measureCommand: Command = {
     const subset = values.subset === undefined ? null : numberFlag(values, 'subset', 0, { integer: true, positive: true });
     const chunk = numberFlag(values, 'chunk', 1000, { integer: true, positive: true });
     const ck = loadCheckpoint(path);
-    const chosen = targets(ck.params, ck.perron, which);
     const setup = prepare(makeConfig(ck.config as Record<string, unknown>));
+    checkCheckpoint(ck, setup.model, setup.config.agents);
+    const chosen = targets(ck.params, ck.perron, which);
     const data = split === 'train' ? setup.train : setup.test;
     return scope(() => {
       let x = data.x;
@@ -125,7 +126,12 @@ export const measureCommand: Command = {
       const given = stringFlag(values, 'reference');
       if (given !== undefined) {
         const asNumber = Number(given);
-        reference = Number.isFinite(asNumber) && !existsSync(given) ? asNumber : risk(objective, loadMinimum(given).params);
+        if (Number.isFinite(asNumber) && !existsSync(given)) reference = asNumber;
+        else {
+          const minimum = loadMinimum(given);
+          checkMinimum(minimum, setup.model);
+          reference = risk(objective, minimum.params);
+        }
       }
       const spec: MeasureSpec = { seed, reference };
       if (wanted.has('trace')) spec.trace = { maxProbes: numberFlag(values, 'max-probes', 100, { integer: true, positive: true }) };

@@ -1,10 +1,12 @@
 // `flatdist minimize`: full-batch GD or L-BFGS on the global risk J(w) = Σ_k p_k J_k(w)
 // (the config's agents, partition and weight decay) down to ‖∇J‖ ≤ tolerance; saves w*.
+import { resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigError, UserError } from '../errors.js';
 import { Generator, scope } from '../tensor/index.js';
 import { riskAndGradient, flat } from '../measures/index.js';
-import { asDtype, globalObjective, loadMinimum, minimize, minimizeMethods, saveMinimum, type MinimizeMethod, type MinimumRecord } from '../escape/index.js';
+import { asDtype, checkMinimum, globalObjective, loadMinimum, minimize, minimizeMethods, saveMinimum, type MinimizeMethod, type MinimumRecord } from '../escape/index.js';
+import { claimRunFolder } from '../train/rundir.js';
 import { prepare } from '../train/setup.js';
 import { deriveSeed } from '../train/seeds.js';
 import { configFromArgs, runConfig, trainOptions } from './train.js';
@@ -19,7 +21,7 @@ const options = {
 };
 
 const help = [
-  'usage: flatdist minimize [train flags] --out DIR [--method gd|lbfgs] [--tolerance g] [--max-steps N] [--init RUN|CHECKPOINT] [--json]',
+  'usage: flatdist minimize [train flags] --out DIR [--overwrite] [--method gd|lbfgs] [--tolerance g] [--max-steps N] [--init RUN|CHECKPOINT] [--json]',
   '',
   'Minimizes J(w) = Σ_k p_k J_k(w) over the agents\' parts (for an IID partition ≈ the training risk),',
   'in float64 and full batch, until ‖∇J(w)‖ ≤ tolerance (default 1e-4; L-BFGS by default, at most',
@@ -72,17 +74,17 @@ export const minimizeCommand: Command = {
     const init = stringFlag(values, 'init');
     const { out: _, ...base } = (init !== undefined ? runConfig(init) : null) ?? {};
     const { config } = configFromArgs(values, base);
+    if (init !== undefined && resolve(init) === resolve(config.out)) throw new ConfigError('out', `${config.out} is also --init — write w* to another folder`);
     const setup = prepare(config);
     const { model } = setup;
     const began = Date.now();
     const start = scope(() => {
       if (init === undefined) return model.init(1, new Generator(deriveSeed(config.seed, 'init'))).map((p) => p.squeeze(0).to('float64'));
       const from = loadMinimum(init);
-      if (from.params.length !== model.paramShapes.length || from.params.some((p, i) => p.shape.join() !== model.paramShapes[i].join())) {
-        throw new ConfigError('init', `${init} holds a different model than --model ${config.model} (hidden ${config.hidden.join(',')}) — give the same model flags`);
-      }
+      checkMinimum(from, model);
       return asDtype(from.params, 'float64');
     });
+    claimRunFolder(config.out, { command: 'flatdist minimize', resume: false, overwrite: values.overwrite === true });
     const objective = globalObjective(setup);
     const quiet = values.json === true;
     const result = minimize(objective, start, {

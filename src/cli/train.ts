@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import { UserError } from '../errors.js';
 import { defaults, makeConfig, readConfigFile, type TrainConfig } from '../train/config.js';
 import { terminalProgress, silentProgress } from '../train/progress.js';
-import { environment, paths, writeRunRecord } from '../train/rundir.js';
+import { claimRunFolder, environment, paths, writeRunRecord } from '../train/rundir.js';
 import { prepare } from '../train/setup.js';
 import { train } from '../train/trainer.js';
 import type { Command } from './main.js';
@@ -17,13 +17,16 @@ export const trainOptions = {
   ...Object.fromEntries(fields.map((f) => [kebab(f), { type: 'string' as const }])),
   config: { type: 'string' as const },
   resume: { type: 'string' as const },
+  overwrite: { type: 'boolean' as const },
   json: { type: 'boolean' as const },
   help: { type: 'boolean' as const, short: 'h' },
 };
 
 export function trainHelp(): string {
   return [
-    'usage: flatdist train [--config file.yaml] [--<field> value ...] [--resume <out>] [--json]',
+    'usage: flatdist train [--config file.yaml] [--<field> value ...] [--resume <out> | --overwrite] [--json]',
+    '',
+    'A run folder that holds a run is continued with --resume, or removed and started afresh with --overwrite.',
     '',
     'fields (defaults):',
     ...fields.map((f) => `  --${kebab(f).padEnd(18)} ${JSON.stringify(defaults[f])}`),
@@ -74,6 +77,7 @@ export const trainCommand: Command = {
     }
     const { config, resume } = configFromArgs(values);
     const setup = prepare(config);
+    claimRunFolder(config.out, { command: 'flatdist train', resume, overwrite: values.overwrite === true });
     if (!resume) {
       writeRunRecord(config.out, {
         config,

@@ -9,7 +9,8 @@ import { configFromArgs, parseTrainArgs, trainHelp } from '../cli/train.js';
 import { ConfigError } from '../errors.js';
 import { packageRoot } from '../tensor/native.js';
 import { silentProgress, terminalProgress } from '../train/progress.js';
-import { environment, writeRunRecord } from '../train/rundir.js';
+import { claimRunFolder, environment, writeRunRecord } from '../train/rundir.js';
+import { inheritedLockVariable } from '../util/lock.js';
 import { prepare } from '../train/setup.js';
 import { train } from '../train/trainer.js';
 import { defaultTimeoutMs, ProcessGroup, type Device } from './group.js';
@@ -93,6 +94,8 @@ export const agentCommand: Command = {
       onListening: (a) => console.error(`flatdist: store listening on ${formatStoreAddress(a)}`),
     });
     const setup = prepare(config);
+    // Rank 0 writes the run folder, so it owns it (under launch, it shares the launcher's lock).
+    if (rank === 0) claimRunFolder(config.out, { command: 'flatdist agent (rank 0)', resume, overwrite: values.overwrite === true });
     if (rank === 0 && !resume) {
       writeRunRecord(config.out, {
         config,
@@ -148,10 +151,13 @@ export const launchCommand: Command = {
     }
     const N = integer(flags, 'nproc');
     if (N < 1) throw new ConfigError('--nproc', `must be at least 1, got ${N}`);
-    const { config } = configFromArgs(parseTrainArgs(rest));
+    const values = parseTrainArgs(rest);
+    const { config, resume } = configFromArgs(values);
     if (N > config.agents) throw new ConfigError('--nproc', `${N} processes for ${config.agents} agents: each process must host at least one agent`);
     const host = typeof flags.host === 'string' ? flags.host : loopback;
     const wait = timeoutMs(flags);
+    // Claimed here, so that a busy or occupied folder stops the launch before any process starts.
+    const lock = claimRunFolder(config.out, { command: 'flatdist launch', resume, overwrite: values.overwrite === true });
     const server = StoreServer.listen(host, integer(flags, 'port', 0));
     const connect = host === '0.0.0.0' || host === '::' ? loopback : host;
     const token = (typeof flags.token === 'string' ? flags.token : process.env.FLATDIST_TOKEN) || randomBytes(16).toString('hex');
@@ -162,7 +168,7 @@ export const launchCommand: Command = {
           process.execPath,
           [cli, 'agent', '--rank', String(rank), '--world-size', String(N), '--store', formatStoreAddress({ host: connect, port: server.port }), '--timeout', String(wait / 1000), ...rest],
           // The token goes by environment, not argv, to stay out of process listings.
-          { stdio: 'inherit', env: { ...process.env, FLATDIST_TOKEN: token } },
+          { stdio: 'inherit', env: { ...process.env, FLATDIST_TOKEN: token, [inheritedLockVariable]: lock.owner.token } },
         ),
       );
       const codes = await Promise.all(

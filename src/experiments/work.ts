@@ -3,7 +3,7 @@
 // write), so an interrupted reproduction resumes without redoing finished units.
 import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../train/atomic.js';
+import { writeFileAtomic } from '../util/files.js';
 
 export interface WorkLog {
   (message: string): void;

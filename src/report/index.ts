@@ -3,7 +3,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Results } from '../experiments/results.js';
-import { writeFileAtomic } from '../train/atomic.js';
+import { writeFileAtomic } from '../util/files.js';
 import { reportHtml } from './html.js';
 import { summaryMarkdown } from './markdown.js';
 import { namespaceSvgIds, renderSvg, svgToPng } from './render.js';

@@ -42,6 +42,8 @@ export interface TrainConfig {
   /** Training examples used for the train metrics at each evaluation. */
   evalSubset: number;
   checkpointEvery: number;
+  /** Keep only the last N checkpoints (null: all); latest.json's is always kept. */
+  keepCheckpoints: number | null;
   seed: number;
   sameInit: boolean;
   out: string;
@@ -74,6 +76,7 @@ export const defaults: TrainConfig = {
   evalEvery: 100,
   evalSubset: 10000,
   checkpointEvery: 100,
+  keepCheckpoints: null,
   seed: 1,
   sameInit: true,
   out: 'runs/latest',
@@ -173,6 +176,7 @@ export function makeConfig(partial: Record<string, unknown>): TrainConfig {
     evalEvery: positiveInt('evalEvery', raw.evalEvery),
     evalSubset: positiveInt('evalSubset', raw.evalSubset),
     checkpointEvery: positiveInt('checkpointEvery', raw.checkpointEvery),
+    keepCheckpoints: nullable(raw.keepCheckpoints, (v) => positiveInt('keepCheckpoints', v)),
     seed: number('seed', raw.seed, { min: 0 }),
     sameInit: bool('sameInit', raw.sameInit),
     out: String(raw.out),
