@@ -84,7 +84,7 @@ export const minimizeCommand: Command = {
       checkMinimum(from, model);
       return asDtype(from.params, 'float64');
     });
-    claimRunFolder(config.out, { command: 'flatdist minimize', resume: false, overwrite: values.overwrite === true });
+    const lock = claimRunFolder(config.out, { command: 'flatdist minimize', resume: false, overwrite: values.overwrite === true });
     const objective = globalObjective(setup);
     const quiet = values.json === true;
     const result = minimize(objective, start, {
@@ -114,7 +114,11 @@ export const minimizeCommand: Command = {
       seconds: (Date.now() - began) / 1000,
       history: result.history,
     };
-    saveMinimum(config.out, config, model.paramNames, setup.perron, saved, record);
+    try {
+      saveMinimum(config.out, config, model.paramNames, setup.perron, saved, record);
+    } finally {
+      lock.release();
+    }
     const summary = { out: config.out, ...record, history: undefined, parameters: model.parameterCount, gradients: result.cost.gradients };
     if (quiet) console.log(JSON.stringify(summary));
     else {

@@ -1,10 +1,13 @@
 // `flatdist reproduce [--quick | --full] --out DIR [--data-dir CIFAR]`: test the paper's
 // claims on real data and write a report (report.html, figures/, summary.md, results.json).
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { UserError } from '../errors.js';
 import { reproduce } from '../experiments/reproduce.js';
 import type { Scale } from '../experiments/scale.js';
 import { statusLabel } from '../report/html.js';
+import { makeFolder } from '../util/files.js';
+import { acquireLock } from '../util/lock.js';
 import type { Command } from './main.js';
 
 const usage = 'usage: flatdist reproduce [--quick | --full] --out DIR [--data-dir CIFAR10_DIR] [--json]';
@@ -26,9 +29,17 @@ export const reproduceCommand: Command = {
     if (chosen.length > 1) throw new UserError(`choose one of --quick and --full, not ${chosen.map((c) => `--${c}`).join(' and ')}`);
     if (!values.out) throw new UserError(`--out DIR is required — ${usage}`);
     const scale = (chosen[0] || 'quick') as Scale;
+    // One reproduction per folder at a time: two would write the same units and report.
+    makeFolder(values.out);
+    const lock = acquireLock(join(values.out, 'reproduce.lock'), 'flatdist reproduce');
     const log = (m: string): void => { if (!values.json) console.error(m); };
     log(`flatdist reproduce --${scale}: writing to ${values.out} (finished units in ${values.out}/work/ are reused)`);
-    const r = await reproduce({ scale, out: values.out, dataDir: values['data-dir'], command: ['flatdist', 'reproduce', ...args].join(' '), log });
+    let r;
+    try {
+      r = await reproduce({ scale, out: values.out, dataDir: values['data-dir'], command: ['flatdist', 'reproduce', ...args].join(' '), log });
+    } finally {
+      lock.release();
+    }
     if (values.json) {
       console.log(JSON.stringify({ scale, seconds: r.results.seconds, computed: r.computed, reused: r.reused, verdicts: r.results.suites.map((s) => ({ suite: s.id, ...s.verdict })), files: r.files }, null, 2));
       return 0;

@@ -77,17 +77,22 @@ export const trainCommand: Command = {
     }
     const { config, resume } = configFromArgs(values);
     const setup = prepare(config);
-    claimRunFolder(config.out, { command: 'flatdist train', resume, overwrite: values.overwrite === true });
-    if (!resume) {
-      writeRunRecord(config.out, {
-        config,
-        environment: environment(),
-        graph: { topology: setup.graph.name, agents: setup.graph.agents, edges: setup.graph.edges.length, ...setup.spectrum },
-        labelHistogram: setup.labelHistogram,
-        started: new Date().toISOString(),
-      });
+    const lock = claimRunFolder(config.out, { command: 'flatdist train', resume, overwrite: values.overwrite === true });
+    let summary;
+    try {
+      if (!resume) {
+        writeRunRecord(config.out, {
+          config,
+          environment: environment(),
+          graph: { topology: setup.graph.name, agents: setup.graph.agents, edges: setup.graph.edges.length, ...setup.spectrum },
+          labelHistogram: setup.labelHistogram,
+          started: new Date().toISOString(),
+        });
+      }
+      summary = await train(setup, { resume, progress: values.json ? silentProgress : terminalProgress(config.algorithm) });
+    } finally {
+      lock.release();
     }
-    const summary = await train(setup, { resume, progress: values.json ? silentProgress : terminalProgress(config.algorithm) });
     if (values.json) console.log(JSON.stringify(summary));
     else {
       console.log(`${summary.algorithm}: ${summary.steps} steps, K = ${summary.agents}, ${summary.seconds.toFixed(1)} s`);

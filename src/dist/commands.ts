@@ -186,6 +186,7 @@ export const launchCommand: Command = {
       return codes.find((c) => c !== 0) ?? 0;
     } finally {
       server.close();
+      lock.release();
     }
   },
 };

@@ -132,6 +132,9 @@ function removeStale(file: string, staleText: string): void {
 /** A lock file older than this that holds no owner was left by a process killed while creating it. */
 const unfinishedAfterMs = 5000;
 
+/** Blocks this thread for a while (the callers are synchronous). */
+const pause = (ms: number): void => void Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+
 /**
  * Takes the lock `file` for this process.
  * @param command who holds it, named to a process that finds it taken
@@ -149,7 +152,7 @@ export function acquireLock(file: string, command: string): Lock {
     startTicks: procStat(process.pid)?.startTicks ?? null,
   };
   let replaced: LockOwner | null = null;
-  for (let attempt = 0; attempt < 10; attempt++) {
+  for (let attempt = 0; attempt < 100; attempt++) {
     if (create(file, owner)) return held(file, owner, replaced, true);
     const text = readText(file);
     if (text === null) continue;
@@ -161,8 +164,9 @@ export function acquireLock(file: string, command: string): Lock {
       } catch {
         continue;
       }
-      if (age < unfinishedAfterMs) throw new UserError(`${file}: another process is taking this lock right now — try again in a few seconds`);
-      removeStale(file, text);
+      // Another process is between creating the lock and writing its name into it: wait for the name.
+      if (age < unfinishedAfterMs) pause(10);
+      else removeStale(file, text);
       continue;
     }
     if (inherited !== undefined && current.token === inherited) return held(file, current, null, false);
