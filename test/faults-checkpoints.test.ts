@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { cpSync, existsSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fromArray } from '../src/tensor/index.js';
-import { loadCheckpoint } from '../src/train/checkpoint.js';
+import { loadCheckpoint, saveCheckpoint } from '../src/train/checkpoint.js';
 import { readSafetensors, writeSafetensors } from '../src/train/safetensors.js';
 import { assertUserError, flatdist, scratch } from './faults-support.js';
 
@@ -57,6 +57,16 @@ test('every load checks the file: truncated, a changed byte, NaN, a damaged or d
     assert.throws(() => loadCheckpoint(damaged(name, damage)), (e: Error) => e.name === 'DataError' && message.test(e.message), name);
   }
   assert.equal(loadCheckpoint(run).step, 20, 'the original loads');
+});
+
+test('a checkpoint holding NaN or Inf is never written: refused before any file', () => {
+  const out = join(dir, 'never', 'checkpoints');
+  const w = fromArray(Float32Array.from([1, 2, Number.POSITIVE_INFINITY, 4]), [2, 2]);
+  assert.throws(
+    () => saveCheckpoint(out, { step: 1, paramNames: ['w'], params: [w], momentum: null, perron: [0.5, 0.5], samplers: [], config: {} }),
+    /step-00000001\.safetensors: not written — tensor agents\.w holds NaN or Inf/,
+  );
+  assert.ok(!existsSync(out), 'nothing written');
 });
 
 test('case 7: [4,32,784] rewritten as [4,64,392] (same bytes): measure, train --resume and minimize --init name the tensor and both shapes', async () => {

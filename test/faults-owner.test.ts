@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { acquireLock, inheritedLockVariable } from '../src/util/lock.js';
 import { assertUserError, flatdist, scratch, snapshot, start } from './faults-support.js';
 
 const dir = scratch('faults-owner', test.after);
@@ -100,4 +101,22 @@ test('launch: a folder holding a run is refused before any process starts; a lau
   const began = Date.now();
   assertUserError(await flatdist(['launch', '--nproc', '2', '--timeout', '20', ...args]), /launched holds a run already/);
   assert.ok(Date.now() - began < 15_000, 'refused at once, not after a rank timed out');
+});
+
+test('the lock in one process: a second take is refused naming this pid; one given the token (launch → rank 0) shares it; released, it is free', () => {
+  const file = join(dir, 'lock-unit.lock');
+  const lock = acquireLock(file, 'test');
+  assert.throws(() => acquireLock(file, 'again'), new RegExp(`in use by test \\(pid ${process.pid} on host ${hostname()}`));
+  process.env[inheritedLockVariable] = lock.owner.token;
+  try {
+    const shared = acquireLock(file, 'rank 0');
+    assert.equal(shared.owner.token, lock.owner.token);
+    shared.release();
+    assert.ok(existsSync(file), 'the sharer does not release its parent\'s lock');
+  } finally {
+    delete process.env[inheritedLockVariable];
+  }
+  lock.release();
+  assert.ok(!existsSync(file));
+  acquireLock(file, 'later').release();
 });

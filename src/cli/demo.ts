@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import { UserError } from '../errors.js';
 import { makeConfig } from '../train/config.js';
 import { terminalProgress } from '../train/progress.js';
-import { environment, writeRunRecord } from '../train/rundir.js';
+import { claimRunFolder, environment, writeRunRecord } from '../train/rundir.js';
 import { prepare } from '../train/setup.js';
 import { train, type Summary } from '../train/trainer.js';
 import type { Command } from './main.js';
@@ -34,7 +34,7 @@ export const demo: Command = {
     try {
       values = parseArgs({ args, options: { steps: { type: 'string' }, out: { type: 'string' } }, strict: true }).values;
     } catch (e) {
-      throw new UserError(`${(e as Error).message} — usage: flatdist demo [--steps N] [--out DIR]`);
+      throw new UserError(`${(e as Error).message} — usage: flatdist demo [--steps N] [--out DIR] (replaces the runs of an earlier demo in DIR)`);
     }
     const base = makeConfig({ dataset: 'mnist', model: 'mlp', topology: 'ring', agents: 8, batchSize: 64, stepSize: 0.1, steps: values.steps ?? 300, evalEvery: 100, out: values.out ?? 'runs/demo' });
     console.log(`flatdist demo: MNIST, MLP 784-256-10, ring of ${base.agents} agents (Metropolis), B = ${base.batchSize} per agent, μ = ${base.stepSize}, ${base.steps} steps each\n`);
@@ -43,8 +43,14 @@ export const demo: Command = {
     for (const algorithm of algorithms) {
       const config = { ...base, algorithm, out: `${base.out}/${algorithm}` };
       const setup = { ...shared, config };
-      writeRunRecord(config.out, { config, environment: environment(), graph: { topology: shared.graph.name, agents: base.agents, ...shared.spectrum }, labelHistogram: shared.labelHistogram, started: new Date().toISOString() });
-      rows.push(await train(setup, { progress: terminalProgress(label[algorithm]) }));
+      // The demo's runs replace those of an earlier demo (never merged with them).
+      const lock = claimRunFolder(config.out, { command: 'flatdist demo', resume: false, overwrite: true });
+      try {
+        writeRunRecord(config.out, { config, environment: environment(), graph: { topology: shared.graph.name, agents: base.agents, ...shared.spectrum }, labelHistogram: shared.labelHistogram, started: new Date().toISOString() });
+        rows.push(await train(setup, { progress: terminalProgress(label[algorithm]) }));
+      } finally {
+        lock.release();
+      }
     }
     console.log(`\n${comparisonTable(rows)}\n`);
     console.log(`Runs (metrics.jsonl, checkpoints) are in ${base.out}/. Next: flatdist train --help, flatdist reproduce --quick.`);

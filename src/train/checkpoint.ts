@@ -4,11 +4,11 @@
 // Written atomically; a pointer file, latest.json, names the latest complete one.
 // Every load checks the file (checksum, structure, finite values); a reader that
 // knows its model checks names, shapes and dtypes against it (checkAgainstModel).
-import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { DataError, UserError } from '../errors.js';
 import { noGrad, scope, type Tensor } from '../tensor/index.js';
-import { makeFolder, osError, writeFileAtomic } from '../util/files.js';
+import { listFolder, makeFolder, osError, remove, writeFileAtomic } from '../util/files.js';
 import { readSafetensors, writeSafetensors } from './safetensors.js';
 
 export const checkpointFormat = 'flatdist-checkpoint/1';
@@ -78,24 +78,9 @@ export function saveCheckpoint(dir: string, c: Checkpoint, keep: number | null =
   return path;
 }
 
-function remove(path: string): void {
-  try {
-    rmSync(path, { force: true });
-  } catch (e) {
-    throw osError(e, 'cannot remove', path);
-  }
-}
-
 /** The checkpoint files in a folder, by step. */
 export function checkpointFiles(dir: string): { step: number; file: string }[] {
-  let names: string[];
-  try {
-    names = readdirSync(dir);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw osError(e, 'cannot list the checkpoints', dir);
-  }
-  return names.flatMap((file) => {
+  return listFolder(dir).flatMap((file) => {
     const m = filePattern.exec(file);
     return m ? [{ step: Number(m[1]), file }] : [];
   }).sort((a, b) => a.step - b.step);
@@ -155,6 +140,7 @@ const isFolder = (path: string): boolean => {
  */
 export function loadCheckpoint(path: string): LoadedCheckpoint {
   const folder = isFolder(path);
+  if (folder && !isFolder(join(path, 'checkpoints'))) throw new DataError(path, 'a folder without checkpoints/ — give a run folder or a .safetensors file');
   const file = folder ? latestCheckpointPath(join(path, 'checkpoints')) : path;
   if (file === null) throw new DataError(path, 'the run has no checkpoint yet');
   // In a scope: tensors of the file that are not returned (or all, on an error) are freed.

@@ -2,14 +2,14 @@
 // line per evaluation), checkpoints/, and run.lock while a process writes it. A
 // measure or report reads only these. One process owns a run folder at a time
 // (claimRunFolder); every file in it is written atomically or appended durably.
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { cpus, totalmem, platform, release } from 'node:os';
 import { join } from 'node:path';
 import { DataError, UserError } from '../errors.js';
 import { packageRoot } from '../tensor/native.js';
 import { getNumThreads, torchVersion } from '../tensor/index.js';
-import { appendDurable, isTemporary, makeFolder, osError, writeFileAtomic } from '../util/files.js';
+import { appendDurable, isTemporary, listFolder, makeFolder, remove, writeFileAtomic } from '../util/files.js';
 import { acquireLock, describeOwner, type Lock } from '../util/lock.js';
 
 export const paths = (out: string) => ({
@@ -88,23 +88,6 @@ export function claimRunFolder(out: string, o: ClaimOptions): Lock {
     throw e;
   }
   return lock;
-}
-
-function listFolder(dir: string): string[] {
-  try {
-    return readdirSync(dir);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw osError(e, 'cannot list the folder', dir);
-  }
-}
-
-function remove(path: string): void {
-  try {
-    rmSync(path, { recursive: true, force: true });
-  } catch (e) {
-    throw osError(e, 'cannot remove', path);
-  }
 }
 
 export function writeRunRecord(out: string, record: object): void {

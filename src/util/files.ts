@@ -9,7 +9,7 @@
 //
 // Under a file-size limit (ulimit -f) the kernel sends SIGXFSZ; Node ignores that signal
 // from startup, so the write returns EFBIG and is reported like a full disk.
-import { closeSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { FileSystemError } from '../errors.js';
 
@@ -97,6 +97,31 @@ export function makeFolder(path: string): void {
       if (errnoOf(e)?.code === 'EEXIST' && statSync(p).isDirectory()) continue;
       throw osError(e, 'cannot create the folder', path);
     }
+  }
+}
+
+/**
+ * The names in a folder; none when it does not exist.
+ * @throws FileSystemError when it cannot be read
+ */
+export function listFolder(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch (e) {
+    if (errnoOf(e)?.code === 'ENOENT') return [];
+    throw osError(e, 'cannot list the folder', dir);
+  }
+}
+
+/**
+ * Removes a file or a folder with everything in it (nothing when it does not exist).
+ * @throws FileSystemError when it cannot be removed
+ */
+export function remove(path: string): void {
+  try {
+    rmSync(path, { recursive: true, force: true });
+  } catch (e) {
+    throw osError(e, 'cannot remove', path);
   }
 }
 
