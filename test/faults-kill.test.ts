@@ -34,11 +34,15 @@ test('case 4: killed after the first evaluation, before the first checkpoint; th
   const args = ['train', '--dataset', 'mnist', '--train-subset', '2000', '--hidden', '64', '--agents', '4', '--batch-size', '50', '--eval-every', '30', '--checkpoint-every', '70', '--steps', '80', '--json'];
   const [killed, whole] = [join(dir, 'case4'), join(dir, 'case4-whole')];
   const uninterrupted = flatdist([...args, '--out', whole]);
-  const run = start([...args, '--out', killed]);
-  assert.ok(await until(run, () => existsSync(join(killed, 'metrics.jsonl')) && readFileSync(join(killed, 'metrics.jsonl'), 'utf8').endsWith('\n')), 'the first evaluation was written');
-  run.child.kill('SIGKILL');
-  assert.equal((await run.done).signal, 'SIGKILL');
-  assert.ok(!existsSync(join(killed, 'checkpoints', 'latest.json')), 'killed before the first checkpoint');
+  // The window between the two is about a second; a machine too busy to kill within it gets another try.
+  for (let attempt = 1; ; attempt++) {
+    const run = start([...args, '--out', killed, ...(attempt > 1 ? ['--overwrite'] : [])]);
+    assert.ok(await until(run, () => existsSync(join(killed, 'metrics.jsonl')) && readFileSync(join(killed, 'metrics.jsonl'), 'utf8').endsWith('\n')), 'the first evaluation was written');
+    run.child.kill('SIGKILL');
+    assert.equal((await run.done).signal, 'SIGKILL');
+    if (!existsSync(join(killed, 'checkpoints', 'latest.json'))) break;
+    assert.ok(attempt < 3, 'killed before the first checkpoint');
+  }
   assert.match(readFileSync(join(killed, 'metrics.jsonl'), 'utf8'), /^\{"step":30,/);
 
   const resumed = await flatdist(['train', '--resume', killed, '--json']);
@@ -86,7 +90,8 @@ test('kill -9 at 20 random moments, each resumed: every file stays complete, and
     const run = start(fresh ? [...args, '--out', out] : ['train', '--resume', out, '--json']);
     // Kill a random time after the process owns the folder: in training, evaluation, a checkpoint write or the resume's clean-up.
     const owned = await until(run, () => lockedBy(out, run.child.pid));
-    const delay = next() * seconds * 100;
+    // Up to 1/25 of the run each: twenty kills reach about 40% of it, and each resume repeats a few steps.
+    const delay = next() * seconds * 40;
     if (owned) await sleep(delay);
     run.child.kill('SIGKILL');
     const r = await run.done;
