@@ -34,3 +34,11 @@ export class DivergenceError extends UserError {
     this.name = 'DivergenceError';
   }
 }
+
+/** The operating system refused a file operation (disk full, file-size limit, read-only, permissions, a file in the way). */
+export class FileSystemError extends UserError {
+  constructor(readonly file: string, readonly code: string, message: string) {
+    super(`${file}: ${message}`);
+    this.name = 'FileSystemError';
+  }
+}

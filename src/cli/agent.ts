@@ -26,6 +26,7 @@ export const agent = command({
     addFields(cmd, agentFields, { group: 'process group' }).option('--serve', 'this process hosts the store at --store');
     addRunOptions(cmd)
       .option('--resume <DIR>', 'continue the run in DIR from its last checkpoint')
+      .option('--overwrite', 'rank 0 replaces a run already in --out')
       .option('--json', 'rank 0 prints the summary as JSON')
       .addHelpText('after', '\nHosts a block of the K agents and exchanges parameters with neighbouring processes (allreduce for\ncentralized). Every process gets the same run options.');
     onRun(cmd, ctx, async (options) => {
@@ -35,6 +36,7 @@ export const agent = command({
       return runAgent({
         config,
         resume,
+        overwrite: options.overwrite === true,
         rank: o.rank,
         worldSize: o.worldSize,
         store: o.store,

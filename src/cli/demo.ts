@@ -36,7 +36,7 @@ export const demo = command({
     addFields(cmd, demoFields, { group: 'demo' }).addHelpText('after', '\nThe three runs share the data, partition and initial point; each prints its progress, then one table compares them.');
     onRun(cmd, ctx, async (options) => {
       const o = parseOptions(z.strictObject(demoFields), options);
-      const [{ terminalProgress }, { environment, writeRunRecord }, { prepare }, { train }] = await Promise.all([
+      const [{ terminalProgress }, { claimRunFolder, environment, writeRunRecord }, { prepare }, { train }] = await Promise.all([
         import('../train/progress.js'),
         import('../train/rundir.js'),
         import('../train/setup.js'),
@@ -49,8 +49,14 @@ export const demo = command({
       for (const algorithm of algorithms) {
         const config = { ...base, algorithm, out: `${base.out}/${algorithm}` };
         const setup = { ...shared, config };
-        writeRunRecord(config.out, { config, environment: environment(), graph: { topology: shared.graph.name, agents: base.agents, ...shared.spectrum }, labelHistogram: shared.labelHistogram, started: new Date().toISOString() });
-        rows.push(await train(setup, { progress: terminalProgress(label[algorithm]) }));
+        // The demo's runs replace those of an earlier demo (never merged with them).
+        const lock = claimRunFolder(config.out, { command: 'flatdist demo', resume: false, overwrite: true });
+        try {
+          writeRunRecord(config.out, { config, environment: environment(), graph: { topology: shared.graph.name, agents: base.agents, ...shared.spectrum }, labelHistogram: shared.labelHistogram, started: new Date().toISOString() });
+          rows.push(await train(setup, { progress: terminalProgress(label[algorithm]) }));
+        } finally {
+          lock.release();
+        }
       }
       console.log(`\n${comparisonTable(rows)}\n`);
       console.log(`Runs (metrics.jsonl, checkpoints) are in ${base.out}/. Next: flatdist train --help, flatdist reproduce --quick.`);

@@ -52,7 +52,7 @@ const fixedByMinimum: (keyof TrainConfig)[] = ['dataset', 'dataDir', 'trainSubse
 /** The setup and w* of `--minimum DIR` with --config and the flags over its config; refuses changes to its data, model or seed. */
 export async function minimumSetup(dir: string | null, options: Record<string, unknown>, ctx: Context, command: string): Promise<{ dir: string; setup: Setup; wStar: Tensor[] }> {
   if (dir === null) throw new UserError(`give the minimum to start from: --minimum DIR (from flatdist minimize) — see 'flatdist ${command} --help'`);
-  const [{ loadMinimum }, { prepare }] = await Promise.all([import('../escape/index.js'), import('../train/setup.js')]);
+  const [{ checkMinimum, loadMinimum }, { prepare }] = await Promise.all([import('../escape/index.js'), import('../train/setup.js')]);
   const minimum = loadMinimum(dir);
   const { config } = await configFromOptions(options, ctx, { base: minimum.config, fields: minimumRunFields });
   for (const f of fixedByMinimum) {
@@ -60,7 +60,9 @@ export async function minimumSetup(dir: string | null, options: Record<string, u
       throw new ConfigError(f, `the minimum was found with ${JSON.stringify(minimum.config[f])}, not ${JSON.stringify(config[f])} — w* and J are defined by the minimum's data, model and seed`);
     }
   }
-  return { dir, setup: prepare(config), wStar: minimum.params };
+  const setup = prepare(config);
+  checkMinimum(minimum, setup.model);
+  return { dir, setup, wStar: minimum.params };
 }
 
 /** The theory's estimate at w* and its curves for the algorithms, with what the estimate is. */
@@ -122,11 +124,7 @@ export const escape = command({
     onRun(cmd, ctx, async (options) => {
       const o = parseOptions(z.strictObject(escapeFields), options);
       const { dir, setup, wStar } = await minimumSetup(o.minimum, options, ctx, 'escape');
-      const [{ mkdirSync, writeFileSync }, { escapeTable, runEscape }, { writeFileAtomic }] = await Promise.all([
-        import('node:fs'),
-        import('../escape/index.js'),
-        import('../train/atomic.js'),
-      ]);
+      const [{ escapeTable, runEscape }, { makeFolder, writeFileAtomic }] = await Promise.all([import('../escape/index.js'), import('../util/files.js')]);
       const c = setup.config;
       const out = typeof options.out === 'string' ? options.out : join(dir, 'escape');
       const { algorithm: algorithms, seeds, sampling } = o;
@@ -149,8 +147,8 @@ export const escape = command({
           if (n % 10 === 0 || n === N) process.stderr.write(`\r${algorithm}: step ${n}/${N}   ${n === N ? '\n' : ''}`);
         },
       });
-      mkdirSync(out, { recursive: true });
-      writeFileSync(join(out, 'escape.jsonl'), escapeLines(result, theory?.predictions ?? null).map((l) => `${JSON.stringify(l)}\n`).join(''));
+      makeFolder(out);
+      writeFileAtomic(join(out, 'escape.jsonl'), escapeLines(result, theory?.predictions ?? null).map((l) => `${JSON.stringify(l)}\n`).join(''));
       const summary = {
         minimum: dir,
         out,

@@ -14,12 +14,13 @@ const launchFields = {
   ...groupFields,
 };
 
-/** The run options as given, for the agents: --config, --resume, the fields, --json. */
+/** The run options as given, for the agents: --config, --resume, the fields, --json, --overwrite. */
 function forwarded(options: Record<string, unknown>): string[] {
   const args: string[] = [];
   for (const name of ['config', 'resume']) if (typeof options[name] === 'string') args.push(`--${name}`, options[name] as string);
   for (const [name, value] of Object.entries(pick(options, runFields))) args.push(`--${kebab(name)}`, String(value));
   if (options.json === true) args.push('--json');
+  if (options.overwrite === true) args.push('--overwrite');
   return args;
 }
 
@@ -30,14 +31,17 @@ export const launch = command({
     addFields(cmd, launchFields, { group: 'processes' });
     addRunOptions(cmd)
       .option('--resume <DIR>', 'continue the run in DIR from its last checkpoint')
+      .option('--overwrite', 'replace a run already in --out')
       .option('--json', 'print the summary as JSON')
       .addHelpText('after', '\nWithout --token or $FLATDIST_TOKEN a fresh random token is used; it reaches the agents by environment, not argv.');
     onRun(cmd, ctx, async (options) => {
       const o = parseOptions(z.strictObject(launchFields), options);
-      const { config } = await configFromOptions(options, ctx);
+      const { config, resume } = await configFromOptions(options, ctx);
       const { launchLocal } = await import('../dist/commands.js');
       return launchLocal({
         config,
+        resume,
+        overwrite: options.overwrite === true,
         nproc: o.nproc,
         host: o.host ?? undefined,
         port: o.port,

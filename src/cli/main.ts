@@ -39,7 +39,9 @@ export async function main(argv: string[]): Promise<number> {
     const specs = one ? [await one()] : await Promise.all(Object.values(commands).map((load) => load()));
     return await runProgram(program(specs, ctx, versionText()), args, ctx);
   } catch (e) {
-    return report(e instanceof Error ? e : new Error(String(e)), ctx, { debug, json });
+    // An operating-system refusal (a file in the way, read-only, disk full…) is a one-line user error.
+    const { isOsError, osError } = await import('../util/files.js');
+    return report(isOsError(e) ? osError(e) : e instanceof Error ? e : new Error(String(e)), ctx, { debug, json });
   }
 }
 

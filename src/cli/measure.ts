@@ -83,7 +83,7 @@ export const measure = command({
       .addHelpText('after', '\nJ is the mean cross-entropy over the split (a random --eval-subset of N examples, fixed by --seed).');
     onRun(cmd, ctx, async (options, [path]) => {
       const o = parseOptions(z.strictObject(measureFields), options);
-      const [{ existsSync }, { Generator, randperm, scope }, { measure: run, modelObjective, risk }, { loadCheckpoint }, { makeConfig }, { prepare }, { loadMinimum }] = await Promise.all([
+      const [{ existsSync }, { Generator, randperm, scope }, { measure: run, modelObjective, risk }, { checkCheckpoint, loadCheckpoint }, { makeConfig }, { prepare }, { checkMinimum, loadMinimum }] = await Promise.all([
         import('node:fs'),
         import('../tensor/index.js'),
         import('../measures/index.js'),
@@ -96,8 +96,9 @@ export const measure = command({
       const { which, split, seed, evalSubset, chunk } = o;
       const wanted = new Set(o.measures);
       const ck = loadCheckpoint(path);
-      const chosen = await targets(ck.params, ck.perron, which);
       const setup = prepare(makeConfig(ck.config as Record<string, unknown>));
+      checkCheckpoint(ck, setup.model, setup.config.agents);
+      const chosen = await targets(ck.params, ck.perron, which);
       const data = split === 'train' ? setup.train : setup.test;
       return scope(() => {
         let x = data.x;
@@ -112,7 +113,12 @@ export const measure = command({
         const given = o.reference;
         if (given !== null) {
           const asNumber = Number(given);
-          reference = Number.isFinite(asNumber) && !existsSync(given) ? asNumber : risk(objective, loadMinimum(given).params);
+          if (Number.isFinite(asNumber) && !existsSync(given)) reference = asNumber;
+          else {
+            const minimum = loadMinimum(given);
+            checkMinimum(minimum, setup.model);
+            reference = risk(objective, minimum.params);
+          }
         }
         const spec: MeasureSpec = { seed, reference };
         if (wanted.has('trace')) spec.trace = { maxProbes: o.maxProbes };

@@ -7,6 +7,7 @@ import { ConfigError } from '../errors.js';
 import { choice, field, integer, optional, real, text } from '../train/fields.js';
 import { addFields, command, onRun, parseOptions } from './command.js';
 import { addRunOptions, configFromOptions, runConfig } from './train.js';
+import { resolve } from 'node:path';
 
 const minimizeFields = {
   method: field(choice(minimizeMethods, 'method'), 'lbfgs', { placeholder: 'NAME', description: 'full-batch gradient descent or L-BFGS', values: minimizeMethods }),
@@ -21,6 +22,7 @@ export const minimize = command({
   define(cmd, ctx) {
     addFields(cmd, minimizeFields, { group: 'minimize' });
     addRunOptions(cmd)
+      .option('--overwrite', 'replace a minimum or run already in --out')
       .option('--json', 'print the summary as JSON')
       .addHelpText('after', [
         '',
@@ -35,12 +37,14 @@ export const minimize = command({
       // Starting from a run: its config is the base, flags change what they name.
       const { out: _, ...base } = (init !== undefined ? await runConfig(init) : null) ?? {};
       const { config } = await configFromOptions(options, ctx, { base });
-      const [{ Generator, scope }, { riskAndGradient, flat }, { asDtype, globalObjective, loadMinimum, minimize: run, saveMinimum }, { prepare }, { deriveSeed }] = await Promise.all([
+      if (init !== undefined && resolve(init) === resolve(config.out)) throw new ConfigError('out', `${config.out} is also --init — write w* to another folder`);
+      const [{ Generator, scope }, { riskAndGradient, flat }, { asDtype, checkMinimum, globalObjective, loadMinimum, minimize: run, saveMinimum }, { prepare }, { deriveSeed }, { claimRunFolder }] = await Promise.all([
         import('../tensor/index.js'),
         import('../measures/index.js'),
         import('../escape/index.js'),
         import('../train/setup.js'),
         import('../train/seeds.js'),
+        import('../train/rundir.js'),
       ]);
       const setup = prepare(config);
       const { model } = setup;
@@ -48,9 +52,7 @@ export const minimize = command({
       const start = scope(() => {
         if (init === undefined) return model.init(1, new Generator(deriveSeed(config.seed, 'init'))).map((p) => p.squeeze(0).to('float64'));
         const from = loadMinimum(init);
-        if (from.params.length !== model.paramShapes.length || from.params.some((p, i) => p.shape.join() !== model.paramShapes[i].join())) {
-          throw new ConfigError('init', `${init} holds a different model than --model ${config.model} (hidden ${config.hidden.join(',')}) — give the same model flags`);
-        }
+        checkMinimum(from, model);
         return asDtype(from.params, 'float64');
       });
       const objective = globalObjective(setup);
@@ -82,7 +84,12 @@ export const minimize = command({
         seconds: (Date.now() - began) / 1000,
         history: result.history,
       };
-      saveMinimum(config.out, config, model.paramNames, setup.perron, saved, record);
+      const lock = claimRunFolder(config.out, { command: 'flatdist minimize', resume: false, overwrite: options.overwrite === true });
+      try {
+        saveMinimum(config.out, config, model.paramNames, setup.perron, saved, record);
+      } finally {
+        lock.release();
+      }
       const summary = { out: config.out, ...record, history: undefined, parameters: model.parameterCount, gradients: result.cost.gradients };
       if (quiet) console.log(JSON.stringify(summary));
       else {

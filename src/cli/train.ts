@@ -64,27 +64,34 @@ export const train = command({
   define(cmd, ctx) {
     addRunOptions(cmd)
       .option('--resume <DIR>', "continue the run in DIR from its last checkpoint (its run.json is the config; flags change what they name)")
+      .option('--overwrite', 'remove the run in --out (run.json, metrics.jsonl, checkpoints) and start afresh; without it a folder holding a run is refused')
       .option('--json', 'print the final summary as JSON')
       .addHelpText('after', '\nA run writes DIR/run.json (the config), DIR/metrics.jsonl and DIR/checkpoints/; the same seed gives the same metrics.');
     onRun(cmd, ctx, async (options) => {
       const { config, resume } = await configFromOptions(options, ctx);
-      const [{ prepare }, { train: run }, { environment, writeRunRecord }, { terminalProgress, silentProgress }] = await Promise.all([
+      const [{ prepare }, { train: run }, { claimRunFolder, environment, writeRunRecord }, { terminalProgress, silentProgress }] = await Promise.all([
         import('../train/setup.js'),
         import('../train/trainer.js'),
         import('../train/rundir.js'),
         import('../train/progress.js'),
       ]);
       const setup = prepare(config);
-      if (!resume) {
-        writeRunRecord(config.out, {
-          config,
-          environment: environment(),
-          graph: { topology: setup.graph.name, agents: setup.graph.agents, edges: setup.graph.edges.length, ...setup.spectrum },
-          labelHistogram: setup.labelHistogram,
-          started: new Date().toISOString(),
-        });
+      const lock = claimRunFolder(config.out, { command: 'flatdist train', resume, overwrite: options.overwrite === true });
+      let summary;
+      try {
+        if (!resume) {
+          writeRunRecord(config.out, {
+            config,
+            environment: environment(),
+            graph: { topology: setup.graph.name, agents: setup.graph.agents, edges: setup.graph.edges.length, ...setup.spectrum },
+            labelHistogram: setup.labelHistogram,
+            started: new Date().toISOString(),
+          });
+        }
+        summary = await run(setup, { resume, progress: options.json ? silentProgress : terminalProgress(config.algorithm) });
+      } finally {
+        lock.release();
       }
-      const summary = await run(setup, { resume, progress: options.json ? silentProgress : terminalProgress(config.algorithm) });
       if (options.json) console.log(JSON.stringify(summary));
       else {
         console.log(`${summary.algorithm}: ${summary.steps} steps, K = ${summary.agents}, ${summary.seconds.toFixed(1)} s`);

@@ -8,7 +8,8 @@ import { ConfigError } from '../errors.js';
 import { packageRoot } from '../package.js';
 import type { TrainConfig } from '../train/config.js';
 import { silentProgress, terminalProgress } from '../train/progress.js';
-import { environment, writeRunRecord } from '../train/rundir.js';
+import { claimRunFolder, environment, writeRunRecord } from '../train/rundir.js';
+import { inheritedLockVariable } from '../util/lock.js';
 import { prepare } from '../train/setup.js';
 import { train } from '../train/trainer.js';
 import { defaultTimeoutMs, ProcessGroup, type Device } from './group.js';
@@ -20,6 +21,8 @@ import { startAgents, superviseAgents, watchLauncher } from './supervision.js';
 export interface AgentOptions {
   config: TrainConfig;
   resume: boolean;
+  /** Replace a run already in config.out (rank 0). */
+  overwrite: boolean;
   rank: number;
   worldSize: number;
   /** host:port of the group's store. */
@@ -55,6 +58,8 @@ export async function runAgent(o: AgentOptions): Promise<number> {
     onListening: (a) => console.error(`flatdist: store listening on ${formatStoreAddress(a)}`),
   });
   const setup = prepare(config);
+  // Rank 0 writes the run folder, so it owns it (under launch, it shares the launcher's lock).
+  if (rank === 0) claimRunFolder(config.out, { command: 'flatdist agent (rank 0)', resume, overwrite: o.overwrite });
   if (rank === 0 && !resume) {
     writeRunRecord(config.out, {
       config,
@@ -92,6 +97,8 @@ export async function runAgent(o: AgentOptions): Promise<number> {
 
 export interface LaunchOptions {
   config: TrainConfig;
+  resume: boolean;
+  overwrite: boolean;
   /** Processes to start. */
   nproc: number;
   /** Where the store listens (default 127.0.0.1; 0 for the port picks a free one). */
@@ -112,6 +119,8 @@ export async function launchLocal(o: LaunchOptions): Promise<number> {
   if (N > o.config.agents) throw new ConfigError('nproc', `${N} processes for ${o.config.agents} agents: each process must host at least one agent`);
   const host = o.host ?? loopback;
   const wait = o.timeoutMs ?? defaultTimeoutMs;
+  // Claimed here, so that a busy or occupied folder stops the launch before any process starts.
+  const lock = claimRunFolder(o.config.out, { command: 'flatdist launch', resume: o.resume, overwrite: o.overwrite });
   const server = StoreServer.listen(host, o.port, { host: 'host', port: 'port' });
   const connect = host === '0.0.0.0' || host === '::' ? loopback : host;
   const token = (o.token ?? process.env.FLATDIST_TOKEN) || randomBytes(16).toString('hex');
@@ -122,11 +131,12 @@ export async function launchLocal(o: LaunchOptions): Promise<number> {
       cli,
       Array.from({ length: N }, (_, rank) => ['agent', '--rank', String(rank), '--world-size', String(N), '--store', store, '--timeout', String(wait / 1000), ...o.forward]),
       // The token goes by environment, not argv, to stay out of process listings.
-      { ...process.env, FLATDIST_TOKEN: token },
+      { ...process.env, FLATDIST_TOKEN: token, [inheritedLockVariable]: lock.owner.token },
     );
     console.error(`flatdist: store listening on ${formatStoreAddress(server.address)}; ranks 0..${N - 1} are processes ${children.map((c) => c.pid).join(', ')}`);
     return await superviseAgents(children, wait);
   } finally {
     server.close();
+    lock.release();
   }
 }

@@ -7,4 +7,4 @@ export type { EscapeProblem } from './problem.js';
 export { type EscapeOptions, type Sampling, samplings, ReplacementSampler, gatherStacked, replicaMixer, replicaCentroids, type WeightedSplit, escapeEvaluation, type EscapePoint, type EscapeCurve, type EscapeResult, recordedSteps, singleModel, stackedRisks, runEscape } from './run.js';
 export { type EstimateOptions, type LinearizedEstimate, topSubspace, estimateLinearized } from './estimate.js';
 export { type PredictedCurve, predictEscapeCurves, escapeTable } from './predict.js';
-export { type MinimumRecord, type Minimum, minimumFile, saveMinimum, loadMinimum } from './minimum.js';
+export { type MinimumRecord, type Minimum, minimumFile, saveMinimum, loadMinimum, checkMinimum } from './minimum.js';

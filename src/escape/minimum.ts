@@ -3,12 +3,12 @@
 // defines J, and minimum.json with J(w*), ‖∇J(w*)‖ and how w* was found.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DataError } from '../errors.js';
+import { DataError, UserError } from '../errors.js';
 import { scope, type Tensor } from '../tensor/index.js';
 import { centroid } from '../measures/index.js';
-import { loadCheckpoint, saveCheckpoint } from '../train/checkpoint.js';
+import { checkAgainstModel, loadCheckpoint, saveCheckpoint, type ParamLayout } from '../train/checkpoint.js';
 import { makeConfig, type TrainConfig } from '../train/config.js';
-import { writeFileAtomic } from '../train/atomic.js';
+import { writeFileAtomic } from '../util/files.js';
 import { environment, writeRunRecord } from '../train/rundir.js';
 import type { MinimizeMethod, MinimizeStep } from './minimize.js';
 
@@ -31,14 +31,24 @@ export interface Minimum {
   config: TrainConfig;
   /** w*, one model's parameters (paramShapes). */
   params: Tensor[];
+  paramNames: string[];
   record: MinimumRecord | null;
+  /** The checkpoint file w* was read from. */
+  file: string;
 }
 
 export const minimumFile = (dir: string): string => join(dir, 'minimum.json');
 
-/** Writes w* (one model's parameters) as a K-agent checkpoint with run.json and minimum.json. */
+/**
+ * Writes w* (one model's parameters) as a K-agent checkpoint with run.json and minimum.json.
+ * @throws UserError when w*, J(w*) or ‖∇J(w*)‖ is not finite (nothing is written)
+ * @throws FileSystemError when a file cannot be written
+ */
 export function saveMinimum(dir: string, config: TrainConfig, paramNames: string[], perron: number[], params: Tensor[], record: MinimumRecord): void {
-  writeRunRecord(dir, { config, environment: environment(), minimum: { risk: record.risk, gradientNorm: record.gradientNorm }, written: new Date().toISOString() });
+  if (!Number.isFinite(record.risk) || !Number.isFinite(record.gradientNorm)) {
+    throw new UserError(`${dir}: w* not written — J(w*) = ${record.risk}, ‖∇J(w*)‖ = ${record.gradientNorm}`);
+  }
+  // The checkpoint first: saveCheckpoint refuses a non-finite w* before anything is written.
   scope(() =>
     saveCheckpoint(join(dir, 'checkpoints'), {
       step: record.steps,
@@ -50,10 +60,15 @@ export function saveMinimum(dir: string, config: TrainConfig, paramNames: string
       config,
     }),
   );
+  writeRunRecord(dir, { config, environment: environment(), minimum: { risk: record.risk, gradientNorm: record.gradientNorm }, written: new Date().toISOString() });
   writeFileAtomic(minimumFile(dir), `${JSON.stringify(record, null, 2)}\n`);
 }
 
-/** A minimum (or any run directory or checkpoint): its config, the centroid of its agents, and minimum.json when there is one. */
+/**
+ * A minimum (or any run directory or checkpoint): its config, the centroid of its agents, and
+ * minimum.json when there is one. Check it against the model it is used with (checkMinimum).
+ * @throws DataError when it is missing or its checkpoint is damaged or not finite
+ */
 export function loadMinimum(path: string): Minimum {
   if (!existsSync(path)) throw new DataError(path, 'no such checkpoint file or run directory — give the --out folder of flatdist minimize or train');
   const ck = loadCheckpoint(path);
@@ -63,5 +78,13 @@ export function loadMinimum(path: string): Minimum {
   ck.momentum?.forEach((t) => t.dispose());
   const file = minimumFile(path);
   const record = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as MinimumRecord) : null;
-  return { config, params, record };
+  return { config, params, paramNames: ck.paramNames, record, file: ck.file };
+}
+
+/**
+ * w* against the model a command evaluates it with: names, shapes, dtypes.
+ * @throws DataError naming the file and the tensor that does not fit
+ */
+export function checkMinimum(m: Minimum, model: ParamLayout): void {
+  checkAgainstModel(m.file, m.paramNames, m.params, model, []);
 }

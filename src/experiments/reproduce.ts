@@ -11,6 +11,9 @@ import type { Results, SuiteResult } from './results.js';
 import { scaleSettings, type Scale, type ScaleSettings } from './scale.js';
 import { checkDataset } from '../data/index.js';
 import { UserError } from '../errors.js';
+import { join } from 'node:path';
+import { makeFolder } from '../util/files.js';
+import { acquireLock } from '../util/lock.js';
 import { toySuite } from './toy-suite.js';
 import { tradeoffSuite } from './tradeoff-suite.js';
 import { WorkStore } from './work.js';
@@ -47,10 +50,21 @@ function checkInputs(o: ReproduceOptions, s: ScaleSettings): void {
 
 export async function reproduce(o: ReproduceOptions): Promise<Reproduction> {
   const started = new Date();
-  const log = o.log ?? (() => {});
-  const before = loadavg();
   const s = scaleSettings(o.scale, o.dataDir);
   checkInputs(o, s);
+  // One reproduction per folder at a time: two would write the same units and report.
+  makeFolder(o.out);
+  const lock = acquireLock(join(o.out, 'reproduce.lock'), 'flatdist reproduce');
+  try {
+    return await reproduceIn(o, s, started);
+  } finally {
+    lock.release();
+  }
+}
+
+async function reproduceIn(o: ReproduceOptions, s: ScaleSettings, started: Date): Promise<Reproduction> {
+  const log = o.log ?? (() => {});
+  const before = loadavg();
   // Units are kept per scale and settings: changed settings never reuse stale results.
   const key = createHash('sha256').update(JSON.stringify(s)).digest('hex').slice(0, 10);
   const store = new WorkStore(o.out, `${o.scale}-${key}`, (m) => log(`  done ${m}`));

@@ -5,7 +5,6 @@
 // Accuracy is regressed (least squares, log10 predictors) on each measure alone and on
 // flatness and optimization error together, with percentile-bootstrap 95% intervals;
 // and diffusion's accuracy is compared with the others', paired by (batch size, seed).
-import { mkdirSync } from 'node:fs';
 import type { Algorithm } from '../algorithms/recursion.js';
 import { AgentSampler, gatherBatch, partition, parsePartition, labelHistogram } from '../data/index.js';
 import { combinationSchedule, makeGraph, spectrum } from '../graph/index.js';
@@ -19,6 +18,7 @@ import { writeRunRecord, environment } from '../train/rundir.js';
 import { deriveSeed } from '../train/seeds.js';
 import type { Setup } from '../train/setup.js';
 import { train } from '../train/trainer.js';
+import { makeFolder } from '../util/files.js';
 import { imageData, type ImageData } from './data.js';
 import type { Figure, Status, SuiteResult, Table } from './results.js';
 import { bootstrapLeastSquares, bootstrapStatistic, leastSquares, mean, meanInterval, type BootstrapFit, type Interval } from './statistics.js';
@@ -97,7 +97,7 @@ function setupFor(images: ImageData, s: TradeoffSettings, algorithm: Algorithm, 
 
 async function trainAndMeasure(store: WorkStore, id: string, images: ImageData, s: TradeoffSettings, algorithm: Algorithm, batch: number, seed: number): Promise<TradeoffRun> {
   const out = store.scratch(id);
-  mkdirSync(out, { recursive: true });
+  makeFolder(out);
   const setup = setupFor(images, s, algorithm, batch, seed, out);
   writeRunRecord(out, { config: setup.config, environment: environment(), started: new Date().toISOString(), note: `flatdist reproduce, trade-off suite, ${images.name} pooled ${s.pool}×${s.pool}` });
   const summary = await train(setup, { resume: true });

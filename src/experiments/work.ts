@@ -1,9 +1,10 @@
 // Units of work of a reproduction — one training run, one escape experiment, one
 // measurement — each stored whole under <dir>/work/<id>.json once finished (atomic
 // write), so an interrupted reproduction resumes without redoing finished units.
-import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../train/atomic.js';
+import { DataError } from '../errors.js';
+import { makeFolder, writeFileAtomic } from '../util/files.js';
 
 export interface WorkLog {
   (message: string): void;
@@ -24,7 +25,7 @@ export class WorkStore {
    */
   constructor(out: string, namespace: string, private readonly log: WorkLog = () => {}) {
     this.dir = join(out, 'work', namespace);
-    mkdirSync(this.dir, { recursive: true });
+    makeFolder(this.dir);
   }
 
   /** The file of a unit; ids are path-safe names like 'escape/b1024'. */
@@ -43,7 +44,11 @@ export class WorkStore {
     const file = this.path(id);
     if (existsSync(file)) {
       this.reused++;
-      return (JSON.parse(readFileSync(file, 'utf8')) as { result: T }).result;
+      try {
+        return (JSON.parse(readFileSync(file, 'utf8')) as { result: T }).result;
+      } catch {
+        throw new DataError(file, 'a stored unit of work is not JSON (changed after it was written?) — delete it to compute it again');
+      }
     }
     const started = Date.now();
     const result = await compute();

@@ -1,9 +1,8 @@
 // The report of a reproduction, written into its folder: report.html (self-contained),
 // figures/<id>.svg, .png and .vl.json, summary.md and results.json.
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Results } from '../experiments/results.js';
-import { writeFileAtomic } from '../train/atomic.js';
+import { makeFolder, writeFileAtomic } from '../util/files.js';
 import { reportHtml } from './html.js';
 import { summaryMarkdown } from './markdown.js';
 import { namespaceSvgIds, renderSvg, svgToPng } from './render.js';
@@ -22,7 +21,7 @@ export interface ReportFiles {
 
 export async function writeReport(r: Results, dir: string): Promise<ReportFiles> {
   const figuresDir = join(dir, 'figures');
-  mkdirSync(figuresDir, { recursive: true });
+  makeFolder(figuresDir);
   const svgs: Record<string, string> = {};
   const figures: string[] = [];
   for (const s of r.suites) {

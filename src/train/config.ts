@@ -87,6 +87,7 @@ export const runFields = {
   evalEvery: field(integer(1), 100, { group: output, placeholder: 'N', unit: 'steps', description: 'evaluate every N steps' }),
   evalSubset: field(integer(1), 10000, { group: output, placeholder: 'N', unit: 'examples', description: 'training examples the train metrics are computed on' }),
   checkpointEvery: field(integer(1), 100, { group: output, placeholder: 'N', unit: 'steps', description: 'save a checkpoint every N steps' }),
+  keepCheckpoints: field(optional(integer(1)), null, { group: output, placeholder: 'N', description: "keep only the last N checkpoints (default: all); latest.json's is always kept" }),
   out: field(text(), 'runs/latest', { group: output, placeholder: 'DIR', description: 'the run directory (run.json, metrics.jsonl, checkpoints)' }),
 };
 

@@ -1,18 +1,26 @@
 // The run directory: run.json (config and environment), metrics.jsonl (one JSON
-// line per evaluation), checkpoints/. A measure or report reads only these.
-import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+// line per evaluation), checkpoints/, and run.lock while a process writes it. A
+// measure or report reads only these. One process owns a run folder at a time
+// (claimRunFolder); every file in it is written atomically or appended durably.
+import { existsSync, readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { cpus, totalmem, platform, release } from 'node:os';
 import { join } from 'node:path';
+import { DataError, UserError } from '../errors.js';
 import { packageRoot } from '../tensor/native.js';
 import { getNumThreads, torchVersion } from '../tensor/index.js';
-import { writeFileAtomic } from './atomic.js';
+import { appendDurable, isTemporary, listFolder, makeFolder, remove, writeFileAtomic } from '../util/files.js';
+import { acquireLock, describeOwner, type Lock } from '../util/lock.js';
 
 export const paths = (out: string) => ({
   run: join(out, 'run.json'),
   metrics: join(out, 'metrics.jsonl'),
   checkpoints: join(out, 'checkpoints'),
+  lock: join(out, 'run.lock'),
 });
+
+/** The files a run (or a minimum) leaves in its folder: what --overwrite removes. */
+export const runFiles = ['run.json', 'metrics.jsonl', 'checkpoints', 'minimum.json'];
 
 export interface Environment {
   flatdist: string;
@@ -42,26 +50,84 @@ export function environment(): Environment {
   };
 }
 
+export interface ClaimOptions {
+  /** Who claims it, named to a process that finds the folder taken (e.g. 'flatdist train'). */
+  command: string;
+  /** Continue the run that is there. */
+  resume: boolean;
+  /** Remove the run that is there (its runFiles) and start afresh. */
+  overwrite: boolean;
+}
+
+/**
+ * Makes this process the one owner of a run folder: creates it, takes its lock (a stale lock
+ * of a dead process is taken over, with a note on stderr), and removes temporary files of
+ * unfinished writes. A fresh run (neither resume nor overwrite) is refused where a run is.
+ * @throws UserError when another process holds the folder, or a run is there and neither
+ *   resume nor overwrite is given
+ * @throws FileSystemError when the folder cannot be created (a file in the way, read-only, …)
+ */
+export function claimRunFolder(out: string, o: ClaimOptions): Lock {
+  if (o.resume && o.overwrite) throw new UserError('--resume continues a run, --overwrite starts it over — give one of them');
+  makeFolder(out);
+  const lock = acquireLock(paths(out).lock, o.command);
+  if (lock.replaced) console.error(`flatdist: note: ${out} was held by ${describeOwner(lock.replaced)}, which is no longer running — taken over`);
+  try {
+    for (const dir of [out, paths(out).checkpoints]) {
+      for (const name of listFolder(dir)) if (isTemporary(name)) remove(join(dir, name));
+    }
+    const present = runFiles.filter((f) => existsSync(join(out, f)));
+    if (!o.resume && present.length > 0) {
+      if (!o.overwrite) {
+        throw new UserError(`${out} holds a run already (${present.join(', ')}) — continue it with --resume ${out}, replace it with --overwrite, or give another --out`);
+      }
+      for (const f of present) remove(join(out, f));
+    }
+  } catch (e) {
+    lock.release();
+    throw e;
+  }
+  return lock;
+}
+
 export function writeRunRecord(out: string, record: object): void {
-  mkdirSync(out, { recursive: true });
+  makeFolder(out);
   writeFileAtomic(paths(out).run, `${JSON.stringify(record, null, 2)}\n`);
 }
 
+/** Appends one metrics line, durably (see util/files). */
 export function appendMetrics(out: string, line: object): void {
-  appendFileSync(paths(out).metrics, `${JSON.stringify(line)}\n`);
+  appendDurable(paths(out).metrics, `${JSON.stringify(line)}\n`);
+}
+
+/**
+ * The complete lines of a metrics file: a last line without its newline is an append that
+ * never finished (the process was killed), and is left out.
+ * @throws DataError naming the file and line when a complete line is not JSON
+ */
+function metricsLines(file: string): { text: string; value: { step: number } }[] {
+  if (!existsSync(file)) return [];
+  const lines = readFileSync(file, 'utf8').split('\n');
+  lines.pop();
+  return lines.flatMap((text, i) => {
+    if (text === '') return [];
+    try {
+      return [{ text, value: JSON.parse(text) as { step: number } }];
+    } catch {
+      throw new DataError(file, `line ${i + 1} is not JSON — the metrics file is damaged`);
+    }
+  });
 }
 
 /** Metrics lines of a run, parsed. */
 export function readMetrics<T = Record<string, unknown>>(out: string): T[] {
-  const file = paths(out).metrics;
-  if (!existsSync(file)) return [];
-  return readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as T);
+  return metricsLines(paths(out).metrics).map((l) => l.value as T);
 }
 
-/** Drop metrics lines past a step (written after the checkpoint a resumed run restarts from). */
+/** Drops metrics lines past a step (written after the checkpoint a resumed run restarts from), and an unfinished last line. */
 export function truncateMetrics(out: string, step: number): void {
   const file = paths(out).metrics;
   if (!existsSync(file)) return;
-  const kept = readFileSync(file, 'utf8').split('\n').filter((l) => l && (JSON.parse(l) as { step: number }).step <= step);
-  writeFileAtomic(file, kept.map((l) => `${l}\n`).join(''));
+  const kept = metricsLines(file).filter((l) => l.value.step <= step).map((l) => `${l.text}\n`).join('');
+  if (kept !== readFileSync(file, 'utf8')) writeFileAtomic(file, kept);
 }

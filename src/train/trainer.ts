@@ -1,14 +1,14 @@
 // The training loop: config → graph, data partition, model → steps of the
 // unified recursion → run directory. All K agents live stacked in one process
 // here; the process-per-agent runtime supplies its own Mixer and gather.
-import { mkdirSync } from 'node:fs';
 import { unifiedForm, localMixer, unifiedStep, type Mixer, type UnifiedForm } from '../algorithms/recursion.js';
 import { localDirection, momentumBuffers, type LocalOptions } from '../algorithms/local.js';
 import { DivergenceError } from '../errors.js';
 import type { SamplerState } from '../data/sampler.js';
 import { agentLosses } from '../models/index.js';
 import { Generator, fromArray, grad, keep, noGrad, scope, type Tensor } from '../tensor/index.js';
-import { latestCheckpointPath, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
+import { makeFolder } from '../util/files.js';
+import { checkCheckpoint, discardCheckpointsAfter, latestCheckpointPath, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import type { TrainConfig } from './config.js';
 import { centroidGradNorm, consensusDistance, evaluate, type Evaluation } from './evaluate.js';
 import { appendMetrics, paths, truncateMetrics } from './rundir.js';
@@ -95,7 +95,7 @@ export async function train(setup: Setup, o: TrainOptions = {}): Promise<Summary
   const gatherStates = o.gatherSamplerStates ?? ((s: SamplerState[]) => s);
   const sumOverProcesses = o.sumOverProcesses ?? ((xs: number[]) => xs);
   const out = paths(c.out);
-  if (writer) mkdirSync(out.checkpoints, { recursive: true });
+  if (writer) makeFolder(out.checkpoints);
   const total = totalSteps(c, setup.train.y.shape[0]);
   const local: LocalOptions = { weightDecay: c.weightDecay, clipNorm: c.clipNorm, momentum: c.momentum };
   const p = keep(fromArray(Float32Array.from(setup.perron), [c.agents]));
@@ -107,16 +107,21 @@ export async function train(setup: Setup, o: TrainOptions = {}): Promise<Summary
   const resumeFrom = o.resume ? latestCheckpointPath(out.checkpoints) : null;
   if (resumeFrom) {
     const ck = loadCheckpoint(resumeFrom);
+    checkCheckpoint(ck, model, c.agents, true);
     w = ck.params.map((t) => keep(selectAgents(t, hosted, c.agents)));
     buffers = ck.momentum ? ck.momentum.map((t) => keep(selectAgents(t, hosted, c.agents))) : momentumBuffers(local, w);
     hosted.forEach((k, i) => samplers[i].restore(ck.samplers[k] as SamplerState));
     start = ck.step;
-    if (writer) truncateMetrics(c.out, start);
   } else {
     const all = model.init(c.agents, new Generator(deriveSeed(c.seed, 'init')), { sameInit: c.sameInit });
     w = all.map((t) => keep(selectAgents(t, hosted, c.agents)));
     buffers = momentumBuffers(local, w);
     buffers?.forEach(keep);
+  }
+  // What was written past the step the run restarts from is written again: drop it, so no line appears twice.
+  if (writer && o.resume) {
+    truncateMetrics(c.out, start);
+    discardCheckpointsAfter(out.checkpoints, start);
   }
 
   let since = { step: start, time: performance.now(), ...(o.communication?.() ?? { bytesSent: 0, seconds: 0 }) };
@@ -169,7 +174,7 @@ export async function train(setup: Setup, o: TrainOptions = {}): Promise<Summary
         perron: setup.perron,
         samplers: states,
         config: c,
-      });
+      }, c.keepCheckpoints);
     });
 
   for (let n = start; n < total; n++) {
