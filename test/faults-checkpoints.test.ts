@@ -107,7 +107,7 @@ test('case 8: a NaN minimum: escape, theory and measure --reference refuse it, n
   const results = await Promise.all([
     flatdist(['escape', '--minimum', nan, '--steps', '2', '--seeds', '2', '--out', join(dir, 'escape')]),
     flatdist(['theory', '--minimum', nan, '--rank', '2']),
-    flatdist(['measure', run, '--measures', 'opt', '--reference', nan, '--subset', '100']),
+    flatdist(['measure', run, '--measures', 'opt', '--reference', nan, '--eval-subset', '100']),
   ]);
   results.forEach((r, i) => assertUserError(r, /nan-minimum\/checkpoints\/step-\d+\.safetensors: tensor agents\.fc2\.weight holds NaN or Inf values/, ['escape', 'theory', 'measure'][i]));
 });

@@ -88,7 +88,7 @@ test('--keep-checkpoints N keeps the last N checkpoints, latest.json\'s among th
   ]);
   assert.equal(kept.status, 0, kept.stderr);
   assert.deepEqual(readdirSync(join(out, 'checkpoints')).sort(), ['latest.json', 'step-00000030.safetensors', 'step-00000035.safetensors', 'step-00000040.safetensors']);
-  assertUserError(bad, /keepCheckpoints: must be a positive integer, got "0"/);
+  assertUserError(bad, /--keep-checkpoints: must be at least 1, got 0/);
 });
 
 test('launch: a folder holding a run is refused before any process starts; a launched run releases its lock', async () => {
