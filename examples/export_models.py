@@ -135,7 +135,9 @@ def read_safetensors(path):
     tensors = {}
     for name, entry in header.items():
         start, end = entry['data_offsets']
-        flat = torch.frombuffer(bytearray(data[start:end]), dtype=DTYPES[entry['dtype']]) if end > start else torch.empty(0, dtype=DTYPES[entry['dtype']])
+        dtype = DTYPES[entry['dtype']]
+        # frombuffer refuses an empty buffer
+        flat = torch.frombuffer(bytearray(data[start:end]), dtype=dtype) if end > start else torch.empty(0, dtype=dtype)
         tensors[name] = flat.reshape(entry['shape'])
     return tensors, metadata
 
@@ -156,6 +158,8 @@ def state_dict(path, agent=None):
     tensors, metadata = read_safetensors(checkpoint_file(path))
     names = json.loads(metadata['paramNames'])
     perron = torch.tensor(json.loads(metadata['perron']), dtype=torch.float64)
+    if agent is not None and not 0 <= agent < len(perron):
+        raise SystemExit(f'--agent: the checkpoint holds agents 0 to {len(perron) - 1}, not {agent}')
     out = {}
     for name in names:
         w = tensors[f'agents.{name}']
@@ -202,7 +206,8 @@ def main():
         module = load_into(torch.jit.load(args.module), state_dict(args.checkpoint, args.agent))
         if args.save:
             module.save(args.save)
-        print(json.dumps({'loaded': 'centroid' if args.agent is None else f'agent {args.agent}', 'parameters': sum(p.numel() for p in module.parameters()), 'saved': args.save}))
+        loaded = 'centroid' if args.agent is None else f'agent {args.agent}'
+        print(json.dumps({'loaded': loaded, 'parameters': sum(p.numel() for p in module.parameters()), 'saved': args.save}))
 
 
 if __name__ == '__main__':

@@ -97,13 +97,17 @@ class ScriptModuleWrap : public Napi::ObjectWrap<ScriptModuleWrap> {
       try {
         module_ = torch::jit::load(path);
       } catch (const std::exception& e) {
-        throw std::runtime_error(path + ": not a TorchScript archive (save one with torch.jit.save(torch.jit.script(model), path); torch.save writes a state dict) — " +
+        throw std::runtime_error(path +
+                                 ": not a TorchScript archive (save one with torch.jit.save(torch.jit.script(model), path);"
+                                 " torch.save writes a state dict) — " +
                                  essence(e));
       }
       module_.eval();
       for (const auto& p : module_.named_parameters(true)) params_.push_back(resolve(module_, p.name, p.value));
       for (const auto& b : module_.named_buffers(true)) buffers_.push_back(resolve(module_, b.name, b.value));
-      if (params_.empty()) throw std::runtime_error(path + ": the module has no parameters (a frozen module holds them as constants: save it before torch.jit.freeze)");
+      if (params_.empty()) {
+        throw std::runtime_error(path + ": the module has no parameters (a frozen module holds them as constants: save it before torch.jit.freeze)");
+      }
       return info.Env().Undefined();
     });
   }
@@ -126,11 +130,13 @@ class ScriptModuleWrap : public Napi::ObjectWrap<ScriptModuleWrap> {
       std::vector<at::Tensor> params = argTensorList(info, 0);
       at::Tensor x = argTensor(info, 1);
       if (params.size() != params_.size()) {
-        throw std::runtime_error("forward: the module has " + std::to_string(params_.size()) + " parameters, got " + std::to_string(params.size()) + " tensors");
+        throw std::runtime_error("forward: the module has " + std::to_string(params_.size()) + " parameters, got " +
+                                 std::to_string(params.size()) + " tensors");
       }
       for (size_t i = 0; i < params.size(); ++i) {
         if (!params[i].sizes().equals(params_[i].own.sizes())) {
-          throw std::runtime_error("forward: parameter " + params_[i].name + " is " + shapeText(params_[i].own.sizes()) + ", got " + shapeText(params[i].sizes()));
+          throw std::runtime_error("forward: parameter " + params_[i].name + " is " + shapeText(params_[i].own.sizes()) + ", got " +
+                                   shapeText(params[i].sizes()));
         }
       }
       castBuffers(params[0].scalar_type());
@@ -151,7 +157,9 @@ class ScriptModuleWrap : public Napi::ObjectWrap<ScriptModuleWrap> {
       } catch (const std::exception& e) {
         throw std::runtime_error("forward failed: " + essence(e));
       }
-      if (!out.isTensor()) throw std::runtime_error("forward must return one tensor (logits [B, classes]), it returned " + out.type()->str());
+      if (!out.isTensor()) {
+        throw std::runtime_error("forward must return one tensor (logits [B, classes]), it returned " + out.type()->str());
+      }
       return wrap(info.Env(), out.toTensor());
     });
   }

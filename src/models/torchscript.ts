@@ -78,10 +78,15 @@ export function torchscript(path: string, inputShape: number[], classes: number)
     buffers,
     init(K: number, _gen: Generator, o: InitOptions = {}): Tensor[] {
       if (o.sameInit === false) {
-        throw new ConfigError('sameInit', `${name} starts every agent from the module's own parameters; independent draws need --same-init true (or a module per agent)`);
+        throw new ConfigError(
+          'sameInit',
+          `${name} starts every agent from the module's own parameters (as the paper does); independent initial points are not supported — leave --same-init at true`,
+        );
       }
       const dtype = o.dtype ?? 'float32';
-      return scope(() => module.parameters().map(({ tensor }) => tensor.to(dtype).unsqueeze(0).expand([K, ...tensor.shape]).contiguous()));
+      return scope(() =>
+        module.parameters().map(({ tensor }) => tensor.to(dtype).unsqueeze(0).expand([K, ...tensor.shape]).contiguous()),
+      );
     },
     forward(w: Tensor[], x: Tensor): Tensor {
       if (w.length !== params.length) throw new Error(`${name}: expected ${params.length} parameter tensors, got ${w.length}`);
@@ -94,7 +99,8 @@ export function torchscript(path: string, inputShape: number[], classes: number)
         const outputs = Array.from({ length: K }, (_, k) => {
           const out = module.forward(w.map((p) => p.select(0, k)), x.select(0, k));
           if (out.ndim !== 2 || out.shape[0] !== B || out.shape[1] !== classes) {
-            throw new Error(`${name}: the module returned ${shapeText(out.shape)} for a batch of ${B}, expected ${shapeText([B, classes])}`);
+            const expected = shapeText([B, classes]);
+            throw new Error(`${name}: the module returned ${shapeText(out.shape)} for a batch of ${B}, expected ${expected}`);
           }
           return out;
         });
@@ -104,9 +110,11 @@ export function torchscript(path: string, inputShape: number[], classes: number)
   };
 }
 
+const traceInEval = 'trace the module after model.eval(), or script it';
+
 /** Runs the module twice on two examples; see torchscript() for what it checks. */
 function probe(module: ScriptModule, inputShape: number[], classes: number): void {
-  const where = `${module.path}: on the dataset's examples (inputs ${shapeText([2, ...inputShape])})`;
+  const where = `${module.path}: on the dataset's examples (inputs ${shapeText([2, ...inputShape])}),`;
   scope(() =>
     noGrad(() => {
       const own = module.parameters().map((p) => p.tensor);
@@ -116,17 +124,19 @@ function probe(module: ScriptModule, inputShape: number[], classes: number): voi
       try {
         outputs = [module.forward(own, x), module.forward(own, x)];
       } catch (e) {
-        throw new UserError(`${where} the module's ${reason(e)} — the module takes x [B, ${inputShape.join(', ')}] and returns logits [B, classes]`);
+        const contract = `the module takes x [B, ${inputShape.join(', ')}] and returns logits [B, classes]`;
+        throw new UserError(`${where} the module's ${reason(e)} — ${contract}`);
       }
       const [a, b] = outputs;
       if (a.ndim !== 2 || a.shape[0] !== 2 || a.shape[1] !== classes) {
-        throw new UserError(`${where} the module returned ${shapeText(a.shape)}, expected logits ${shapeText([2, classes])} (the dataset has ${classes} classes)`);
+        const expected = `logits ${shapeText([2, classes])} (the dataset has ${classes} classes)`;
+        throw new UserError(`${where} the module returned ${shapeText(a.shape)}, expected ${expected}`);
       }
       const changed = module.buffers().filter((after, i) => !after.tensor.eq(before[i]).all().item());
       if (changed.length > 0) {
-        throw new UserError(`${where} forward changed the buffer ${changed[0].name} — trace the module after model.eval(), or script it`);
+        throw new UserError(`${where} forward changed the buffer ${changed[0].name} — ${traceInEval}`);
       }
-      if (!a.eq(b).all().item()) throw new UserError(`${where} two forwards on the same input differ (dropout?) — trace the module after model.eval(), or script it`);
+      if (!a.eq(b).all().item()) throw new UserError(`${where} two forwards on the same input differ (dropout?) — ${traceInEval}`);
     }),
   );
 }
