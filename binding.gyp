@@ -13,7 +13,8 @@
         "native/random.cc",
         "native/runtime.cc",
         "native/dist.cc",
-        "native/allocator.cc"
+        "native/allocator.cc",
+        "native/jit.cc"
       ],
       "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],
       "cflags_cc!": ["-fno-rtti", "-fno-exceptions", "-std=gnu++14", "-std=gnu++17"],

@@ -3,6 +3,8 @@
 
 namespace flatdist {
 
+void initJit(Napi::Env env, Napi::Object exports);  // jit.cc: TorchScript modules
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   initAllocator();
   auto* data = new AddonData();
@@ -15,6 +17,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   initRandom(env, exports);
   initRuntime(env, exports);
   initDist(env, exports);
+  initJit(env, exports);
   return exports;
 }
 

@@ -5,6 +5,7 @@ import { lenet, lenetFeatureSide } from './lenet.js';
 import { logistic } from './logistic.js';
 import { mlp } from './mlp.js';
 import { resnet } from './resnet.js';
+import { torchscript } from './torchscript.js';
 import type { Model } from './model.js';
 import { modelNames } from './names.js';
 
@@ -51,6 +52,7 @@ export function makeModel(spec: ModelSpec): Model {
     throw new ConfigError('inputShape', `must be a non-empty list of positive integers, got ${JSON.stringify(inputShape)}`);
   }
   if (!isPositiveInt(classes) || classes < 2) throw new ConfigError('classes', `must be an integer ≥ 2, got ${JSON.stringify(classes)}`);
+  if (model.startsWith('torchscript:')) return torchscript(model.slice('torchscript:'.length), inputShape, classes);
   const depth = /^resnet(\d+)$/.exec(model);
   if (!depth && !(modelNames as readonly string[]).includes(model)) {
     throw new ConfigError('model', `unknown model '${model}' (allowed: ${modelNames.join(', ')})`);
