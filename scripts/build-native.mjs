@@ -2,7 +2,7 @@
 // the libtorch in $LIBTORCH_DIR. Stops with one line when neither is there.
 // Records the libtorch version in build/libtorch.json, so that `flatdist --version`
 // can say it without loading the addon.
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 
@@ -25,5 +25,10 @@ function torchVersion() {
 
 mkdirSync('build', { recursive: true });
 writeFileSync(join('build', 'libtorch.json'), `${JSON.stringify({ version: torchVersion(), include })}\n`);
-const gyp = spawnSync('node-gyp', [existsSync('build/config.gypi') ? 'build' : 'rebuild', '--jobs', 'max'], { stdio: 'inherit', shell: false });
+// A build folder configured before binding.gyp last changed (a source file added) is configured again.
+const configured = existsSync('build/config.gypi') && existsSync('build/Makefile') && statSync('build/Makefile').mtimeMs >= statSync('binding.gyp').mtimeMs;
+const gyp = spawnSync('node-gyp', [configured ? 'build' : 'rebuild', '--jobs', 'max'], { stdio: 'inherit', shell: false });
+if (gyp.error) {
+  console.error(`flatdist: cannot run node-gyp (${gyp.error.message}) — build through npm (npm run build), which puts it on PATH, or run npx node-gyp rebuild`);
+}
 process.exit(gyp.status ?? 1);
