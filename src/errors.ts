@@ -30,3 +30,11 @@ export class DivergenceError extends UserError {
     this.name = 'DivergenceError';
   }
 }
+
+/** A distributed run cannot go on: a peer is gone, timed out, or was refused. Names the rank when it is known. */
+export class DistError extends UserError {
+  constructor(message: string, readonly rank: number | null = null) {
+    super(message);
+    this.name = 'DistError';
+  }
+}

@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { packageRoot } from '../src/tensor/native.js';
+import { packageRoot } from '../src/util/package.js';
 import { loadCheckpoint } from '../src/train/checkpoint.js';
 
 const cli = join(packageRoot(), 'bin', 'flatdist.js');

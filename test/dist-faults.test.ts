@@ -1,7 +1,7 @@
 // When a process dies, the others stop within the timeout with an error naming it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { StoreServer, defaultTimeoutMs } from '../src/dist/index.js';
+import { StoreServer, defaultTimeoutMs } from '../src/distributed/index.js';
 import { spawnRank, type Running } from './dist-spawn.js';
 
 const env = { FLATDIST_TOKEN: 'faults-test-token' };

@@ -3,8 +3,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { packageRoot } from '../src/tensor/native.js';
-import { StoreServer } from '../src/dist/index.js';
+import { packageRoot } from '../src/util/package.js';
+import { StoreServer } from '../src/distributed/index.js';
 import { result, spawnProcess, spawnRank } from './dist-spawn.js';
 
 const python = '/usr/bin/python3';

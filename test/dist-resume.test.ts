@@ -7,8 +7,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { packageRoot } from '../src/tensor/native.js';
-import { StoreServer } from '../src/dist/index.js';
+import { packageRoot } from '../src/util/package.js';
+import { StoreServer } from '../src/distributed/index.js';
 import { spawnProcess } from './dist-spawn.js';
 
 const cli = join(packageRoot(), 'bin', 'flatdist.js');

@@ -20,7 +20,7 @@ async function main(): Promise<void> {
   const [scenario, json] = process.argv.slice(2);
   if (scenario === undefined) return;
   const o = JSON.parse(json) as Options;
-  const dist = await import('../src/dist/index.js');
+  const dist = await import('../src/distributed/index.js');
   const t = await import('../src/tensor/index.js');
   const group = dist.ProcessGroup.join({
     rank: o.rank,

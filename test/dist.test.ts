@@ -2,7 +2,7 @@
 // what the collectives are defined to compute.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { StoreServer } from '../src/dist/index.js';
+import { StoreServer } from '../src/distributed/index.js';
 import { result, spawnRank } from './dist-spawn.js';
 
 const env = { FLATDIST_TOKEN: 'collectives-test-token' };

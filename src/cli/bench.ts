@@ -3,11 +3,11 @@
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { derive, runBench, type BenchResults } from '../../bench/harness.js';
-import { report } from '../../bench/report.js';
+import { derive, runBench, type BenchResults } from '../bench/harness.js';
+import { report } from '../bench/report.js';
 import { UserError } from '../errors.js';
 import { getNumThreads } from '../tensor/index.js';
-import { packageRoot } from '../tensor/native.js';
+import { packageRoot } from '../util/package.js';
 import type { Command } from './main.js';
 
 const usage = 'usage: flatdist bench [--quick] [--json] [--threads N] [--repeats N] [--python PATH] [--no-save] [--readme] [--from RESULTS.json]';

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../errors.js';
-import { packageRoot } from '../tensor/native.js';
+import { packageRoot } from '../util/package.js';
 import { demo } from './demo.js';
 import { trainCommand } from './train.js';
 import { graph } from './graph.js';
@@ -12,7 +12,7 @@ import { measureCommand } from './measure.js';
 import { minimizeCommand } from './minimize.js';
 import { escapeCommand } from './escape.js';
 import { theoryCommand } from './theory.js';
-import { agentCommand, launchCommand } from '../dist/commands.js';
+import { agentCommand, launchCommand } from './launch.js';
 
 export interface Command {
   summary: string;

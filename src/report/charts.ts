@@ -1,6 +1,6 @@
 // Vega-Lite specifications for the report's figures, built from plain rows. Every chart
 // shares one look (fonts, sizes, the algorithms' colours), so figures read as a set.
-import type { VegaLiteSpec } from '../experiments/results.js';
+import type { VegaLiteSpec } from './results.js';
 
 export type Row = Record<string, string | number | boolean | null>;
 

@@ -2,7 +2,7 @@
 // figures/<id>.svg, .png and .vl.json, summary.md and results.json.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Results } from '../experiments/results.js';
+import type { Results } from './results.js';
 import { writeFileAtomic } from '../train/atomic.js';
 import { reportHtml } from './html.js';
 import { summaryMarkdown } from './markdown.js';

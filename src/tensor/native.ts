@@ -1,8 +1,8 @@
 // The native addon's surface, typed. Only src/tensor talks to it directly.
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { packageRoot } from '../util/package.js';
 
 export type DType = 'float32' | 'float64' | 'int64' | 'bool';
 export type Reduction = 'mean' | 'sum' | 'none';
@@ -108,17 +108,6 @@ export interface Native {
   setNumThreads(n: number): void;
   parallelInfo(): string;
   buildConfig(): string;
-}
-
-/** The package root: the nearest folder above this file with a package.json. */
-export function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json'))) {
-    const up = dirname(dir);
-    if (up === dir) throw new Error('flatdist: cannot find the package root');
-    dir = up;
-  }
-  return dir;
 }
 
 function load(): Native {

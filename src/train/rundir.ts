@@ -4,7 +4,7 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { cpus, totalmem, platform, release } from 'node:os';
 import { join } from 'node:path';
-import { packageRoot } from '../tensor/native.js';
+import { packageRoot } from '../util/package.js';
 import { getNumThreads, torchVersion } from '../tensor/index.js';
 import { writeFileAtomic } from './atomic.js';
 

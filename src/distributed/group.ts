@@ -3,11 +3,10 @@
 // collective operations on CPU tensors. Every call blocks until done; a failure
 // (timeout, a peer gone, a wrong token) is a DistError that names the rank.
 import { hostname } from 'node:os';
-import { ConfigError } from '../errors.js';
+import { ConfigError, DistError } from '../errors.js';
 import { wrap, type Tensor } from '../tensor/tensor.js';
 import { authenticate } from './auth.js';
-import { DistError } from './errors.js';
-import { distNative, type DeviceKind, type NativeProcessGroup } from './native.js';
+import { distNative, type DeviceKind, type NativeProcessGroup } from './c10d.js';
 import { Store, StoreServer, formatStoreAddress, type StoreAddress } from './store.js';
 
 /** Sixty seconds, as torch.distributed's Gloo default. */

@@ -4,7 +4,7 @@
 // libtorch's c10d::TCPStore, the one torch.distributed uses, so PyTorch
 // processes join the same store.
 import { ConfigError } from '../errors.js';
-import { distNative, type NativeStore, type NativeStoreServer } from './native.js';
+import { distNative, type NativeStore, type NativeStoreServer } from './c10d.js';
 
 export interface StoreAddress {
   host: string;

@@ -1,5 +1,5 @@
 // Process-per-agent runtime over Gloo (torch.distributed's engine).
-export { DistError } from './errors.js';
+export { DistError } from '../errors.js';
 export { Store, StoreServer, parseStoreAddress, formatStoreAddress, loopback, type StoreAddress } from './store.js';
 export { resolveToken, authenticate, proof } from './auth.js';
 export { ProcessGroup, defaultTimeoutMs, type JoinOptions, type Device, type CommStats } from './group.js';

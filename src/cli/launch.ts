@@ -4,18 +4,18 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import type { Command } from '../cli/main.js';
-import { configFromArgs, parseTrainArgs, trainHelp } from '../cli/train.js';
+import type { Command } from './main.js';
+import { configFromArgs, parseTrainArgs, trainHelp } from './train.js';
 import { ConfigError } from '../errors.js';
-import { packageRoot } from '../tensor/native.js';
+import { packageRoot } from '../util/package.js';
 import { silentProgress, terminalProgress } from '../train/progress.js';
 import { environment, writeRunRecord } from '../train/rundir.js';
 import { prepare } from '../train/setup.js';
 import { train } from '../train/trainer.js';
-import { defaultTimeoutMs, ProcessGroup, type Device } from './group.js';
-import { resolveToken } from './auth.js';
-import { distributedOptions } from './run.js';
-import { formatStoreAddress, loopback, parseStoreAddress, StoreServer } from './store.js';
+import { defaultTimeoutMs, ProcessGroup, type Device } from '../distributed/group.js';
+import { resolveToken } from '../distributed/auth.js';
+import { distributedOptions } from '../distributed/training.js';
+import { formatStoreAddress, loopback, parseStoreAddress, StoreServer } from '../distributed/store.js';
 
 type Flags = Record<string, string | true>;
 

@@ -7,8 +7,7 @@
 // store and Gloo's traffic are not encrypted: on a shared network, keep the
 // store on a private interface.)
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { ConfigError } from '../errors.js';
-import { DistError } from './errors.js';
+import { ConfigError, DistError } from '../errors.js';
 import type { Store } from './store.js';
 
 const scheme = 'flatdist-join-v1';
