@@ -7,7 +7,7 @@ import { ConfigError, DistError } from '../errors.js';
 import { wrap, type Tensor } from '../tensor/tensor.js';
 import { authenticate } from './auth.js';
 import { distNative, type DeviceKind, type NativeProcessGroup } from './c10d.js';
-import { Store, StoreServer, formatStoreAddress, type StoreAddress } from './store.js';
+import { Store, StoreServer, aliveKey, formatStoreAddress, goneKey, type StoreAddress } from './store.js';
 
 /** Sixty seconds, as torch.distributed's Gloo default. */
 export const defaultTimeoutMs = 60_000;
@@ -40,8 +40,6 @@ export interface CommStats {
   calls: number;
 }
 
-const aliveKey = (rank: number): string => `flatdist/alive/${rank}`;
-const goneKey = (rank: number): string => `flatdist/gone/${rank}`;
 const servedByKey = 'flatdist/store/served-by';
 const isLoopback = (host: string): boolean => host === 'localhost' || host === '::1' || host.startsWith('127.');
 const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));

@@ -1,5 +1,5 @@
 // The rendezvous store: a key-value server that every process of a group
-// reaches over TCP. The server is flatdist's own (see native/dist.cc: libtorch
+// reaches over TCP. The server is flatdist's own (see native/store.h: libtorch
 // 1.13's binds every interface and stalls on half a message); the client is
 // libtorch's c10d::TCPStore, the one torch.distributed uses, so PyTorch
 // processes join the same store.
@@ -25,12 +25,20 @@ export function parseStoreAddress(text: string, field = '--store'): StoreAddress
 
 export const formatStoreAddress = (a: StoreAddress): string => (a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`);
 
+// Liveness keys, spelled here only: a rank sets its alive key when it joins; when that
+// connection closes, the server sets the rank's gone key to the order ranks left in (1 first).
+const alivePrefix = 'flatdist/alive/';
+const gonePrefix = 'flatdist/gone/';
+export const aliveKey = (rank: number): string => `${alivePrefix}${rank}`;
+export const goneKey = (rank: number): string => `${gonePrefix}${rank}`;
+
 /** Serves the store on host:port in a background thread of this process; port 0 picks a free port. */
 export class StoreServer {
   private constructor(private readonly server: NativeStoreServer, readonly host: string) {}
 
   static listen(host: string = loopback, port = 0): StoreServer {
-    return new StoreServer(new distNative.StoreServer(host, port), host);
+    // c10d's TCPStore client sends every key with a leading '/', so the server sees them so.
+    return new StoreServer(new distNative.StoreServer(host, port, `/${alivePrefix}`, `/${gonePrefix}`), host);
   }
 
   get port(): number { return this.server.port; }
