@@ -1,8 +1,6 @@
 // The flatdist command line: `flatdist <command> [options]`.
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { UserError } from '../errors.js';
-import { packageRoot } from '../util/package.js';
+import { packageVersion } from '../util/package.js';
 import { demo } from './demo.js';
 import { trainCommand } from './train.js';
 import { graph } from './graph.js';
@@ -18,9 +16,6 @@ export interface Command {
   summary: string;
   run(args: string[]): Promise<number> | number;
 }
-
-export const version = (): string =>
-  (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
 
 const commands: Record<string, Command> = {
   demo,
@@ -48,7 +43,7 @@ export async function main(argv: string[]): Promise<number> {
     const [name, ...rest] = args;
     if (name === '--version' || name === '-v') {
       const { torchVersion } = await import('../tensor/runtime.js');
-      console.log(`flatdist ${version()} (libtorch ${torchVersion})`);
+      console.log(`flatdist ${packageVersion()} (libtorch ${torchVersion})`);
       return 0;
     }
     if (name === undefined || name === '--help' || name === '-h' || name === 'help') {

@@ -4,7 +4,7 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { cpus, totalmem, platform, release } from 'node:os';
 import { join } from 'node:path';
-import { packageRoot } from '../util/package.js';
+import { packageRoot, packageVersion } from '../util/package.js';
 import { getNumThreads, torchVersion } from '../tensor/index.js';
 import { writeFileAtomic } from './atomic.js';
 
@@ -25,7 +25,7 @@ export interface Environment {
 
 export function environment(): Environment {
   const root = packageRoot();
-  let commit: string | null = null;
+  let commit: string | null;
   try {
     commit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: root, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
   } catch {
@@ -33,7 +33,7 @@ export function environment(): Environment {
   }
   const cpu = cpus();
   return {
-    flatdist: (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version,
+    flatdist: packageVersion(),
     libtorch: torchVersion,
     node: process.version,
     commit,

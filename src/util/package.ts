@@ -1,6 +1,6 @@
 // Where flatdist is installed: the addon, bin/flatdist.js and package.json are found from here,
 // in a clone (dist/src/util/) and in an installed package alike.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -16,4 +16,9 @@ export function packageRoot(): string {
     dir = up;
   }
   return dir;
+}
+
+/** flatdist's version, from its package.json. */
+export function packageVersion(): string {
+  return (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
 }
