@@ -12,4 +12,7 @@ if (!existsSync(header)) {
   process.exit(1);
 }
 const gyp = spawnSync('node-gyp', [existsSync('build/config.gypi') ? 'build' : 'rebuild', '--jobs', 'max'], { stdio: 'inherit', shell: false });
+if (gyp.error) {
+  console.error(`flatdist: cannot run node-gyp (${gyp.error.message}) — run this through npm ('npm run build'), which puts node-gyp on the PATH`);
+}
 process.exit(gyp.status ?? 1);
