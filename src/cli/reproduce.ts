@@ -2,7 +2,7 @@
 // claims on real data and write a report (report.html, figures/, summary.md, results.json).
 import { parseArgs } from 'node:util';
 import { UserError } from '../errors.js';
-import { reproduce } from '../experiments/reproduce.js';
+import { reproduce } from '../experiments/reproduction.js';
 import type { Scale } from '../experiments/scale.js';
 import { statusLabel } from '../report/html.js';
 import type { Command } from './main.js';

@@ -1,5 +1,5 @@
 // Suites that test the paper's claims on real data, and the reproduction that runs them.
-export { reproduce, type ReproduceOptions, type Reproduction } from './reproduce.js';
+export { reproduce, type ReproduceOptions, type Reproduction } from './reproduction.js';
 export { scales, scaleSettings, type Scale, type ScaleSettings } from './scale.js';
 export type { Results, SuiteResult, SuiteId, Verdict, Status, Table, Figure, VegaLiteSpec } from '../report/results.js';
 export { WorkStore } from './work.js';
