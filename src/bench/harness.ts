@@ -323,7 +323,7 @@ export const overBatched = (r: TrainRow | undefined, basis: Basis = 'wall'): num
 /** flatdist over the per-agent loop. */
 export const overLoop = (r: TrainRow | undefined, basis: Basis = 'wall'): number | null => ratio(r, ['loop'], basis);
 /** flatdist over the fastest peer. */
-export const overBestPeer = (r: TrainRow | undefined, basis: Basis = 'wall'): number | null => ratio(r, ['loop', 'bmm', 'vmap'], basis);
+const overBestPeer = (r: TrainRow | undefined, basis: Basis = 'wall'): number | null => ratio(r, ['loop', 'bmm', 'vmap'], basis);
 
 /** The figures computed from the measurements: flatdist's GFLOP/s on the MLP and the targets. */
 export function derive(res: BenchResults): BenchResults {

@@ -11,7 +11,7 @@ import { ConfigError, DistError } from '../errors.js';
 import type { Store } from './store.js';
 
 const scheme = 'flatdist-join-v1';
-export const authKeys = {
+const authKeys = {
   nonce: 'flatdist/auth/nonce',
   proof: (rank: number) => `flatdist/auth/proof/${rank}`,
   verdict: 'flatdist/auth/verdict',
