@@ -26,23 +26,25 @@ const unplaced = readdirSync('src', { withFileTypes: true })
   .filter((e) => e.isDirectory() && !placed.includes(e.name))
   .map((e) => `src/${e.name}`);
 if (unplaced.length > 0) {
-  throw new Error(`eslint.config.js: ${unplaced.join(', ')} has no layer — add it to \`layers\` (and to docs/design.md)`);
+  throw new Error(
+    `eslint.config.js: ${unplaced.join(', ')} has no layer — add it to \`layers\` (and to docs/design.md)`,
+  );
 }
 
 const zones = layers
   .flatMap((layer, i) =>
     layer.map((folder) => {
-    const above = layers
-      .slice(0, i + 1)
-      .flat()
-      .filter((f) => f !== folder);
-    const below = layers.slice(i + 1).flat();
-    return {
-      target: `./src/${folder}`,
-      from: above.map((f) => `./src/${f}`),
-      message: `src/${folder} may import only from the layers below it (${below.join(', ') || 'none'}) and src/errors.ts.`,
-    };
-  }),
+      const above = layers
+        .slice(0, i + 1)
+        .flat()
+        .filter((f) => f !== folder);
+      const below = layers.slice(i + 1).flat();
+      return {
+        target: `./src/${folder}`,
+        from: above.map((f) => `./src/${f}`),
+        message: `src/${folder} may import only from the layers below it (${below.join(', ') || 'none'}) and src/errors.ts.`,
+      };
+    }),
   )
   .filter((zone) => zone.from.length > 0);
 
@@ -68,13 +70,25 @@ export default tseslint.config(
         {
           zones: [
             ...zones,
-            { target: './src/errors.ts', from: './src', except: ['./errors.ts'], message: 'src/errors.ts is the bottom: it imports nothing from src/.' },
-            { target: './src', from: ['./test', './bench', './scripts', './examples'], message: 'the package (dist/src) must not import from outside src/.' },
+            {
+              target: './src/errors.ts',
+              from: './src',
+              except: ['./errors.ts'],
+              message: 'src/errors.ts is the bottom: it imports nothing from src/.',
+            },
+            {
+              target: './src',
+              from: ['./test', './bench', './scripts', './examples'],
+              message: 'the package (dist/src) must not import from outside src/.',
+            },
           ],
         },
       ],
       '@typescript-eslint/no-explicit-any': 'error',
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' },
+      ],
     },
   },
   {
