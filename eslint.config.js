@@ -21,6 +21,9 @@ const layers = [
   ['util'],
 ];
 
+// import-x's TypeScript settings (extensions, parser), with the resolver of eslint-import-resolver-typescript.
+const { 'import-x/resolver': _, ...typescriptSettings } = importX.flatConfigs.typescript.settings;
+
 const placed = layers.flat();
 const unplaced = readdirSync('src', { withFileTypes: true })
   .filter((e) => e.isDirectory() && !placed.includes(e.name))
@@ -55,8 +58,7 @@ export default tseslint.config(
   {
     plugins: { 'import-x': importX },
     settings: {
-      ...importX.flatConfigs.typescript.settings,
-      'import-x/resolver': undefined,
+      ...typescriptSettings,
       'import-x/resolver-next': [createTypeScriptImportResolver({ project: './tsconfig.json' })],
     },
     rules: {
