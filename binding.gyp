@@ -13,6 +13,7 @@
         "native/random.cc",
         "native/runtime.cc",
         "native/dist.cc",
+        "native/store.cc",
         "native/allocator.cc",
         "native/jit.cc"
       ],

@@ -59,7 +59,7 @@ import torch.distributed as dist
 import torch.nn.functional as F
 
 # --- Joining a flatdist group ------------------------------------------------
-# As flatdist's src/dist/handshake.ts (the order of the join), auth.ts (the proofs)
+# As flatdist's src/distributed/handshake.ts (the order of the join), auth.ts (the proofs)
 # and group.ts (the liveness key), key for key.
 SCHEME = "flatdist-join-v1"
 NONCE_KEY = "flatdist/auth/nonce"
@@ -198,7 +198,7 @@ def ring_volume(nbytes, world_size):
 # from each other rank q, the rows of q's agents l with a_lk != 0 for one of its
 # agents k, and sends q the rows q needs likewise: all parameter tensors of one
 # neighbour in one flat message, agents in increasing order, tensor after tensor.
-MIX_TAG = 0x6D6978  # 'mix', as in src/dist/mixer.ts
+MIX_TAG = 0x6D6978  # 'mix', as in src/distributed/mixer.ts
 
 
 def block_placement(K, world_size):
@@ -210,7 +210,7 @@ def hosted_agents(owner, rank):
 
 
 def is_averaging(A):
-    """A = 11ᵀ/K, up to float32 rounding (as src/dist/mixer.ts decides)."""
+    """A = 11ᵀ/K, up to float32 rounding (as src/distributed/mixer.ts decides)."""
     K = A.shape[0]
     return bool(((A.double() - 1 / K).abs() <= 1e-6 / K).all())
 
@@ -268,7 +268,7 @@ def neighbor_mix(A, W, owner, rank):
     return out
 
 
-# --- Evaluation and checkpoint gathers (src/dist/gather.ts) -------------------
+# --- Evaluation and checkpoint gathers (src/distributed/gather.ts) -------------------
 def gather_agents(W, owner):
     """Every rank's stacked rows, padded to the largest block: this rank's part of flatdist's allgather."""
     N = dist.get_world_size()

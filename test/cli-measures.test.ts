@@ -6,10 +6,9 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { packageRoot } from '../src/tensor/native.js';
 import { loadCheckpoint } from '../src/train/checkpoint.js';
+import { cli } from './support/cli.js';
 
-const cli = join(packageRoot(), 'bin', 'flatdist.js');
 const scratch = mkdtempSync(join(tmpdir(), 'flatdist-measures-'));
 test.after(() => rmSync(scratch, { recursive: true, force: true }));
 

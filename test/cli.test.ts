@@ -12,12 +12,12 @@ import { newContext, program } from '../src/cli/command.js';
 import { commands } from '../src/cli/main.js';
 import { configFromOptions } from '../src/cli/train.js';
 import { ConfigError } from '../src/errors.js';
-import { packageRoot } from '../src/package.js';
+import { packageRoot } from '../src/util/package.js';
 import { torchVersion } from '../src/tensor/runtime.js';
 import { defaults, makeConfig, runFields } from '../src/train/config.js';
 import { fieldInfo, kebab } from '../src/train/fields.js';
+import { cli } from './support/cli.js';
 
-const cli = join(packageRoot(), 'bin', 'flatdist.js');
 const scratch = mkdtempSync(join(tmpdir(), 'flatdist-cli-'));
 test.after(() => rmSync(scratch, { recursive: true, force: true }));
 

@@ -7,13 +7,13 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { packageRoot } from '../src/tensor/native.js';
-import { StoreServer, canonicalJson, differences, joinRecord } from '../src/dist/index.js';
-import { agreedRun } from '../src/dist/run.js';
+import { packageRoot } from '../src/util/package.js';
+import { StoreServer, canonicalJson, differences, joinRecord } from '../src/distributed/index.js';
+import { agreedRun } from '../src/distributed/training.js';
 import { makeConfig } from '../src/train/config.js';
-import { result, spawnProcess, spawnRank, type Finished } from './dist-spawn.js';
+import { result, spawnProcess, spawnRank, type Finished } from './support/spawn.js';
+import { cli } from './support/cli.js';
 
-const cli = join(packageRoot(), 'bin', 'flatdist.js');
 const python = '/usr/bin/python3';
 const env = { FLATDIST_TOKEN: 'join-test-token' };
 const small = ['--dataset', 'two-moons', '--model', 'logistic', '--agents', '4', '--steps', '5', '--timeout', '30'];

@@ -7,11 +7,11 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { packageRoot } from '../src/tensor/native.js';
-import { StoreServer } from '../src/dist/index.js';
-import { ended, fileAppears, spawnProcess, within, type Running } from './dist-spawn.js';
+import { StoreServer } from '../src/distributed/index.js';
+import { ended, spawnProcess, within, type Running } from './support/spawn.js';
+import { untilExists } from './support/wait.js';
+import { cli } from './support/cli.js';
 
-const cli = join(packageRoot(), 'bin', 'flatdist.js');
 const env = { FLATDIST_TOKEN: 'launch-test-token' };
 // A run that only a signal ends, checkpointing early so the test knows it is training.
 const endless = ['--dataset', 'two-moons', '--model', 'logistic', '--agents', '2', '--steps', '100000000', '--eval-every', '100000000', '--checkpoint-every', '20'];
@@ -30,7 +30,7 @@ async function launchEndless(name: string): Promise<Launched> {
   const launcher = spawnProcess(process.execPath, [cli, 'launch', '--nproc', '2', '--port', '0', '--timeout', '30', ...endless, '--out', out, '--json'], env);
   const [, port, pids] = await within(launcher.stderrMatch(/store listening on 127\.0\.0\.1:(\d+); ranks 0\.\.1 are processes (\d+), (\d+)/), 30_000, 'the launcher to start its agents');
   // A checkpoint gathers every agent's parameters: once one is written, both processes are training.
-  await fileAppears(join(out, 'checkpoints', 'latest.json'), scratch, 60_000);
+  await untilExists(join(out, 'checkpoints', 'latest.json'), [launcher]);
   return { launcher, port: Number(port), agents: pids.split(', ').map(Number) };
 }
 

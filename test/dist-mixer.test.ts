@@ -2,8 +2,8 @@
 // product, and only neighbouring ranks exchange rows.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { StoreServer, blockPlacement, exchangePlan } from '../src/dist/index.js';
-import { result, spawnRank } from './dist-spawn.js';
+import { StoreServer, blockPlacement, exchangePlan } from '../src/distributed/index.js';
+import { result, spawnRank } from './support/spawn.js';
 
 const env = { FLATDIST_TOKEN: 'mixer-test-token' };
 const K = 6;

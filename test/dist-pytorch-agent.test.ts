@@ -8,16 +8,15 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { packageRoot } from '../src/tensor/native.js';
 import { scope } from '../src/tensor/index.js';
-import { StoreServer } from '../src/dist/index.js';
+import { StoreServer } from '../src/distributed/index.js';
 import { loadCheckpoint } from '../src/train/checkpoint.js';
-import { fileAppears, result, spawnProcess } from './dist-spawn.js';
-import { assertCommunicationFigures, maxRelativeDifference, metrics, type Line } from './metrics-compare.js';
+import { result, spawnProcess } from './support/spawn.js';
+import { assertCommunicationFigures, maxRelativeDifference, metrics, type Line } from './support/metrics.js';
+import { cli, pytorchAgent as agent } from './support/cli.js';
+import { untilExists } from './support/wait.js';
 
 const python = '/usr/bin/python3';
-const agent = join(packageRoot(), 'examples', 'pytorch_agent.py');
-const cli = join(packageRoot(), 'bin', 'flatdist.js');
 const env = { FLATDIST_TOKEN: 'pytorch-agent-test-token' };
 // Finding the module, not importing it (a second of CPU), is enough to decide.
 const torchMissing = spawnSync(python, ['-c', "import importlib.util, sys; sys.exit(importlib.util.find_spec('torch') is None)"]).status !== 0;
@@ -124,8 +123,7 @@ test('the PyTorch rank killed mid-run: the flatdist ranks stop, naming rank 1', 
       spawnProcess(process.execPath, [cli, 'agent', ...group(2), '--out', out, '--json'], env),
     ];
     // A checkpoint gathers every rank's agents: once one is written, the PyTorch rank is training.
-    const endedEarly = runs.map((r) => r.done.then((f) => Promise.reject(new Error(`a rank ended before the first checkpoint: ${f.stderr}`))));
-    await Promise.race([fileAppears(join(out, 'checkpoints', 'latest.json'), scratch, 120_000), ...endedEarly]);
+    await untilExists(join(out, 'checkpoints', 'latest.json'), runs);
     runs[1].child.kill('SIGKILL');
     const [r0, , r2] = await Promise.all(runs.map((r) => r.done));
     for (const r of [r0, r2]) {

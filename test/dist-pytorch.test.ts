@@ -2,13 +2,11 @@
 // rank of a flatdist group and computes the same results.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
-import { packageRoot } from '../src/tensor/native.js';
-import { StoreServer } from '../src/dist/index.js';
-import { result, spawnProcess, spawnRank } from './dist-spawn.js';
+import { StoreServer } from '../src/distributed/index.js';
+import { result, spawnProcess, spawnRank } from './support/spawn.js';
+import { pytorchAgent as agent } from './support/cli.js';
 
 const python = '/usr/bin/python3';
-const agent = join(packageRoot(), 'examples', 'pytorch_agent.py');
 const env = { FLATDIST_TOKEN: 'pytorch-test-token' };
 const timeoutMs = 30000;
 

@@ -7,11 +7,11 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { packageRoot } from '../src/tensor/native.js';
-import { StoreServer } from '../src/dist/index.js';
-import { fileAppears, spawnProcess } from './dist-spawn.js';
+import { StoreServer } from '../src/distributed/index.js';
+import { spawnProcess } from './support/spawn.js';
+import { cli } from './support/cli.js';
+import { untilExists } from './support/wait.js';
 
-const cli = join(packageRoot(), 'bin', 'flatdist.js');
 const env = { FLATDIST_TOKEN: 'resume-test-token' };
 const args = ['--dataset', 'mnist', '--train-subset', '3000', '--eval-subset', '500', '--model', 'mlp', '--hidden', '16', '--agents', '4', '--batch-size', '16', '--step-size', '0.1',
   '--algorithm', 'consensus', '--momentum', '0.5', '--steps', '300', '--eval-every', '50', '--checkpoint-every', '50', '--seed', '5'];
@@ -31,7 +31,7 @@ test('kill one process mid-run, resume everyone from the last common checkpoint,
     spawnProcess(process.execPath, [cli, 'agent', '--rank', String(rank), '--world-size', '2', '--store', `127.0.0.1:${server.port}`, '--timeout', '20', ...args, '--out', killed, '--json'], env),
   );
   const firstCheckpoint = join(killed, 'checkpoints', 'latest.json');
-  await fileAppears(firstCheckpoint, scratch, 120_000);
+  await untilExists(firstCheckpoint, agents);
   agents[1].child.kill('SIGKILL');
   const [r0] = await Promise.all(agents.map((a) => a.done));
   server.close();

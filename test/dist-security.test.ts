@@ -6,8 +6,8 @@ import { randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { ConfigError } from '../src/errors.js';
-import { StoreServer, resolveToken } from '../src/dist/index.js';
-import { result, spawnRank } from './dist-spawn.js';
+import { StoreServer, resolveToken } from '../src/distributed/index.js';
+import { result, spawnRank } from './support/spawn.js';
 
 const open = (host: string, port: number): Promise<Socket> =>
   new Promise((resolve, reject) => {

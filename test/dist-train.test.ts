@@ -6,10 +6,9 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { packageRoot } from '../src/tensor/native.js';
-import { assertCommunicationFigures, maxRelativeDifference, metrics } from './metrics-compare.js';
+import { assertCommunicationFigures, maxRelativeDifference, metrics } from './support/metrics.js';
+import { cli } from './support/cli.js';
 
-const cli = join(packageRoot(), 'bin', 'flatdist.js');
 const small = ['--dataset', 'mnist', '--train-subset', '3000', '--eval-subset', '1000', '--model', 'mlp', '--hidden', '32', '--agents', '4', '--batch-size', '16', '--step-size', '0.1', '--steps', '40', '--eval-every', '10', '--seed', '7'];
 const scratch = mkdtempSync(join(tmpdir(), 'flatdist-dist-train-'));
 test.after(() => rmSync(scratch, { recursive: true, force: true }));

@@ -2,8 +2,8 @@
 // what the collectives are defined to compute.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { StoreServer } from '../src/dist/index.js';
-import { result, spawnRank } from './dist-spawn.js';
+import { StoreServer } from '../src/distributed/index.js';
+import { result, spawnRank } from './support/spawn.js';
 
 const env = { FLATDIST_TOKEN: 'collectives-test-token' };
 

@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../src/cli/main.js';
-import type { Results } from '../src/experiments/results.js';
+import type { Results } from '../src/report/results.js';
 
 const statuses = ['holds', 'fails', 'mixed', 'inconclusive'];
 

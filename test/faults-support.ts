@@ -6,9 +6,9 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { packageRoot } from '../src/tensor/native.js';
+import { cli } from './support/cli.js';
+export { cli };
 
-export const cli = join(packageRoot(), 'bin', 'flatdist.js');
 
 export interface Result {
   status: number | null;

@@ -15,7 +15,7 @@ import { torchscript } from '../src/models/torchscript.js';
 import { gradient, hessian, hvp, measure, modelObjective } from '../src/measures/index.js';
 import { Generator, eigh, fromArray, grad, randint, randn, scope, stack, type Tensor } from '../src/tensor/index.js';
 import { ScriptModule } from '../src/tensor/jit.js';
-import { packageRoot } from '../src/tensor/native.js';
+import { packageRoot } from '../src/util/package.js';
 import { loadCheckpoint, saveCheckpoint } from '../src/train/checkpoint.js';
 import { makeConfig } from '../src/train/config.js';
 import { centroid } from '../src/train/evaluate.js';

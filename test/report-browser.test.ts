@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
-import type { Results, SuiteResult } from '../src/experiments/results.js';
+import type { Results, SuiteResult } from '../src/report/results.js';
 import { bandLines, pointsWithErrors, scatterPanels, chart } from '../src/report/charts.js';
 import { writeReport } from '../src/report/index.js';
 

@@ -8,7 +8,7 @@ import {
   Generator, addmm, avgPool2d, baddbmm, cat, cholesky, conv2d, crossEntropy, eigh, eigvals, eye, fromArray, grad,
   groupNorm, inverse, kron, maxPool2d, mseLoss, nllLoss, randn, rand, scope, solve, stack, tensor, where, type Tensor,
 } from '../src/tensor/index.js';
-import { assertClose, gradCheck, hvpCheck } from './tensor-check.js';
+import { assertClose, gradCheck, hvpCheck } from './support/tensor-check.js';
 
 const gen = new Generator(20240611);
 /** Standard normal, float64. */

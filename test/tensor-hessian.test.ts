@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import {
   Generator, crossEntropy, eye, fromArray, grad, isGradEnabled, noGrad, randn, scope, stack, zeros, type Tensor,
 } from '../src/tensor/index.js';
-import { assertClose } from './tensor-check.js';
+import { assertClose } from './support/tensor-check.js';
 
 const gen = new Generator(31337);
 const N = (...shape: number[]): Tensor => randn(shape, gen, 'float64');

@@ -7,7 +7,7 @@ import { runInNewContext } from 'node:vm';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { packageRoot } from '../src/tensor/native.js';
+import { packageRoot } from '../src/util/package.js';
 import {
   Generator, addmm, crossEntropy, grad, keep, liveTensors, noGrad, ones, randint, randn, scope, zeros, type Tensor,
 } from '../src/tensor/index.js';

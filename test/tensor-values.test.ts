@@ -7,7 +7,7 @@ import {
   Tensor, addmm, arange, avgPool2d, baddbmm, cat, cholesky, conv2d, crossEntropy, eigh, eigvals, eye, fromArray, full,
   groupNorm, inverse, kron, maxPool2d, mseLoss, nllLoss, ones, scope, solve, stack, tensor, where, zeros,
 } from '../src/tensor/index.js';
-import { assertClose } from './tensor-check.js';
+import { assertClose } from './support/tensor-check.js';
 
 const vals = (t: Tensor): number[] => t.toNumbers();
 const f64 = (data: Parameters<typeof tensor>[0]): Tensor => tensor(data, 'float64');

@@ -5,10 +5,10 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { makeModel } from '../src/models/index.js';
-import { packageRoot } from '../src/tensor/native.js';
+import { packageRoot } from '../src/util/package.js';
 import { activationBytesPerExample, requireRunFits, runMemory } from '../src/train/memory.js';
+import { cli } from './support/cli.js';
 
-const cli = join(packageRoot(), 'bin', 'flatdist.js');
 
 for (const [name, flags, message] of [
   ['20000 agents (a dense K×K matrix beyond the JavaScript heap)', ['--agents', '20000', '--batch-size', '1', '--steps', '1'], /K = 20000 agents: the dense K×K combination matrix needs about 3\.0 GiB of JavaScript heap.*--agents/],

@@ -6,10 +6,9 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { packageRoot } from '../src/tensor/native.js';
 import { loadCheckpoint } from '../src/train/checkpoint.js';
+import { cli } from './support/cli.js';
 
-const cli = join(packageRoot(), 'bin', 'flatdist.js');
 const small = ['--dataset', 'mnist', '--train-subset', '3000', '--eval-subset', '1000', '--model', 'mlp', '--hidden', '32', '--agents', '4', '--batch-size', '16', '--step-size', '0.1'];
 
 function run(args: string[]): { status: number | null; stdout: string; stderr: string } {

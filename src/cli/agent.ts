@@ -32,7 +32,7 @@ export const agent = command({
     onRun(cmd, ctx, async (options) => {
       const o = parseOptions(z.strictObject(agentFields), options);
       const { config, resume } = await configFromOptions(options, ctx);
-      const { runAgent } = await import('../dist/commands.js');
+      const { runAgent } = await import('../distributed/processes.js');
       return runAgent({
         config,
         resume,

@@ -3,9 +3,9 @@
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import type { BenchResults } from '../../bench/harness.js';
+import type { BenchResults } from '../bench/harness.js';
 import { UserError } from '../errors.js';
-import { packageRoot } from '../package.js';
+import { packageRoot } from '../util/package.js';
 import { field, integer, optional, text } from '../train/fields.js';
 import { addFields, command, onRun, parseOptions } from './command.js';
 
@@ -42,7 +42,7 @@ export const bench = command({
       .addHelpText('after', '\nMeasures flatdist and PyTorch peers (bench/peers/peer.py) side by side, interleaved, medians; see bench/README.md.');
     onRun(cmd, ctx, async (options) => {
       const o = parseOptions(z.strictObject(benchFields), options);
-      const [{ derive, runBench }, { report }, { getNumThreads }] = await Promise.all([import('../../bench/harness.js'), import('../../bench/report.js'), import('../tensor/index.js')]);
+      const [{ derive, runBench }, { report }, { getNumThreads }] = await Promise.all([import('../bench/harness.js'), import('../bench/report.js'), import('../tensor/index.js')]);
       const values = { ...o, quick: options.quick === true, json: options.json === true, save: options.save !== false, readme: options.readme === true };
       const root = packageRoot();
       if (values.from !== null) {

@@ -37,7 +37,7 @@ export const launch = command({
     onRun(cmd, ctx, async (options) => {
       const o = parseOptions(z.strictObject(launchFields), options);
       const { config, resume } = await configFromOptions(options, ctx);
-      const { launchLocal } = await import('../dist/commands.js');
+      const { launchLocal } = await import('../distributed/processes.js');
       return launchLocal({
         config,
         resume,

@@ -2,7 +2,7 @@
 // its own file, loaded only when it runs (or for help), and its file loads the
 // libraries (libtorch, vega) only in its action: --version and --help load neither.
 import { UserError } from '../errors.js';
-import { builtLibtorchVersion, packageVersion } from '../package.js';
+import { builtLibtorchVersion, packageVersion } from '../util/package.js';
 import type { CommandSpec, Context } from './command.js';
 
 /** Each command's file, loaded when it runs. */

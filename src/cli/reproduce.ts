@@ -20,7 +20,7 @@ export const reproduce = command({
       const scale: Scale = options.full ? 'full' : options.tiny ? 'tiny' : 'quick';
       const out = String(options.out);
       const json = options.json === true;
-      const [{ reproduce: run }, { statusLabel }] = await Promise.all([import('../experiments/reproduce.js'), import('../report/html.js')]);
+      const [{ reproduce: run }, { statusLabel }] = await Promise.all([import('../experiments/reproduction.js'), import('../report/html.js')]);
       const log = (m: string): void => {
         if (!json) console.error(m);
       };

@@ -7,7 +7,7 @@ import type { Algorithm } from '../algorithms/recursion.js';
 import { algorithmLabel, pointsWithErrors, type Row } from '../report/charts.js';
 import { fmtInterval, lateMeans, recordSteps } from './escape-suite.js';
 import { escapeCurves, escapeProblem, networkMatrix, predict, type EscapeCurves, type Network, type Prediction } from './network.js';
-import type { Figure, Status, SuiteResult, Table } from './results.js';
+import type { Figure, Status, SuiteResult, Table } from '../report/results.js';
 import { meanInterval, type Interval } from './statistics.js';
 import type { WorkStore } from './work.js';
 

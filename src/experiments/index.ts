@@ -1,7 +1,7 @@
 // Suites that test the paper's claims on real data, and the reproduction that runs them.
-export { reproduce, type ReproduceOptions, type Reproduction } from './reproduce.js';
+export { reproduce, type ReproduceOptions, type Reproduction } from './reproduction.js';
 export { scales, scaleSettings, type Scale, type ScaleSettings } from './scale.js';
-export type { Results, SuiteResult, SuiteId, Verdict, Status, Table, Figure, VegaLiteSpec } from './results.js';
+export type { Results, SuiteResult, SuiteId, Verdict, Status, Table, Figure, VegaLiteSpec } from '../report/results.js';
 export { WorkStore } from './work.js';
 export { escapeSuite, type EscapeSuiteSettings } from './escape-suite.js';
 export { excessSuite, type ExcessSuiteSettings } from './excess-suite.js';

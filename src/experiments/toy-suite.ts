@@ -4,7 +4,7 @@
 // decentralized − centralized with a bootstrap 95% interval.
 import type { Algorithm } from '../algorithms/recursion.js';
 import { algorithmLabel, chart, pointsWithErrors, type Row } from '../report/charts.js';
-import type { Figure, Status, SuiteResult, Table } from './results.js';
+import type { Figure, Status, SuiteResult, Table } from '../report/results.js';
 import { bootstrapStatistic, mean, proportionInterval, type Interval } from './statistics.js';
 import { defaultLandscape, toyGrid, toyRun, type ToyRun, type ToyRunSettings } from './toy.js';
 import type { WorkStore } from './work.js';

@@ -20,7 +20,7 @@ import type { Setup } from '../train/setup.js';
 import { train } from '../train/trainer.js';
 import { makeFolder } from '../util/files.js';
 import { imageData, type ImageData } from './data.js';
-import type { Figure, Status, SuiteResult, Table } from './results.js';
+import type { Figure, Status, SuiteResult, Table } from '../report/results.js';
 import { bootstrapLeastSquares, bootstrapStatistic, leastSquares, mean, meanInterval, type BootstrapFit, type Interval } from './statistics.js';
 import type { WorkStore } from './work.js';
 

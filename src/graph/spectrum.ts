@@ -36,8 +36,6 @@ export function mixingRate(A: Matrix, p: number[] = perronVector(A)): number {
   return scope(() => spectralRadius(asTensor(A.map((row, l) => row.map((a) => a - p[l])))));
 }
 
-export const spectralGap = (A: Matrix): number => 1 - mixingRate(A);
-
 /**
  * The per-step mixing rate of a time-varying sequence A_0, …, A_{τ−1} repeated periodically:
  * λ = ρ(Φ − p1ᵀ)^{1/τ}, Φ = A_0 A_1 ⋯ A_{τ−1} the product over one period and p its Perron vector.

@@ -1,11 +1,11 @@
 // Vega-Lite specifications for the report's figures, built from plain rows. Every chart
 // shares one look (fonts, sizes, the algorithms' colours), so figures read as a set.
-import type { VegaLiteSpec } from '../experiments/results.js';
+import type { VegaLiteSpec } from './results.js';
 
 export type Row = Record<string, string | number | boolean | null>;
 
 /** One colour per algorithm, the same in every figure. */
-export const algorithmColours: Record<string, string> = {
+const algorithmColours: Record<string, string> = {
   centralized: '#4d4d4d',
   consensus: '#e08214',
   'diffusion (ATC)': '#2166ac',
@@ -19,7 +19,7 @@ export function algorithmLabel(algorithm: string): string {
   return ({ centralized: 'centralized', consensus: 'consensus', atc: 'diffusion (ATC)', cta: 'diffusion (CTA)', noncooperative: 'non-cooperative' } as Record<string, string>)[algorithm] ?? algorithm;
 }
 
-export const algorithmColour = (labels: string[]) => ({
+const algorithmColour = (labels: string[]) => ({
   field: 'algorithm',
   type: 'nominal',
   title: 'algorithm',

@@ -1,7 +1,7 @@
 // report.html: one self-contained page (inline CSS, inline SVG figures, no external
 // resources) that opens offline. Verdicts first, then one section per claim with its
 // figure, statistic, verdict and interpretation, then how it was made.
-import type { Results, Status, SuiteResult, Table } from '../experiments/results.js';
+import type { Results, Status, SuiteResult, Table } from './results.js';
 
 const escapeHtml = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 

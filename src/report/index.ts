@@ -1,7 +1,7 @@
 // The report of a reproduction, written into its folder: report.html (self-contained),
 // figures/<id>.svg, .png and .vl.json, summary.md and results.json.
 import { join } from 'node:path';
-import type { Results } from '../experiments/results.js';
+import type { Results } from './results.js';
 import { makeFolder, writeFileAtomic } from '../util/files.js';
 import { reportHtml } from './html.js';
 import { summaryMarkdown } from './markdown.js';

@@ -1,5 +1,5 @@
 // summary.md: the headline table of verdicts and each suite's main table, for a README or an issue.
-import type { Results, Table } from '../experiments/results.js';
+import type { Results, Table } from './results.js';
 import { formatCell, headline, statusLabel } from './html.js';
 
 const cell = (v: string | number): string => formatCell(v).replace(/\|/g, '\\|');

@@ -3,7 +3,7 @@
 import { Resvg } from '@resvg/resvg-js';
 import { logger, None, parse, View } from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
-import type { VegaLiteSpec } from '../experiments/results.js';
+import type { VegaLiteSpec } from './results.js';
 
 export async function renderSvg(spec: VegaLiteSpec): Promise<string> {
   // Quiet loggers: the report says what matters; compiler hints would only clutter the terminal.

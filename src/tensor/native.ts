@@ -2,9 +2,7 @@
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { packageRoot } from '../package.js';
-
-export { packageRoot };
+import { packageRoot } from '../util/package.js';
 
 export type DType = 'float32' | 'float64' | 'int64' | 'bool';
 export type Reduction = 'mean' | 'sum' | 'none';

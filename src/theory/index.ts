@@ -2,5 +2,5 @@
 export * from './lyapunov.js';
 export * from './linearized.js';
 export * from './closedForm.js';
-export * from './estimate.js';
+export * from './gradient-moments.js';
 export * from './predict.js';

@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { cpus, totalmem, platform, release } from 'node:os';
 import { join } from 'node:path';
 import { DataError, UserError } from '../errors.js';
-import { packageRoot } from '../tensor/native.js';
+import { packageRoot, packageVersion } from '../util/package.js';
 import { getNumThreads, torchVersion } from '../tensor/index.js';
 import { appendDurable, isTemporary, listFolder, makeFolder, remove, writeFileAtomic } from '../util/files.js';
 import { acquireLock, describeOwner, type Lock } from '../util/lock.js';
@@ -33,7 +33,7 @@ export interface Environment {
 
 export function environment(): Environment {
   const root = packageRoot();
-  let commit: string | null = null;
+  let commit: string | null;
   try {
     commit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: root, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
   } catch {
@@ -41,7 +41,7 @@ export function environment(): Environment {
   }
   const cpu = cpus();
   return {
-    flatdist: (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version,
+    flatdist: packageVersion(),
     libtorch: torchVersion,
     node: process.version,
     commit,

@@ -7,7 +7,7 @@ import { writeReport, type ReportFiles } from '../report/index.js';
 import { escapeSuite } from './escape-suite.js';
 import { excessSuite } from './excess-suite.js';
 import { prepareNetwork } from './network.js';
-import type { Results, SuiteResult } from './results.js';
+import type { Results, SuiteResult } from '../report/results.js';
 import { scaleSettings, type Scale, type ScaleSettings } from './scale.js';
 import { checkDataset } from '../data/index.js';
 import { UserError } from '../errors.js';

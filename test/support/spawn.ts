@@ -2,7 +2,7 @@
 // collects what they print; waits on events (output, exit, files), each with a
 // bound. Bare (as node --test runs it), it does nothing.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, watch } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -97,16 +97,6 @@ export function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
     timer = setTimeout(() => reject(new Error(`${what} did not happen within ${ms} ms`)), ms);
   });
   return Promise.race([p, late]).finally(() => clearTimeout(timer));
-}
-
-/** Resolves once path exists (watching the folder above it, which must exist), or rejects after ms. */
-export function fileAppears(path: string, under: string, ms: number): Promise<void> {
-  let watcher: ReturnType<typeof watch> | undefined;
-  const appeared = new Promise<void>((resolve) => {
-    watcher = watch(under, { recursive: true }, () => existsSync(path) && resolve());
-    if (existsSync(path)) resolve();
-  });
-  return within(appeared, ms, `${path} to appear`).finally(() => watcher?.close());
 }
 
 /** Whether process pid has ended: it no longer exists, or is a zombie no one has reaped yet. */

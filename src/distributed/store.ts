@@ -1,10 +1,10 @@
 // The rendezvous store: a key-value server that every process of a group
-// reaches over TCP. The server is flatdist's own (see native/dist.cc: libtorch
+// reaches over TCP. The server is flatdist's own (see native/store.h: libtorch
 // 1.13's binds every interface and stalls on half a message); the client is
 // libtorch's c10d::TCPStore, the one torch.distributed uses, so PyTorch
 // processes join the same store.
 import { ConfigError } from '../errors.js';
-import { distNative, type NativeStore, type NativeStoreServer } from './native.js';
+import { distNative, type NativeStore, type NativeStoreServer } from './c10d.js';
 
 export interface StoreAddress {
   host: string;
@@ -24,6 +24,13 @@ export function parseStoreAddress(text: string, field = '--store'): StoreAddress
 }
 
 export const formatStoreAddress = (a: StoreAddress): string => (a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`);
+
+// Liveness keys, spelled here only: a rank sets its alive key when it joins; when that
+// connection closes, the server sets the rank's gone key to the order ranks left in (1 first).
+const alivePrefix = 'flatdist/alive/';
+const gonePrefix = 'flatdist/gone/';
+export const aliveKey = (rank: number): string => `${alivePrefix}${rank}`;
+export const goneKey = (rank: number): string => `${gonePrefix}${rank}`;
 
 /** The options a listen address came from, for errors. */
 export interface ListenFields {
@@ -47,7 +54,8 @@ export class StoreServer {
   /** @throws ConfigError naming fields.port or fields.host (a port in use, a host not of this machine...) */
   static listen(host: string = loopback, port = 0, fields: ListenFields = { host: 'host', port: 'port' }): StoreServer {
     try {
-      return new StoreServer(new distNative.StoreServer(host, port), host);
+      // c10d's TCPStore client sends every key with a leading '/', so the server sees them so.
+      return new StoreServer(new distNative.StoreServer(host, port, `/${alivePrefix}`, `/${gonePrefix}`), host);
     } catch (e) {
       const reason = (e instanceof Error ? e.message : String(e)).replace(/^store: /, '').split('\n')[0];
       const known = listenHints.find((h) => h.reason.test(reason));

@@ -5,11 +5,11 @@
 // '<job json>'` instead runs a few steps of one job and prints its peak RSS.
 import { createInterface } from 'node:readline';
 import { readFileSync } from 'node:fs';
-import { plainSgd, localDirection } from '../src/algorithms/local.js';
-import { unifiedForm, unifiedStep, type UnifiedForm } from '../src/algorithms/recursion.js';
-import { hessianOperator, meanObjective } from '../src/measures/index.js';
-import { agentLosses, makeModel, type Model } from '../src/models/index.js';
-import { Generator, buildConfig, fromArray, getNumThreads, grad, keep, rademacher, rand, randint, scope, setNumThreads, torchVersion, type Tensor } from '../src/tensor/index.js';
+import { plainSgd, localDirection } from '../algorithms/local.js';
+import { unifiedForm, unifiedStep, type UnifiedForm } from '../algorithms/recursion.js';
+import { hessianOperator, meanObjective } from '../measures/index.js';
+import { agentLosses, makeModel, type Model } from '../models/index.js';
+import { Generator, buildConfig, fromArray, getNumThreads, grad, keep, rademacher, rand, randint, scope, setNumThreads, torchVersion, type Tensor } from '../tensor/index.js';
 import type { HvpJob, Job, Request, TrainJob } from './protocol.js';
 
 const inputShapes = { mlp: [784], lenet: [1, 28, 28] } as const;

@@ -1,7 +1,7 @@
 // Numerical checks shared by the tensor tests: autograd against central finite
 // differences in float64, and closeness of arrays.
 import assert from 'node:assert/strict';
-import { Generator, fromArray, grad, noGrad, randn, scope, type Tensor } from '../src/tensor/index.js';
+import { Generator, fromArray, grad, noGrad, randn, scope, type Tensor } from '../../src/tensor/index.js';
 
 /** Asserts |actual_i − expected_i| ≤ tol·max(1, |expected_i|) for every i. */
 export function assertClose(actual: ArrayLike<number | bigint>, expected: ArrayLike<number | bigint>, tol = 1e-6, what = 'values'): void {

@@ -17,7 +17,7 @@
 // examples/pytorch_agent.py joins the same way, key for key.
 import { createHash, randomBytes } from 'node:crypto';
 import { authKeys, proof, proves } from './auth.js';
-import { DistError } from './errors.js';
+import { DistError } from '../errors.js';
 import { formatStoreAddress, type Store } from './store.js';
 import { kebab } from '../train/fields.js';
 

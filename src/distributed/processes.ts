@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { ConfigError } from '../errors.js';
-import { packageRoot } from '../package.js';
+import { packageRoot } from '../util/package.js';
 import type { TrainConfig } from '../train/config.js';
 import { silentProgress, terminalProgress } from '../train/progress.js';
 import { claimRunFolder, environment, writeRunRecord } from '../train/rundir.js';
@@ -14,7 +14,7 @@ import { prepare } from '../train/setup.js';
 import { train } from '../train/trainer.js';
 import { defaultTimeoutMs, ProcessGroup, type Device } from './group.js';
 import { resolveToken } from './auth.js';
-import { agreedRun, distributedOptions } from './run.js';
+import { agreedRun, distributedOptions } from './training.js';
 import { formatStoreAddress, loopback, parseStoreAddress, StoreServer } from './store.js';
 import { startAgents, superviseAgents, watchLauncher } from './supervision.js';
 

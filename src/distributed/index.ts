@@ -1,5 +1,5 @@
 // Process-per-agent runtime over Gloo (torch.distributed's engine).
-export { DistError } from './errors.js';
+export { DistError } from '../errors.js';
 export { Store, StoreServer, parseStoreAddress, formatStoreAddress, loopback, type StoreAddress } from './store.js';
 export { resolveToken, proof } from './auth.js';
 export { handshake, canonicalJson, differences, joinRecord, type JoinRecord } from './handshake.js';

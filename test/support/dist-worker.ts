@@ -1,5 +1,5 @@
 // One rank of a test group, run as its own process by the dist*.test.ts files:
-//   node dist/test/dist-worker.js <scenario> <json options>
+//   node dist/test/support/dist-worker.js <scenario> <json options>
 // It prints one JSON line of results on stdout; a failure goes to stderr with
 // exit code 1. Run bare (as node --test does with every file under test/), it does nothing.
 interface Options {
@@ -20,8 +20,8 @@ async function main(): Promise<void> {
   const [scenario, json] = process.argv.slice(2);
   if (scenario === undefined) return;
   const o = JSON.parse(json) as Options;
-  const dist = await import('../src/dist/index.js');
-  const t = await import('../src/tensor/index.js');
+  const dist = await import('../../src/distributed/index.js');
+  const t = await import('../../src/tensor/index.js');
   const group = dist.ProcessGroup.join({
     rank: o.rank,
     worldSize: o.worldSize,
@@ -61,7 +61,7 @@ async function main(): Promise<void> {
     }
     group.barrier();
   } else if (scenario === 'mix') {
-    const { localMixer } = await import('../src/algorithms/recursion.js');
+    const { localMixer } = await import('../../src/algorithms/recursion.js');
     const K = o.K ?? 6;
     const A = matrix(t, o.matrix ?? 'ring', K);
     const owner = dist.blockPlacement(K, N);
@@ -85,7 +85,7 @@ async function main(): Promise<void> {
   group.close();
 }
 
-type TensorModule = typeof import('../src/tensor/index.js');
+type TensorModule = typeof import('../../src/tensor/index.js');
 
 // Combination matrices (a_{lk}: weight agent k gives agent l; columns sum to one).
 function matrix(t: TensorModule, kind: 'ring' | 'directed' | 'average', K: number) {

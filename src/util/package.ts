@@ -1,10 +1,14 @@
-// The installed package: its root folder, its version, and the libtorch it was built
-// against — read from small files, so that `flatdist --version` loads no addon.
+// Where flatdist is installed: the addon, bin/flatdist.js and package.json are found from here,
+// in a clone (dist/src/util/) and in an installed package alike. Also its version and the
+// libtorch it was built against, read from small files so that `flatdist --version` loads no addon.
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** The package root: the nearest folder above this file with a package.json. */
+/**
+ * The package root: the nearest folder above this file with a package.json.
+ * @throws Error when no folder above holds a package.json (a broken install).
+ */
 export function packageRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   while (!existsSync(join(dir, 'package.json'))) {
@@ -15,9 +19,10 @@ export function packageRoot(): string {
   return dir;
 }
 
-/** flatdist's version, from package.json. */
-export const packageVersion = (): string =>
-  (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
+/** flatdist's version, from its package.json. */
+export function packageVersion(): string {
+  return (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
+}
 
 /** Where scripts/build-native.mjs records the libtorch version the addon was built against. */
 export const libtorchRecord = (): string => join(packageRoot(), 'build', 'libtorch.json');

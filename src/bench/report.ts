@@ -16,7 +16,7 @@ const rate = (m: Measurement | undefined): string => (m === undefined ? '—' : 
 const times = (v: number | null): string => (v === null ? '—' : `${v.toFixed(2)}×`);
 const mib = (b: number | null): string => (b === null ? '—' : (b / 2 ** 20).toFixed(1));
 
-export function trainTable(res: BenchResults): string {
+function trainTable(res: BenchResults): string {
   const rows = res.train.map((r) => [
     r.model === 'mlp' ? 'MLP 784-256-10' : 'LeNet-5',
     String(r.K),
@@ -33,7 +33,7 @@ export function trainTable(res: BenchResults): string {
   return table(['model', 'K', 'B', 'flatdist', 'loop', 'bmm', 'vmap', '× loop', '× batched', '× loop (cpu)', '× batched (cpu)'], rows);
 }
 
-export function flopsTable(res: BenchResults): string {
+function flopsTable(res: BenchResults): string {
   const percent = (gflops: number | null): string => (gflops === null || res.sgemm.limit === null ? '—' : `${((gflops / res.sgemm.limit) * 100).toFixed(0)}%`);
   const rows = res.mlpFlops.map((f) => {
     const row = res.train.find((t) => t.model === 'mlp' && t.K === f.K && t.B === f.B);
@@ -50,7 +50,7 @@ export function flopsTable(res: BenchResults): string {
   return table(['model', 'K', 'B', 'GFLOP/s nominal', 'GFLOP/s exact', 'flatdist nominal', 'flatdist exact', 'loop exact', 'bmm exact', 'vmap exact'], rows);
 }
 
-export function hvpTable(res: BenchResults): string {
+function hvpTable(res: BenchResults): string {
   const r = res.hvp.rates;
   const f = rateOf(r['flatdist-hvp']);
   const rel = (k: string): string => {
@@ -66,7 +66,7 @@ export function hvpTable(res: BenchResults): string {
   );
 }
 
-export function memoryTable(res: BenchResults): string {
+function memoryTable(res: BenchResults): string {
   const keys = [...new Set(res.memory.map((m) => `${m.model} ${m.K}`))];
   const impls = [...new Set(res.memory.map((m) => m.impl))];
   const rows = keys.map((key) => {
@@ -81,7 +81,7 @@ export function memoryTable(res: BenchResults): string {
   return table(['model', 'K', ...impls], rows);
 }
 
-export function targetLines(res: BenchResults): string {
+function targetLines(res: BenchResults): string {
   return res.targets
     .map((t) => {
       const fraction = t.name.includes('fraction');
@@ -92,7 +92,7 @@ export function targetLines(res: BenchResults): string {
     .join('\n');
 }
 
-export function machineLine(res: BenchResults): string {
+function machineLine(res: BenchResults): string {
   const m = res.machine as { cpu: string; logicalCpus: number; memoryBytes: number; kernel: string; loadAverage?: number[]; flatdist: Record<string, unknown>; pytorch: Record<string, unknown> };
   const load = m.loadAverage ? `; load average at start ${m.loadAverage.map((x) => x.toFixed(1)).join(', ')}` : '';
   const libs = (m.pytorch.blasLibraries as string[] | undefined)?.join(', ') ?? 'unknown';

@@ -10,7 +10,7 @@ import { checkAgainstModel, loadCheckpoint, saveCheckpoint, type ParamLayout } f
 import { makeConfig, type TrainConfig } from '../train/config.js';
 import { writeFileAtomic } from '../util/files.js';
 import { environment, writeRunRecord } from '../train/rundir.js';
-import type { MinimizeMethod, MinimizeStep } from './minimize.js';
+import type { MinimizeMethod, MinimizeStep } from './descent.js';
 
 export interface MinimumRecord {
   method: MinimizeMethod;

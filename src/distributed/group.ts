@@ -4,12 +4,11 @@
 // (timeout, a peer gone, a wrong token, a disagreement on the run) is a
 // DistError that names the rank.
 import { hostname } from 'node:os';
-import { ConfigError } from '../errors.js';
+import { ConfigError, DistError } from '../errors.js';
 import { wrap, type Tensor } from '../tensor/tensor.js';
-import { DistError } from './errors.js';
 import { awaitReceipts, handshake } from './handshake.js';
-import { distNative, type DeviceKind, type NativeProcessGroup } from './native.js';
-import { Store, StoreServer, formatStoreAddress, type StoreAddress } from './store.js';
+import { distNative, type DeviceKind, type NativeProcessGroup } from './c10d.js';
+import { Store, StoreServer, aliveKey, formatStoreAddress, goneKey, type StoreAddress } from './store.js';
 
 /** Sixty seconds, as torch.distributed's Gloo default. */
 export const defaultTimeoutMs = 60_000;
@@ -47,8 +46,6 @@ export interface CommStats {
   calls: number;
 }
 
-const aliveKey = (rank: number): string => `flatdist/alive/${rank}`;
-const goneKey = (rank: number): string => `flatdist/gone/${rank}`;
 const servedByKey = 'flatdist/store/served-by';
 const isLoopback = (host: string): boolean => host === 'localhost' || host === '::1' || host.startsWith('127.');
 const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));

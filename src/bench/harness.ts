@@ -6,7 +6,7 @@
 import { cpus, loadavg, totalmem, release } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { combinationMatrix, ring } from '../src/graph/index.js';
+import { combinationMatrix, ring } from '../graph/index.js';
 import { Channel, runOnce } from './channel.js';
 import { threadEnv, type Job, type RunReply } from './protocol.js';
 
@@ -17,7 +17,7 @@ export interface BenchOptions {
   /** How long one timed run of one implementation lasts, roughly (seconds). */
   runSeconds: number;
   python: string;
-  /** The package root: dist/bench/worker.js and bench/peers/peer.py live under it. */
+  /** The package root: dist/src/bench/worker.js and bench/peers/peer.py live under it. */
   root: string;
   log: (message: string) => void;
 }
@@ -220,7 +220,7 @@ const ringMatrix = (K: number): number[][] => combinationMatrix('metropolis', ri
 
 export async function runBench(o: BenchOptions): Promise<BenchResults> {
   const env = threadEnv(o.threads);
-  const worker = new Channel('flatdist worker', process.execPath, [join(o.root, 'dist', 'bench', 'worker.js')], env);
+  const worker = new Channel('flatdist worker', process.execPath, [join(o.root, 'dist', 'src', 'bench', 'worker.js')], env);
   const peer = new Channel('PyTorch peer', o.python, [join(o.root, 'bench', 'peers', 'peer.py')], env);
   const g = grid(o.quick);
   try {
@@ -293,7 +293,7 @@ async function measureMemory(configs: Grid['memory'], o: BenchOptions, env: Node
       o.log(`memory ${impl} ${model} K=${K}`);
       const job = { impl, model, K, B, A: ringMatrix(K), mu: 0.01, seed: 0, steps: 3 };
       const [command, args] = impl === 'flatdist'
-        ? [process.execPath, [join(o.root, 'dist', 'bench', 'worker.js'), 'memory', JSON.stringify(job)]]
+        ? [process.execPath, [join(o.root, 'dist', 'src', 'bench', 'worker.js'), 'memory', JSON.stringify(job)]]
         : [o.python, [join(o.root, 'bench', 'peers', 'peer.py'), 'memory', JSON.stringify(job)]];
       try {
         const { peakRss } = JSON.parse(await runOnce(command, args, env)) as { peakRss: number };
@@ -323,7 +323,7 @@ export const overBatched = (r: TrainRow | undefined, basis: Basis = 'wall'): num
 /** flatdist over the per-agent loop. */
 export const overLoop = (r: TrainRow | undefined, basis: Basis = 'wall'): number | null => ratio(r, ['loop'], basis);
 /** flatdist over the fastest peer. */
-export const overBestPeer = (r: TrainRow | undefined, basis: Basis = 'wall'): number | null => ratio(r, ['loop', 'bmm', 'vmap'], basis);
+const overBestPeer = (r: TrainRow | undefined, basis: Basis = 'wall'): number | null => ratio(r, ['loop', 'bmm', 'vmap'], basis);
 
 /** The figures computed from the measurements: flatdist's GFLOP/s on the MLP and the targets. */
 export function derive(res: BenchResults): BenchResults {
