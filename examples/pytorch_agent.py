@@ -60,13 +60,13 @@ import torch.nn.functional as F
 
 # --- Joining a flatdist group ------------------------------------------------
 # As flatdist's src/distributed/handshake.ts (the order of the join), auth.ts (the proofs)
-# and group.ts (the liveness key), key for key.
+# and store.ts (the liveness key), key for key.
 SCHEME = "flatdist-join-v1"
 NONCE_KEY = "flatdist/auth/nonce"
 VERDICT_KEY = "flatdist/join/verdict"
 # Where each rank keeps its data and writes its results may differ from machine
 # to machine; everything else about the run must be the same on every rank.
-LOCATIONS = ("out", "dataDir")
+LOCATIONS = ("out", "dataDir", "keepCheckpoints")
 
 
 def proof_key(rank):
@@ -305,7 +305,7 @@ DEFAULTS = {
     "edgeProbability": None, "radius": None, "rule": "metropolis", "matrix": None, "agents": 8,
     "batchSize": 64, "stepSize": 0.1, "schedule": {"kind": "constant"}, "momentum": 0, "weightDecay": 0,
     "clipNorm": None, "steps": 300, "epochs": None, "evalEvery": 100, "evalSubset": 10000,
-    "checkpointEvery": 100, "seed": 1, "sameInit": True, "out": "runs/latest",
+    "checkpointEvery": 100, "keepCheckpoints": None, "seed": 1, "sameInit": True, "out": "runs/latest",
 }
 INTEGER_FIELDS = {"trainSubset", "agents", "batchSize", "steps", "evalEvery", "evalSubset", "checkpointEvery", "seed"}
 NUMBER_FIELDS = {"edgeProbability", "radius", "stepSize", "momentum", "weightDecay", "clipNorm", "epochs"}

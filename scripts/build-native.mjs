@@ -23,12 +23,15 @@ function torchVersion() {
   return match ? match[1] : null;
 }
 
-mkdirSync('build', { recursive: true });
-writeFileSync(join('build', 'libtorch.json'), `${JSON.stringify({ version: torchVersion(), include })}\n`);
 // A build folder configured before binding.gyp last changed (a source file added) is configured again.
 const configured = existsSync('build/config.gypi') && existsSync('build/Makefile') && statSync('build/Makefile').mtimeMs >= statSync('binding.gyp').mtimeMs;
 const gyp = spawnSync('node-gyp', [configured ? 'build' : 'rebuild', '--jobs', 'max'], { stdio: 'inherit', shell: false });
 if (gyp.error) {
   console.error(`flatdist: cannot run node-gyp (${gyp.error.message}) — build through npm (npm run build), which puts it on PATH, or run npx node-gyp rebuild`);
+}
+// Written after the build: node-gyp rebuild starts by removing build/.
+if (gyp.status === 0) {
+  mkdirSync('build', { recursive: true });
+  writeFileSync(join('build', 'libtorch.json'), `${JSON.stringify({ version: torchVersion(), include })}\n`);
 }
 process.exit(gyp.status ?? 1);

@@ -41,9 +41,10 @@ export function distributedOptions(group: ProcessGroup, K: number, owner: number
 /**
  * The run every rank of a group must agree on at join: the config's fields and
  * whether it resumes. Left out are the locations, which may differ from machine
- * to machine: out (where rank 0 writes) and dataDir (where a machine keeps the data).
+ * to machine: out (where rank 0 writes) and dataDir (where a machine keeps the data),
+ * and keepCheckpoints, which only the writing rank reads.
  */
 export function agreedRun(config: TrainConfig, resume: boolean): Record<string, unknown> {
-  const { out: _out, dataDir: _dataDir, ...run } = config;
+  const { out: _out, dataDir: _dataDir, keepCheckpoints: _keep, ...run } = config;
   return { ...run, resume };
 }

@@ -158,7 +158,7 @@ export function acquireLock(file: string, command: string): Lock {
     if (text === null) continue;
     const current = parseOwner(text);
     if (current === null) {
-      let age = 0;
+      let age: number;
       try {
         age = Date.now() - statSync(file).mtimeMs;
       } catch {
