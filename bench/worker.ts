@@ -1,15 +1,16 @@
-// flatdist's side of the benchmark: the training step exactly as the trainer's
-// loop runs it (src/train/trainer.ts), the Hessian-vector product exactly as the
+// flatdist's side of the benchmark: the training step the trainer runs
+// (sgdStep, src/algorithms/step.ts), the Hessian-vector product exactly as the
 // flatness measures run it (src/measures/objective.ts), and a matrix product.
 // Speaks the line protocol of protocol.ts on stdin/stdout; `worker.js memory
 // '<job json>'` instead runs a few steps of one job and prints its peak RSS.
 import { createInterface } from 'node:readline';
 import { readFileSync } from 'node:fs';
-import { plainSgd, localDirection } from '../src/algorithms/local.js';
-import { unifiedForm, unifiedStep, type UnifiedForm } from '../src/algorithms/recursion.js';
+import { plainSgd } from '../src/algorithms/local.js';
+import { unifiedForm, type UnifiedForm } from '../src/algorithms/recursion.js';
+import { sgdStep } from '../src/algorithms/step.js';
 import { hessianOperator, meanObjective } from '../src/measures/index.js';
 import { agentLosses, makeModel, type Model } from '../src/models/index.js';
-import { Generator, buildConfig, fromArray, getNumThreads, grad, keep, rademacher, rand, randint, scope, setNumThreads, torchVersion, type Tensor } from '../src/tensor/index.js';
+import { Generator, buildConfig, getNumThreads, keep, rademacher, rand, randint, scope, setNumThreads, torchVersion, type Tensor } from '../src/tensor/index.js';
 import type { HvpJob, Job, Request, TrainJob } from './protocol.js';
 
 const inputShapes = { mlp: [784], lenet: [1, 28, 28] } as const;
@@ -32,28 +33,15 @@ function trainer(job: TrainJob): Prepared {
   let w = model.init(K, gen);
   const x = keep(rand([K, B, ...model.inputShape], gen));
   const y = keep(randint(0, 10, [K, B], gen));
-  const form: UnifiedForm = scope(() => unifiedForm('atc', fromArray(Float32Array.from(job.A.flat()), [K, K])));
+  const form: UnifiedForm = scope(() => unifiedForm('atc', job.A));
   keep(form.A2 as Tensor);
+  const settings = { form, stepSize: job.mu, local: plainSgd, momentum: null };
   return {
     step() {
-      let batchLoss = 0;
-      const next = scope(() =>
-        unifiedStep(
-          w,
-          (phi) => {
-            const leaves = phi.map((t) => t.detach().requiresGrad_());
-            const losses = agentLosses(model, leaves, x, y);
-            const g = grad(losses.sum(), leaves);
-            batchLoss = losses.mean().item();
-            return localDirection(g, leaves, plainSgd, null);
-          },
-          form,
-          job.mu,
-        ),
-      );
+      const next = scope(() => sgdStep(w, (phi) => agentLosses(model, phi, x, y), settings));
       w.forEach((t) => t.dispose());
-      w = next;
-      return batchLoss;
+      w = next.w;
+      return next.lossSum / K;
     },
     dispose() {
       [...w, x, y, form.A2 as Tensor].forEach((t) => t.dispose());

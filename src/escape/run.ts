@@ -33,12 +33,13 @@
  * within each replica (the block-diagonal I_R ⊗ A, applied as R batched products Aᵀ·W_r),
  * one forward/backward pass per step for all of them.
  */
-import { unifiedForm, unifiedStep, type Algorithm, type Mixer, type UnifiedForm } from '../algorithms/recursion.js';
-import { localDirection, momentumBuffers, type LocalOptions } from '../algorithms/local.js';
+import { unifiedForm, type Algorithm, type Mixer, type UnifiedForm } from '../algorithms/recursion.js';
+import { momentumBuffers, type LocalOptions } from '../algorithms/local.js';
+import { sgdStep } from '../algorithms/step.js';
 import { AgentSampler } from '../data/index.js';
 import { ConfigError, DivergenceError } from '../errors.js';
 import { agentLosses, type Model } from '../models/index.js';
-import { Generator, cat, crossEntropy, fromArray, grad, keep, noGrad, rand, randperm, scope, zeros, type Tensor } from '../tensor/index.js';
+import { Generator, cat, crossEntropy, fromArray, keep, noGrad, rand, randperm, scope, zeros, type Tensor } from '../tensor/index.js';
 import type { Split } from '../train/evaluate.js';
 import { deriveSeed } from '../train/seeds.js';
 import { meanInterval, type Interval } from './confidence.js';
@@ -287,23 +288,13 @@ export function runEscape(setup: EscapeProblem, wStar: Tensor[], o: EscapeOption
           if (form === null || setup.timeVarying) {
             for (const X of form ? [form.Ao, form.A1, form.A2] : []) X?.dispose();
             const At = setup.combination(n);
-            form = scope(() => unifiedForm(algorithm, fromArray(Float32Array.from(At.flat()), [K, K])));
+            form = scope(() => unifiedForm(algorithm, At));
             for (const X of [form.Ao, form.A1, form.A2]) if (X) keep(X);
           }
-          const f = form;
+          const settings = { form, stepSize: c.stepSize, local, momentum: buffers, mixer };
           const next = scope(() => {
             const batch = gatherStacked(setup.train, draw.next(), R * K, c.batchSize);
-            return unifiedStep(
-              w,
-              (phi) => {
-                const leaves = phi.map((t) => t.detach().requiresGrad_());
-                const g = grad(agentLosses(model, leaves, batch.x, batch.y).sum(), leaves);
-                return localDirection(g, leaves, local, buffers);
-              },
-              f,
-              c.stepSize,
-              mixer,
-            );
+            return sgdStep(w, (phi) => agentLosses(model, phi, batch.x, batch.y), settings).w;
           });
           next.forEach(keep);
           w.forEach((t) => t.dispose());

@@ -2,12 +2,13 @@
 // unified recursion → run directory. All K agents live stacked in one process
 // here; the process-per-agent runtime supplies its own Mixer and gather.
 import { mkdirSync } from 'node:fs';
-import { unifiedForm, localMixer, unifiedStep, type Mixer, type UnifiedForm } from '../algorithms/recursion.js';
-import { localDirection, momentumBuffers, type LocalOptions } from '../algorithms/local.js';
+import { unifiedForm, localMixer, type Mixer, type UnifiedForm } from '../algorithms/recursion.js';
+import { momentumBuffers, type LocalOptions } from '../algorithms/local.js';
+import { sgdStep } from '../algorithms/step.js';
 import { DivergenceError } from '../errors.js';
 import type { SamplerState } from '../data/sampler.js';
 import { agentLosses } from '../models/index.js';
-import { Generator, fromArray, grad, keep, noGrad, scope, type Tensor } from '../tensor/index.js';
+import { Generator, fromArray, keep, noGrad, scope, type Tensor } from '../tensor/index.js';
 import { latestCheckpointPath, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import type { TrainConfig } from './config.js';
 import { centroidGradNorm, consensusDistance, evaluate, type Evaluation } from './evaluate.js';
@@ -176,29 +177,13 @@ export async function train(setup: Setup, o: TrainOptions = {}): Promise<Summary
     const mu = stepSizeAt(c.schedule, c.stepSize, n, total);
     if (form === null || (setup.timeVarying && formStep !== n)) {
       if (form) for (const A of [form.Ao, form.A1, form.A2]) A?.dispose();
-      form = scope(() => {
-        const A = fromArray(Float32Array.from(matrixAt(n).flat()), [c.agents, c.agents]);
-        return unifiedForm(c.algorithm, A);
-      });
+      form = scope(() => unifiedForm(c.algorithm, matrixAt(n)));
       formStep = n;
     }
-    const f = form;
-    let batchLossSum = 0;
-    const next = scope(() => {
+    const settings = { form, stepSize: mu, local, momentum: buffers, mixer };
+    const { w: next, lossSum: batchLossSum } = scope(() => {
       const batch = setup.batch(samplers.map((s) => s.next()));
-      return unifiedStep(
-        w,
-        (phi) => {
-          const leaves = phi.map((t) => t.detach().requiresGrad_());
-          const losses = agentLosses(model, leaves, batch.x, batch.y);
-          const g = grad(losses.sum(), leaves);
-          batchLossSum = losses.sum().item();
-          return localDirection(g, leaves, local, buffers);
-        },
-        f,
-        mu,
-        mixer,
-      );
+      return sgdStep(w, (phi) => agentLosses(model, phi, batch.x, batch.y), settings);
     });
     const batchLoss = batchLossSum / hosted.length;
     if (!Number.isFinite(batchLoss)) {
