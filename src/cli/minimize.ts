@@ -6,7 +6,7 @@ import { Generator, scope } from '../tensor/index.js';
 import { riskAndGradient, flat } from '../measures/index.js';
 import { asDtype, globalObjective, loadMinimum, minimize, minimizeMethods, saveMinimum, type MinimizeMethod, type MinimumRecord } from '../escape/index.js';
 import { prepare } from '../train/setup.js';
-import { deriveSeed } from '../train/seeds.js';
+import { deriveSeed } from '../util/seed.js';
 import { configFromArgs, runConfig, trainOptions } from './train.js';
 import type { Command } from './main.js';
 

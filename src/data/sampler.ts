@@ -1,32 +1,14 @@
 // Mini-batches for K agents. Agent k draws from its own part D_k with its own
-// generator, seeded from (seed, k) alone — so a process that hosts only some of
+// generator, seeded from (run seed, 'batches', k) alone — so a process that hosts only some of
 // the agents draws, for each of them, exactly the batches the single-process
 // simulator draws. Sampling is without replacement in epochs: the agent's stream
 // of indices is a concatenation of independent random permutations of its part
 // (libtorch's randperm), cut into consecutive batches of B; a batch may straddle
 // two epochs, so every batch has exactly B examples even when B does not divide |D_k|.
 import { ConfigError } from '../errors.js';
+import { deriveSeed } from '../util/seed.js';
 import { Generator, fromArray, keep, randperm, scope, type Tensor } from '../tensor/index.js';
 import type { Dataset } from './dataset.js';
-
-const MASK64 = (1n << 64n) - 1n;
-
-function splitmix64(x: bigint): bigint {
-  let z = (x + 0x9e3779b97f4a7c15n) & MASK64;
-  z = ((z ^ (z >> 30n)) * 0xbf58476d1ce4e5b9n) & MASK64;
-  z = ((z ^ (z >> 27n)) * 0x94d049bb133111ebn) & MASK64;
-  return z ^ (z >> 31n);
-}
-
-/** A 64-bit seed derived from a run seed and a path of integers (a stream tag, an agent, …). */
-export function deriveSeed(seed: number | bigint, ...path: number[]): bigint {
-  let s = splitmix64(BigInt.asUintN(64, BigInt(seed)));
-  for (const p of path) s = splitmix64(s ^ BigInt.asUintN(64, BigInt(p)));
-  return s;
-}
-
-/** Tag of the batch-order streams, so they differ from other streams drawn from the same run seed. */
-export const SAMPLER_STREAM = 0x5341_4d50;
 
 /** Everything needed to continue an agent's batch stream exactly; plain JSON. */
 export interface SamplerState {
@@ -49,11 +31,12 @@ export class AgentSampler {
   private cursor = 0;
   private epochsBegun = 0;
 
+  /** `seed` is the run's seed: agent k's stream is Generator(deriveSeed(seed, 'batches', k)). */
   constructor(part: ArrayLike<number>, readonly batchSize: number, readonly seed: number | bigint, readonly agent: number) {
     if (part.length === 0) throw new ConfigError('partition', `agent ${agent} holds no data`);
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new ConfigError('batchSize', `must be a positive integer, got ${batchSize}`);
     this.part = Int32Array.from(part);
-    this.gen = new Generator(deriveSeed(seed, SAMPLER_STREAM, agent));
+    this.gen = new Generator(deriveSeed(seed, 'batches', agent));
     this.beginEpoch();
   }
 
@@ -103,7 +86,7 @@ export class AgentSampler {
   }
 }
 
-/** Samplers for the given agents (all by default), each on its own (seed, k) stream. */
+/** Samplers for the given agents (all by default), each on its own (seed, 'batches', k) stream. */
 export function agentSamplers(parts: number[][], batchSize: number, seed: number | bigint, agents: number[] = parts.map((_, k) => k)): AgentSampler[] {
   return agents.map((k) => new AgentSampler(parts[k], batchSize, seed, k));
 }

@@ -2,7 +2,6 @@
 // seeds (runEscape), and predict it with the linearized theory estimated at w*.
 export { type ObjectiveOptions, exampleTerms, agentObjective, globalObjective, asDtype } from './objective.js';
 export { type MinimizeMethod, minimizeMethods, type MinimizeOptions, type MinimizeStep, type MinimizeResult, minimize } from './minimize.js';
-export { studentT975, type Interval, meanInterval } from './confidence.js';
 export type { EscapeProblem } from './problem.js';
 export { type EscapeOptions, type Sampling, samplings, ReplacementSampler, gatherStacked, replicaMixer, replicaCentroids, type WeightedSplit, escapeEvaluation, type EscapePoint, type EscapeCurve, type EscapeResult, recordedSteps, singleModel, stackedRisks, runEscape } from './run.js';
 export { type EstimateOptions, type LinearizedEstimate, topSubspace, estimateLinearized } from './estimate.js';

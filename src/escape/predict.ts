@@ -3,6 +3,7 @@
 import { unifiedForm, type Algorithm } from '../algorithms/recursion.js';
 import { ConfigError } from '../errors.js';
 import { fromArray, scope } from '../tensor/index.js';
+import { formatInterval, type Interval } from '../stats/index.js';
 import { predictEscape, predictionTable, type EscapePrediction, type LinearizedModel } from '../theory/index.js';
 import type { EscapeProblem } from './problem.js';
 import type { EscapeResult } from './run.js';
@@ -27,7 +28,7 @@ export function predictEscapeCurves(setup: EscapeProblem, model: LinearizedModel
 }
 
 const num = (x: number): string => x.toExponential(3);
-const interval = (i: { mean: number; ci95: [number, number] } | null): string => (i ? `${num(i.mean)} [${num(i.ci95[0])}, ${num(i.ci95[1])}]` : '—');
+const interval = (i: Interval | null): string => (i ? formatInterval(i, 3) : '—');
 
 /**
  * Measured (mean [95% CI]) and, when given, predicted E J − J(w*) at each recorded step,

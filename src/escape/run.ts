@@ -41,8 +41,8 @@ import { ConfigError, DivergenceError } from '../errors.js';
 import { agentLosses, type Model } from '../models/index.js';
 import { Generator, cat, crossEntropy, fromArray, keep, noGrad, rand, randperm, scope, zeros, type Tensor } from '../tensor/index.js';
 import type { Split } from '../train/evaluate.js';
-import { deriveSeed } from '../train/seeds.js';
-import { meanInterval, type Interval } from './confidence.js';
+import { deriveSeed } from '../util/seed.js';
+import { meanInterval, type MeanInterval } from '../stats/index.js';
 import type { EscapeProblem } from './problem.js';
 
 export interface EscapeOptions {
@@ -133,9 +133,9 @@ export function replicaCentroids(w: Tensor[], replicas: number, p: Tensor): Tens
 export interface EscapePoint {
   step: number;
   /** E J(w_{c,n}) − J(w*) over the seeds. */
-  centroid: Interval;
+  centroid: MeanInterval;
   /** (1/K) Σ_k E J(w_{k,n}) − J(w*) over the seeds; null where the agents were not evaluated. */
-  agentAverage: Interval | null;
+  agentAverage: MeanInterval | null;
 }
 
 export interface EscapeCurve {
@@ -322,7 +322,7 @@ function replacementDraws(setup: EscapeProblem, R: number): { next(): Tensor; di
 /** Seed r's batch streams by the engine's random reshuffling, agent by agent. */
 function epochDraws(setup: EscapeProblem, R: number): { next(): Tensor; dispose(): void } {
   const { config: c, parts } = setup;
-  const samplers = Array.from({ length: R * c.agents }, (_, i) => new AgentSampler(parts[i % c.agents], c.batchSize, deriveSeed(c.seed, 'escape', Math.floor(i / c.agents)), i % c.agents));
+  const samplers = Array.from({ length: R * c.agents }, (_, i) => new AgentSampler(parts[i % c.agents], c.batchSize, deriveSeed(c.seed, `escape/${Math.floor(i / c.agents)}`), i % c.agents));
   return {
     next: () => {
       const flat = new Int32Array(samplers.length * c.batchSize);

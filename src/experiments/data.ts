@@ -3,7 +3,7 @@
 // tensors [n, F].
 import { avgPool2d, fromArray, keep, scope, type Tensor } from '../tensor/index.js';
 import { loadDataset, type Dataset } from '../data/index.js';
-import { deriveSeed } from '../train/seeds.js';
+import { deriveSeed } from '../util/seed.js';
 
 export interface Split {
   x: Tensor;

@@ -7,7 +7,7 @@ import { sgdStep } from '../algorithms/step.js';
 import { ReplacementSampler, gatherStacked, globalObjective, minimize, type EscapeProblem } from '../escape/index.js';
 import { Generator, fromArray, keep, scope, type Tensor } from '../tensor/index.js';
 import { agentLosses, type Model } from '../models/index.js';
-import { deriveSeed } from '../train/seeds.js';
+import { deriveSeed } from '../util/seed.js';
 
 export interface MinimumSettings {
   batchSize: number;

@@ -10,7 +10,7 @@ import { makeModel, type Model } from '../models/index.js';
 import { fromArray, keep, scope, type Tensor } from '../tensor/index.js';
 import { linearizedModel, propagateMoments, steadyState, type LinearizedModel } from '../theory/index.js';
 import { UserError } from '../errors.js';
-import { deriveSeed } from '../train/seeds.js';
+import { deriveSeed } from '../util/seed.js';
 import { imageData } from './data.js';
 import { findMinimum, toTensors, type Minimum, type MinimumSettings } from './minimum.js';
 import type { WorkStore } from './work.js';

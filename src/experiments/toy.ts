@@ -18,7 +18,7 @@ import { plainSgd } from '../algorithms/local.js';
 import { sgdStep } from '../algorithms/step.js';
 import { combinationMatrix, makeGraph } from '../graph/index.js';
 import { Generator, fromArray, grad, keep, noGrad, rand, randn, scope, tensor, type Tensor } from '../tensor/index.js';
-import { deriveSeed } from '../train/seeds.js';
+import { deriveSeed } from '../util/seed.js';
 import { replicaCentroids, replicaMixer } from '../escape/index.js';
 
 export interface Well {

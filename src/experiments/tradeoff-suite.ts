@@ -16,12 +16,12 @@ import { Generator, scope } from '../tensor/index.js';
 import { loadCheckpoint } from '../train/checkpoint.js';
 import { makeConfig } from '../train/config.js';
 import { writeRunRecord, environment } from '../train/rundir.js';
-import { deriveSeed } from '../train/seeds.js';
+import { deriveSeed } from '../util/seed.js';
 import type { Setup } from '../train/setup.js';
 import { train } from '../train/trainer.js';
 import { imageData, type ImageData } from './data.js';
 import type { Figure, Status, SuiteResult, Table } from './results.js';
-import { bootstrapLeastSquares, bootstrapStatistic, leastSquares, mean, meanInterval, type BootstrapFit, type Interval } from './statistics.js';
+import { bootstrapLeastSquares, bootstrapStatistic, leastSquares, mean, meanInterval, type BootstrapFit, type Interval } from '../stats/index.js';
 import type { WorkStore } from './work.js';
 
 export interface TradeoffSettings {
@@ -90,7 +90,7 @@ function setupFor(images: ImageData, s: TradeoffSettings, algorithm: Algorithm, 
     evalTrain: trainTensors,
     parts,
     labelHistogram: labelHistogram(images.train.labels, parts, images.classes),
-    sampler: (k) => new AgentSampler(parts[k], batchSize, deriveSeed(seed, 'batches', k), k),
+    sampler: (k) => new AgentSampler(parts[k], batchSize, seed, k),
     batch: (indices) => gatherBatch(trainTensors, indices),
   };
 }

@@ -3,7 +3,6 @@
 export { type Objective, type ObjectiveTerm, meanObjective, risk, gradient, riskAndGradient, hvp, hvps, hessianOperator, hessian } from './objective.js';
 export { type Cost, Meter } from './cost.js';
 export { flat, unflat, dimension } from './vector.js';
-export { meanAndStdError } from './statistics.js';
 export { type HutchinsonOptions, type TraceEstimate, hutchinsonTrace } from './trace.js';
 export { type Tridiagonal, type RitzPairs, lanczos, ritz } from './lanczos.js';
 export { type EigenOptions, type Eigenvalues, powerEigenvalues, lanczosEigenvalues, topEigenvalues } from './eigenvalues.js';

@@ -9,7 +9,7 @@ import { makeModel, type Model } from '../models/index.js';
 import type { Tensor } from '../tensor/index.js';
 import type { TrainConfig } from './config.js';
 import type { Split } from './evaluate.js';
-import { deriveSeed } from './seeds.js';
+import { deriveSeed } from '../util/seed.js';
 
 export interface Setup {
   config: TrainConfig;
@@ -65,7 +65,7 @@ export function prepare(config: TrainConfig): Setup {
     evalTrain,
     parts,
     labelHistogram: labelHistogram(data.train.y, parts, data.train.classes),
-    sampler: (k) => new AgentSampler(parts[k], c.batchSize, deriveSeed(c.seed, 'batches', k), k),
+    sampler: (k) => new AgentSampler(parts[k], c.batchSize, c.seed, k),
     batch: (indices) => gatherBatch(train, indices),
   };
 }

@@ -14,7 +14,7 @@ import type { TrainConfig } from './config.js';
 import { centroidGradNorm, consensusDistance, evaluate, type Evaluation } from './evaluate.js';
 import { appendMetrics, paths, truncateMetrics } from './rundir.js';
 import { stepSizeAt } from './schedule.js';
-import { deriveSeed } from './seeds.js';
+import { deriveSeed } from '../util/seed.js';
 import type { Setup } from './setup.js';
 
 export interface Stats {
