@@ -1,6 +1,6 @@
 // flatdist's side of the benchmark: the training step the trainer runs
-// (sgdStep, src/algorithms/step.ts), the Hessian-vector product exactly as the
-// flatness measures run it (src/measures/objective.ts), and a matrix product.
+// (sgdStep, src/algorithms/step.ts), the Hessian-vector product of the objective
+// exactly as the flatness measures run it (src/measures/risk.ts, objective.ts), and a matrix product.
 // Speaks the line protocol of protocol.ts on stdin/stdout; `worker.js memory
 // '<job json>'` instead runs a few steps of one job and prints its peak RSS.
 import { createInterface } from 'node:readline';
@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { plainSgd } from '../src/algorithms/local.js';
 import { unifiedForm, type UnifiedForm } from '../src/algorithms/recursion.js';
 import { sgdStep } from '../src/algorithms/step.js';
-import { hessianOperator, meanObjective } from '../src/measures/index.js';
+import { hessianOperator, riskObjective, splitRisk } from '../src/measures/index.js';
 import { agentLosses, makeModel, type Model } from '../src/models/index.js';
 import { Generator, buildConfig, getNumThreads, keep, rademacher, rand, randint, scope, setNumThreads, torchVersion, type Tensor } from '../src/tensor/index.js';
 import type { HvpJob, Job, Request, TrainJob } from './protocol.js';
@@ -54,10 +54,10 @@ function hessianProducts(job: HvpJob): Prepared {
   const model = modelOf(job.model);
   const gen = new Generator(job.seed);
   const params = model.init(1, gen);
-  const x = keep(rand([1, job.B, ...model.inputShape], gen));
-  const y = keep(randint(0, 10, [1, job.B], gen));
-  const objective = meanObjective(job.B, job.B, () => (p) => agentLosses(model, p, x, y).sum());
-  const apply = hessianOperator(objective, params);
+  const x = keep(rand([job.B, ...model.inputShape], gen));
+  const y = keep(randint(0, 10, [job.B], gen));
+  const objective = riskObjective(splitRisk(model, { x, y }, 0), job.B);
+  const apply = hessianOperator(objective, params.map((p) => p.squeeze(0)));
   const m = params.reduce((s, p) => s + p.numel, 0);
   return {
     step: () => scope(() => {

@@ -5,10 +5,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Generator, eigh, randn, scope, tensor, type Tensor } from '../src/tensor/index.js';
-import { Meter, flat, riskAndGradient } from '../src/measures/index.js';
+import { Meter, flat, globalRisk, riskAndGradient, riskObjective } from '../src/measures/index.js';
 import { makeConfig } from '../src/train/config.js';
 import { prepare, type Setup } from '../src/train/setup.js';
-import { asDtype, estimateLinearized, globalObjective, minimize, predictEscapeCurves, runEscape, topSubspace } from '../src/escape/index.js';
+import { asDtype, estimateLinearized, minimize, predictEscapeCurves, runEscape, topSubspace } from '../src/escape/index.js';
 import { meanInterval, tQuantile } from '../src/stats/index.js';
 
 // Logistic regression (M = 21·10 = 210) on a 20-dimensional Gaussian mixture, 4 agents.
@@ -23,14 +23,14 @@ function moons(partition: string, stepSize: number): Setup {
 
 function minimum(setup: Setup): Tensor[] {
   const start = setup.model.init(1, new Generator(3)).map((p) => p.squeeze(0));
-  const r = minimize(globalObjective(setup), asDtype(start, 'float64'), { tolerance: 1e-8, maxSteps: 500 });
+  const r = minimize(riskObjective(globalRisk(setup)), asDtype(start, 'float64'), { tolerance: 1e-8, maxSteps: 500 });
   assert.ok(r.converged, `L-BFGS stopped (${r.stopped}) at ‖∇J‖ = ${r.gradientNorm}`);
   return r.params;
 }
 
 test('GD and L-BFGS reach ‖∇J‖ ≤ tolerance on regularized logistic regression, at the same J(w*)', () => scope(() => {
   const setup = logistic('iid');
-  const obj = globalObjective(setup);
+  const obj = riskObjective(globalRisk(setup));
   const start = asDtype(setup.model.init(1, new Generator(3)).map((p) => p.squeeze(0)), 'float64');
   const lbfgs = minimize(obj, start, { method: 'lbfgs', tolerance: 1e-7, maxSteps: 500 });
   const gd = minimize(obj, start, { method: 'gd', tolerance: 1e-4, maxSteps: 3000 });

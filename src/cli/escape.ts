@@ -39,9 +39,10 @@ const help = [
   'N steps (--steps, default 300) of the engine with the config\'s μ, B, K, graph and rule (flags override the',
   'minimum\'s config; its data, model and seed stay), over R seeds (default 10), recording every m steps',
   '(default N/20): E J(w_c,n) − J(w*) and (1/K) Σ_k E J(w_k,n) − J(w*) with 95% confidence intervals (Student t',
-  'over the seeds). J = Σ_k p_k J_k on the agents\' examples (all of them up to --eval-subset, else a fixed',
-  'stratified subset). Batches are drawn with replacement (the theory\'s noise model); --sampling epochs uses',
-  'the training engine\'s reshuffling. Writes <out>/escape.jsonl (one line per algorithm and step) and',
+  'over the seeds). J = Σ_k p_k J_k + (λ/2)‖w‖², the objective w* was found for, on the agents\' examples (all of',
+  'them up to --eval-subset, else a fixed stratified subset; J(w*) on every example is printed beside it).',
+  'Batches are drawn with replacement (the theory\'s noise model); --sampling epochs uses the training engine\'s',
+  'reshuffling. Writes <out>/escape.jsonl (one line per algorithm and step) and',
   '<out>/escape.json (summary); --out defaults to DIR/escape.',
   '',
   '--theory estimates H_k, d_k, R_k at w* (float64: the full model for M ≤ --max-full, default 400; otherwise',
@@ -173,7 +174,10 @@ export const escapeCommand: Command = {
     writeFileAtomic(join(out, 'escape.json'), `${JSON.stringify(summary, null, 2)}\n`);
     if (quiet) console.log(JSON.stringify(summary));
     else {
-      console.log(`escape from ${dir}: J(w*) = ${result.reference.toPrecision(8)} on ${result.evaluationExamples} examples; K = ${result.agents}, μ = ${result.stepSize}, B = ${result.batchSize}, N = ${result.steps}, R = ${result.seeds} seeds, ${result.sampling} sampling`);
+      const o = result.objective;
+      const scored = result.evaluationExamples === o.examples ? 'curves scored on all of them' : `curves scored on a stratified subset of ${result.evaluationExamples} (J(w*) there ${result.reference.toPrecision(8)})`;
+      console.log(`escape from ${dir}: J(w*) = ${o.risk.toPrecision(8)} (data loss ${o.dataLoss.toPrecision(8)} + (λ/2)‖w*‖², λ = ${o.weightDecay}) on ${o.examples} training examples, ${scored}`);
+      console.log(`K = ${result.agents}, μ = ${result.stepSize}, B = ${result.batchSize}, N = ${result.steps}, R = ${result.seeds} seeds, ${result.sampling} sampling`);
       if (theory) {
         const e = theory.estimate;
         const captured = e.traceCaptured ? `, Tr(VᵀH̄V)/Tr(H̄) = ${e.traceCaptured.fraction.toFixed(3)} ± ${e.traceCaptured.stdError.toFixed(3)}` : '';

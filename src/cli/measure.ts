@@ -1,11 +1,12 @@
 // `flatdist measure`: flatness and optimization error at a checkpoint — the centroid, one
 // agent or all of them — on the training or test data, each measure with its uncertainty
-// and cost (Hessian-vector products, seconds). J here is the mean cross-entropy over the
-// chosen examples (no weight decay), computed in chunks, with exact HVPs.
+// and cost (Hessian-vector products, seconds). J here is the run's objective
+// Σ_k p_k J_k(w) + (λ/2)‖w‖² (src/measures/risk.ts), computed in chunks, with exact HVPs.
 import { existsSync } from 'node:fs';
 import { ConfigError, DataError, UserError } from '../errors.js';
-import { Generator, randperm, scope, type Tensor } from '../tensor/index.js';
-import { centroid, measure, modelObjective, risk, type MeasureReport, type MeasureSpec, type Objective } from '../measures/index.js';
+import { scope, type Tensor } from '../tensor/index.js';
+import { centroid, globalRisk, measure, risk, riskObjective, splitRisk, type MeasureReport, type MeasureSpec, type Objective } from '../measures/index.js';
+import { deriveSeed } from '../util/seed.js';
 import { loadCheckpoint } from '../train/checkpoint.js';
 import { makeConfig } from '../train/config.js';
 import { prepare } from '../train/setup.js';
@@ -41,7 +42,9 @@ const help = [
   `measures: ${measureNames.join(', ')} (default trace,eigs; opt — J, ‖∇J‖, excess risk — is always reported)`,
   'knobs: --max-probes 100 (trace)  --top-k 5 (eigs, Lanczos)  --sigma 0.01 --samples 50 (gaussian)',
   '       --rho 0.05 (worst, relative to ‖w‖)  --points 21 (slices; 2-D uses points×points)  --chunk 1000',
-  'J is the mean cross-entropy over the split (a random --subset of N examples, fixed by --seed).',
+  'J is the run\'s objective, data loss + (λ/2)‖w‖² (λ its --weight-decay), so its Hessian is H + λI: on the',
+  'train split Σ_k p_k J_k over the agents\' parts (a stratified --subset of N examples, fixed by --seed), on the',
+  'test split the mean loss over its examples (a random --subset) + (λ/2)‖w‖². Both J and the data loss are reported.',
 ].join('\n');
 
 export interface Target {
@@ -71,16 +74,17 @@ const pm = (mean: number, se: number): string => `${mean.toPrecision(6)} ± ${se
 const cost = (c: { hvps: number; seconds: number }): string => `[${c.hvps} HVPs, ${c.seconds.toFixed(2)} s]`;
 
 function describe(r: MeasureReport): string[] {
-  const lines = [`J(w) = ${r.optimization.risk.toPrecision(8)}, ‖∇J(w)‖ = ${r.optimization.gradientNorm.toExponential(3)}` +
+  const o = r.optimization;
+  const lines = [`J(w) = ${o.risk.toPrecision(8)} (data loss ${o.dataLoss.toPrecision(8)} + (λ/2)‖w‖²), ‖∇J(w)‖ = ${o.gradientNorm.toExponential(3)}` +
     (r.optimization.excessRisk === null ? '' : `, excess risk ${r.optimization.excessRisk.toExponential(3)}`) + ` ${cost(r.optimization.cost)}`];
   if (r.consensusDistance !== undefined) lines.push(`consensus distance (1/K)Σ‖w_k − w_c‖² = ${r.consensusDistance.toExponential(3)}`);
-  if (r.trace) lines.push(`Tr ∇²J = ${pm(r.trace.mean, r.trace.stdError)} (${r.trace.probes} Rademacher probes) ${cost(r.trace.cost)}`);
+  if (r.trace) lines.push(`Tr ∇²J = Tr(H + λI) = ${pm(r.trace.mean, r.trace.stdError)} (${r.trace.probes} Rademacher probes) ${cost(r.trace.cost)}`);
   if (r.eigenvalues) {
     const e = r.eigenvalues;
-    lines.push(`top eigenvalues (${e.method}) ${e.values.map((v, i) => `${v.toPrecision(5)}${e.converged[i] ? '' : '*'}`).join(', ')}${e.converged.every(Boolean) ? '' : ' (* not converged)'} ${cost(e.cost)}`);
+    lines.push(`top eigenvalues of ∇²J = H + λI (${e.method}) ${e.values.map((v, i) => `${v.toPrecision(5)}${e.converged[i] ? '' : '*'}`).join(', ')}${e.converged.every(Boolean) ? '' : ' (* not converged)'} ${cost(e.cost)}`);
   }
   if (r.density) lines.push(`spectral density: mean eigenvalue ${pm(r.density.meanEigenvalue, r.density.meanEigenvalueStdError)}, ${r.density.grid.length} grid points (--json for the curve) ${cost(r.density.cost)}`);
-  if (r.gaussian) lines.push(`Gaussian sharpness (σ = ${r.gaussian.sigma}) = ${pm(r.gaussian.mean, r.gaussian.stdError)} (${r.gaussian.samples} samples) ${cost(r.gaussian.cost)}`);
+  if (r.gaussian) lines.push(`Gaussian sharpness of J (σ = ${r.gaussian.sigma}) = ${pm(r.gaussian.mean, r.gaussian.stdError)} (${r.gaussian.samples} samples) ${cost(r.gaussian.cost)}`);
   if (r.worstCase) lines.push(`worst-case sharpness (‖δ‖ ≤ ${r.worstCase.radius.toPrecision(4)}) = ${r.worstCase.value.toPrecision(6)} (${r.worstCase.steps} ascent steps) ${cost(r.worstCase.cost)}`);
   if (r.slice1d) lines.push(`1-D slice: J from ${Math.min(...r.slice1d.losses).toPrecision(5)} to ${Math.max(...r.slice1d.losses).toPrecision(5)} over α ∈ [${r.slice1d.alphas[0]}, ${r.slice1d.alphas[r.slice1d.alphas.length - 1]}] ${cost(r.slice1d.cost)}`);
   if (r.slice2d) {
@@ -111,23 +115,18 @@ export const measureCommand: Command = {
     const ck = loadCheckpoint(path);
     const chosen = targets(ck.params, ck.perron, which);
     const setup = prepare(makeConfig(ck.config as Record<string, unknown>));
-    const data = split === 'train' ? setup.train : setup.test;
     return scope(() => {
-      let x = data.x;
-      let y = data.y;
-      if (subset !== null && subset < data.n) {
-        const index = randperm(data.n, new Generator(seed)).narrow(0, 0, subset);
-        x = x.indexSelect(0, index);
-        y = y.indexSelect(0, index);
-      }
-      const objective: Objective = modelObjective(setup.model, x, y, chunk);
+      const weightDecay = setup.config.weightDecay;
+      const examples = { maxExamples: subset ?? undefined, seed: deriveSeed(seed, 'subset') };
+      const r = split === 'train' ? globalRisk(setup, examples) : splitRisk(setup.model, setup.test, weightDecay, examples);
+      const objective: Objective = riskObjective(r, chunk);
       let reference: number | undefined;
       const given = stringFlag(values, 'reference');
       if (given !== undefined) {
         const asNumber = Number(given);
         reference = Number.isFinite(asNumber) && !existsSync(given) ? asNumber : risk(objective, loadMinimum(given).params);
       }
-      const spec: MeasureSpec = { seed, reference };
+      const spec: MeasureSpec = { seed, reference, weightDecay };
       if (wanted.has('trace')) spec.trace = { maxProbes: numberFlag(values, 'max-probes', 100, { integer: true, positive: true }) };
       if (wanted.has('eigs')) spec.eigenvalues = { k: numberFlag(values, 'top-k', 5, { integer: true, positive: true }), method: 'lanczos' };
       if (wanted.has('density')) spec.density = {};
@@ -140,10 +139,10 @@ export const measureCommand: Command = {
         which: t.which,
         report: measure(objective, t.params, spec, t.which === 'centroid' && ck.params[0].shape[0] > 1 ? { stacked: ck.params, p: ck.perron } : undefined),
       }));
-      const record = { checkpoint: path, step: ck.step, split, examples: y.shape[0], seed, reports };
+      const record = { checkpoint: path, step: ck.step, split, examples: r.weights.length, objective: 'J(w) = data loss + (λ/2)‖w‖²', weightDecay, seed, reports };
       if (values.json) console.log(JSON.stringify(record));
       else {
-        console.log(`${path} (step ${ck.step}), ${split} split, ${record.examples} examples, M = ${reports[0].report.dimension}`);
+        console.log(`${path} (step ${ck.step}), ${split} split, ${record.examples} examples, M = ${reports[0].report.dimension}; J(w) = data loss + (λ/2)‖w‖², λ = ${weightDecay}, ∇²J = H + λI`);
         for (const { which: w, report } of reports) {
           console.log(`${w}:`);
           for (const line of describe(report)) console.log(`  ${line}`);

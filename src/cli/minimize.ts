@@ -1,10 +1,10 @@
-// `flatdist minimize`: full-batch GD or L-BFGS on the global risk J(w) = Σ_k p_k J_k(w)
+// `flatdist minimize`: full-batch GD or L-BFGS on the objective J(w) = Σ_k p_k J_k(w) + (λ/2)‖w‖²
 // (the config's agents, partition and weight decay) down to ‖∇J‖ ≤ tolerance; saves w*.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigError, UserError } from '../errors.js';
 import { Generator, scope } from '../tensor/index.js';
-import { riskAndGradient, flat } from '../measures/index.js';
-import { asDtype, globalObjective, loadMinimum, minimize, minimizeMethods, saveMinimum, type MinimizeMethod, type MinimumRecord } from '../escape/index.js';
+import { decayTerms, flat, globalRisk, riskAndGradient, riskObjective } from '../measures/index.js';
+import { asDtype, loadMinimum, minimize, minimizeMethods, saveMinimum, type MinimizeMethod, type MinimumRecord } from '../escape/index.js';
 import { prepare } from '../train/setup.js';
 import { deriveSeed } from '../util/seed.js';
 import { configFromArgs, runConfig, trainOptions } from './train.js';
@@ -21,7 +21,8 @@ const options = {
 const help = [
   'usage: flatdist minimize [train flags] --out DIR [--method gd|lbfgs] [--tolerance g] [--max-steps N] [--init RUN|CHECKPOINT] [--json]',
   '',
-  'Minimizes J(w) = Σ_k p_k J_k(w) over the agents\' parts (for an IID partition ≈ the training risk),',
+  'Minimizes J(w) = Σ_k p_k J_k(w) + (λ/2)‖w‖² over the agents\' parts (λ = --weight-decay; for equal parts',
+  'and uniform p the data loss is the training loss),',
   'in float64 and full batch, until ‖∇J(w)‖ ≤ tolerance (default 1e-4; L-BFGS by default, at most',
   '1000 steps). Starts from the config\'s initialization, or from the centroid of a run (--init).',
   'Writes DIR/run.json, DIR/checkpoints (w* for every agent) and DIR/minimum.json (J(w*), ‖∇J(w*)‖).',
@@ -83,7 +84,7 @@ export const minimizeCommand: Command = {
       }
       return asDtype(from.params, 'float64');
     });
-    const objective = globalObjective(setup);
+    const objective = riskObjective(globalRisk(setup));
     const quiet = values.json === true;
     const result = minimize(objective, start, {
       method,
@@ -100,9 +101,12 @@ export const minimizeCommand: Command = {
       const { risk, gradient } = riskAndGradient(objective, saved);
       return { risk, gradientNorm: flat(gradient).norm().item() };
     });
+    const [decay] = decayTerms(saved.map((p) => p.unsqueeze(0)), config.weightDecay);
     const record: MinimumRecord = {
       method,
       risk: at.risk,
+      dataLoss: at.risk - decay,
+      weightDecay: config.weightDecay,
       gradientNorm: at.gradientNorm,
       tolerance,
       steps: result.steps,
@@ -117,7 +121,7 @@ export const minimizeCommand: Command = {
     if (quiet) console.log(JSON.stringify(summary));
     else {
       console.log(`${method}: ${result.steps} steps, ${result.stopped === 'tolerance' ? 'converged' : `stopped (${result.stopped})`} in ${record.seconds.toFixed(1)} s`);
-      console.log(`  J(w*) = ${record.risk.toFixed(8)}, ‖∇J(w*)‖ = ${record.gradientNorm.toExponential(3)} (tolerance ${tolerance})`);
+      console.log(`  J(w*) = ${record.risk.toFixed(8)} (data loss ${record.dataLoss.toFixed(8)} + (λ/2)‖w*‖² with λ = ${record.weightDecay}), ‖∇J(w*)‖ = ${record.gradientNorm.toExponential(3)} (tolerance ${tolerance})`);
       console.log(`  w* written to ${config.out}`);
     }
     if (!result.converged) console.error(`flatdist: warning: ‖∇J‖ = ${result.gradientNorm.toExponential(3)} did not reach --tolerance ${tolerance} (${result.stopped}) — raise --max-steps or the tolerance`);

@@ -5,9 +5,11 @@
 // of indices is a concatenation of independent random permutations of its part
 // (libtorch's randperm), cut into consecutive batches of B; a batch may straddle
 // two epochs, so every batch has exactly B examples even when B does not divide |D_k|.
+// For stacked replicas of a network (the escape runner): the same epochs side by side, or
+// batches drawn with replacement, independently at every step (ReplacementSampler).
 import { ConfigError } from '../errors.js';
 import { deriveSeed } from '../util/seed.js';
-import { Generator, fromArray, keep, randperm, scope, type Tensor } from '../tensor/index.js';
+import { Generator, cat, fromArray, keep, rand, randperm, scope, type Tensor } from '../tensor/index.js';
 import type { Dataset } from './dataset.js';
 
 /** Everything needed to continue an agent's batch stream exactly; plain JSON. */
@@ -111,6 +113,14 @@ export function datasetTensors(ds: Dataset): DatasetTensors {
   };
 }
 
+/** The batches of S stacked agents from flat dataset indices [S·B]: x [S, B, …], y [S, B]. */
+export function gatherStacked(data: { x: Tensor; y: Tensor }, index: Tensor, agents: number, batchSize: number): { x: Tensor; y: Tensor } {
+  return scope(() => ({
+    x: data.x.indexSelect(0, index).reshape([agents, batchSize, ...data.x.shape.slice(1)]),
+    y: data.y.indexSelect(0, index).reshape([agents, batchSize]),
+  }));
+}
+
 /** The batches of K agents at once, one indexSelect each: x [K, B, ...shape], y int64 [K, B]. */
 export function gatherBatch(data: DatasetTensors, indices: Int32Array[]): { x: Tensor; y: Tensor } {
   const K = indices.length;
@@ -119,11 +129,60 @@ export function gatherBatch(data: DatasetTensors, indices: Int32Array[]): { x: T
   if (indices.some((b) => b.length !== B)) throw new RangeError(`gatherBatch: agents' batch sizes differ (${indices.map((b) => b.length).join(', ')})`);
   const flat = new Int32Array(K * B);
   indices.forEach((b, k) => flat.set(b, k * B));
-  return scope(() => {
-    const index = fromArray(flat);
-    return {
-      x: data.x.indexSelect(0, index).reshape([K, B, ...data.shape]),
-      y: data.y.indexSelect(0, index).reshape([K, B]),
-    };
-  });
+  return scope(() => gatherStacked(data, fromArray(flat), K, B));
+}
+
+/** Batch indices for S stacked agents, step after step: next() gives [S·B] dataset indices, agent by agent. */
+export interface StackedDraws {
+  next(): Tensor;
+  dispose(): void;
+}
+
+/** Epoch samplers (AgentSampler) of S stacked agents, drawing side by side. */
+export function epochDraws(samplers: AgentSampler[]): StackedDraws {
+  return {
+    next: () => {
+      const B = samplers[0].batchSize;
+      const flat = new Int32Array(samplers.length * B);
+      samplers.forEach((s, i) => flat.set(s.next(), i * B));
+      return fromArray(flat);
+    },
+    dispose: () => undefined,
+  };
+}
+
+/**
+ * B indices for every agent of R replicas, drawn uniformly with replacement from the
+ * agent's part, independently at every step: ⌊u·N_k⌋ for u ~ U[0, 1) in float64, from one
+ * generator per replica. next() gives [R·K·B] indices, replica by replica, agent by agent.
+ */
+export class ReplacementSampler implements StackedDraws {
+  private readonly gens: Generator[];
+  private readonly order: Tensor;
+  private readonly sizes: Tensor;
+  private readonly last: Tensor;
+  private readonly offsets: Tensor;
+
+  constructor(parts: ArrayLike<number>[], readonly batchSize: number, seeds: (number | bigint)[]) {
+    if (parts.some((part) => part.length === 0)) throw new ConfigError('partition', 'an agent holds no data');
+    const sizes = parts.map((part) => part.length);
+    this.gens = seeds.map((seed) => new Generator(seed));
+    this.order = keep(fromArray(Int32Array.from(parts.flatMap((part) => Array.from(part)))));
+    this.sizes = keep(fromArray(Float64Array.from(sizes), [sizes.length, 1]));
+    this.last = keep(fromArray(Int32Array.from(sizes, (n) => n - 1), [sizes.length, 1]));
+    this.offsets = keep(fromArray(Int32Array.from(sizes, (_, k) => sizes.slice(0, k).reduce((a, b) => a + b, 0)), [sizes.length, 1]));
+  }
+
+  next(): Tensor {
+    return scope(() => {
+      const K = this.sizes.shape[0];
+      // The floor is the truncation to int64; minimum() guards u·N_k rounding up to N_k.
+      const local = this.gens.map((gen) => rand([K, this.batchSize], gen, 'float64').mul(this.sizes).to('int64').minimum(this.last).add(this.offsets).reshape([-1]));
+      return this.order.indexSelect(0, cat(local, 0));
+    });
+  }
+
+  dispose(): void {
+    for (const t of [this.order, this.sizes, this.last, this.offsets]) t.dispose();
+  }
 }

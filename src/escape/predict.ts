@@ -2,7 +2,7 @@
 // the model estimated at w*, for the algorithms, μ, B and combination matrix of a setup.
 import { unifiedForm, type Algorithm } from '../algorithms/recursion.js';
 import { ConfigError } from '../errors.js';
-import { fromArray, scope } from '../tensor/index.js';
+import { scope } from '../tensor/index.js';
 import { formatInterval, type Interval } from '../stats/index.js';
 import { predictEscape, predictionTable, type EscapePrediction, type LinearizedModel } from '../theory/index.js';
 import type { EscapeProblem } from './problem.js';
@@ -17,12 +17,11 @@ export interface PredictedCurve {
 export function predictEscapeCurves(setup: EscapeProblem, model: LinearizedModel, algorithms: Algorithm[], steps: number): PredictedCurve[] {
   const { config: c } = setup;
   if (setup.timeVarying) throw new ConfigError('topology', `the theory needs a fixed combination matrix; '${c.topology}' changes with n`);
-  const K = c.agents;
   return scope(() => {
-    const A = fromArray(Float64Array.from(setup.combination(0).flat()), [K, K]);
+    const A = setup.combination(0);
     return algorithms.map((algorithm) => ({
       algorithm,
-      prediction: predictEscape(model, { form: unifiedForm(algorithm, A), stepSize: c.stepSize, batchSize: c.batchSize }, steps),
+      prediction: predictEscape(model, { form: unifiedForm(algorithm, A, 'float64'), stepSize: c.stepSize, batchSize: c.batchSize }, steps),
     }));
   });
 }

@@ -4,7 +4,9 @@
 import { unifiedForm } from '../algorithms/recursion.js';
 import { plainSgd } from '../algorithms/local.js';
 import { sgdStep } from '../algorithms/step.js';
-import { ReplacementSampler, gatherStacked, globalObjective, minimize, type EscapeProblem } from '../escape/index.js';
+import { ReplacementSampler, gatherStacked } from '../data/index.js';
+import { minimize, type EscapeProblem } from '../escape/index.js';
+import { globalRisk, riskObjective } from '../measures/index.js';
 import { Generator, fromArray, keep, scope, type Tensor } from '../tensor/index.js';
 import { agentLosses, type Model } from '../models/index.js';
 import { deriveSeed } from '../util/seed.js';
@@ -56,7 +58,7 @@ export function findMinimum(problem: EscapeProblem, s: MinimumSettings): Minimum
     }
     const one = w.map((t) => keep(t.select(0, 0).contiguous()));
     w.forEach((t) => t.dispose());
-    const polished = minimize(globalObjective(problem), one, { method: 'lbfgs', tolerance: s.tolerance, maxSteps: s.polishSteps });
+    const polished = minimize(riskObjective(globalRisk(problem)), one, { method: 'lbfgs', tolerance: s.tolerance, maxSteps: s.polishSteps });
     one.forEach((t) => t.dispose());
     const params = polished.params.map((t) => t.toNumbers());
     polished.params.forEach((t) => t.dispose());

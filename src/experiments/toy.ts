@@ -13,13 +13,13 @@
  * box; after N steps of the unified recursion its centroid's basin is where plain
  * gradient descent on J from the centroid ends.
  */
-import { unifiedForm, type Algorithm } from '../algorithms/recursion.js';
+import { replicaMixer, unifiedForm, type Algorithm } from '../algorithms/recursion.js';
 import { plainSgd } from '../algorithms/local.js';
 import { sgdStep } from '../algorithms/step.js';
 import { combinationMatrix, makeGraph } from '../graph/index.js';
 import { Generator, fromArray, grad, keep, noGrad, rand, randn, scope, tensor, type Tensor } from '../tensor/index.js';
 import { deriveSeed } from '../util/seed.js';
-import { replicaCentroids, replicaMixer } from '../escape/index.js';
+import { centroids } from '../measures/index.js';
 
 export interface Well {
   centre: [number, number];
@@ -126,11 +126,10 @@ export function toyRun(l: ToyLandscape, s: ToyRunSettings): ToyRun {
       w.forEach((t) => t.dispose());
       w = next.map(keep);
     }
-    const p = fromArray(Float64Array.from({ length: K }, () => 1 / K));
-    const [centroids] = replicaCentroids(w, R, p);
-    const flatEnds = centroids.toNumbers();
+    const [wc] = centroids(w, undefined, R);
+    const flatEnds = wc.toNumbers();
     const ends = Array.from({ length: R }, (_, r) => [flatEnds[2 * r], flatEnds[2 * r + 1]]);
-    const risk = toyRisk(l, centroids).toNumbers();
+    const risk = toyRisk(l, wc).toNumbers();
     w.forEach((t) => t.dispose());
     b.dispose();
     return { algorithm: s.algorithm, starts, ends, flat: inFlatBasin(l, ends), risk };

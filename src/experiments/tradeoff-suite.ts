@@ -9,7 +9,7 @@ import { mkdirSync } from 'node:fs';
 import type { Algorithm } from '../algorithms/recursion.js';
 import { AgentSampler, gatherBatch, partition, parsePartition, labelHistogram } from '../data/index.js';
 import { combinationSchedule, makeGraph, spectrum } from '../graph/index.js';
-import { gaussianSharpness, hutchinsonTrace, modelObjective, optimizationError, topEigenvalues, centroid } from '../measures/index.js';
+import { centroid, gaussianSharpness, globalRisk, hutchinsonTrace, optimizationError, riskObjective, topEigenvalues } from '../measures/index.js';
 import { makeModel } from '../models/index.js';
 import { algorithmLabel, scatterPanels, type Row } from '../report/charts.js';
 import { Generator, scope } from '../tensor/index.js';
@@ -87,7 +87,6 @@ function setupFor(images: ImageData, s: TradeoffSettings, algorithm: Algorithm, 
     model: makeModel({ model: 'mlp', inputShape: [images.features], classes: images.classes, hidden: s.hidden }),
     train: trainTensors,
     test: tensors(images.test),
-    evalTrain: trainTensors,
     parts,
     labelHistogram: labelHistogram(images.train.labels, parts, images.classes),
     sampler: (k) => new AgentSampler(parts[k], batchSize, seed, k),
@@ -104,14 +103,14 @@ async function trainAndMeasure(store: WorkStore, id: string, images: ImageData, 
   const ck = loadCheckpoint(out);
   const measured = scope(() => {
     const wc = centroid(ck.params, ck.perron);
-    const n = Math.min(s.measureSubset, images.train.n);
-    const objective = modelObjective(setup.model, images.train.x.narrow(0, 0, n), images.train.y.narrow(0, 0, n));
-    const full = modelObjective(setup.model, images.train.x, images.train.y, 4096);
+    // The run's objective J: on a stratified subset for the curvature measures, on every example for J and ‖∇J‖.
+    const objective = riskObjective(globalRisk(setup, { maxExamples: s.measureSubset, seed: deriveSeed(seed, 'measure-subset') }));
+    const full = riskObjective(globalRisk(setup), 4096);
     const gen = (purpose: string): Generator => new Generator(deriveSeed(seed, purpose));
     const trace = hutchinsonTrace(objective, wc, { gen: gen('trace'), maxProbes: s.traceProbes, minProbes: Math.min(10, s.traceProbes), relTol: 0.02 });
     const eig = topEigenvalues(objective, wc, { k: 1, gen: gen('eigen'), method: 'lanczos', maxIterations: s.lanczosSteps });
     const sharp = gaussianSharpness(objective, wc, { sigma: s.sharpnessSigma, gen: gen('sharpness'), samples: s.sharpnessSamples });
-    const opt = optimizationError(full, wc);
+    const opt = optimizationError(full, wc, { weightDecay: setup.config.weightDecay });
     return { trace: trace.mean, traceStdError: trace.stdError, lambdaMax: eig.values[0], sharpness: sharp.mean, sharpnessStdError: sharp.stdError, trainLoss: opt.risk, gradNorm: opt.gradientNorm };
   });
   ck.params.forEach((t) => t.dispose());

@@ -7,7 +7,8 @@ import { deriveSeed } from '../util/seed.js';
 import { spectralDensity, type DensityOptions, type SpectralDensity } from './density.js';
 import { topEigenvalues, type EigenOptions, type Eigenvalues } from './eigenvalues.js';
 import type { Objective } from './objective.js';
-import { consensusDistance, optimizationError, type OptimizationError } from './optimization.js';
+import { optimizationError, type OptimizationError } from './optimization.js';
+import { consensusDistance } from './risk.js';
 import { gaussianSharpness, worstCaseSharpness, type GaussianSharpness, type GaussianSharpnessOptions, type WorstCaseSharpness, type WorstCaseSharpnessOptions } from './sharpness.js';
 import { lossSlice1d, lossSlice2d, type LossSlice1d, type LossSlice2d, type SliceOptions } from './slices.js';
 import { hutchinsonTrace, type HutchinsonOptions, type TraceEstimate } from './trace.js';
@@ -16,6 +17,8 @@ type WithoutGen<T> = Omit<T, 'gen'>;
 
 export interface MeasureSpec {
   seed: number;
+  /** λ, the weight decay the objective includes (so the report can give its data loss; default 0). */
+  weightDecay?: number;
   /** J(w*) of a reference minimum, for the excess risk. */
   reference?: number;
   trace?: WithoutGen<HutchinsonOptions>;
@@ -53,7 +56,7 @@ const generator = (seed: number, measure: Stream): Generator => new Generator(de
 export function measure(obj: Objective, params: Tensor[], spec: MeasureSpec, agents?: Agents): MeasureReport {
   const report: MeasureReport = {
     dimension: params.reduce((n, p) => n + p.numel, 0),
-    optimization: optimizationError(obj, params, { reference: spec.reference }),
+    optimization: optimizationError(obj, params, { reference: spec.reference, weightDecay: spec.weightDecay }),
   };
   if (agents) report.consensusDistance = consensusDistance(agents.stacked, agents.p);
   if (spec.trace) report.trace = hutchinsonTrace(obj, params, { ...spec.trace, gen: generator(spec.seed, 'trace') });

@@ -11,7 +11,8 @@ import { agentLosses } from '../models/index.js';
 import { Generator, fromArray, keep, noGrad, scope, type Tensor } from '../tensor/index.js';
 import { latestCheckpointPath, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import type { TrainConfig } from './config.js';
-import { centroidGradNorm, consensusDistance, evaluate, type Evaluation } from './evaluate.js';
+import { evaluateNetwork, trainingRisk, type Evaluation, type ObjectiveAtCentroid } from './evaluate.js';
+import { splitRisk } from '../measures/index.js';
 import { appendMetrics, paths, truncateMetrics } from './rundir.js';
 import { stepSizeAt } from './schedule.js';
 import { deriveSeed } from '../util/seed.js';
@@ -28,10 +29,13 @@ export interface MetricsLine {
   epoch: number;
   stepSize: number;
   batchLoss: number;
+  /** Data loss (no weight decay) and accuracy of the centroid and the agents: on the run's training examples (Σ_k p_k J_k, weighted), on the test split (mean). */
   train: { centroid: { loss: number; accuracy: number }; agents: { loss: Stats; accuracy: Stats } };
   test: { centroid: { loss: number; accuracy: number }; agents: { loss: Stats; accuracy: Stats } };
+  /** J(w_c) = train.centroid.loss + (λ/2)‖w_c‖², the objective the run minimizes, and ‖∇J(w_c)‖, on the training examples scored. */
+  objective: ObjectiveAtCentroid;
+  /** (1/K) Σ_k ‖w_k − w_c‖². */
   consensusDistance: number;
-  gradNorm: number;
   /** Distributed runs: bytes each agent sent per step and the fraction of wall time spent communicating, since the last evaluation. */
   communication?: { bytesPerAgentPerStep: number; fraction: number };
 }
@@ -40,7 +44,10 @@ export interface Summary {
   algorithm: string;
   agents: number;
   steps: number;
+  /** The data loss at the centroid. */
   trainLoss: number;
+  /** J(w_c) = trainLoss + (λ/2)‖w_c‖². */
+  trainObjective: number;
   trainAccuracy: number;
   testLoss: number;
   testAccuracy: number;
@@ -99,7 +106,8 @@ export async function train(setup: Setup, o: TrainOptions = {}): Promise<Summary
   if (writer) mkdirSync(out.checkpoints, { recursive: true });
   const total = totalSteps(c, setup.train.y.shape[0]);
   const local: LocalOptions = { weightDecay: c.weightDecay, clipNorm: c.clipNorm, momentum: c.momentum };
-  const p = keep(fromArray(Float32Array.from(setup.perron), [c.agents]));
+  const p = setup.perron;
+  const risks = { train: trainingRisk(setup), test: splitRisk(model, setup.test, c.weightDecay) };
   const samplers = hosted.map((k) => setup.sampler(k));
 
   let w: Tensor[];
@@ -139,18 +147,16 @@ export async function train(setup: Setup, o: TrainOptions = {}): Promise<Summary
   const evaluateNow = (step: number, localLossSum: number, stepSize: number): MetricsLine =>
     scope(() => {
       const { batchLoss, communication } = networkStats(step, localLossSum);
-      const all = gatherAll(w);
-      const trainEval = evaluate(model, all, p, setup.evalTrain);
-      const testEval = evaluate(model, all, p, setup.test);
+      const e = evaluateNetwork(risks, gatherAll(w), p);
       return {
         step,
         epoch: (step * c.agents * c.batchSize) / setup.train.y.shape[0],
         stepSize,
         batchLoss,
-        train: summarize(trainEval),
-        test: summarize(testEval),
-        consensusDistance: consensusDistance(all, p),
-        gradNorm: centroidGradNorm(model, all, p, setup.evalTrain),
+        train: summarize(e.train),
+        test: summarize(e.test),
+        objective: e.objective,
+        consensusDistance: e.consensusDistance,
         ...(communication ? { communication } : {}),
       };
     });
@@ -211,6 +217,7 @@ export async function train(setup: Setup, o: TrainOptions = {}): Promise<Summary
     agents: c.agents,
     steps: total,
     trainLoss: lastLine.train.centroid.loss,
+    trainObjective: lastLine.objective.centroid,
     trainAccuracy: lastLine.train.centroid.accuracy,
     testLoss: lastLine.test.centroid.loss,
     testAccuracy: lastLine.test.centroid.accuracy,
