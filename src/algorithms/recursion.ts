@@ -18,7 +18,7 @@
  * Agents' parameters are stacked: each tensor is [K, ...]. Σ_l a_{lk} w_l for
  * every k at once is Aᵀ·W, one matrix product per parameter tensor.
  */
-import { Tensor, full, scope, tensor, type DType } from '../tensor/index.js';
+import { Tensor, full, keep, scope, tensor, type DType } from '../tensor/index.js';
 import type { Matrix } from '../graph/index.js';
 
 export const algorithms = ['centralized', 'consensus', 'atc', 'cta', 'noncooperative'] as const;
@@ -50,6 +50,29 @@ export function unifiedForm(algorithm: Algorithm, combination: Matrix | Tensor, 
     case 'atc': return { Ao: null, A1: null, A2: A };
     case 'noncooperative': return { Ao: null, A1: null, A2: null };
     case 'centralized': return { Ao: null, A1: null, A2: averaging(A.shape[0], A) };
+  }
+}
+
+/** The forms of an algorithm over a combination schedule A(n): made once for a fixed A, anew at every step for a time-varying one. */
+export class FormSchedule {
+  private form: UnifiedForm | null = null;
+
+  constructor(readonly algorithm: Algorithm, readonly combination: (n: number) => Matrix, readonly timeVarying: boolean) {}
+
+  /** The form at step n: its tensors live until the next step that changes it, or dispose(). */
+  at(n: number): UnifiedForm {
+    if (this.form === null || this.timeVarying) {
+      this.dispose();
+      const form = scope(() => unifiedForm(this.algorithm, this.combination(n)));
+      for (const A of [form.Ao, form.A1, form.A2]) if (A) keep(A);
+      this.form = form;
+    }
+    return this.form;
+  }
+
+  dispose(): void {
+    for (const A of this.form ? [this.form.Ao, this.form.A1, this.form.A2] : []) A?.dispose();
+    this.form = null;
   }
 }
 

@@ -31,7 +31,7 @@
  * row r·K + k, combined within each replica (replicaMixer), one forward/backward pass per
  * step for all of them.
  */
-import { replicaMixer, unifiedForm, type Algorithm, type UnifiedForm } from '../algorithms/recursion.js';
+import { FormSchedule, replicaMixer, type Algorithm } from '../algorithms/recursion.js';
 import { momentumBuffers, type LocalOptions } from '../algorithms/local.js';
 import { sgdStep } from '../algorithms/step.js';
 import { AgentSampler, ReplacementSampler, epochDraws, gatherStacked, type StackedDraws } from '../data/index.js';
@@ -181,7 +181,7 @@ function escapeCurve(run: Run, algorithm: Algorithm): EscapeCurve {
   let w = run.start.map((t) => keep(scope(() => t.unsqueeze(0).expand([R * K, ...t.shape]).contiguous())));
   const buffers = momentumBuffers(local, w);
   buffers?.forEach(keep);
-  let form: UnifiedForm | null = null;
+  const forms = new FormSchedule(algorithm, setup.combination, setup.timeVarying);
   const points: EscapePoint[] = [];
   const perSeed = { centroid: Array.from({ length: R }, (): number[] => []), agentAverage: Array.from({ length: R }, (): number[] => []) };
   const record = (n: number): void => {
@@ -203,13 +203,7 @@ function escapeCurve(run: Run, algorithm: Algorithm): EscapeCurve {
   try {
     if (run.marks.has(0)) record(0);
     for (let n = 0; n < N; n++) {
-      if (form === null || setup.timeVarying) {
-        for (const X of form ? [form.Ao, form.A1, form.A2] : []) X?.dispose();
-        const A = setup.combination(n);
-        form = scope(() => unifiedForm(algorithm, A));
-        for (const X of [form.Ao, form.A1, form.A2]) if (X) keep(X);
-      }
-      const settings = { form, stepSize: c.stepSize, local, momentum: buffers, mixer };
+      const settings = { form: forms.at(n), stepSize: c.stepSize, local, momentum: buffers, mixer };
       const next = scope(() => {
         const batch = gatherStacked(setup.train, draw.next(), R * K, c.batchSize);
         return sgdStep(w, (phi) => agentLosses(model, phi, batch.x, batch.y), settings).w;
@@ -223,7 +217,7 @@ function escapeCurve(run: Run, algorithm: Algorithm): EscapeCurve {
   } finally {
     w.forEach((t) => t.dispose());
     buffers?.forEach((t) => t.dispose());
-    for (const X of form ? [form.Ao, form.A1, form.A2] : []) X?.dispose();
+    forms.dispose();
     draw.dispose();
   }
   return { algorithm, points, perSeed, seconds: (Date.now() - began) / 1000 };

@@ -2,7 +2,7 @@
 // unified recursion → run directory. All K agents live stacked in one process
 // here; the process-per-agent runtime supplies its own Mixer and gather.
 import { mkdirSync } from 'node:fs';
-import { unifiedForm, localMixer, type Mixer, type UnifiedForm } from '../algorithms/recursion.js';
+import { FormSchedule, localMixer, type Mixer } from '../algorithms/recursion.js';
 import { momentumBuffers, type LocalOptions } from '../algorithms/local.js';
 import { sgdStep } from '../algorithms/step.js';
 import { DivergenceError } from '../errors.js';
@@ -129,9 +129,7 @@ export async function train(setup: Setup, o: TrainOptions = {}): Promise<Summary
   }
 
   let since = { step: start, time: performance.now(), ...(o.communication?.() ?? { bytesSent: 0, seconds: 0 }) };
-  const matrixAt = setup.combination;
-  let form: UnifiedForm | null = null;
-  let formStep = -1;
+  const forms = new FormSchedule(c.algorithm, setup.combination, setup.timeVarying);
   let lastLine: MetricsLine | null = null;
 
   /** Every agent's mean batch loss, and communication since the last evaluation, over all processes. */
@@ -181,12 +179,7 @@ export async function train(setup: Setup, o: TrainOptions = {}): Promise<Summary
 
   for (let n = start; n < total; n++) {
     const mu = stepSizeAt(c.schedule, c.stepSize, n, total);
-    if (form === null || (setup.timeVarying && formStep !== n)) {
-      if (form) for (const A of [form.Ao, form.A1, form.A2]) A?.dispose();
-      form = scope(() => unifiedForm(c.algorithm, matrixAt(n)));
-      formStep = n;
-    }
-    const settings = { form, stepSize: mu, local, momentum: buffers, mixer };
+    const settings = { form: forms.at(n), stepSize: mu, local, momentum: buffers, mixer };
     const { w: next, lossSum: batchLossSum } = scope(() => {
       const batch = setup.batch(samplers.map((s) => s.next()));
       return sgdStep(w, (phi) => agentLosses(model, phi, batch.x, batch.y), settings);
@@ -210,6 +203,7 @@ export async function train(setup: Setup, o: TrainOptions = {}): Promise<Summary
     }
     if (checkpointing) checkpoint(step);
   }
+  forms.dispose();
   o.progress?.done();
   if (lastLine === null) lastLine = evaluateNow(total, Number.NaN, stepSizeAt(c.schedule, c.stepSize, total - 1, total));
   return {
