@@ -116,7 +116,11 @@ export function decayTerms(stacked: Tensor[], weightDecay: number): number[] {
   return scope(() => stacked.map((p) => p.to('float64').reshape([S, -1]).square().sum(1)).reduce((a, b) => a.add(b)).mul(weightDecay / 2).toNumbers());
 }
 
-/** J as an Objective of one model's parameters (paramShapes, any dtype), in chunks of `chunkSize` examples. */
+/**
+ * J as an Objective of one model's parameters (paramShapes, any dtype; the data are cast
+ * chunk by chunk), in chunks of `chunkSize` examples: risk, ∇J and ∇²J v come from objective.ts.
+ * @throws RangeError when the risk has no examples or chunkSize is not positive.
+ */
 export function riskObjective(r: ModelRisk, chunkSize = 1000): Objective {
   const n = r.weights.length;
   if (!(n > 0 && chunkSize > 0)) throw new RangeError(`riskObjective: ${n} examples in chunks of ${chunkSize}: both must be positive`);
@@ -186,6 +190,7 @@ function weightsFor(K: number, like: Tensor, p: ArrayLike<number> | undefined): 
  * The centroids w_{c,r} = Σ_k p_k w_{r,k} of R replicas of K agents stacked [R·K, …] (agent k
  * of replica r at row r·K + k): [R, …] per parameter. Computed as w_{r,1} + Σ_k p_k (w_{r,k} − w_{r,1}),
  * so identical agents give their common value exactly.
+ * @throws RangeError when p does not have K entries summing to one.
  */
 export function centroids(stacked: Tensor[], p?: ArrayLike<number>, replicas = 1): Tensor[] {
   return scope(() =>
@@ -198,13 +203,17 @@ export function centroids(stacked: Tensor[], p?: ArrayLike<number>, replicas = 1
   );
 }
 
-/** The centroid w_c = Σ_k p_k w_k of stacked [K, …] parameters: one model's parameters. */
+/**
+ * The centroid w_c = Σ_k p_k w_k of stacked [K, …] parameters: one model's parameters.
+ * @throws RangeError when p does not have K entries summing to one.
+ */
 export const centroid = (stacked: Tensor[], p?: ArrayLike<number>): Tensor[] => scope(() => centroids(stacked, p).map((t) => t.squeeze(0)));
 
 /**
  * (1/K) Σ_k ‖w_k − w_c‖² over all parameter tensors, stacked [K, …]. From the differences
  * to agent 1, w_k − w_c = (w_k − w_1) − Σ_l p_l (w_l − w_1), so nearly equal agents lose no
  * digits to cancellation, and identical ones give exactly 0.
+ * @throws RangeError when p does not have K entries summing to one.
  */
 export function consensusDistance(stacked: Tensor[], p?: ArrayLike<number>): number {
   return scope(() => {

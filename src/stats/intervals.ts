@@ -33,7 +33,10 @@ export function meanAndStdError(xs: number[]): { mean: number; stdError: number 
   return { mean: mean(xs), stdError: std(xs) / Math.sqrt(xs.length) };
 }
 
-/** The standard normal quantile Φ⁻¹(p), by Acklam's rational approximation (relative error < 1.2e-9). */
+/**
+ * The standard normal quantile Φ⁻¹(p), by Acklam's rational approximation (relative error < 1.2e-9).
+ * @throws RangeError when p is outside (0, 1).
+ */
 export function normalQuantile(p: number): number {
   if (!(p > 0 && p < 1)) throw new RangeError(`normalQuantile: p must be in (0, 1), got ${p}`);
   const a = [-39.69683028665376, 220.9460984245205, -275.9285104469687, 138.357751867269, -30.66479806614716, 2.506628277459239];

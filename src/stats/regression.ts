@@ -43,7 +43,10 @@ function batchedFit(X: Tensor, y: Tensor): { beta: Tensor; r2: Tensor } {
   });
 }
 
-/** Ordinary least squares of y on the predictors (columns), with an intercept. */
+/**
+ * Ordinary least squares of y on the predictors (columns), with an intercept.
+ * @throws RangeError when a predictor's length differs from y's, or there are too few observations for a residual.
+ */
 export function leastSquares(predictors: number[][], y: number[]): Fit {
   checkShapes(predictors, y);
   return scope(() => {
@@ -69,7 +72,10 @@ function resampleIndices(n: number, resamples: number, seed: number): Tensor {
   return randint(0, n, [resamples, n], new Generator(seed));
 }
 
-/** Least squares with percentile-bootstrap 95% intervals for R² and every coefficient (all resamples solved in one batch). */
+/**
+ * Least squares with percentile-bootstrap 95% intervals for R² and every coefficient (all resamples solved in one batch).
+ * @throws RangeError as leastSquares.
+ */
 export function bootstrapLeastSquares(predictors: number[][], y: number[], o: { resamples?: number; seed: number }): BootstrapFit {
   checkShapes(predictors, y);
   const resamples = o.resamples ?? 2000;
