@@ -27,7 +27,7 @@ Modes (each prints one JSON line of results):
             neighbouring ranks send.
 
 Training reproduces what flatdist's trainer (src/train) computes for the same
-config, stream for stream: the seeds (src/train/seeds.ts, src/data/sampler.ts),
+config, stream for stream: the seeds (src/util/seed.ts),
 the MNIST subset and partition, each agent's batches, the initial point, the
 loss, the local update (weight decay, clipping, momentum) and the combination
 steps. Random streams come from libtorch's CPU generator, the same in both
@@ -401,7 +401,7 @@ def step_size_at(s, mu, n, total):
     raise ConfigError("schedule", f"unknown kind {s['kind']}")
 
 
-# --- Seeds (src/train/seeds.ts, src/data/sampler.ts) -------------------------
+# --- Seeds (src/util/seed.ts) -----------------------------------------------
 MASK64 = (1 << 64) - 1
 
 
@@ -411,24 +411,6 @@ def derive_seed(seed, purpose, index=0):
     for byte in f"{seed}/{purpose}/{index}".encode():
         h = ((h ^ byte) * 0x100000001B3) & MASK64
     return h >> 11
-
-
-def splitmix64(x):
-    z = (x + 0x9E3779B97F4A7C15) & MASK64
-    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & MASK64
-    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & MASK64
-    return z ^ (z >> 31)
-
-
-def derive_stream_seed(seed, *path):
-    """The sampler's 64-bit seed from a seed and a path of integers."""
-    s = splitmix64(seed & MASK64)
-    for p in path:
-        s = splitmix64(s ^ (p & MASK64))
-    return s
-
-
-SAMPLER_STREAM = 0x53414D50
 
 
 def generator(seed):
@@ -509,7 +491,7 @@ class AgentSampler:
         self.part = torch.tensor(part, dtype=torch.int64)
         self.batch_size = batch_size
         self.agent = agent
-        self.gen = generator(derive_stream_seed(seed, SAMPLER_STREAM, agent))
+        self.gen = generator(derive_seed(seed, "batches", agent))
         self.epochs_begun = 0
         self.begin_epoch()
 
@@ -713,7 +695,7 @@ def prepare(c, rank, N):
     w = [p.index_select(0, torch.tensor(hosted)).contiguous() for p in init_params(specs, K, generator(derive_seed(seed, "init")), c["sameInit"])]
     return types.SimpleNamespace(
         config=c, owner=owner, hosted=hosted, forms=forms, x=x, y=y, w=w,
-        samplers=[AgentSampler(parts[k], B, derive_seed(seed, "batches", k), k) for k in hosted],
+        samplers=[AgentSampler(parts[k], B, seed, k) for k in hosted],
         total=c["steps"] if c["epochs"] is None else math.ceil(c["epochs"] * y.shape[0] / (K * B)),
     )
 

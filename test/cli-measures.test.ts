@@ -66,12 +66,12 @@ test('escape --theory on a small MLP on an MNIST subset: three algorithms, escap
   assert.equal(r.status, 0, r.stderr);
   const lines = readFileSync(join(out, 'escape.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as {
     algorithm: string; step: number; seeds: number;
-    centroid: { mean: number; ci95: [number, number] }; agentAverage: { mean: number; ci95: [number, number] };
+    centroid: { estimate: number; lo: number; hi: number }; agentAverage: { estimate: number; lo: number; hi: number };
     predicted: { centroid: number; agentAverage: number };
   });
   assert.deepEqual(lines.map((l) => `${l.algorithm}@${l.step}`), ['centralized', 'consensus', 'atc'].flatMap((a) => [0, 2, 4].map((n) => `${a}@${n}`)));
   for (const l of lines) {
-    for (const x of [l.centroid, l.agentAverage]) assert.ok(x.ci95[0] <= x.mean && x.mean <= x.ci95[1] && x.ci95.every(Number.isFinite));
+    for (const x of [l.centroid, l.agentAverage]) assert.ok(x.lo <= x.estimate && x.estimate <= x.hi && [x.lo, x.hi].every(Number.isFinite));
     assert.ok(Number.isFinite(l.predicted.centroid) && Number.isFinite(l.predicted.agentAverage));
     if (l.step > 0) assert.ok(l.predicted.centroid > 0, 'the theory predicts escape from the minimum');
   }

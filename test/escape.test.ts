@@ -5,10 +5,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Generator, eigh, randn, scope, tensor, type Tensor } from '../src/tensor/index.js';
-import { Meter, flat, riskAndGradient } from '../src/measures/index.js';
+import { Meter, flat, globalRisk, riskAndGradient, riskObjective } from '../src/measures/index.js';
 import { makeConfig } from '../src/train/config.js';
 import { prepare, type Setup } from '../src/train/setup.js';
-import { asDtype, estimateLinearized, globalObjective, meanInterval, minimize, predictEscapeCurves, runEscape, studentT975, topSubspace } from '../src/escape/index.js';
+import { asDtype, estimateLinearized, minimize, predictEscapeCurves, runEscape, topSubspace } from '../src/escape/index.js';
+import { meanInterval, tQuantile } from '../src/stats/index.js';
 
 // Logistic regression (M = 21·10 = 210) on a 20-dimensional Gaussian mixture, 4 agents.
 function logistic(partition: string): Setup {
@@ -22,14 +23,14 @@ function moons(partition: string, stepSize: number): Setup {
 
 function minimum(setup: Setup): Tensor[] {
   const start = setup.model.init(1, new Generator(3)).map((p) => p.squeeze(0));
-  const r = minimize(globalObjective(setup), asDtype(start, 'float64'), { tolerance: 1e-8, maxSteps: 500 });
+  const r = minimize(riskObjective(globalRisk(setup)), asDtype(start, 'float64'), { tolerance: 1e-8, maxSteps: 500 });
   assert.ok(r.converged, `L-BFGS stopped (${r.stopped}) at ‖∇J‖ = ${r.gradientNorm}`);
   return r.params;
 }
 
 test('GD and L-BFGS reach ‖∇J‖ ≤ tolerance on regularized logistic regression, at the same J(w*)', () => scope(() => {
   const setup = logistic('iid');
-  const obj = globalObjective(setup);
+  const obj = riskObjective(globalRisk(setup));
   const start = asDtype(setup.model.init(1, new Generator(3)).map((p) => p.squeeze(0)), 'float64');
   const lbfgs = minimize(obj, start, { method: 'lbfgs', tolerance: 1e-7, maxSteps: 500 });
   const gd = minimize(obj, start, { method: 'gd', tolerance: 1e-4, maxSteps: 3000 });
@@ -46,13 +47,15 @@ test('GD and L-BFGS reach ‖∇J‖ ≤ tolerance on regularized logistic regre
 }));
 
 test('Student t quantiles and intervals: t(1) = 12.706, t(∞) → 1.96, x̄ ± t·s/√R', () => {
-  assert.equal(studentT975(1), 12.706);
+  const studentT975 = (nu: number): number => tQuantile(0.975, nu);
+  assert.equal(studentT975(1).toFixed(3), '12.706');
   assert.ok(Math.abs(studentT975(1000) - 1.962) < 2e-3);
   assert.ok(studentT975(31) < studentT975(30) && studentT975(31) > 1.96);
   const i = meanInterval([1, 2, 3]);
-  assert.equal(i.mean, 2);
+  assert.equal(i.estimate, 2);
   assert.ok(Math.abs(i.stdError - 1 / Math.sqrt(3)) < 1e-12);
-  assert.ok(Math.abs(i.ci95[1] - 2 - 4.303 / Math.sqrt(3)) < 1e-12);
+  assert.equal(studentT975(2).toFixed(3), '4.303');
+  assert.ok(Math.abs(i.hi - 2 - studentT975(2) / Math.sqrt(3)) < 1e-12);
 });
 
 test('subspace iteration finds the top eigenvalues and an invariant basis of a known Hessian', () => scope(() => {
@@ -82,10 +85,10 @@ test('one to three steps from w*, the measured escape matches the theory estimat
     for (const point of curve.points.slice(1)) {
       for (const which of ['centroid', 'agentAverage'] as const) {
         const m = point[which]!;
-        const half = m.ci95[1] - m.mean;
+        const half = m.hi - m.estimate;
         // The 95% band, widened by 2% of the value for the cubic terms the linearization drops.
-        assert.ok(Math.abs(m.mean - p[which][point.step]) <= 1.5 * half + 0.02 * Math.abs(p[which][point.step]),
-          `${curve.algorithm} ${which} n=${point.step}: measured ${m.mean} ± ${half}, predicted ${p[which][point.step]}`);
+        assert.ok(Math.abs(m.estimate - p[which][point.step]) <= 1.5 * half + 0.02 * Math.abs(p[which][point.step]),
+          `${curve.algorithm} ${which} n=${point.step}: measured ${m.estimate} ± ${half}, predicted ${p[which][point.step]}`);
       }
     }
   }
@@ -105,10 +108,10 @@ test('where the theory is confident about the ordering of the algorithms, the me
       for (let b = a + 1; b < 3; b++) {
         const [pa, pb] = [a, b].map((i) => predicted[i].prediction.curve[which][N]);
         const [ma, mb] = [a, b].map((i) => measured.curves[i].points[1][which]!);
-        const band = ma.ci95[1] - ma.mean + (mb.ci95[1] - mb.mean);
+        const band = ma.hi - ma.estimate + (mb.hi - mb.estimate);
         if (Math.abs(pa - pb) <= band) continue;
         confident++;
-        assert.equal(Math.sign(ma.mean - mb.mean), Math.sign(pa - pb), `${which}: ${algorithms[a]} vs ${algorithms[b]} predicted ${pa} vs ${pb}, measured ${ma.mean} vs ${mb.mean}`);
+        assert.equal(Math.sign(ma.estimate - mb.estimate), Math.sign(pa - pb), `${which}: ${algorithms[a]} vs ${algorithms[b]} predicted ${pa} vs ${pb}, measured ${ma.estimate} vs ${mb.estimate}`);
       }
     }
   }

@@ -7,8 +7,9 @@ import assert from 'node:assert/strict';
 import { Generator, eye, fromArray, kron, randn, scope } from '../src/tensor/index.js';
 import { combinationMatrix, makeGraph } from '../src/graph/index.js';
 import { makeModel } from '../src/models/index.js';
-import { risk } from '../src/measures/index.js';
-import { ReplacementSampler, escapeEvaluation, globalObjective, replicaCentroids, replicaMixer, stackedRisks } from '../src/escape/index.js';
+import { centroids, globalRisk, risk, riskObjective, stackedScores } from '../src/measures/index.js';
+import { replicaMixer } from '../src/algorithms/recursion.js';
+import { ReplacementSampler } from '../src/data/index.js';
 import { escapeProblem } from '../src/experiments/network.js';
 
 const K = 4;
@@ -22,8 +23,7 @@ test('replicas mix within themselves: the stacked mix is kron(I_R, A)ᵀ W', () 
     const [mixed] = replicaMixer(R).mix(At, [W]);
     const expected = kron(eye(R, 'float64'), At).mT.mm(W.reshape([R * K, 6])).reshape([R * K, 2, 3]);
     assert.ok(mixed.sub(expected).abs().amax().item() < 1e-12);
-    const p = fromArray(Float64Array.from({ length: K }, () => 1 / K));
-    const [c] = replicaCentroids([W], R, p);
+    const [c] = centroids([W], undefined, R);
     assert.ok(c.sub(W.reshape([R, K, 2, 3]).mean(1)).abs().amax().item() < 1e-12, 'centroids are per-replica means');
   });
 });
@@ -50,8 +50,8 @@ test('the stacked risk of many models equals the measures\' objective J = Σ_k p
     const parts = [[0, 1, 2, 3, 4, 5, 6], [7, 8, 9], Array.from({ length: 11 }, (_, i) => 10 + i), Array.from({ length: 9 }, (_, i) => 21 + i)];
     const problem = escapeProblem({ model, train, parts }, A, 0.1, 4, 1);
     const params = model.init(2, new Generator(5), { sameInit: false });
-    const stacked = stackedRisks(model, params, escapeEvaluation(problem));
-    const objective = globalObjective(problem);
+    const stacked = stackedScores(globalRisk(problem), params).risk;
+    const objective = riskObjective(globalRisk(problem));
     for (let g = 0; g < 2; g++) {
       const one = params.map((t) => t.select(0, g).contiguous());
       assert.ok(Math.abs(stacked[g] - risk(objective, one)) < 1e-5, `model ${g}: ${stacked[g]} vs ${risk(objective, one)}`);

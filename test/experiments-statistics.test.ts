@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { Generator, randn, scope } from '../src/tensor/index.js';
 import {
   bootstrapLeastSquares, bootstrapStatistic, leastSquares, mean, meanInterval, normalQuantile, proportionInterval, tQuantile,
-} from '../src/experiments/statistics.js';
+} from '../src/stats/index.js';
 import { WorkStore } from '../src/experiments/work.js';
 
 const close = (actual: number, expected: number, tol: number, what: string): void =>

@@ -6,7 +6,7 @@ import { makeModel } from '../src/models/index.js';
 import { Generator, cat, crossEntropy, eigh, randint, randn, scope, tensor, type Tensor } from '../src/tensor/index.js';
 import {
   centroid, consensusDistance, filterNormalizedDirection, flat, gaussianSharpness, gradient, hessian, hutchinsonTrace, hvp, hvps,
-  lanczosEigenvalues, lossSlice1d, lossSlice2d, meanObjective, measure, modelObjective, optimizationError, powerEigenvalues, risk, spectralDensity,
+  lanczosEigenvalues, lossSlice1d, lossSlice2d, meanObjective, measure, optimizationError, riskObjective, splitRisk, powerEigenvalues, risk, spectralDensity,
   unflat, worstCaseSharpness, type Objective,
 } from '../src/measures/index.js';
 
@@ -237,12 +237,12 @@ test('measure(): a JSON-ready, seeded record; each measure’s numbers do not de
   assert.notEqual(other.trace?.mean, a.trace?.mean);
 }));
 
-test('modelObjective: a flatdist Model on data, one model as the K = 1 stack, same J and HVP as the hand-written MLP', () => scope(() => {
+test('riskObjective: a flatdist Model on data, one model as the K = 1 stack, same J and HVP as the hand-written MLP', () => scope(() => {
   const gen = new Generator(11);
   const x = randn([64, 5], gen, 'float64');
   const y = randint(0, 3, [64], gen);
   const hand = mlp(16);
-  const obj = modelObjective(makeModel({ model: 'mlp', inputShape: [5], classes: 3, hidden: [8], activation: 'tanh' }), x, y, 24);
+  const obj = riskObjective(splitRisk(makeModel({ model: 'mlp', inputShape: [5], classes: 3, hidden: [8], activation: 'tanh' }), { x, y }, 0), 24);
   assert.equal(obj.terms.length, 3);
   close(risk(obj, hand.params), risk(hand.obj, hand.params), 1e-13, 'J');
   const v = hand.params.map((p) => randn(p.shape, gen, 'float64'));

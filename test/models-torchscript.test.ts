@@ -12,13 +12,12 @@ import { join } from 'node:path';
 import { UserError } from '../src/errors.js';
 import { agentLosses } from '../src/models/index.js';
 import { torchscript } from '../src/models/torchscript.js';
-import { gradient, hessian, hvp, measure, modelObjective } from '../src/measures/index.js';
+import { centroid, gradient, hessian, hvp, measure, riskObjective, splitRisk } from '../src/measures/index.js';
 import { Generator, eigh, fromArray, grad, randint, randn, scope, stack, type Tensor } from '../src/tensor/index.js';
 import { ScriptModule } from '../src/tensor/jit.js';
 import { packageRoot } from '../src/util/package.js';
 import { loadCheckpoint, saveCheckpoint } from '../src/train/checkpoint.js';
 import { makeConfig } from '../src/train/config.js';
-import { centroid } from '../src/train/evaluate.js';
 import { readSafetensors, writeSafetensors } from '../src/train/safetensors.js';
 import { prepare } from '../src/train/setup.js';
 
@@ -266,8 +265,8 @@ test('the centroid’s checkpoint loads into the PyTorch module with load_state_
     const out = JSON.parse(py([exporter, 'load', run, '--module', module, '--save', saved])) as { loaded: string; parameters: number };
     assert.deepEqual(out, { loaded: 'centroid', parameters: setup.model.parameterCount, saved });
     const ck = loadCheckpoint(run);
-    const wc = centroid(ck.params, fromArray(Float32Array.from(ck.perron), [K]));
-    new ScriptModule(saved).parameters().forEach((p, i) => assert.ok(maxDiff(p.tensor, wc[i].squeeze(0)) <= 1e-7, p.name));
+    const wc = centroid(ck.params, ck.perron);
+    new ScriptModule(saved).parameters().forEach((p, i) => assert.ok(maxDiff(p.tensor, wc[i]) <= 1e-7, p.name));
   });
 });
 
@@ -276,7 +275,7 @@ test('Hessian-vector products through the scripted CNN equal PyTorch’s double 
   const model = torchscript(module, [1, 28, 28], 10);
   scope(() => {
     const ck = loadCheckpoint(run);
-    const params = centroid(ck.params, fromArray(Float32Array.from(ck.perron), [K])).map((t) => t.squeeze(0).to('float64'));
+    const params = centroid(ck.params, ck.perron).map((t) => t.to('float64'));
     const gen = new Generator(5);
     const x = randn([64, 1, 28, 28], gen, 'float64');
     const y = randint(0, 10, [64], gen);
@@ -287,7 +286,7 @@ test('Hessian-vector products through the scripted CNN equal PyTorch’s double 
     torchSide('point', dir, module);
     const expected = readSafetensors(join(dir, 'torch.safetensors')).tensors;
 
-    const objective = modelObjective(model, x, y);
+    const objective = riskObjective(splitRisk(model, { x, y }, 0));
     const logits = model.forward(params.map((p) => p.unsqueeze(0)), x.unsqueeze(0)).squeeze(0);
     assert.ok(maxDiff(logits, expected.logits) <= 1e-10);
     const g = gradient(objective, params);
@@ -320,7 +319,7 @@ test('a scripted residual network with BatchNorm: nested parameter names, fixed 
     writeSafetensors(join(dir, 'point.safetensors'), point);
     torchSide('point', dir, module);
     const expected = readSafetensors(join(dir, 'torch.safetensors')).tensors;
-    const objective = modelObjective(model, x, y);
+    const objective = riskObjective(splitRisk(model, { x, y }, 0));
     const logits = model.forward(params.map((p) => p.unsqueeze(0)), x.unsqueeze(0)).squeeze(0);
     assert.ok(maxDiff(logits, expected.logits) <= 1e-10, `logits differ by ${maxDiff(logits, expected.logits)}`);
     const g = gradient(objective, params);
@@ -381,7 +380,7 @@ test('a small scripted module: flatdist’s exact Hessian is PyTorch’s; the tr
     writeSafetensors(join(dir, 'point.safetensors'), point);
     torchSide('point', dir, module, 'hessian');
     const H = readSafetensors(join(dir, 'torch.safetensors')).tensors.hessian;
-    const objective = modelObjective(model, x, y);
+    const objective = riskObjective(splitRisk(model, { x, y }, 0));
     assert.ok(maxDiff(hessian(objective, params), H) <= 1e-10 * Math.max(1, maxAbs(H)));
 
     const exact = eigh(H.add(H.mT).div(2)).values.toNumbers();

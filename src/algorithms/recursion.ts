@@ -18,7 +18,9 @@
  * Agents' parameters are stacked: each tensor is [K, ...]. Σ_l a_{lk} w_l for
  * every k at once is Aᵀ·W, one matrix product per parameter tensor.
  */
-import { full, scope, type Tensor } from '../tensor/index.js';
+import { Tensor, full, keep, scope, tensor, type DType } from '../tensor/index.js';
+import type { Matrix } from '../graph/index.js';
+
 import type { Algorithm } from './names.js';
 
 export { algorithms, type Algorithm } from './names.js';
@@ -37,13 +39,41 @@ export function averaging(K: number, like: Tensor): Tensor {
   return full([K, K], 1 / K, like.dtype);
 }
 
-export function unifiedForm(algorithm: Algorithm, A: Tensor): UnifiedForm {
+/**
+ * (A_o, A_1, A_2) of an algorithm for the combination matrix A: a plain [K][K] matrix
+ * (a_{lk} at A[l][k]), made a tensor of `dtype`, or a [K, K] tensor used as it is.
+ */
+export function unifiedForm(algorithm: Algorithm, combination: Matrix | Tensor, dtype: DType = 'float32'): UnifiedForm {
+  const A = combination instanceof Tensor ? combination : tensor(combination, dtype);
   switch (algorithm) {
     case 'consensus': return { Ao: A, A1: null, A2: null };
     case 'cta': return { Ao: null, A1: A, A2: null };
     case 'atc': return { Ao: null, A1: null, A2: A };
     case 'noncooperative': return { Ao: null, A1: null, A2: null };
     case 'centralized': return { Ao: null, A1: null, A2: averaging(A.shape[0], A) };
+  }
+}
+
+/** The forms of an algorithm over a combination schedule A(n): made once for a fixed A, anew at every step for a time-varying one. */
+export class FormSchedule {
+  private form: UnifiedForm | null = null;
+
+  constructor(readonly algorithm: Algorithm, readonly combination: (n: number) => Matrix, readonly timeVarying: boolean) {}
+
+  /** The form at step n: its tensors live until the next step that changes it, or dispose(). */
+  at(n: number): UnifiedForm {
+    if (this.form === null || this.timeVarying) {
+      this.dispose();
+      const form = scope(() => unifiedForm(this.algorithm, this.combination(n)));
+      for (const A of [form.Ao, form.A1, form.A2]) if (A) keep(A);
+      this.form = form;
+    }
+    return this.form;
+  }
+
+  dispose(): void {
+    for (const A of this.form ? [this.form.Ao, this.form.A1, this.form.A2] : []) A?.dispose();
+    this.form = null;
   }
 }
 
@@ -62,6 +92,20 @@ export const localMixer: Mixer = {
     });
   },
 };
+
+/**
+ * R independent networks of K agents stacked as R·K rows (agent k of replica r at row r·K + k):
+ * the combination mixes within each replica only, the block-diagonal I_R ⊗ A applied as R
+ * batched products Aᵀ·W_r.
+ */
+export function replicaMixer(replicas: number): Mixer {
+  return {
+    mix(A, w) {
+      const At = A.mT;
+      return w.map((p) => At.matmul(p.reshape([replicas, A.shape[0], -1])).reshape(p.shape));
+    },
+  };
+}
 
 export function combine(A: Combination, w: Tensor[], mixer: Mixer = localMixer): Tensor[] {
   return A === null ? w : mixer.mix(A, w);

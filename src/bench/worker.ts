@@ -1,15 +1,16 @@
-// flatdist's side of the benchmark: the training step exactly as the trainer's
-// loop runs it (src/train/trainer.ts), the Hessian-vector product exactly as the
-// flatness measures run it (src/measures/objective.ts), and a matrix product.
+// flatdist's side of the benchmark: the training step the trainer runs
+// (sgdStep, src/algorithms/step.ts), the Hessian-vector product of the objective
+// exactly as the flatness measures run it (src/measures/risk.ts, objective.ts), and a matrix product.
 // Speaks the line protocol of protocol.ts on stdin/stdout; `worker.js memory
 // '<job json>'` instead runs a few steps of one job and prints its peak RSS.
 import { createInterface } from 'node:readline';
 import { readFileSync } from 'node:fs';
-import { plainSgd, localDirection } from '../algorithms/local.js';
-import { unifiedForm, unifiedStep, type UnifiedForm } from '../algorithms/recursion.js';
-import { hessianOperator, meanObjective } from '../measures/index.js';
+import { plainSgd } from '../algorithms/local.js';
+import { unifiedForm, type UnifiedForm } from '../algorithms/recursion.js';
+import { sgdStep } from '../algorithms/step.js';
+import { hessianOperator, riskObjective, splitRisk } from '../measures/index.js';
 import { agentLosses, makeModel, type Model } from '../models/index.js';
-import { Generator, buildConfig, fromArray, getNumThreads, grad, keep, rademacher, rand, randint, scope, setNumThreads, torchVersion, type Tensor } from '../tensor/index.js';
+import { Generator, buildConfig, getNumThreads, keep, rademacher, rand, randint, scope, setNumThreads, torchVersion, type Tensor } from '../tensor/index.js';
 import type { HvpJob, Job, Request, TrainJob } from './protocol.js';
 
 const inputShapes = { mlp: [784], lenet: [1, 28, 28] } as const;
@@ -32,28 +33,15 @@ function trainer(job: TrainJob): Prepared {
   let w = model.init(K, gen);
   const x = keep(rand([K, B, ...model.inputShape], gen));
   const y = keep(randint(0, 10, [K, B], gen));
-  const form: UnifiedForm = scope(() => unifiedForm('atc', fromArray(Float32Array.from(job.A.flat()), [K, K])));
+  const form: UnifiedForm = scope(() => unifiedForm('atc', job.A));
   keep(form.A2 as Tensor);
+  const settings = { form, stepSize: job.mu, local: plainSgd, momentum: null };
   return {
     step() {
-      let batchLoss = 0;
-      const next = scope(() =>
-        unifiedStep(
-          w,
-          (phi) => {
-            const leaves = phi.map((t) => t.detach().requiresGrad_());
-            const losses = agentLosses(model, leaves, x, y);
-            const g = grad(losses.sum(), leaves);
-            batchLoss = losses.mean().item();
-            return localDirection(g, leaves, plainSgd, null);
-          },
-          form,
-          job.mu,
-        ),
-      );
+      const next = scope(() => sgdStep(w, (phi) => agentLosses(model, phi, x, y), settings));
       w.forEach((t) => t.dispose());
-      w = next;
-      return batchLoss;
+      w = next.w;
+      return next.lossSum / K;
     },
     dispose() {
       [...w, x, y, form.A2 as Tensor].forEach((t) => t.dispose());
@@ -66,10 +54,10 @@ function hessianProducts(job: HvpJob): Prepared {
   const model = modelOf(job.model);
   const gen = new Generator(job.seed);
   const params = model.init(1, gen);
-  const x = keep(rand([1, job.B, ...model.inputShape], gen));
-  const y = keep(randint(0, 10, [1, job.B], gen));
-  const objective = meanObjective(job.B, job.B, () => (p) => agentLosses(model, p, x, y).sum());
-  const apply = hessianOperator(objective, params);
+  const x = keep(rand([job.B, ...model.inputShape], gen));
+  const y = keep(randint(0, 10, [job.B], gen));
+  const objective = riskObjective(splitRisk(model, { x, y }, 0), job.B);
+  const apply = hessianOperator(objective, params.map((p) => p.squeeze(0)));
   const m = params.reduce((s, p) => s + p.numel, 0);
   return {
     step: () => scope(() => {

@@ -117,8 +117,9 @@ export const escape = command({
     addMinimumOptions(cmd, escapeFields, 'escape').addHelpText('after', [
       '',
       "Every agent starts at w* (the centroid of DIR's checkpoint); each algorithm runs N steps (--steps) of the engine",
-      "over R seeds, recording E J(w_c,n) − J(w*) and (1/K) Σ_k E J(w_k,n) − J(w*) with 95% intervals. J = Σ_k p_k J_k on",
-      "the agents' examples (all of them up to --eval-subset, else a fixed stratified subset). Writes <out>/escape.jsonl",
+      "over R seeds, recording E J(w_c,n) − J(w*) and (1/K) Σ_k E J(w_k,n) − J(w*) with 95% intervals. J = Σ_k p_k J_k + (λ/2)‖w‖²,",
+      "the objective w* was found for, on the agents' examples (all of them up to --eval-subset, else a fixed stratified",
+      'subset; J(w*) on every example is printed beside it). Writes <out>/escape.jsonl',
       '(one line per algorithm and step) and <out>/escape.json (summary); --out defaults to DIR/escape.',
     ].join('\n'));
     onRun(cmd, ctx, async (options) => {
@@ -164,7 +165,10 @@ export const escape = command({
       writeFileAtomic(join(out, 'escape.json'), `${JSON.stringify(summary, null, 2)}\n`);
       if (quiet) console.log(JSON.stringify(summary));
       else {
-        console.log(`escape from ${dir}: J(w*) = ${result.reference.toPrecision(8)} on ${result.evaluationExamples} examples; K = ${result.agents}, μ = ${result.stepSize}, B = ${result.batchSize}, N = ${result.steps}, R = ${result.seeds} seeds, ${result.sampling} sampling`);
+        const obj = result.objective;
+        const scored = result.evaluationExamples === obj.examples ? 'curves scored on all of them' : `curves scored on a stratified subset of ${result.evaluationExamples} (J(w*) there ${result.reference.toPrecision(8)})`;
+        console.log(`escape from ${dir}: J(w*) = ${obj.risk.toPrecision(8)} (data loss ${obj.dataLoss.toPrecision(8)} + (λ/2)‖w*‖², λ = ${obj.weightDecay}) on ${obj.examples} training examples, ${scored}`);
+        console.log(`K = ${result.agents}, μ = ${result.stepSize}, B = ${result.batchSize}, N = ${result.steps}, R = ${result.seeds} seeds, ${result.sampling} sampling`);
         if (theory) {
           const e = theory.estimate;
           const captured = e.traceCaptured ? `, Tr(VᵀH̄V)/Tr(H̄) = ${e.traceCaptured.fraction.toFixed(3)} ± ${e.traceCaptured.stdError.toFixed(3)}` : '';

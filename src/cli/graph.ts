@@ -48,7 +48,7 @@ export const graph = command({
     onRun(cmd, ctx, async (options) => {
       const o = parseOptions(graphSchema, options);
       if (o.agents === null && o.matrix === null) throw new ConfigError('agents', 'is required (or a --matrix, whose size is K)');
-      const [{ graphReport }, { deriveSeed }] = await Promise.all([import('../graph/report.js'), import('../train/seeds.js')]);
+      const [{ graphReport }, { deriveSeed }] = await Promise.all([import('../graph/report.js'), import('../util/seed.js')]);
       const report = graphReport({
         topology: o.topology ?? undefined,
         agents: o.agents ?? undefined,

@@ -1,7 +1,7 @@
 // `flatdist measure`: flatness and optimization error at a checkpoint — the centroid, one
 // agent or all of them — on the training or test data, each measure with its uncertainty
-// and cost (Hessian-vector products, seconds). J here is the mean cross-entropy over the
-// chosen examples (no weight decay), computed in chunks, with exact HVPs.
+// and cost (Hessian-vector products, seconds). J here is the run's objective
+// Σ_k p_k J_k(w) + (λ/2)‖w‖² (src/measures/risk.ts), computed in chunks, with exact HVPs.
 import { z } from 'zod';
 import { ConfigError, DataError } from '../errors.js';
 import type { MeasureReport, MeasureSpec, Objective } from '../measures/index.js';
@@ -14,7 +14,7 @@ const splits = ['train', 'test'] as const;
 
 const measureFields = {
   which: field(text(), 'centroid', { placeholder: 'WHICH', description: 'the model measured: the centroid Σ p_k w_k, agent k, or every agent and the centroid', values: ['centroid', 'agent:K', 'all'] }),
-  split: field(choice(splits, 'split'), 'train', { placeholder: 'SPLIT', description: 'the examples J is the mean cross-entropy over', values: splits }),
+  split: field(choice(splits, 'split'), 'train', { placeholder: 'SPLIT', description: "the examples J is over: train (the agents' parts, Σ_k p_k J_k) or test", values: splits }),
   evalSubset: field(optional(integer(1)), null, { placeholder: 'N', unit: 'examples', description: 'a random subset of N examples of the split, fixed by --seed (default: all)' }),
   seed: field(integer(0), 1, { placeholder: 'S', description: 'fixes the subset and the random probes' }),
   measures: field(list(choice(measureNames, 'measure'), 'measure'), ['trace', 'eigs'], {
@@ -54,16 +54,17 @@ const pm = (mean: number, se: number): string => `${mean.toPrecision(6)} ± ${se
 const cost = (c: { hvps: number; seconds: number }): string => `[${c.hvps} HVPs, ${c.seconds.toFixed(2)} s]`;
 
 function describe(r: MeasureReport): string[] {
-  const lines = [`J(w) = ${r.optimization.risk.toPrecision(8)}, ‖∇J(w)‖ = ${r.optimization.gradientNorm.toExponential(3)}` +
+  const o = r.optimization;
+  const lines = [`J(w) = ${o.risk.toPrecision(8)} (data loss ${o.dataLoss.toPrecision(8)} + (λ/2)‖w‖²), ‖∇J(w)‖ = ${o.gradientNorm.toExponential(3)}` +
     (r.optimization.excessRisk === null ? '' : `, excess risk ${r.optimization.excessRisk.toExponential(3)}`) + ` ${cost(r.optimization.cost)}`];
   if (r.consensusDistance !== undefined) lines.push(`consensus distance (1/K)Σ‖w_k − w_c‖² = ${r.consensusDistance.toExponential(3)}`);
-  if (r.trace) lines.push(`Tr ∇²J = ${pm(r.trace.mean, r.trace.stdError)} (${r.trace.probes} Rademacher probes) ${cost(r.trace.cost)}`);
+  if (r.trace) lines.push(`Tr ∇²J = Tr(H + λI) = ${pm(r.trace.mean, r.trace.stdError)} (${r.trace.probes} Rademacher probes) ${cost(r.trace.cost)}`);
   if (r.eigenvalues) {
     const e = r.eigenvalues;
-    lines.push(`top eigenvalues (${e.method}) ${e.values.map((v, i) => `${v.toPrecision(5)}${e.converged[i] ? '' : '*'}`).join(', ')}${e.converged.every(Boolean) ? '' : ' (* not converged)'} ${cost(e.cost)}`);
+    lines.push(`top eigenvalues of ∇²J = H + λI (${e.method}) ${e.values.map((v, i) => `${v.toPrecision(5)}${e.converged[i] ? '' : '*'}`).join(', ')}${e.converged.every(Boolean) ? '' : ' (* not converged)'} ${cost(e.cost)}`);
   }
   if (r.density) lines.push(`spectral density: mean eigenvalue ${pm(r.density.meanEigenvalue, r.density.meanEigenvalueStdError)}, ${r.density.grid.length} grid points (--json for the curve) ${cost(r.density.cost)}`);
-  if (r.gaussian) lines.push(`Gaussian sharpness (σ = ${r.gaussian.sigma}) = ${pm(r.gaussian.mean, r.gaussian.stdError)} (${r.gaussian.samples} samples) ${cost(r.gaussian.cost)}`);
+  if (r.gaussian) lines.push(`Gaussian sharpness of J (σ = ${r.gaussian.sigma}) = ${pm(r.gaussian.mean, r.gaussian.stdError)} (${r.gaussian.samples} samples) ${cost(r.gaussian.cost)}`);
   if (r.worstCase) lines.push(`worst-case sharpness (‖δ‖ ≤ ${r.worstCase.radius.toPrecision(4)}) = ${r.worstCase.value.toPrecision(6)} (${r.worstCase.steps} ascent steps) ${cost(r.worstCase.cost)}`);
   if (r.slice1d) lines.push(`1-D slice: J from ${Math.min(...r.slice1d.losses).toPrecision(5)} to ${Math.max(...r.slice1d.losses).toPrecision(5)} over α ∈ [${r.slice1d.alphas[0]}, ${r.slice1d.alphas[r.slice1d.alphas.length - 1]}] ${cost(r.slice1d.cost)}`);
   if (r.slice2d) {
@@ -80,10 +81,15 @@ export const measure = command({
     cmd.argument('<checkpoint>', 'a checkpoint file or run directory');
     addFields(cmd, measureFields, { group: 'measure' })
       .option('--json', 'print the reports as JSON')
-      .addHelpText('after', '\nJ is the mean cross-entropy over the split (a random --eval-subset of N examples, fixed by --seed).');
+      .addHelpText('after', [
+        '',
+        "J is the run's objective, data loss + (λ/2)‖w‖² (λ its --weight-decay), so its Hessian is H + λI: on the train split",
+        "Σ_k p_k J_k over the agents' parts (a stratified --eval-subset of N examples, fixed by --seed), on the test split the",
+        'mean loss over its examples (a random --eval-subset) + (λ/2)‖w‖². Both J and the data loss are reported.',
+      ].join('\n'));
     onRun(cmd, ctx, async (options, [path]) => {
       const o = parseOptions(z.strictObject(measureFields), options);
-      const [{ existsSync }, { Generator, randperm, scope }, { measure: run, modelObjective, risk }, { checkCheckpoint, loadCheckpoint }, { makeConfig }, { prepare }, { checkMinimum, loadMinimum }] = await Promise.all([
+      const [{ existsSync }, { scope }, { globalRisk, measure: run, risk, riskObjective, splitRisk }, { checkCheckpoint, loadCheckpoint }, { makeConfig }, { prepare }, { checkMinimum, loadMinimum }, { deriveSeed }] = await Promise.all([
         import('node:fs'),
         import('../tensor/index.js'),
         import('../measures/index.js'),
@@ -91,6 +97,7 @@ export const measure = command({
         import('../train/config.js'),
         import('../train/setup.js'),
         import('../escape/index.js'),
+        import('../util/seed.js'),
       ]);
       if (!existsSync(path)) throw new DataError(path, 'no such checkpoint file or run directory');
       const { which, split, seed, evalSubset, chunk } = o;
@@ -99,16 +106,11 @@ export const measure = command({
       const setup = prepare(makeConfig(ck.config as Record<string, unknown>));
       checkCheckpoint(ck, setup.model, setup.config.agents);
       const chosen = await targets(ck.params, ck.perron, which);
-      const data = split === 'train' ? setup.train : setup.test;
       return scope(() => {
-        let x = data.x;
-        let y = data.y;
-        if (evalSubset !== null && evalSubset < data.n) {
-          const index = randperm(data.n, new Generator(seed)).narrow(0, 0, evalSubset);
-          x = x.indexSelect(0, index);
-          y = y.indexSelect(0, index);
-        }
-        const objective: Objective = modelObjective(setup.model, x, y, chunk);
+        const weightDecay = setup.config.weightDecay;
+        const examples = { maxExamples: evalSubset ?? undefined, seed: deriveSeed(seed, 'subset') };
+        const r = split === 'train' ? globalRisk(setup, examples) : splitRisk(setup.model, setup.test, weightDecay, examples);
+        const objective: Objective = riskObjective(r, chunk);
         let reference: number | undefined;
         const given = o.reference;
         if (given !== null) {
@@ -120,7 +122,7 @@ export const measure = command({
             reference = risk(objective, minimum.params);
           }
         }
-        const spec: MeasureSpec = { seed, reference };
+        const spec: MeasureSpec = { seed, reference, weightDecay };
         if (wanted.has('trace')) spec.trace = { maxProbes: o.maxProbes };
         if (wanted.has('eigs')) spec.eigenvalues = { k: o.topK, method: 'lanczos' };
         if (wanted.has('density')) spec.density = {};
@@ -133,10 +135,10 @@ export const measure = command({
           which: t.which,
           report: run(objective, t.params, spec, t.which === 'centroid' && ck.params[0].shape[0] > 1 ? { stacked: ck.params, p: ck.perron } : undefined),
         }));
-        const record = { checkpoint: path, step: ck.step, split, examples: y.shape[0], seed, reports };
+        const record = { checkpoint: path, step: ck.step, split, examples: r.weights.length, objective: 'J(w) = data loss + (λ/2)‖w‖²', weightDecay, seed, reports };
         if (options.json) console.log(JSON.stringify(record));
         else {
-          console.log(`${path} (step ${ck.step}), ${split} split, ${record.examples} examples, M = ${reports[0].report.dimension}`);
+          console.log(`${path} (step ${ck.step}), ${split} split, ${record.examples} examples, M = ${reports[0].report.dimension}; J(w) = data loss + (λ/2)‖w‖², λ = ${weightDecay}, ∇²J = H + λI`);
           for (const { which: w, report } of reports) {
             console.log(`${w}:`);
             for (const line of describe(report)) console.log(`  ${line}`);

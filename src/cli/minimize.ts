@@ -1,4 +1,4 @@
-// `flatdist minimize`: full-batch GD or L-BFGS on the global risk J(w) = Σ_k p_k J_k(w)
+// `flatdist minimize`: full-batch GD or L-BFGS on the objective J(w) = Σ_k p_k J_k(w) + (λ/2)‖w‖²
 // (the config's agents, partition and weight decay) down to ‖∇J‖ ≤ tolerance; saves w*.
 import { z } from 'zod';
 import type { MinimumRecord } from '../escape/index.js';
@@ -26,7 +26,7 @@ export const minimize = command({
       .option('--json', 'print the summary as JSON')
       .addHelpText('after', [
         '',
-        "Minimizes J(w) = Σ_k p_k J_k(w) over the agents' parts (for an IID partition ≈ the training risk), in float64",
+        "Minimizes J(w) = Σ_k p_k J_k(w) + (λ/2)‖w‖² over the agents' parts (λ = --weight-decay; for equal parts and uniform p the data loss is the training loss), in float64",
         "and full batch. Writes DIR/run.json, DIR/checkpoints (w* for every agent) and DIR/minimum.json (J(w*), ‖∇J(w*)‖).",
         'Typical use: a large-batch centralized `flatdist train`, then `flatdist minimize --init <run> --out DIR`.',
       ].join('\n'));
@@ -38,12 +38,12 @@ export const minimize = command({
       const { out: _, ...base } = (init !== undefined ? await runConfig(init) : null) ?? {};
       const { config } = await configFromOptions(options, ctx, { base });
       if (init !== undefined && resolve(init) === resolve(config.out)) throw new ConfigError('out', `${config.out} is also --init — write w* to another folder`);
-      const [{ Generator, scope }, { riskAndGradient, flat }, { asDtype, checkMinimum, globalObjective, loadMinimum, minimize: run, saveMinimum }, { prepare }, { deriveSeed }, { claimRunFolder }] = await Promise.all([
+      const [{ Generator, scope }, { decayTerms, flat, globalRisk, riskAndGradient, riskObjective }, { asDtype, checkMinimum, loadMinimum, minimize: run, saveMinimum }, { prepare }, { deriveSeed }, { claimRunFolder }] = await Promise.all([
         import('../tensor/index.js'),
         import('../measures/index.js'),
         import('../escape/index.js'),
         import('../train/setup.js'),
-        import('../train/seeds.js'),
+        import('../util/seed.js'),
         import('../train/rundir.js'),
       ]);
       const setup = prepare(config);
@@ -55,7 +55,7 @@ export const minimize = command({
         checkMinimum(from, model);
         return asDtype(from.params, 'float64');
       });
-      const objective = globalObjective(setup);
+      const objective = riskObjective(globalRisk(setup));
       const quiet = options.json === true;
       const result = run(objective, start, {
         method,
@@ -72,9 +72,12 @@ export const minimize = command({
         const { risk, gradient } = riskAndGradient(objective, saved);
         return { risk, gradientNorm: flat(gradient).norm().item() };
       });
+      const [decay] = decayTerms(saved.map((p) => p.unsqueeze(0)), config.weightDecay);
       const record: MinimumRecord = {
         method,
         risk: at.risk,
+        dataLoss: at.risk - decay,
+        weightDecay: config.weightDecay,
         gradientNorm: at.gradientNorm,
         tolerance,
         steps: result.steps,
@@ -94,7 +97,7 @@ export const minimize = command({
       if (quiet) console.log(JSON.stringify(summary));
       else {
         console.log(`${method}: ${result.steps} steps, ${result.stopped === 'tolerance' ? 'converged' : `stopped (${result.stopped})`} in ${record.seconds.toFixed(1)} s`);
-        console.log(`  J(w*) = ${record.risk.toFixed(8)}, ‖∇J(w*)‖ = ${record.gradientNorm.toExponential(3)} (tolerance ${tolerance})`);
+        console.log(`  J(w*) = ${record.risk.toFixed(8)} (data loss ${record.dataLoss.toFixed(8)} + (λ/2)‖w*‖² with λ = ${record.weightDecay}), ‖∇J(w*)‖ = ${record.gradientNorm.toExponential(3)} (tolerance ${tolerance})`);
         console.log(`  w* written to ${config.out}`);
       }
       if (!result.converged) console.error(`flatdist: warning: ‖∇J‖ = ${result.gradientNorm.toExponential(3)} did not reach --tolerance ${tolerance} (${result.stopped}) — raise --max-steps or the tolerance`);

@@ -1,6 +1,7 @@
 // Datasets by name, as {train, test} splits: the CLI's --dataset.
 import { ConfigError } from '../errors.js';
 import { takeSubset, type Splits } from './dataset.js';
+import { deriveSeed } from '../util/seed.js';
 import { checkCifar10, cifar10 } from './cifar.js';
 import { checkFashionMnist, fashionMnist, mnist, FASHION_MNIST_DIR } from './mnist.js';
 import { gaussianMixture, teacherStudent, twoMoons } from './synthetic.js';
@@ -35,10 +36,10 @@ export function loadDataset(name: string, o: LoadOptions = {}): Splits {
   if (!isDatasetName(name)) throw new ConfigError('dataset', `unknown dataset "${name}"; allowed: ${DATASETS.join(', ')}`);
   const full = load(name, o);
   // Distinct streams for the two subsets, so they do not pick the same positions.
-  const seedFor = (stream: number): number | undefined => (o.seed === undefined ? undefined : o.seed + stream);
+  const testSeed = o.seed === undefined ? undefined : deriveSeed(o.seed, 'test-subset');
   return {
-    train: o.trainSubset === undefined ? full.train : takeSubset(full.train, o.trainSubset, seedFor(0)),
-    test: o.testSubset === undefined ? full.test : takeSubset(full.test, o.testSubset, seedFor(1)),
+    train: o.trainSubset === undefined ? full.train : takeSubset(full.train, o.trainSubset, o.seed),
+    test: o.testSubset === undefined ? full.test : takeSubset(full.test, o.testSubset, testSeed),
   };
 }
 

@@ -1,32 +1,16 @@
 // Mini-batches for K agents. Agent k draws from its own part D_k with its own
-// generator, seeded from (seed, k) alone — so a process that hosts only some of
+// generator, seeded from (run seed, 'batches', k) alone — so a process that hosts only some of
 // the agents draws, for each of them, exactly the batches the single-process
 // simulator draws. Sampling is without replacement in epochs: the agent's stream
 // of indices is a concatenation of independent random permutations of its part
 // (libtorch's randperm), cut into consecutive batches of B; a batch may straddle
 // two epochs, so every batch has exactly B examples even when B does not divide |D_k|.
+// For stacked replicas of a network (the escape runner): the same epochs side by side, or
+// batches drawn with replacement, independently at every step (ReplacementSampler).
 import { ConfigError } from '../errors.js';
-import { Generator, fromArray, keep, randperm, scope, type Tensor } from '../tensor/index.js';
+import { deriveSeed } from '../util/seed.js';
+import { Generator, cat, fromArray, keep, rand, randperm, scope, type Tensor } from '../tensor/index.js';
 import type { Dataset } from './dataset.js';
-
-const MASK64 = (1n << 64n) - 1n;
-
-function splitmix64(x: bigint): bigint {
-  let z = (x + 0x9e3779b97f4a7c15n) & MASK64;
-  z = ((z ^ (z >> 30n)) * 0xbf58476d1ce4e5b9n) & MASK64;
-  z = ((z ^ (z >> 27n)) * 0x94d049bb133111ebn) & MASK64;
-  return z ^ (z >> 31n);
-}
-
-/** A 64-bit seed derived from a run seed and a path of integers (a stream tag, an agent, …). */
-export function deriveSeed(seed: number | bigint, ...path: number[]): bigint {
-  let s = splitmix64(BigInt.asUintN(64, BigInt(seed)));
-  for (const p of path) s = splitmix64(s ^ BigInt.asUintN(64, BigInt(p)));
-  return s;
-}
-
-/** Tag of the batch-order streams, so they differ from other streams drawn from the same run seed. */
-export const SAMPLER_STREAM = 0x5341_4d50;
 
 /** Everything needed to continue an agent's batch stream exactly; plain JSON. */
 export interface SamplerState {
@@ -49,11 +33,12 @@ export class AgentSampler {
   private cursor = 0;
   private epochsBegun = 0;
 
+  /** `seed` is the run's seed: agent k's stream is Generator(deriveSeed(seed, 'batches', k)). */
   constructor(part: ArrayLike<number>, readonly batchSize: number, readonly seed: number | bigint, readonly agent: number) {
     if (part.length === 0) throw new ConfigError('partition', `agent ${agent} holds no data`);
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new ConfigError('batchSize', `must be a positive integer, got ${batchSize}`);
     this.part = Int32Array.from(part);
-    this.gen = new Generator(deriveSeed(seed, SAMPLER_STREAM, agent));
+    this.gen = new Generator(deriveSeed(seed, 'batches', agent));
     this.beginEpoch();
   }
 
@@ -103,7 +88,7 @@ export class AgentSampler {
   }
 }
 
-/** Samplers for the given agents (all by default), each on its own (seed, k) stream. */
+/** Samplers for the given agents (all by default), each on its own (seed, 'batches', k) stream. */
 export function agentSamplers(parts: number[][], batchSize: number, seed: number | bigint, agents: number[] = parts.map((_, k) => k)): AgentSampler[] {
   return agents.map((k) => new AgentSampler(parts[k], batchSize, seed, k));
 }
@@ -128,6 +113,14 @@ export function datasetTensors(ds: Dataset): DatasetTensors {
   };
 }
 
+/** The batches of S stacked agents from flat dataset indices [S·B]: x [S, B, …], y [S, B]. */
+export function gatherStacked(data: { x: Tensor; y: Tensor }, index: Tensor, agents: number, batchSize: number): { x: Tensor; y: Tensor } {
+  return scope(() => ({
+    x: data.x.indexSelect(0, index).reshape([agents, batchSize, ...data.x.shape.slice(1)]),
+    y: data.y.indexSelect(0, index).reshape([agents, batchSize]),
+  }));
+}
+
 /** The batches of K agents at once, one indexSelect each: x [K, B, ...shape], y int64 [K, B]. */
 export function gatherBatch(data: DatasetTensors, indices: Int32Array[]): { x: Tensor; y: Tensor } {
   const K = indices.length;
@@ -136,11 +129,60 @@ export function gatherBatch(data: DatasetTensors, indices: Int32Array[]): { x: T
   if (indices.some((b) => b.length !== B)) throw new RangeError(`gatherBatch: agents' batch sizes differ (${indices.map((b) => b.length).join(', ')})`);
   const flat = new Int32Array(K * B);
   indices.forEach((b, k) => flat.set(b, k * B));
-  return scope(() => {
-    const index = fromArray(flat);
-    return {
-      x: data.x.indexSelect(0, index).reshape([K, B, ...data.shape]),
-      y: data.y.indexSelect(0, index).reshape([K, B]),
-    };
-  });
+  return scope(() => gatherStacked(data, fromArray(flat), K, B));
+}
+
+/** Batch indices for S stacked agents, step after step: next() gives [S·B] dataset indices, agent by agent. */
+export interface StackedDraws {
+  next(): Tensor;
+  dispose(): void;
+}
+
+/** Epoch samplers (AgentSampler) of S stacked agents, drawing side by side. */
+export function epochDraws(samplers: AgentSampler[]): StackedDraws {
+  return {
+    next: () => {
+      const B = samplers[0].batchSize;
+      const flat = new Int32Array(samplers.length * B);
+      samplers.forEach((s, i) => flat.set(s.next(), i * B));
+      return fromArray(flat);
+    },
+    dispose: () => undefined,
+  };
+}
+
+/**
+ * B indices for every agent of R replicas, drawn uniformly with replacement from the
+ * agent's part, independently at every step: ⌊u·N_k⌋ for u ~ U[0, 1) in float64, from one
+ * generator per replica. next() gives [R·K·B] indices, replica by replica, agent by agent.
+ */
+export class ReplacementSampler implements StackedDraws {
+  private readonly gens: Generator[];
+  private readonly order: Tensor;
+  private readonly sizes: Tensor;
+  private readonly last: Tensor;
+  private readonly offsets: Tensor;
+
+  constructor(parts: ArrayLike<number>[], readonly batchSize: number, seeds: (number | bigint)[]) {
+    if (parts.some((part) => part.length === 0)) throw new ConfigError('partition', 'an agent holds no data');
+    const sizes = parts.map((part) => part.length);
+    this.gens = seeds.map((seed) => new Generator(seed));
+    this.order = keep(fromArray(Int32Array.from(parts.flatMap((part) => Array.from(part)))));
+    this.sizes = keep(fromArray(Float64Array.from(sizes), [sizes.length, 1]));
+    this.last = keep(fromArray(Int32Array.from(sizes, (n) => n - 1), [sizes.length, 1]));
+    this.offsets = keep(fromArray(Int32Array.from(sizes, (_, k) => sizes.slice(0, k).reduce((a, b) => a + b, 0)), [sizes.length, 1]));
+  }
+
+  next(): Tensor {
+    return scope(() => {
+      const K = this.sizes.shape[0];
+      // The floor is the truncation to int64; minimum() guards u·N_k rounding up to N_k.
+      const local = this.gens.map((gen) => rand([K, this.batchSize], gen, 'float64').mul(this.sizes).to('int64').minimum(this.last).add(this.offsets).reshape([-1]));
+      return this.order.indexSelect(0, cat(local, 0));
+    });
+  }
+
+  dispose(): void {
+    for (const t of [this.order, this.sizes, this.last, this.offsets]) t.dispose();
+  }
 }

@@ -12,7 +12,7 @@
  * decreases J any more (the precision of J is reached): `converged` says which.
  * Every value is a full pass over the objective's chunks, so the result is deterministic.
  */
-import { keep, scope, type Tensor } from '../tensor/index.js';
+import { keep, scope, type DType, type Tensor } from '../tensor/index.js';
 import { Meter, flat, riskAndGradient, unflat, type Cost, type Objective } from '../measures/index.js';
 import type { MinimizeMethod } from './names.js';
 
@@ -50,6 +50,11 @@ export interface MinimizeResult {
   /** ‖∇J‖ and J every accepted step (step 0 = the start). */
   history: MinimizeStep[];
   cost: Cost;
+}
+
+/** Detached copies of one model's parameters in the given dtype: a start for minimize (float64 for J to its last digits). */
+export function asDtype(params: Tensor[], dtype: DType): Tensor[] {
+  return params.map((p) => p.detach().to(dtype).clone());
 }
 
 const armijo = 1e-4;

@@ -1,7 +1,8 @@
 /*
  * The linearized model (src/theory) at a real minimizer w*, estimated from the data:
  *
- *   H_k = ∇²J_k(w*)                 from exact Hessian-vector products (double backward),
+ *   H_k = ∇²J_k(w*)                 from exact Hessian-vector products (double backward) of
+ *                                   agent k's risk J_k (src/measures/risk.ts, weight decay λ included),
  *   d_k = ∇J_k(w*) = mean_i g_{k,i},  g_{k,i} = ∇Q(w*; x_{k,i}) + λw* the per-sample gradients,
  *   R_k = cov_i(g_{k,i})  (normalized by N_k),
  *
@@ -25,12 +26,12 @@
  * with Tr(H̄) by Hutchinson otherwise.
  */
 import { Generator, cat, eigh, fromArray, grad, randn, scope, stack, type Tensor } from '../tensor/index.js';
-import { Meter, flat, hessian, hutchinsonTrace, hvps, unflat, type Cost, type Objective } from '../measures/index.js';
+import { Meter, agentRisk, flat, globalRisk, hessian, hutchinsonTrace, hvps, riskObjective, unflat, type Cost, type Objective } from '../measures/index.js';
 import { GradientMoments, linearizedModel, type LinearizedModel } from '../theory/index.js';
 import { agentLosses } from '../models/index.js';
 import { ConfigError } from '../errors.js';
 import type { EscapeProblem } from './problem.js';
-import { agentObjective, globalObjective } from './objective.js';
+import { deriveSeed } from '../util/seed.js';
 import { singleModel } from './run.js';
 
 export interface EstimateOptions {
@@ -135,14 +136,14 @@ export function estimateLinearized(setup: EscapeProblem, wStar: Tensor[], o: Est
   const maxExplicit = Math.max(maxFull, o.maxExplicit ?? maxFull);
   const shown = o.curvatures ?? 10;
   const chunk = o.chunkSize ?? 128;
-  const gen = new Generator(o.seed ?? c.seed);
+  const gen = new Generator(deriveSeed(o.seed ?? c.seed, 'theory'));
   return scope(() => {
     const w = singleModel(setup.model, wStar).map((p) => p.detach().to('float64').contiguous());
     const M = w.reduce((m, p) => m + p.numel, 0);
     const full = M <= maxFull;
     const rank = full ? M : Math.min(o.rank ?? 20, M);
-    const objectives = Array.from({ length: K }, (_, k) => agentObjective(setup, k));
-    const global = globalObjective(setup);
+    const objectives = Array.from({ length: K }, (_, k) => riskObjective(agentRisk(setup, k)));
+    const global = riskObjective(globalRisk(setup));
     let V: Tensor | null = null;
     let curvatures: number[];
     let residuals: number[] | null = null;

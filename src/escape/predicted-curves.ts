@@ -2,7 +2,8 @@
 // the model estimated at w*, for the algorithms, μ, B and combination matrix of a setup.
 import { unifiedForm, type Algorithm } from '../algorithms/recursion.js';
 import { ConfigError } from '../errors.js';
-import { fromArray, scope } from '../tensor/index.js';
+import { scope } from '../tensor/index.js';
+import { formatInterval, type Interval } from '../stats/index.js';
 import { predictEscape, predictionTable, type EscapePrediction, type LinearizedModel } from '../theory/index.js';
 import type { EscapeProblem } from './problem.js';
 import type { EscapeResult } from './run.js';
@@ -16,18 +17,17 @@ export interface PredictedCurve {
 export function predictEscapeCurves(setup: EscapeProblem, model: LinearizedModel, algorithms: Algorithm[], steps: number): PredictedCurve[] {
   const { config: c } = setup;
   if (setup.timeVarying) throw new ConfigError('topology', `the theory needs a fixed combination matrix; '${c.topology}' changes with n`);
-  const K = c.agents;
   return scope(() => {
-    const A = fromArray(Float64Array.from(setup.combination(0).flat()), [K, K]);
+    const A = setup.combination(0);
     return algorithms.map((algorithm) => ({
       algorithm,
-      prediction: predictEscape(model, { form: unifiedForm(algorithm, A), stepSize: c.stepSize, batchSize: c.batchSize }, steps),
+      prediction: predictEscape(model, { form: unifiedForm(algorithm, A, 'float64'), stepSize: c.stepSize, batchSize: c.batchSize }, steps),
     }));
   });
 }
 
 const num = (x: number): string => x.toExponential(3);
-const interval = (i: { mean: number; ci95: [number, number] } | null): string => (i ? `${num(i.mean)} [${num(i.ci95[0])}, ${num(i.ci95[1])}]` : '—');
+const interval = (i: Interval | null): string => (i ? formatInterval(i, 3) : '—');
 
 /**
  * Measured (mean [95% CI]) and, when given, predicted E J − J(w*) at each recorded step,

@@ -1,7 +1,7 @@
 /*
  * Escape from a local minimizer w*, measured with the real engine. Every agent starts at
- * w*; each algorithm runs N steps of the unified recursion (unifiedStep with the config's
- * μ, B, graph and combination rule, each agent drawing batches from its own part), over
+ * w*; each algorithm runs N steps of training (sgdStep with the config's μ, B, graph,
+ * combination rule and local options, each agent drawing batches from its own part), over
  * R seeds; recorded every m steps:
  *
  *   centroid:      E J(w_{c,n}) − J(w*),               w_{c,n} = Σ_k p_k w_{k,n}
@@ -10,14 +10,13 @@
  * each a mean over the seeds with a 95% confidence interval (Student's t, R − 1 degrees of
  * freedom, on the seeds' standard error). Faster escape = larger values.
  *
- * J is the global risk the minimum was found for, J = Σ_k p_k J_k (+ (λ/2)‖w‖² with weight
- * decay λ), evaluated on a fixed evaluation set: every agent's examples, weighted p_k/N_k,
- * when the training set has at most `evalSubset` examples — then J is exact and w* is its
- * minimizer, so no first-order term pollutes J(w) − J(w*). Larger training sets are scored
- * on a fixed subset of about `evalSubset` examples drawn from each agent's part in
- * proportion to its size (weights p_k/|S_k|): an unbiased estimate of J, whose own gradient
- * at w* is not zero — prefer a --train-subset small enough to be scored whole. Every seed,
- * step and algorithm is scored on the same examples.
+ * J is the objective the minimum was found for, J = Σ_k p_k J_k + (λ/2)‖w‖² (src/measures/risk.ts),
+ * scored on the training set's examples when there are at most `evalSubset` of them — then
+ * J is exact and w* is its minimizer, so no first-order term pollutes J(w) − J(w*). Larger
+ * training sets are scored on a fixed stratified subset of about `evalSubset` examples (an
+ * unbiased estimate of J, whose own gradient at w* is not zero — prefer a --train-subset
+ * small enough to be scored whole); J(w*) on every example is reported beside it. Every
+ * seed, step and algorithm is scored on the same examples.
  *
  * Batches. By default each agent draws its B examples uniformly with replacement from its
  * part, independently at every step: the gradient noise is then independent over steps
@@ -26,22 +25,23 @@
  * of one epoch sum to zero, so over more than an epoch it escapes markedly less than the
  * theory says; it is available to measure that effect.
  *
- * Seed r fixes every agent's batch stream (one generator per replica, drawing all K
- * agents' batches at once); the algorithms share them (common random numbers), so their
- * differences are measured with less noise than their levels. The R runs of one algorithm
- * are simulated at once: R·K agents stacked, agent k of replica r at row r·K + k, combined
- * within each replica (the block-diagonal I_R ⊗ A, applied as R batched products Aᵀ·W_r),
- * one forward/backward pass per step for all of them.
+ * Seed r fixes every agent's batch stream; the algorithms share them (common random
+ * numbers), so their differences are measured with less noise than their levels. The R
+ * runs of one algorithm are simulated at once: R·K agents stacked, agent k of replica r at
+ * row r·K + k, combined within each replica (replicaMixer), one forward/backward pass per
+ * step for all of them.
  */
-import { unifiedForm, unifiedStep, type Algorithm, type Mixer, type UnifiedForm } from '../algorithms/recursion.js';
-import { localDirection, momentumBuffers, type LocalOptions } from '../algorithms/local.js';
-import { AgentSampler } from '../data/index.js';
+import { FormSchedule, replicaMixer, type Algorithm } from '../algorithms/recursion.js';
+import { momentumBuffers, type LocalOptions } from '../algorithms/local.js';
+import { sgdStep } from '../algorithms/step.js';
+import { AgentSampler, ReplacementSampler, epochDraws, gatherStacked, type StackedDraws } from '../data/index.js';
 import { ConfigError, DivergenceError } from '../errors.js';
+import { centroids, globalRisk, stackedScores, type ModelRisk } from '../measures/index.js';
 import { agentLosses, type Model } from '../models/index.js';
-import { Generator, cat, crossEntropy, fromArray, grad, keep, noGrad, rand, randperm, scope, zeros, type Tensor } from '../tensor/index.js';
-import type { Split } from '../train/evaluate.js';
-import { deriveSeed } from '../train/seeds.js';
-import { meanInterval, type Interval } from './confidence.js';
+import { cat, keep, scope, type Tensor } from '../tensor/index.js';
+import { trainingRisk } from '../train/evaluate.js';
+import { deriveSeed } from '../util/seed.js';
+import { meanInterval, type MeanInterval } from '../stats/index.js';
 import { samplings, type Sampling } from './names.js';
 import type { EscapeProblem } from './problem.js';
 
@@ -57,8 +57,6 @@ export interface EscapeOptions {
   record?: number[];
   /** The recorded steps at which the agents' risks are evaluated too (K times the centroid's cost; default all). */
   recordAgents?: number[];
-  /** The examples J is measured on, with their weights (default escapeEvaluation(setup)). */
-  evaluation?: WeightedSplit;
   /** 'replacement' (default): independent uniform batches; 'epochs': the engine's random reshuffling. */
   sampling?: Sampling;
   /** Called after every step of every algorithm. */
@@ -67,74 +65,12 @@ export interface EscapeOptions {
 
 export { samplings, type Sampling } from './names.js';
 
-/**
- * B training indices for every agent of R replicas, drawn uniformly with replacement from
- * the agent's part, independently at every step: ⌊u·N_k⌋ for u ~ U[0, 1) in float64, from
- * one generator per replica. next() gives [R·K·B] indices, replica by replica, agent by agent.
- */
-export class ReplacementSampler {
-  private readonly gens: Generator[];
-  private readonly order: Tensor;
-  private readonly sizes: Tensor;
-  private readonly last: Tensor;
-  private readonly offsets: Tensor;
-
-  constructor(parts: ArrayLike<number>[], readonly batchSize: number, seeds: (number | bigint)[]) {
-    if (parts.some((part) => part.length === 0)) throw new ConfigError('partition', 'an agent holds no data');
-    const sizes = parts.map((part) => part.length);
-    this.gens = seeds.map((seed) => new Generator(seed));
-    this.order = keep(fromArray(Int32Array.from(parts.flatMap((part) => Array.from(part)))));
-    this.sizes = keep(fromArray(Float64Array.from(sizes), [sizes.length, 1]));
-    this.last = keep(fromArray(Int32Array.from(sizes, (n) => n - 1), [sizes.length, 1]));
-    this.offsets = keep(fromArray(Int32Array.from(sizes, (_, k) => sizes.slice(0, k).reduce((a, b) => a + b, 0)), [sizes.length, 1]));
-  }
-
-  next(): Tensor {
-    return scope(() => {
-      const K = this.sizes.shape[0];
-      // The floor is the truncation to int64; minimum() guards u·N_k rounding up to N_k.
-      const local = this.gens.map((gen) => rand([K, this.batchSize], gen, 'float64').mul(this.sizes).to('int64').minimum(this.last).add(this.offsets).reshape([-1]));
-      return this.order.indexSelect(0, cat(local, 0));
-    });
-  }
-
-  dispose(): void {
-    for (const t of [this.order, this.sizes, this.last, this.offsets]) t.dispose();
-  }
-}
-
-/** The batches of stacked agents from flat indices [S·B]: x [S, B, …], y [S, B]. */
-export function gatherStacked(train: { x: Tensor; y: Tensor }, index: Tensor, agents: number, batchSize: number): { x: Tensor; y: Tensor } {
-  return scope(() => ({
-    x: train.x.indexSelect(0, index).reshape([agents, batchSize, ...train.x.shape.slice(1)]),
-    y: train.y.indexSelect(0, index).reshape([agents, batchSize]),
-  }));
-}
-
-/** R independent networks of K agents stacked as R·K: the combination mixes within each replica only. */
-export function replicaMixer(replicas: number): Mixer {
-  return {
-    mix(A, w) {
-      const At = A.mT;
-      return w.map((p) => At.matmul(p.reshape([replicas, A.shape[0], -1])).reshape(p.shape));
-    },
-  };
-}
-
-/** Each replica's centroid w_{c,r} = Σ_k p_k w_{r,k} of stacked [R·K, …] parameters: [R, …]. */
-export function replicaCentroids(w: Tensor[], replicas: number, p: Tensor): Tensor[] {
-  return w.map((t) => {
-    const K = t.shape[0] / replicas;
-    return p.reshape([1, 1, K]).matmul(t.reshape([replicas, K, -1])).reshape([replicas, ...t.shape.slice(1)]);
-  });
-}
-
 export interface EscapePoint {
   step: number;
   /** E J(w_{c,n}) − J(w*) over the seeds. */
-  centroid: Interval;
+  centroid: MeanInterval;
   /** (1/K) Σ_k E J(w_{k,n}) − J(w*) over the seeds; null where the agents were not evaluated. */
-  agentAverage: Interval | null;
+  agentAverage: MeanInterval | null;
 }
 
 export interface EscapeCurve {
@@ -145,9 +81,19 @@ export interface EscapeCurve {
   seconds: number;
 }
 
+/** J(w*) = data loss + (λ/2)‖w*‖² on a set of examples. */
+export interface ObjectiveAt {
+  risk: number;
+  dataLoss: number;
+  weightDecay: number;
+  examples: number;
+}
+
 export interface EscapeResult {
   sampling: Sampling;
-  /** J(w*) on the evaluation set. */
+  /** J(w*) on every training example: the objective the minimum was found for. */
+  objective: ObjectiveAt;
+  /** J(w*) on the examples the curves are scored on (equal to objective.risk when they are all of them). */
   reference: number;
   evaluationExamples: number;
   agents: number;
@@ -176,64 +122,29 @@ export function singleModel(model: Model, params: Tensor[]): Tensor[] {
   return params.map((p, i) => p.reshape(model.paramShapes[i]));
 }
 
-/** Examples with weights summing to one: J(w) = Σ_i weight_i ℓ(f(w; x_i), y_i) (+ (λ/2)‖w‖²). */
-export interface WeightedSplit extends Split {
-  /** float64 [n]. */
-  weights: Tensor;
-  /** λ, the weight decay in J. */
-  weightDecay: number;
+/** J(w*), its data loss and λ on a risk's examples, in float64. */
+function objectiveAt(risk: ModelRisk, wStar: Tensor[]): ObjectiveAt {
+  const scores = scope(() => stackedScores(risk, wStar.map((p) => p.to('float64').unsqueeze(0))));
+  return { risk: scores.risk[0], dataLoss: scores.dataLoss[0], weightDecay: risk.weightDecay, examples: risk.weights.length };
 }
 
-/** The evaluation set of J = Σ_k p_k J_k: each agent's examples (all, or a share of evalSubset) weighted p_k/|S_k|. */
-export function escapeEvaluation(setup: EscapeProblem): WeightedSplit {
-  const { config: c, parts, perron, train } = setup;
-  const total = parts.reduce((n, part) => n + part.length, 0);
-  const fraction = Math.min(1, c.evalSubset / total);
-  const gen = new Generator(deriveSeed(c.seed, 'escape-evaluation'));
-  return scope(() => {
-    const chosen = parts.map((part) => {
-      const size = Math.max(1, Math.round(part.length * fraction));
-      if (size >= part.length) return Int32Array.from(part);
-      const order = randperm(part.length, gen).narrow(0, 0, size).toNumbers();
-      return Int32Array.from(order, (i) => part[i]);
-    });
-    const index = fromArray(Int32Array.from(chosen.flatMap((ix) => Array.from(ix))));
-    const weights = Float64Array.from(chosen.flatMap((ix, k) => Array.from(ix, () => perron[k] / ix.length)));
-    return { x: train.x.indexSelect(0, index), y: train.y.indexSelect(0, index), weights: fromArray(weights), weightDecay: c.weightDecay };
-  });
-}
-
-/**
- * J of S stacked models [S, …] on a weighted split, in float64 sums over chunks sized so
- * that the S copies of a chunk's inputs stay small.
- */
-export function stackedRisks(model: Model, params: Tensor[], split: WeightedSplit): number[] {
-  const S = params[0].shape[0];
-  const n = split.y.shape[0];
-  const perExample = split.x.numel / n;
-  const chunk = Math.max(1, Math.min(n, Math.floor(2 ** 23 / (S * perExample))));
-  return noGrad(() =>
-    scope(() => {
-      const total = zeros([S], 'float64');
-      for (let start = 0; start < n; start += chunk) {
-        scope(() => {
-          const len = Math.min(chunk, n - start);
-          const x = split.x.narrow(0, start, len).to(params[0].dtype);
-          const y = split.y.narrow(0, start, len);
-          const logits = model.forward(params, x.unsqueeze(0).expand([S, ...x.shape]));
-          const losses = crossEntropy(logits.reshape([S * len, model.classes]), y.repeat([S]), 'none').reshape([S, len]);
-          total.add_(losses.to('float64').matmul(split.weights.narrow(0, start, len)));
-        });
-      }
-      if (split.weightDecay > 0) total.add_(params.map((p) => p.to('float64').reshape([S, -1]).square().sum(1)).reduce((a, b) => a.add(b)).mul(split.weightDecay / 2));
-      return total.toNumbers();
-    }),
-  );
+interface Run {
+  setup: EscapeProblem;
+  /** w* (float32, paramShapes). */
+  start: Tensor[];
+  evaluation: ModelRisk;
+  /** J(w*) on the evaluation set, in the dtype the iterates are scored in. */
+  reference: number;
+  replicas: number;
+  steps: number;
+  marks: Set<number>;
+  withAgents: Set<number>;
+  sampling: Sampling;
+  progress?: EscapeOptions['progress'];
 }
 
 export function runEscape(setup: EscapeProblem, wStar: Tensor[], o: EscapeOptions): EscapeResult {
   const { config: c, model } = setup;
-  const K = c.agents;
   const R = o.seeds;
   const N = o.steps;
   if (!(Number.isInteger(N) && N >= 1)) throw new ConfigError('steps', `must be a positive integer, got ${N}`);
@@ -245,99 +156,80 @@ export function runEscape(setup: EscapeProblem, wStar: Tensor[], o: EscapeOption
   const sampling = o.sampling ?? 'replacement';
   if (!samplings.includes(sampling)) throw new ConfigError('sampling', `unknown sampling '${String(sampling)}' — one of ${samplings.join(', ')}`);
   const marks = (o.record ?? recordedSteps(N, every)).filter((n) => n <= N);
-  const withAgents = new Set(o.recordAgents ?? marks);
   // Everything made here but the kept iterates is freed when the scope closes, on errors too.
   return scope(() => {
-    const evaluation = o.evaluation ?? escapeEvaluation(setup);
+    const evaluation = trainingRisk(setup);
+    const whole = globalRisk(setup);
     const start = singleModel(model, wStar).map((p) => p.detach().to('float32').contiguous());
-    const reference = stackedRisks(model, start.map((p) => p.unsqueeze(0)), evaluation)[0];
-    const local: LocalOptions = { weightDecay: c.weightDecay, clipNorm: c.clipNorm, momentum: c.momentum };
-    const pK = fromArray(Float32Array.from(setup.perron));
-    const mixer = replicaMixer(R);
-    const steps = new Set(marks);
-
-    const curves = o.algorithms.map((algorithm): EscapeCurve => {
-      const began = Date.now();
-      const draw = sampling === 'epochs' ? epochDraws(setup, R) : replacementDraws(setup, R);
-      let w = start.map((t) => keep(scope(() => t.unsqueeze(0).expand([R * K, ...t.shape]).contiguous())));
-      const buffers = momentumBuffers(local, w);
-      buffers?.forEach(keep);
-      let form: UnifiedForm | null = null;
-      const points: EscapePoint[] = [];
-      const perSeed = { centroid: Array.from({ length: R }, (): number[] => []), agentAverage: Array.from({ length: R }, (): number[] => []) };
-      const record = (n: number): void => {
-        const agents = withAgents.has(n);
-        const risks = scope(() => {
-          const centroids = replicaCentroids(w, R, pK);
-          return stackedRisks(model, agents ? w.map((t, j) => cat([t, centroids[j]], 0)) : centroids, evaluation);
-        });
-        if (!risks.every(Number.isFinite)) throw new DivergenceError(`${algorithm} diverged within ${n} steps of w* (J = ${risks.find((x) => !Number.isFinite(x))}) — lower --step-size`);
-        const offset = agents ? R * K : 0;
-        const centroid = Array.from({ length: R }, (_, r) => risks[offset + r] - reference);
-        const agentAverage = agents ? Array.from({ length: R }, (_, r) => risks.slice(r * K, (r + 1) * K).reduce((a, b) => a + b, 0) / K - reference) : null;
-        for (let r = 0; r < R; r++) {
-          perSeed.centroid[r].push(centroid[r]);
-          perSeed.agentAverage[r].push(agentAverage ? agentAverage[r] : Number.NaN);
-        }
-        points.push({ step: n, centroid: meanInterval(centroid), agentAverage: agentAverage && meanInterval(agentAverage) });
-      };
-      try {
-        if (steps.has(0)) record(0);
-        for (let n = 0; n < N; n++) {
-          if (form === null || setup.timeVarying) {
-            for (const X of form ? [form.Ao, form.A1, form.A2] : []) X?.dispose();
-            const At = setup.combination(n);
-            form = scope(() => unifiedForm(algorithm, fromArray(Float32Array.from(At.flat()), [K, K])));
-            for (const X of [form.Ao, form.A1, form.A2]) if (X) keep(X);
-          }
-          const f = form;
-          const next = scope(() => {
-            const batch = gatherStacked(setup.train, draw.next(), R * K, c.batchSize);
-            return unifiedStep(
-              w,
-              (phi) => {
-                const leaves = phi.map((t) => t.detach().requiresGrad_());
-                const g = grad(agentLosses(model, leaves, batch.x, batch.y).sum(), leaves);
-                return localDirection(g, leaves, local, buffers);
-              },
-              f,
-              c.stepSize,
-              mixer,
-            );
-          });
-          next.forEach(keep);
-          w.forEach((t) => t.dispose());
-          w = next;
-          if (steps.has(n + 1)) record(n + 1);
-          o.progress?.(algorithm, n + 1, N);
-        }
-      } finally {
-        w.forEach((t) => t.dispose());
-        buffers?.forEach((t) => t.dispose());
-        for (const X of form ? [form.Ao, form.A1, form.A2] : []) X?.dispose();
-        draw.dispose();
-      }
-      return { algorithm, points, perSeed, seconds: (Date.now() - began) / 1000 };
-    });
-    return { sampling, reference, evaluationExamples: evaluation.y.shape[0], agents: K, stepSize: c.stepSize, batchSize: c.batchSize, steps: N, seeds: R, every, curves };
+    const reference = stackedScores(evaluation, start.map((p) => p.unsqueeze(0))).risk[0];
+    const objective = objectiveAt(whole, start);
+    const run: Run = { setup, start, evaluation, reference, replicas: R, steps: N, marks: new Set(marks), withAgents: new Set(o.recordAgents ?? marks), sampling, progress: o.progress };
+    const curves = o.algorithms.map((algorithm) => escapeCurve(run, algorithm));
+    return { sampling, objective, reference, evaluationExamples: evaluation.weights.length, agents: c.agents, stepSize: c.stepSize, batchSize: c.batchSize, steps: N, seeds: R, every, curves };
   });
 }
 
+/** One algorithm's R runs from w*, scored at the recorded steps. */
+function escapeCurve(run: Run, algorithm: Algorithm): EscapeCurve {
+  const { setup, replicas: R, steps: N } = run;
+  const { config: c, model } = setup;
+  const K = c.agents;
+  const began = Date.now();
+  const local: LocalOptions = { weightDecay: c.weightDecay, clipNorm: c.clipNorm, momentum: c.momentum };
+  const mixer = replicaMixer(R);
+  const draw = run.sampling === 'epochs' ? epochSampling(setup, R) : replacementSampling(setup, R);
+  let w = run.start.map((t) => keep(scope(() => t.unsqueeze(0).expand([R * K, ...t.shape]).contiguous())));
+  const buffers = momentumBuffers(local, w);
+  buffers?.forEach(keep);
+  const forms = new FormSchedule(algorithm, setup.combination, setup.timeVarying);
+  const points: EscapePoint[] = [];
+  const perSeed = { centroid: Array.from({ length: R }, (): number[] => []), agentAverage: Array.from({ length: R }, (): number[] => []) };
+  const record = (n: number): void => {
+    const agents = run.withAgents.has(n);
+    const risks = scope(() => {
+      const wc = centroids(w, setup.perron, R);
+      return stackedScores(run.evaluation, agents ? w.map((t, j) => cat([t, wc[j]], 0)) : wc).risk;
+    });
+    if (!risks.every(Number.isFinite)) throw new DivergenceError(`${algorithm} diverged within ${n} steps of w* (J = ${risks.find((x) => !Number.isFinite(x))}) — lower --step-size`);
+    const offset = agents ? R * K : 0;
+    const centroid = Array.from({ length: R }, (_, r) => risks[offset + r] - run.reference);
+    const agentAverage = agents ? Array.from({ length: R }, (_, r) => risks.slice(r * K, (r + 1) * K).reduce((a, b) => a + b, 0) / K - run.reference) : null;
+    for (let r = 0; r < R; r++) {
+      perSeed.centroid[r].push(centroid[r]);
+      perSeed.agentAverage[r].push(agentAverage ? agentAverage[r] : Number.NaN);
+    }
+    points.push({ step: n, centroid: meanInterval(centroid), agentAverage: agentAverage && meanInterval(agentAverage) });
+  };
+  try {
+    if (run.marks.has(0)) record(0);
+    for (let n = 0; n < N; n++) {
+      const settings = { form: forms.at(n), stepSize: c.stepSize, local, momentum: buffers, mixer };
+      const next = scope(() => {
+        const batch = gatherStacked(setup.train, draw.next(), R * K, c.batchSize);
+        return sgdStep(w, (phi) => agentLosses(model, phi, batch.x, batch.y), settings).w;
+      });
+      next.forEach(keep);
+      w.forEach((t) => t.dispose());
+      w = next;
+      if (run.marks.has(n + 1)) record(n + 1);
+      run.progress?.(algorithm, n + 1, N);
+    }
+  } finally {
+    w.forEach((t) => t.dispose());
+    buffers?.forEach((t) => t.dispose());
+    forms.dispose();
+    draw.dispose();
+  }
+  return { algorithm, points, perSeed, seconds: (Date.now() - began) / 1000 };
+}
+
 /** Seed r's batch streams with replacement (the same for every algorithm). */
-function replacementDraws(setup: EscapeProblem, R: number): { next(): Tensor; dispose(): void } {
+function replacementSampling(setup: EscapeProblem, R: number): StackedDraws {
   return new ReplacementSampler(setup.parts, setup.config.batchSize, Array.from({ length: R }, (_, r) => deriveSeed(setup.config.seed, `escape/${r}`)));
 }
 
 /** Seed r's batch streams by the engine's random reshuffling, agent by agent. */
-function epochDraws(setup: EscapeProblem, R: number): { next(): Tensor; dispose(): void } {
+function epochSampling(setup: EscapeProblem, R: number): StackedDraws {
   const { config: c, parts } = setup;
-  const samplers = Array.from({ length: R * c.agents }, (_, i) => new AgentSampler(parts[i % c.agents], c.batchSize, deriveSeed(c.seed, 'escape', Math.floor(i / c.agents)), i % c.agents));
-  return {
-    next: () => {
-      const flat = new Int32Array(samplers.length * c.batchSize);
-      samplers.forEach((s, i) => flat.set(s.next(), i * c.batchSize));
-      return fromArray(flat);
-    },
-    dispose: () => undefined,
-  };
+  return epochDraws(Array.from({ length: R * c.agents }, (_, i) => new AgentSampler(parts[i % c.agents], c.batchSize, deriveSeed(c.seed, `escape/${Math.floor(i / c.agents)}`), i % c.agents)));
 }

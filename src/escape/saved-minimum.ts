@@ -1,6 +1,6 @@
 // A minimum w* on disk: a run directory whose checkpoint holds w* for every agent (all equal,
 // so any reader of checkpoints sees a network sitting at w*), run.json with the config that
-// defines J, and minimum.json with J(w*), ‖∇J(w*)‖ and how w* was found.
+// defines J, and minimum.json with J(w*) (and its data loss), ‖∇J(w*)‖ and how w* was found.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DataError, UserError } from '../errors.js';
@@ -14,8 +14,10 @@ import type { MinimizeMethod, MinimizeStep } from './descent.js';
 
 export interface MinimumRecord {
   method: MinimizeMethod;
-  /** J(w*) and ‖∇J(w*)‖ at the saved (float32) w*, computed in float64. */
+  /** J(w*) = data loss + (λ/2)‖w*‖² and ‖∇J(w*)‖ at the saved (float32) w*, computed in float64 (src/measures/risk.ts). */
   risk: number;
+  dataLoss: number;
+  weightDecay: number;
   gradientNorm: number;
   tolerance: number;
   steps: number;
@@ -60,7 +62,7 @@ export function saveMinimum(dir: string, config: TrainConfig, paramNames: string
       config,
     }),
   );
-  writeRunRecord(dir, { config, environment: environment(), minimum: { risk: record.risk, gradientNorm: record.gradientNorm }, written: new Date().toISOString() });
+  writeRunRecord(dir, { config, environment: environment(), minimum: { risk: record.risk, dataLoss: record.dataLoss, weightDecay: record.weightDecay, gradientNorm: record.gradientNorm }, written: new Date().toISOString() });
   writeFileAtomic(minimumFile(dir), `${JSON.stringify(record, null, 2)}\n`);
 }
 

@@ -3,9 +3,9 @@
 // tensors [n, F].
 import { avgPool2d, fromArray, keep, scope, type Tensor } from '../tensor/index.js';
 import { loadDataset, type Dataset } from '../data/index.js';
-import { deriveSeed } from '../train/seeds.js';
+import { deriveSeed } from '../util/seed.js';
 
-export interface Split {
+export interface ImageSplit {
   x: Tensor;
   y: Tensor;
   labels: Int32Array;
@@ -16,8 +16,8 @@ export interface ImageData {
   name: string;
   features: number;
   classes: number;
-  train: Split;
-  test: Split;
+  train: ImageSplit;
+  test: ImageSplit;
 }
 
 export interface ImageDataSpec {
@@ -30,7 +30,7 @@ export interface ImageDataSpec {
   seed: number;
 }
 
-function split(ds: Dataset, pool: number): Split {
+function split(ds: Dataset, pool: number): ImageSplit {
   const x = scope(() => {
     const images = fromArray(ds.x, [ds.n, ...ds.shape]);
     const pooled = pool > 1 && ds.shape.length === 3 ? avgPool2d(images, pool) : images;

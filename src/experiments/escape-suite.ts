@@ -8,7 +8,7 @@ import type { Algorithm } from '../algorithms/recursion.js';
 import { algorithmLabel, bandLines, type Row } from '../report/charts.js';
 import { escapeCurves, escapeProblem, networkMatrix, predict, type EscapeCurves, type Network, type Prediction } from './network.js';
 import type { Figure, Status, SuiteResult, Table } from '../report/results.js';
-import { mean, meanInterval, type Interval } from './statistics.js';
+import { formatInterval, mean, meanInterval, type Interval } from '../stats/index.js';
 import type { WorkStore } from './work.js';
 
 export interface EscapeSuiteSettings {
@@ -32,7 +32,6 @@ export function lateMeans(curves: number[][], steps: number[]): number[] {
   return curves.map((c) => mean(late.map((j) => c[j])));
 }
 
-export const fmtInterval = (i: Interval, digits = 2): string => `${i.estimate.toExponential(digits)} [${i.lo.toExponential(digits)}, ${i.hi.toExponential(digits)}]`;
 
 /** A symlog constant below the smallest positive magnitude worth resolving: a hundredth of the largest. */
 function symlogConstant(rows: Row[]): number {
@@ -91,9 +90,9 @@ export async function escapeSuite(store: WorkStore, network: Network, s: EscapeS
         const dc = meanInterval(late.centroid.map((x, r) => x - centralLate.centroid[r]));
         const da = meanInterval(late.agents.map((x, r) => x - centralLate.agents[r]));
         comparisons.push({ B, algorithm, centroid: dc, agents: da });
-        diffText = fmtInterval(dc);
+        diffText = formatInterval(dc);
       }
-      tableRows.push([B, label, fmtInterval(lateC), predLate === null ? 'unstable' : predLate.toExponential(2), fmtInterval(lateA), predLateA === null ? 'unstable' : predLateA.toExponential(2), diffText]);
+      tableRows.push([B, label, formatInterval(lateC), predLate === null ? 'unstable' : predLate.toExponential(2), formatInterval(lateA), predLateA === null ? 'unstable' : predLateA.toExponential(2), diffText]);
     }
   }
   const table: Table = {
@@ -114,7 +113,7 @@ export async function escapeSuite(store: WorkStore, network: Network, s: EscapeS
   };
   const biggest = Math.max(...s.batchSizes);
   const atBiggest = comparisons.filter((c) => c.B === biggest);
-  const statement = `At B = ${biggest}, ${atBiggest.map((c) => `${algorithmLabel(c.algorithm)} escapes ${ratio(c)} (difference ${fmtInterval(c.centroid)})`).join(' and ')}; in the large-batch regime (B ≥ ${s.largeBatch}) ${faster} of ${large.length} comparisons are faster with 95% confidence${slower ? `, ${slower} slower` : ''}.`;
+  const statement = `At B = ${biggest}, ${atBiggest.map((c) => `${algorithmLabel(c.algorithm)} escapes ${ratio(c)} (difference ${formatInterval(c.centroid)})`).join(' and ')}; in the large-batch regime (B ≥ ${s.largeBatch}) ${faster} of ${large.length} comparisons are faster with 95% confidence${slower ? `, ${slower} slower` : ''}.`;
   const smallFaster = small.filter((c) => c.centroid.lo > 0).length;
   const smallestB = Math.min(...s.batchSizes);
   const fall = (algorithm: Algorithm): string => {

@@ -5,10 +5,10 @@
 // the same window of its exact curves, and its steady state.
 import type { Algorithm } from '../algorithms/recursion.js';
 import { algorithmLabel, pointsWithErrors, type Row } from '../report/charts.js';
-import { fmtInterval, lateMeans, recordSteps } from './escape-suite.js';
+import { lateMeans, recordSteps } from './escape-suite.js';
 import { escapeCurves, escapeProblem, networkMatrix, predict, type EscapeCurves, type Network, type Prediction } from './network.js';
 import type { Figure, Status, SuiteResult, Table } from '../report/results.js';
-import { meanInterval, type Interval } from './statistics.js';
+import { formatInterval, meanInterval, type Interval } from '../stats/index.js';
 import type { WorkStore } from './work.js';
 
 export interface ExcessSuiteSettings {
@@ -55,7 +55,7 @@ export async function excessSuite(store: WorkStore, network: Network, s: ExcessS
       const pa = c.prediction.agents && d.prediction.agents ? lateMeans([c.prediction.agents], record)[0] - lateMeans([d.prediction.agents], record)[0] : null;
       comparisons.push({ topology, stepSize: mu, mixingRate, centroid: dc, agents: da, predicted: pc, predictedAgents: pa });
       const steady = (p: Prediction): string => ('unavailable' in p.steady ? 'unstable' : p.steady.centroid.toExponential(2));
-      tableRows.push([topology, mixingRate.toFixed(3), mu, fmtInterval(meanInterval(c.agents)), fmtInterval(meanInterval(d.agents)), fmtInterval(da), pa === null ? 'unstable' : pa.toExponential(2), fmtInterval(dc), pc === null ? 'unstable' : pc.toExponential(2), `${steady(c.prediction)} / ${steady(d.prediction)}`]);
+      tableRows.push([topology, mixingRate.toFixed(3), mu, formatInterval(meanInterval(c.agents)), formatInterval(meanInterval(d.agents)), formatInterval(da), pa === null ? 'unstable' : pa.toExponential(2), formatInterval(dc), pc === null ? 'unstable' : pc.toExponential(2), `${steady(c.prediction)} / ${steady(d.prediction)}`]);
     }
   }
   const table: Table = {

@@ -11,4 +11,3 @@ export { prepareNetwork, predict, networkMatrix, escapeProblem, escapeCurves, ty
 export { findMinimum, type Minimum, type MinimumSettings } from './minimum.js';
 export { imageData, type ImageData } from './data.js';
 export { defaultLandscape, toyRisk, toyRun, toyStarts, toyGrid, inFlatBasin, type ToyLandscape, type ToyRun, type ToyRunSettings } from './toy.js';
-export * from './statistics.js';

@@ -1,11 +1,15 @@
 // The reference minimum w* of the escape and excess-risk suites, found as the paper
 // does: large-batch centralized SGD from a random start, w_n = w_{n−1} − μ (1/K) Σ_k ∇̂J_k,
 // then full-batch L-BFGS on J = Σ_k p_k J_k to bring ‖∇J‖ down.
-import { unifiedForm, unifiedStep } from '../algorithms/recursion.js';
-import { ReplacementSampler, gatherStacked, globalObjective, minimize, type EscapeProblem } from '../escape/index.js';
-import { Generator, fromArray, grad, keep, scope, type Tensor } from '../tensor/index.js';
+import { unifiedForm } from '../algorithms/recursion.js';
+import { plainSgd } from '../algorithms/local.js';
+import { sgdStep } from '../algorithms/step.js';
+import { ReplacementSampler, gatherStacked } from '../data/index.js';
+import { minimize, type EscapeProblem } from '../escape/index.js';
+import { globalRisk, riskObjective } from '../measures/index.js';
+import { Generator, fromArray, keep, scope, type Tensor } from '../tensor/index.js';
 import { agentLosses, type Model } from '../models/index.js';
-import { deriveSeed } from '../train/seeds.js';
+import { deriveSeed } from '../util/seed.js';
 
 export interface MinimumSettings {
   batchSize: number;
@@ -37,16 +41,14 @@ export function findMinimum(problem: EscapeProblem, s: MinimumSettings): Minimum
   const K = problem.parts.length;
   return scope(() => {
     let w = model.init(K, new Generator(deriveSeed(s.seed, 'minimum-init'))).map(keep);
-    const form = unifiedForm('centralized', fromArray(Float32Array.from({ length: K * K }, () => 1 / K), [K, K]));
+    const form = unifiedForm('centralized', Array.from({ length: K }, () => Array.from({ length: K }, () => 1 / K)));
+    const settings = { form, stepSize: s.stepSize, local: plainSgd, momentum: null };
     const sampler = new ReplacementSampler(problem.parts, s.batchSize, [deriveSeed(s.seed, 'minimum-batches')]);
     try {
       for (let n = 1; n <= s.steps; n++) {
         const next = scope(() => {
           const batch = gatherStacked(problem.train, sampler.next(), K, s.batchSize);
-          return unifiedStep(w, (phi) => {
-            const leaves = phi.map((t) => t.detach().requiresGrad_());
-            return grad(agentLosses(model, leaves, batch.x, batch.y).sum(), leaves);
-          }, form, s.stepSize);
+          return sgdStep(w, (phi) => agentLosses(model, phi, batch.x, batch.y), settings).w;
         });
         w.forEach((t) => t.dispose());
         w = next.map(keep);
@@ -56,7 +58,7 @@ export function findMinimum(problem: EscapeProblem, s: MinimumSettings): Minimum
     }
     const one = w.map((t) => keep(t.select(0, 0).contiguous()));
     w.forEach((t) => t.dispose());
-    const polished = minimize(globalObjective(problem), one, { method: 'lbfgs', tolerance: s.tolerance, maxSteps: s.polishSteps });
+    const polished = minimize(riskObjective(globalRisk(problem)), one, { method: 'lbfgs', tolerance: s.tolerance, maxSteps: s.polishSteps });
     one.forEach((t) => t.dispose());
     const params = polished.params.map((t) => t.toNumbers());
     polished.params.forEach((t) => t.dispose());

@@ -10,7 +10,7 @@ import { makeModel, type Model } from '../models/index.js';
 import { fromArray, keep, scope, type Tensor } from '../tensor/index.js';
 import { linearizedModel, propagateMoments, steadyState, type LinearizedModel } from '../theory/index.js';
 import { UserError } from '../errors.js';
-import { deriveSeed } from '../train/seeds.js';
+import { deriveSeed } from '../util/seed.js';
 import { imageData } from './data.js';
 import { findMinimum, toTensors, type Minimum, type MinimumSettings } from './minimum.js';
 import type { WorkStore } from './work.js';
@@ -133,9 +133,8 @@ export interface Prediction {
 
 /** The theory's excess-risk curves at `steps` for an algorithm on A with step size μ and batch B. */
 export function predict(network: Network, algorithm: Algorithm, A: Matrix, stepSize: number, batchSize: number, steps: number[]): Prediction {
-  const K = network.settings.agents;
   return scope(() => {
-    const form = unifiedForm(algorithm, fromArray(Float64Array.from(A.flat()), [K, K]));
+    const form = unifiedForm(algorithm, A, 'float64');
     const settings = { form, stepSize, batchSize };
     let steady: Prediction['steady'];
     try {

@@ -5,7 +5,7 @@
 import type { Algorithm } from '../algorithms/recursion.js';
 import { algorithmLabel, chart, pointsWithErrors, type Row } from '../report/charts.js';
 import type { Figure, Status, SuiteResult, Table } from '../report/results.js';
-import { bootstrapStatistic, mean, proportionInterval, type Interval } from './statistics.js';
+import { bootstrapStatistic, mean, proportionInterval, type Interval } from '../stats/index.js';
 import { defaultLandscape, toyGrid, toyRun, type ToyRun, type ToyRunSettings } from './toy.js';
 import type { WorkStore } from './work.js';
 

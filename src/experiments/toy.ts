@@ -13,11 +13,13 @@
  * box; after N steps of the unified recursion its centroid's basin is where plain
  * gradient descent on J from the centroid ends.
  */
-import { unifiedForm, unifiedStep, type Algorithm } from '../algorithms/recursion.js';
+import { replicaMixer, unifiedForm, type Algorithm } from '../algorithms/recursion.js';
+import { plainSgd } from '../algorithms/local.js';
+import { sgdStep } from '../algorithms/step.js';
 import { combinationMatrix, makeGraph } from '../graph/index.js';
 import { Generator, fromArray, grad, keep, noGrad, rand, randn, scope, tensor, type Tensor } from '../tensor/index.js';
-import { deriveSeed } from '../train/seeds.js';
-import { replicaCentroids, replicaMixer } from '../escape/index.js';
+import { deriveSeed } from '../util/seed.js';
+import { centroids } from '../measures/index.js';
 
 export interface Well {
   centre: [number, number];
@@ -106,8 +108,7 @@ export function toyRun(l: ToyLandscape, s: ToyRunSettings): ToyRun {
   const starts = s.start === 'sharp' ? Array.from({ length: R }, () => [...l.sharp.centre]) : toyStarts(l, R, s.seed);
   const A = combinationMatrix('metropolis', makeGraph({ topology: s.topology, agents: K, seed: deriveSeed(s.seed, 'graph') }));
   return scope(() => {
-    const At = fromArray(Float64Array.from(A.flat()), [K, K]);
-    const form = unifiedForm(s.algorithm, At);
+    const form = unifiedForm(s.algorithm, A, 'float64');
     const mixer = replicaMixer(R);
     // b_k: drawn afresh for every replica (the same for every algorithm), centred so Σ_k b_k = 0.
     const draws = randn([R, K, 2], new Generator(deriveSeed(s.seed, 'toy-heterogeneity')), 'float64').mul(s.heterogeneity);
@@ -115,21 +116,20 @@ export function toyRun(l: ToyLandscape, s: ToyRunSettings): ToyRun {
     const noiseGen = new Generator(deriveSeed(s.seed, 'toy-noise'));
     const noiseScale = s.noise / Math.sqrt(s.batchSize);
     let w = [keep(fromArray(Float64Array.from(starts.flatMap((p) => Array.from({ length: K }, () => p).flat())), [R * K, 2]))];
+    const settings = { form, stepSize: s.stepSize, local: plainSgd, momentum: null, mixer };
     for (let n = 0; n < s.steps; n++) {
-      const next = unifiedStep(w, (phi) => {
-        const x = phi[0].detach().requiresGrad_();
-        const local = toyRisk(l, x).add(x.mul(b).sum(-1));
-        const [g] = grad(local.sum(), [x]);
-        return [g.add(randn([R * K, 2], noiseGen, 'float64').mul(noiseScale))];
-      }, form, s.stepSize, mixer);
+      const next = scope(() => {
+        const v = randn([R * K, 2], noiseGen, 'float64').mul(noiseScale);
+        // Agent k's risk J + b_kᵀw, and the gradient noise v as a linear term vᵀw (its gradient is v).
+        return sgdStep(w, ([x]) => toyRisk(l, x).add(x.mul(b.add(v)).sum(-1)), settings).w;
+      });
       w.forEach((t) => t.dispose());
       w = next.map(keep);
     }
-    const p = fromArray(Float64Array.from({ length: K }, () => 1 / K));
-    const [centroids] = replicaCentroids(w, R, p);
-    const flatEnds = centroids.toNumbers();
+    const [wc] = centroids(w, undefined, R);
+    const flatEnds = wc.toNumbers();
     const ends = Array.from({ length: R }, (_, r) => [flatEnds[2 * r], flatEnds[2 * r + 1]]);
-    const risk = toyRisk(l, centroids).toNumbers();
+    const risk = toyRisk(l, wc).toNumbers();
     w.forEach((t) => t.dispose());
     b.dispose();
     return { algorithm: s.algorithm, starts, ends, flat: inFlatBasin(l, ends), risk };

@@ -8,20 +8,20 @@
 import type { Algorithm } from '../algorithms/recursion.js';
 import { AgentSampler, gatherBatch, partition, parsePartition, labelHistogram } from '../data/index.js';
 import { combinationSchedule, makeGraph, spectrum } from '../graph/index.js';
-import { gaussianSharpness, hutchinsonTrace, modelObjective, optimizationError, topEigenvalues, centroid } from '../measures/index.js';
+import { centroid, gaussianSharpness, globalRisk, hutchinsonTrace, optimizationError, riskObjective, topEigenvalues } from '../measures/index.js';
 import { makeModel } from '../models/index.js';
 import { algorithmLabel, scatterPanels, type Row } from '../report/charts.js';
 import { Generator, scope } from '../tensor/index.js';
 import { loadCheckpoint } from '../train/checkpoint.js';
 import { makeConfig } from '../train/config.js';
 import { writeRunRecord, environment } from '../train/rundir.js';
-import { deriveSeed } from '../train/seeds.js';
+import { deriveSeed } from '../util/seed.js';
 import type { Setup } from '../train/setup.js';
 import { train } from '../train/trainer.js';
 import { makeFolder } from '../util/files.js';
 import { imageData, type ImageData } from './data.js';
 import type { Figure, Status, SuiteResult, Table } from '../report/results.js';
-import { bootstrapLeastSquares, bootstrapStatistic, leastSquares, mean, meanInterval, type BootstrapFit, type Interval } from './statistics.js';
+import { bootstrapLeastSquares, bootstrapStatistic, leastSquares, mean, meanInterval, type BootstrapFit, type Interval } from '../stats/index.js';
 import type { WorkStore } from './work.js';
 
 export interface TradeoffSettings {
@@ -87,10 +87,9 @@ function setupFor(images: ImageData, s: TradeoffSettings, algorithm: Algorithm, 
     model: makeModel({ model: 'mlp', inputShape: [images.features], classes: images.classes, hidden: s.hidden }),
     train: trainTensors,
     test: tensors(images.test),
-    evalTrain: trainTensors,
     parts,
     labelHistogram: labelHistogram(images.train.labels, parts, images.classes),
-    sampler: (k) => new AgentSampler(parts[k], batchSize, deriveSeed(seed, 'batches', k), k),
+    sampler: (k) => new AgentSampler(parts[k], batchSize, seed, k),
     batch: (indices) => gatherBatch(trainTensors, indices),
   };
 }
@@ -104,14 +103,14 @@ async function trainAndMeasure(store: WorkStore, id: string, images: ImageData, 
   const ck = loadCheckpoint(out);
   const measured = scope(() => {
     const wc = centroid(ck.params, ck.perron);
-    const n = Math.min(s.measureSubset, images.train.n);
-    const objective = modelObjective(setup.model, images.train.x.narrow(0, 0, n), images.train.y.narrow(0, 0, n));
-    const full = modelObjective(setup.model, images.train.x, images.train.y, 4096);
+    // The run's objective J: on a stratified subset for the curvature measures, on every example for J and ‖∇J‖.
+    const objective = riskObjective(globalRisk(setup, { maxExamples: s.measureSubset, seed: deriveSeed(seed, 'measure-subset') }));
+    const full = riskObjective(globalRisk(setup), 4096);
     const gen = (purpose: string): Generator => new Generator(deriveSeed(seed, purpose));
     const trace = hutchinsonTrace(objective, wc, { gen: gen('trace'), maxProbes: s.traceProbes, minProbes: Math.min(10, s.traceProbes), relTol: 0.02 });
     const eig = topEigenvalues(objective, wc, { k: 1, gen: gen('eigen'), method: 'lanczos', maxIterations: s.lanczosSteps });
     const sharp = gaussianSharpness(objective, wc, { sigma: s.sharpnessSigma, gen: gen('sharpness'), samples: s.sharpnessSamples });
-    const opt = optimizationError(full, wc);
+    const opt = optimizationError(full, wc, { weightDecay: setup.config.weightDecay });
     return { trace: trace.mean, traceStdError: trace.stdError, lambdaMax: eig.values[0], sharpness: sharp.mean, sharpnessStdError: sharp.stdError, trainLoss: opt.risk, gradNorm: opt.gradientNorm };
   });
   ck.params.forEach((t) => t.dispose());

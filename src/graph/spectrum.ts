@@ -17,11 +17,13 @@ const spectralRadius = (M: Tensor): number =>
   });
 
 /**
- * The Perron vector: solves (A − I)p = 0 with 1ᵀp = 1 by replacing the last (redundant,
- * since 1ᵀ(A − I) = 0) equation with the normalization.
+ * The Perron vector: 1/K exactly when A is doubly stochastic (so equal matrices give equal
+ * weights to the last bit, however they were made); otherwise solves (A − I)p = 0 with
+ * 1ᵀp = 1 by replacing the last (redundant, since 1ᵀ(A − I) = 0) equation with the normalization.
  */
 export function perronVector(A: Matrix): number[] {
   const K = A.length;
+  if (isDoublyStochastic(A)) return new Array<number>(K).fill(1 / K);
   const system = A.map((row, l) => (l === K - 1 ? new Array<number>(K).fill(1) : row.map((a, k) => a - (l === k ? 1 : 0))));
   const rhs = Array.from({ length: K }, (_, l) => [l === K - 1 ? 1 : 0]);
   try {

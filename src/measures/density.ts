@@ -9,7 +9,7 @@ import { rademacher, scope, tensor, type Generator, type Tensor } from '../tenso
 import { Meter, type Cost } from './cost.js';
 import { lanczos, ritz } from './lanczos.js';
 import { hessianOperator, type Objective } from './objective.js';
-import { meanAndStdError } from './statistics.js';
+import { meanAndStdError } from '../stats/index.js';
 import { dimension } from './vector.js';
 
 export interface DensityOptions {

@@ -9,7 +9,7 @@
 import { randn, scope, type Generator, type Tensor } from '../tensor/index.js';
 import { Meter, type Cost } from './cost.js';
 import { risk, riskAndGradient, type Objective } from './objective.js';
-import { meanAndStdError } from './statistics.js';
+import { meanAndStdError } from '../stats/index.js';
 import { axpy, flat, norm, unflat } from './vector.js';
 
 export interface GaussianSharpnessOptions {

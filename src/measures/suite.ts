@@ -1,12 +1,14 @@
 // The measures asked for at one model w, run in a fixed order, as one JSON-ready record
 // (what `flatdist measure --json` prints). Each stochastic measure draws from its own
-// generator, seeded from (seed, measure), so adding or dropping a measure leaves the
+// generator, seeded from deriveSeed(seed, 'measure/<name>'), so adding or dropping a measure leaves the
 // others' numbers unchanged.
 import { Generator, type Tensor } from '../tensor/index.js';
+import { deriveSeed } from '../util/seed.js';
 import { spectralDensity, type DensityOptions, type SpectralDensity } from './density.js';
 import { topEigenvalues, type EigenOptions, type Eigenvalues } from './eigenvalues.js';
 import type { Objective } from './objective.js';
-import { consensusDistance, optimizationError, type OptimizationError } from './optimization.js';
+import { optimizationError, type OptimizationError } from './optimization.js';
+import { consensusDistance } from './risk.js';
 import { gaussianSharpness, worstCaseSharpness, type GaussianSharpness, type GaussianSharpnessOptions, type WorstCaseSharpness, type WorstCaseSharpnessOptions } from './sharpness.js';
 import { lossSlice1d, lossSlice2d, type LossSlice1d, type LossSlice2d, type SliceOptions } from './slices.js';
 import { hutchinsonTrace, type HutchinsonOptions, type TraceEstimate } from './trace.js';
@@ -15,6 +17,8 @@ type WithoutGen<T> = Omit<T, 'gen'>;
 
 export interface MeasureSpec {
   seed: number;
+  /** λ, the weight decay the objective includes (so the report can give its data loss; default 0). */
+  weightDecay?: number;
   /** J(w*) of a reference minimum, for the excess risk. */
   reference?: number;
   trace?: WithoutGen<HutchinsonOptions>;
@@ -45,14 +49,14 @@ export interface MeasureReport {
   slice2d?: LossSlice2d;
 }
 
-const streams = { trace: 1n, eigenvalues: 2n, density: 3n, gaussian: 4n, worstCase: 5n, slice1d: 6n, slice2d: 7n } as const;
-const generator = (seed: number, measure: keyof typeof streams): Generator => new Generator(BigInt(seed) * 16n + streams[measure]);
+type Stream = 'trace' | 'eigenvalues' | 'density' | 'gaussian' | 'worstCase' | 'slice1d' | 'slice2d';
+const generator = (seed: number, measure: Stream): Generator => new Generator(deriveSeed(seed, `measure/${measure}`));
 
 /** Run the measures named in spec at params (one model), and the consensus distance of agents if given. */
 export function measure(obj: Objective, params: Tensor[], spec: MeasureSpec, agents?: Agents): MeasureReport {
   const report: MeasureReport = {
     dimension: params.reduce((n, p) => n + p.numel, 0),
-    optimization: optimizationError(obj, params, { reference: spec.reference }),
+    optimization: optimizationError(obj, params, { reference: spec.reference, weightDecay: spec.weightDecay }),
   };
   if (agents) report.consensusDistance = consensusDistance(agents.stacked, agents.p);
   if (spec.trace) report.trace = hutchinsonTrace(obj, params, { ...spec.trace, gen: generator(spec.seed, 'trace') });

@@ -5,7 +5,7 @@
 import { rademacher, scope, type Generator, type Tensor } from '../tensor/index.js';
 import { Meter, type Cost } from './cost.js';
 import { hvps, type Objective } from './objective.js';
-import { meanAndStdError } from './statistics.js';
+import { meanAndStdError } from '../stats/index.js';
 import { dimension, unflat } from './vector.js';
 
 export interface HutchinsonOptions {

@@ -3,10 +3,11 @@
  *
  *   d_k = (1/N_k) Σ_i g_{k,i},   R_k = (1/N_k) Σ_i (g_{k,i} − d_k)(g_{k,i} − d_k)ᵀ,
  *
- * g_{k,i} = ∇Q(w*; x_{k,i}) the per-sample gradients over agent k's data, so that a
- * batch of B samples drawn with replacement has gradient noise of covariance R_k/B
- * (without replacement from N_k samples it is R_k/B · (N_k − B)/(N_k − 1)).
- * H_k = ∇²J_k(w*) comes from Hessian-vector products (measures' hessian()).
+ * g_{k,i} = ∇Q(w*; x_{k,i}) + λw* the per-sample gradients of agent k's risk J_k (weight
+ * decay λ included, src/measures/risk.ts), so that a batch of B samples drawn with
+ * replacement has gradient noise of covariance R_k/B (without replacement from N_k
+ * samples it is R_k/B · (N_k − B)/(N_k − 1)); λw* shifts d_k, not R_k.
+ * H_k = ∇²J_k(w*) = H_k^data + λI comes from Hessian-vector products of J_k (measures' hessian()).
  */
 import { keep, scope, stack, type Tensor } from '../tensor/index.js';
 import { DataError } from '../errors.js';

@@ -2,14 +2,13 @@
 // graph and its combination matrices, the data and its partition across agents,
 // the model, and each agent's batch stream. Every process of a distributed run
 // computes the same Setup.
-import { loadDataset, partition, parsePartition, labelHistogram, AgentSampler, datasetTensors, gatherBatch, takeSubset, type DatasetTensors } from '../data/index.js';
+import { loadDataset, partition, parsePartition, labelHistogram, AgentSampler, datasetTensors, gatherBatch, type DatasetTensors } from '../data/index.js';
 import { combinationSchedule, fromMatrixFile, makeGraph, type Graph, type Matrix } from '../graph/index.js';
 import { spectrum as analyze, type Spectrum } from '../graph/spectrum.js';
 import { makeModel, type Model } from '../models/index.js';
 import type { Tensor } from '../tensor/index.js';
 import type { TrainConfig } from './config.js';
-import type { Split } from './evaluate.js';
-import { deriveSeed } from './seeds.js';
+import { deriveSeed } from '../util/seed.js';
 import { activationBytesPerExample, requireMatrixFits, requireRunFits, runMemory } from './memory.js';
 
 export interface Setup {
@@ -24,8 +23,6 @@ export interface Setup {
   model: Model;
   train: DatasetTensors;
   test: DatasetTensors;
-  /** The training examples the train metrics are computed on. */
-  evalTrain: Split;
   /** Training-example indices held by each agent. */
   parts: number[][];
   labelHistogram: number[][];
@@ -55,7 +52,6 @@ export function prepare(config: TrainConfig): Setup {
   const model = makeModel({ model: c.model, inputShape: data.train.shape, classes: data.train.classes, hidden: c.hidden, activation: c.activation });
   requireRunFits(runMemory({ agents: c.agents, batchSize: c.batchSize, parameterCount: model.parameterCount, activationBytesPerExample: activationBytesPerExample(model) }));
   const train = datasetTensors(data.train);
-  const evalTrain = data.train.n <= c.evalSubset ? train : datasetTensors(takeSubset(data.train, c.evalSubset, deriveSeed(c.seed, 'eval')));
   return {
     config: c,
     graph,
@@ -66,10 +62,9 @@ export function prepare(config: TrainConfig): Setup {
     model,
     train,
     test: datasetTensors(data.test),
-    evalTrain,
     parts,
     labelHistogram: labelHistogram(data.train.y, parts, data.train.classes),
-    sampler: (k) => new AgentSampler(parts[k], c.batchSize, deriveSeed(c.seed, 'batches', k), k),
+    sampler: (k) => new AgentSampler(parts[k], c.batchSize, c.seed, k),
     batch: (indices) => gatherBatch(train, indices),
   };
 }

@@ -1,19 +1,21 @@
 // The training loop: config → graph, data partition, model → steps of the
 // unified recursion → run directory. All K agents live stacked in one process
 // here; the process-per-agent runtime supplies its own Mixer and gather.
-import { unifiedForm, localMixer, unifiedStep, type Mixer, type UnifiedForm } from '../algorithms/recursion.js';
-import { localDirection, momentumBuffers, type LocalOptions } from '../algorithms/local.js';
+import { FormSchedule, localMixer, type Mixer } from '../algorithms/recursion.js';
+import { momentumBuffers, type LocalOptions } from '../algorithms/local.js';
+import { sgdStep } from '../algorithms/step.js';
 import { DivergenceError } from '../errors.js';
 import type { SamplerState } from '../data/sampler.js';
 import { agentLosses } from '../models/index.js';
-import { Generator, fromArray, grad, keep, noGrad, scope, type Tensor } from '../tensor/index.js';
+import { Generator, fromArray, keep, noGrad, scope, type Tensor } from '../tensor/index.js';
 import { makeFolder } from '../util/files.js';
 import { checkCheckpoint, discardCheckpointsAfter, latestCheckpointPath, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import type { TrainConfig } from './config.js';
-import { centroidGradNorm, consensusDistance, evaluate, type Evaluation } from './evaluate.js';
+import { evaluateNetwork, trainingRisk, type Evaluation, type ObjectiveAtCentroid } from './evaluate.js';
+import { splitRisk } from '../measures/index.js';
 import { appendMetrics, paths, truncateMetrics } from './rundir.js';
 import { stepSizeAt } from './schedule.js';
-import { deriveSeed } from './seeds.js';
+import { deriveSeed } from '../util/seed.js';
 import type { Setup } from './setup.js';
 
 export interface Stats {
@@ -27,10 +29,13 @@ export interface MetricsLine {
   epoch: number;
   stepSize: number;
   batchLoss: number;
+  /** Data loss (no weight decay) and accuracy of the centroid and the agents: on the run's training examples (Σ_k p_k J_k, weighted), on the test split (mean). */
   train: { centroid: { loss: number; accuracy: number }; agents: { loss: Stats; accuracy: Stats } };
   test: { centroid: { loss: number; accuracy: number }; agents: { loss: Stats; accuracy: Stats } };
+  /** J(w_c) = train.centroid.loss + (λ/2)‖w_c‖², the objective the run minimizes, and ‖∇J(w_c)‖, on the training examples scored. */
+  objective: ObjectiveAtCentroid;
+  /** (1/K) Σ_k ‖w_k − w_c‖². */
   consensusDistance: number;
-  gradNorm: number;
   /** Distributed runs: bytes each agent sent per step and the fraction of wall time spent communicating, since the last evaluation. */
   communication?: { bytesPerAgentPerStep: number; fraction: number };
 }
@@ -39,7 +44,10 @@ export interface Summary {
   algorithm: string;
   agents: number;
   steps: number;
+  /** The data loss at the centroid. */
   trainLoss: number;
+  /** J(w_c) = trainLoss + (λ/2)‖w_c‖². */
+  trainObjective: number;
   trainAccuracy: number;
   testLoss: number;
   testAccuracy: number;
@@ -98,7 +106,8 @@ export async function train(setup: Setup, o: TrainOptions = {}): Promise<Summary
   if (writer) makeFolder(out.checkpoints);
   const total = totalSteps(c, setup.train.y.shape[0]);
   const local: LocalOptions = { weightDecay: c.weightDecay, clipNorm: c.clipNorm, momentum: c.momentum };
-  const p = keep(fromArray(Float32Array.from(setup.perron), [c.agents]));
+  const p = setup.perron;
+  const risks = { train: trainingRisk(setup), test: splitRisk(model, setup.test, c.weightDecay) };
   const samplers = hosted.map((k) => setup.sampler(k));
 
   let w: Tensor[];
@@ -125,9 +134,7 @@ export async function train(setup: Setup, o: TrainOptions = {}): Promise<Summary
   }
 
   let since = { step: start, time: performance.now(), ...(o.communication?.() ?? { bytesSent: 0, seconds: 0 }) };
-  const matrixAt = setup.combination;
-  let form: UnifiedForm | null = null;
-  let formStep = -1;
+  const forms = new FormSchedule(c.algorithm, setup.combination, setup.timeVarying);
   let lastLine: MetricsLine | null = null;
 
   /** Every agent's mean batch loss, and communication since the last evaluation, over all processes. */
@@ -143,18 +150,16 @@ export async function train(setup: Setup, o: TrainOptions = {}): Promise<Summary
   const evaluateNow = (step: number, localLossSum: number, stepSize: number): MetricsLine =>
     scope(() => {
       const { batchLoss, communication } = networkStats(step, localLossSum);
-      const all = gatherAll(w);
-      const trainEval = evaluate(model, all, p, setup.evalTrain);
-      const testEval = evaluate(model, all, p, setup.test);
+      const e = evaluateNetwork(risks, gatherAll(w), p);
       return {
         step,
         epoch: (step * c.agents * c.batchSize) / setup.train.y.shape[0],
         stepSize,
         batchLoss,
-        train: summarize(trainEval),
-        test: summarize(testEval),
-        consensusDistance: consensusDistance(all, p),
-        gradNorm: centroidGradNorm(model, all, p, setup.evalTrain),
+        train: summarize(e.train),
+        test: summarize(e.test),
+        objective: e.objective,
+        consensusDistance: e.consensusDistance,
         ...(communication ? { communication } : {}),
       };
     });
@@ -179,31 +184,10 @@ export async function train(setup: Setup, o: TrainOptions = {}): Promise<Summary
 
   for (let n = start; n < total; n++) {
     const mu = stepSizeAt(c.schedule, c.stepSize, n, total);
-    if (form === null || (setup.timeVarying && formStep !== n)) {
-      if (form) for (const A of [form.Ao, form.A1, form.A2]) A?.dispose();
-      form = scope(() => {
-        const A = fromArray(Float32Array.from(matrixAt(n).flat()), [c.agents, c.agents]);
-        return unifiedForm(c.algorithm, A);
-      });
-      formStep = n;
-    }
-    const f = form;
-    let batchLossSum = 0;
-    const next = scope(() => {
+    const settings = { form: forms.at(n), stepSize: mu, local, momentum: buffers, mixer };
+    const { w: next, lossSum: batchLossSum } = scope(() => {
       const batch = setup.batch(samplers.map((s) => s.next()));
-      return unifiedStep(
-        w,
-        (phi) => {
-          const leaves = phi.map((t) => t.detach().requiresGrad_());
-          const losses = agentLosses(model, leaves, batch.x, batch.y);
-          const g = grad(losses.sum(), leaves);
-          batchLossSum = losses.sum().item();
-          return localDirection(g, leaves, local, buffers);
-        },
-        f,
-        mu,
-        mixer,
-      );
+      return sgdStep(w, (phi) => agentLosses(model, phi, batch.x, batch.y), settings);
     });
     const batchLoss = batchLossSum / hosted.length;
     if (!Number.isFinite(batchLoss)) {
@@ -224,6 +208,7 @@ export async function train(setup: Setup, o: TrainOptions = {}): Promise<Summary
     }
     if (checkpointing) checkpoint(step);
   }
+  forms.dispose();
   o.progress?.done();
   if (lastLine === null) lastLine = evaluateNow(total, Number.NaN, stepSizeAt(c.schedule, c.stepSize, total - 1, total));
   return {
@@ -231,6 +216,7 @@ export async function train(setup: Setup, o: TrainOptions = {}): Promise<Summary
     agents: c.agents,
     steps: total,
     trainLoss: lastLine.train.centroid.loss,
+    trainObjective: lastLine.objective.centroid,
     trainAccuracy: lastLine.train.centroid.accuracy,
     testLoss: lastLine.test.centroid.loss,
     testAccuracy: lastLine.test.centroid.accuracy,
