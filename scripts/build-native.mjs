@@ -11,7 +11,9 @@ const include = dir ? join(dir, 'include') : '/usr/include';
 const header = join(include, 'ATen', 'ATen.h');
 if (!existsSync(header)) {
   const where = dir ? `LIBTORCH_DIR=${dir} has no include/ATen/ATen.h` : 'libtorch not found';
-  console.error(`flatdist: ${where} — run 'apt-get install libtorch-dev libopenblas0-pthread' (Debian) or set LIBTORCH_DIR to an unpacked libtorch`);
+  console.error(
+    `flatdist: ${where} — run 'apt-get install libtorch-dev libopenblas0-pthread' (Debian) or set LIBTORCH_DIR to an unpacked libtorch`,
+  );
   process.exit(1);
 }
 
@@ -24,10 +26,18 @@ function torchVersion() {
 }
 
 // A build folder configured before binding.gyp last changed (a source file added) is configured again.
-const configured = existsSync('build/config.gypi') && existsSync('build/Makefile') && statSync('build/Makefile').mtimeMs >= statSync('binding.gyp').mtimeMs;
-const gyp = spawnSync('node-gyp', [configured ? 'build' : 'rebuild', '--jobs', 'max'], { stdio: 'inherit', shell: false });
+const configured =
+  existsSync('build/config.gypi') &&
+  existsSync('build/Makefile') &&
+  statSync('build/Makefile').mtimeMs >= statSync('binding.gyp').mtimeMs;
+const gyp = spawnSync('node-gyp', [configured ? 'build' : 'rebuild', '--jobs', 'max'], {
+  stdio: 'inherit',
+  shell: false,
+});
 if (gyp.error) {
-  console.error(`flatdist: cannot run node-gyp (${gyp.error.message}) — build through npm (npm run build), which puts it on PATH, or run npx node-gyp rebuild`);
+  console.error(
+    `flatdist: cannot run node-gyp (${gyp.error.message}) — build through npm (npm run build), which puts it on PATH, or run npx node-gyp rebuild`,
+  );
 }
 // Written after the build: node-gyp rebuild starts by removing build/.
 if (gyp.status === 0) {

@@ -13,7 +13,10 @@ export class UserError extends Error {
  * (--step-size, or a config file's key).
  */
 export class ConfigError extends UserError {
-  constructor(readonly field: string, readonly detail: string) {
+  constructor(
+    readonly field: string,
+    readonly detail: string,
+  ) {
     super(`${field}: ${detail}`);
     this.name = 'ConfigError';
   }
@@ -21,7 +24,10 @@ export class ConfigError extends UserError {
 
 /** A file that is missing, truncated or not in the expected format. */
 export class DataError extends UserError {
-  constructor(readonly file: string, message: string) {
+  constructor(
+    readonly file: string,
+    message: string,
+  ) {
     super(`${file}: ${message}`);
     this.name = 'DataError';
   }
@@ -37,7 +43,11 @@ export class DivergenceError extends UserError {
 
 /** The operating system refused a file operation (disk full, file-size limit, read-only, permissions, a file in the way). */
 export class FileSystemError extends UserError {
-  constructor(readonly file: string, readonly code: string, message: string) {
+  constructor(
+    readonly file: string,
+    readonly code: string,
+    message: string,
+  ) {
     super(`${file}: ${message}`);
     this.name = 'FileSystemError';
   }
@@ -45,7 +55,10 @@ export class FileSystemError extends UserError {
 
 /** A distributed run cannot go on: a peer is gone, timed out, or was refused. Names the rank when it is known. */
 export class DistError extends UserError {
-  constructor(message: string, readonly rank: number | null = null) {
+  constructor(
+    message: string,
+    readonly rank: number | null = null,
+  ) {
     super(message);
     this.name = 'DistError';
   }

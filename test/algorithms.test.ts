@@ -17,10 +17,12 @@ function maxDiff(a: Tensor[], b: Tensor[]): number {
 }
 
 /** Stochastic gradients of every agent on its own batch x [K, B, …], y [K, B]. */
-const gradientOn = (x: Tensor, y: Tensor) => (phi: Tensor[]): Tensor[] => {
-  const leaves = phi.map((t) => t.detach().requiresGrad_());
-  return grad(agentLosses(model, leaves, x, y).sum(), leaves);
-};
+const gradientOn =
+  (x: Tensor, y: Tensor) =>
+  (phi: Tensor[]): Tensor[] => {
+    const leaves = phi.map((t) => t.detach().requiresGrad_());
+    return grad(agentLosses(model, leaves, x, y).sum(), leaves);
+  };
 
 function batches(gen: Generator, steps: number): { x: Tensor; y: Tensor }[] {
   return Array.from({ length: steps }, () => ({ x: randn([K, B, 6], gen, 'float64'), y: randint(0, 3, [K, B], gen) }));
@@ -41,7 +43,13 @@ test('ATC with A = 11ᵀ/K from a common start equals centralized SGD with batch
       const g = grad(agentLosses(model, leaves, x.reshape([1, K * B, 6]), y.reshape([1, K * B])).sum(), leaves);
       c = c.map((t, i) => t.sub(g[i].mul(0.3)));
     }
-    for (let k = 0; k < K; k++) assert.ok(maxDiff(w.map((t) => t.narrow(0, k, 1)), c) < 1e-12);
+    for (let k = 0; k < K; k++)
+      assert.ok(
+        maxDiff(
+          w.map((t) => t.narrow(0, k, 1)),
+          c,
+        ) < 1e-12,
+      );
   });
 });
 
@@ -50,7 +58,15 @@ test("'centralized' is ATC with the averaging matrix, whatever A is given", () =
     const gen = new Generator(2);
     const w0 = model.init(K, gen, { dtype: 'float64' });
     const [{ x, y }] = batches(gen, 1);
-    const ring = tensor([[0.5, 0.25, 0, 0.25], [0.25, 0.5, 0.25, 0], [0, 0.25, 0.5, 0.25], [0.25, 0, 0.25, 0.5]], 'float64');
+    const ring = tensor(
+      [
+        [0.5, 0.25, 0, 0.25],
+        [0.25, 0.5, 0.25, 0],
+        [0, 0.25, 0.5, 0.25],
+        [0.25, 0, 0.25, 0.5],
+      ],
+      'float64',
+    );
     const a = unifiedStep(w0, gradientOn(x, y), unifiedForm('centralized', ring), 0.1);
     const b = unifiedStep(w0, gradientOn(x, y), unifiedForm('atc', averaging(K, ring)), 0.1);
     assert.ok(maxDiff(a, b) < 1e-15);
@@ -71,7 +87,12 @@ test('consensus with A = I equals K independent SGD runs', () => {
         const g = grad(agentLosses(model, leaves, x.narrow(0, k, 1), y.narrow(0, k, 1)).sum(), leaves);
         v = v.map((t, i) => t.sub(g[i].mul(0.2)));
       }
-      assert.ok(maxDiff(w.map((t) => t.narrow(0, k, 1)), v) < 1e-12);
+      assert.ok(
+        maxDiff(
+          w.map((t) => t.narrow(0, k, 1)),
+          v,
+        ) < 1e-12,
+      );
     }
   });
 });
@@ -79,7 +100,13 @@ test('consensus with A = I equals K independent SGD runs', () => {
 test('two agents on scalar quadratics J_k(w) = ½(w − b_k)², worked by hand', () => {
   scope(() => {
     // a_{lk}: agent 1 gives weight 0.3 to agent 2 and vice versa.
-    const A = tensor([[0.7, 0.3], [0.3, 0.7]], 'float64');
+    const A = tensor(
+      [
+        [0.7, 0.3],
+        [0.3, 0.7],
+      ],
+      'float64',
+    );
     const b = [1, -2];
     const w = [tensor([[0.5], [1.5]], 'float64')];
     const mu = 0.1;
@@ -90,7 +117,10 @@ test('two agents on scalar quadratics J_k(w) = ½(w − b_k)², worked by hand',
       // consensus: Σ_l a_{lk} w_l − μ g_k(w_k)
       consensus: [0.7 * w1 + 0.3 * w2 - mu * g(w1, 0), 0.3 * w1 + 0.7 * w2 - mu * g(w2, 1)],
       // ATC: adapt ψ_k = w_k − μ g_k(w_k), then combine
-      atc: [0.7 * (w1 - mu * g(w1, 0)) + 0.3 * (w2 - mu * g(w2, 1)), 0.3 * (w1 - mu * g(w1, 0)) + 0.7 * (w2 - mu * g(w2, 1))],
+      atc: [
+        0.7 * (w1 - mu * g(w1, 0)) + 0.3 * (w2 - mu * g(w2, 1)),
+        0.3 * (w1 - mu * g(w1, 0)) + 0.7 * (w2 - mu * g(w2, 1)),
+      ],
       // CTA: combine φ_k, then adapt at φ_k
       cta: [0, 0].map((_, k) => {
         const phi = k === 0 ? 0.7 * w1 + 0.3 * w2 : 0.3 * w1 + 0.7 * w2;
@@ -98,11 +128,14 @@ test('two agents on scalar quadratics J_k(w) = ½(w − b_k)², worked by hand',
       }) as [number, number],
       noncooperative: [w1 - mu * g(w1, 0), w2 - mu * g(w2, 1)],
       // centralized: both move by the average gradient and then average
-      centralized: [0, 0].map(() => ((w1 - mu * g(w1, 0)) + (w2 - mu * g(w2, 1))) / 2) as [number, number],
+      centralized: [0, 0].map(() => (w1 - mu * g(w1, 0) + (w2 - mu * g(w2, 1))) / 2) as [number, number],
     };
     for (const [algorithm, want] of Object.entries(expected) as [Algorithm, [number, number]][]) {
       const got = unifiedStep(w, gradient, unifiedForm(algorithm, A), mu)[0].toNumbers();
-      assert.ok(Math.abs(got[0] - want[0]) < 1e-14 && Math.abs(got[1] - want[1]) < 1e-14, `${algorithm}: got ${got}, want ${want}`);
+      assert.ok(
+        Math.abs(got[0] - want[0]) < 1e-14 && Math.abs(got[1] - want[1]) < 1e-14,
+        `${algorithm}: got ${got}, want ${want}`,
+      );
     }
   });
 });
@@ -127,8 +160,24 @@ test('the batched combination Aᵀ·W equals the per-agent sums Σ_l a_{lk} w_l'
 
 test('local options: weight decay adds λφ, clipping caps each agent’s norm, momentum accumulates', () => {
   scope(() => {
-    const g = [tensor([[3, 4], [0.3, 0.4]], 'float64')];
-    const phi = [tensor([[1, 1], [2, 2]], 'float64')];
+    const g = [
+      tensor(
+        [
+          [3, 4],
+          [0.3, 0.4],
+        ],
+        'float64',
+      ),
+    ];
+    const phi = [
+      tensor(
+        [
+          [1, 1],
+          [2, 2],
+        ],
+        'float64',
+      ),
+    ];
     const wd = localDirection(g, phi, { weightDecay: 0.5, clipNorm: null, momentum: 0 }, null);
     assert.deepEqual(wd[0].toNumbers(), [3.5, 4.5, 1.3, 1.4]);
     const clipped = localDirection(g, phi, { weightDecay: 0, clipNorm: 1, momentum: 0 }, null);
@@ -139,7 +188,10 @@ test('local options: weight decay adds λφ, clipping caps each agent’s norm, 
     const buffers = momentumBuffers(o, g)!;
     localDirection(g, phi, o, buffers);
     const second = localDirection(g, phi, o, buffers);
-    assert.deepEqual(second[0].toNumbers().map((v) => +v.toFixed(12)), g[0].toNumbers().map((v) => +(1.9 * v).toFixed(12)));
+    assert.deepEqual(
+      second[0].toNumbers().map((v) => +v.toFixed(12)),
+      g[0].toNumbers().map((v) => +(1.9 * v).toFixed(12)),
+    );
   });
 });
 
@@ -152,8 +204,22 @@ test('ATC over a ring keeps every agent’s average on the centralized path when
     const y1 = randint(0, 3, [1, B], gen);
     const x = stack(Array.from({ length: K }, () => x1.select(0, 0)));
     const y = stack(Array.from({ length: K }, () => y1.select(0, 0)));
-    const ring = tensor([[0.5, 0.25, 0, 0.25], [0.25, 0.5, 0.25, 0], [0, 0.25, 0.5, 0.25], [0.25, 0, 0.25, 0.5]], 'float64');
+    const ring = tensor(
+      [
+        [0.5, 0.25, 0, 0.25],
+        [0.25, 0.5, 0.25, 0],
+        [0, 0.25, 0.5, 0.25],
+        [0.25, 0, 0.25, 0.5],
+      ],
+      'float64',
+    );
     const w = unifiedStep(w0, gradientOn(x, y), unifiedForm('atc', ring), 0.5);
-    for (let k = 1; k < K; k++) assert.ok(maxDiff(w.map((t) => t.narrow(0, k, 1)), w.map((t) => t.narrow(0, 0, 1))) < 1e-14);
+    for (let k = 1; k < K; k++)
+      assert.ok(
+        maxDiff(
+          w.map((t) => t.narrow(0, k, 1)),
+          w.map((t) => t.narrow(0, 0, 1)),
+        ) < 1e-14,
+      );
   });
 });

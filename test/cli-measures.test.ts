@@ -17,7 +17,18 @@ function run(args: string[]): { status: number | null; stdout: string; stderr: s
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-const logistic = ['--dataset', 'gaussian-mixture', '--train-subset', '1000', '--model', 'logistic', '--agents', '4', '--weight-decay', '0.01'];
+const logistic = [
+  '--dataset',
+  'gaussian-mixture',
+  '--train-subset',
+  '1000',
+  '--model',
+  'logistic',
+  '--agents',
+  '4',
+  '--weight-decay',
+  '0.01',
+];
 const convex = join(scratch, 'logistic-min');
 
 test('minimize: L-BFGS reaches the tolerance on regularized logistic regression and saves a loadable checkpoint', () => {
@@ -26,7 +37,11 @@ test('minimize: L-BFGS reaches the tolerance on regularized logistic regression 
   const summary = JSON.parse(r.stdout) as { converged: boolean; gradientNorm: number; risk: number };
   assert.ok(summary.converged && summary.gradientNorm <= 1e-6, `‖∇J‖ = ${summary.gradientNorm}`);
   const ck = loadCheckpoint(convex);
-  assert.deepEqual(ck.params.map((p) => p.shape[0]), [4, 4], 'one copy of w* per agent');
+  assert.deepEqual(
+    ck.params.map((p) => p.shape[0]),
+    [4, 4],
+    'one copy of w* per agent',
+  );
   assert.equal(ck.params[0].select(0, 0).sub(ck.params[0].select(0, 3)).abs().amax().item(), 0);
   const record = JSON.parse(readFileSync(join(convex, 'minimum.json'), 'utf8')) as { risk: number };
   assert.equal(record.risk, summary.risk);
@@ -38,13 +53,29 @@ test('minimize --init starts from a run and takes its config: no model flags nee
   const r = run(['minimize', '--init', trained, '--max-steps', '5', '--out', join(scratch, 'from-run'), '--json']);
   assert.equal(r.status, 0, r.stderr);
   const ck = loadCheckpoint(join(scratch, 'from-run'));
-  assert.deepEqual(ck.params.map((p) => p.shape), [[4, 10, 20], [4, 10]], 'the run’s model (logistic: 20 features, 10 classes) over its 4 agents');
+  assert.deepEqual(
+    ck.params.map((p) => p.shape),
+    [
+      [4, 10, 20],
+      [4, 10],
+    ],
+    'the run’s model (logistic: 20 features, 10 classes) over its 4 agents',
+  );
 });
 
 test('measure: finite trace and top eigenvalues with their uncertainty and cost', () => {
   const r = run(['measure', convex, '--measures', 'trace,eigs,opt', '--top-k', '3', '--max-probes', '20', '--json']);
   assert.equal(r.status, 0, r.stderr);
-  const out = JSON.parse(r.stdout) as { reports: { which: string; report: { trace: { mean: number; stdError: number; probes: number; cost: { hvps: number; seconds: number } }; eigenvalues: { values: number[]; cost: { hvps: number } }; optimization: { risk: number } } }[] };
+  const out = JSON.parse(r.stdout) as {
+    reports: {
+      which: string;
+      report: {
+        trace: { mean: number; stdError: number; probes: number; cost: { hvps: number; seconds: number } };
+        eigenvalues: { values: number[]; cost: { hvps: number } };
+        optimization: { risk: number };
+      };
+    }[];
+  };
   assert.equal(out.reports.length, 1);
   const { trace, eigenvalues } = out.reports[0].report;
   assert.equal(out.reports[0].which, 'centroid');
@@ -57,25 +88,75 @@ test('measure: finite trace and top eigenvalues with their uncertainty and cost'
 });
 
 test('escape --theory on a small MLP on an MNIST subset: three algorithms, escape.jsonl with CIs and predictions', () => {
-  const mlp = ['--dataset', 'mnist', '--train-subset', '600', '--model', 'mlp', '--hidden', '6', '--activation', 'tanh', '--agents', '4', '--weight-decay', '0.001'];
+  const mlp = [
+    '--dataset',
+    'mnist',
+    '--train-subset',
+    '600',
+    '--model',
+    'mlp',
+    '--hidden',
+    '6',
+    '--activation',
+    'tanh',
+    '--agents',
+    '4',
+    '--weight-decay',
+    '0.001',
+  ];
   const minimum = join(scratch, 'mlp-min');
   const m = run(['minimize', ...mlp, '--max-steps', '30', '--out', minimum, '--json']);
   assert.equal(m.status, 0, m.stderr);
   const out = join(scratch, 'mlp-escape');
-  const r = run(['escape', '--minimum', minimum, '--batch-size', '8', '--step-size', '0.1', '--steps', '4', '--seeds', '3', '--every', '2', '--theory', '--rank', '4', '--out', out, '--json']);
+  const r = run([
+    'escape',
+    '--minimum',
+    minimum,
+    '--batch-size',
+    '8',
+    '--step-size',
+    '0.1',
+    '--steps',
+    '4',
+    '--seeds',
+    '3',
+    '--every',
+    '2',
+    '--theory',
+    '--rank',
+    '4',
+    '--out',
+    out,
+    '--json',
+  ]);
   assert.equal(r.status, 0, r.stderr);
-  const lines = readFileSync(join(out, 'escape.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as {
-    algorithm: string; step: number; seeds: number;
-    centroid: { estimate: number; lo: number; hi: number }; agentAverage: { estimate: number; lo: number; hi: number };
-    predicted: { centroid: number; agentAverage: number };
-  });
-  assert.deepEqual(lines.map((l) => `${l.algorithm}@${l.step}`), ['centralized', 'consensus', 'atc'].flatMap((a) => [0, 2, 4].map((n) => `${a}@${n}`)));
+  const lines = readFileSync(join(out, 'escape.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map(
+      (l) =>
+        JSON.parse(l) as {
+          algorithm: string;
+          step: number;
+          seeds: number;
+          centroid: { estimate: number; lo: number; hi: number };
+          agentAverage: { estimate: number; lo: number; hi: number };
+          predicted: { centroid: number; agentAverage: number };
+        },
+    );
+  assert.deepEqual(
+    lines.map((l) => `${l.algorithm}@${l.step}`),
+    ['centralized', 'consensus', 'atc'].flatMap((a) => [0, 2, 4].map((n) => `${a}@${n}`)),
+  );
   for (const l of lines) {
-    for (const x of [l.centroid, l.agentAverage]) assert.ok(x.lo <= x.estimate && x.estimate <= x.hi && [x.lo, x.hi].every(Number.isFinite));
+    for (const x of [l.centroid, l.agentAverage])
+      assert.ok(x.lo <= x.estimate && x.estimate <= x.hi && [x.lo, x.hi].every(Number.isFinite));
     assert.ok(Number.isFinite(l.predicted.centroid) && Number.isFinite(l.predicted.agentAverage));
     if (l.step > 0) assert.ok(l.predicted.centroid > 0, 'the theory predicts escape from the minimum');
   }
-  const summary = JSON.parse(r.stdout) as { theory: { kind: string; rank: number; traceCaptured: { fraction: number } } };
+  const summary = JSON.parse(r.stdout) as {
+    theory: { kind: string; rank: number; traceCaptured: { fraction: number } };
+  };
   assert.equal(summary.theory.kind, 'subspace');
   assert.equal(summary.theory.rank, 4);
   assert.ok(summary.theory.traceCaptured.fraction > 0);
@@ -85,11 +166,24 @@ test('escape --theory on a small MLP on an MNIST subset: three algorithms, escap
 test('theory on a generated quadratic: exact, steady-state and closed-form predictions for three algorithms', () => {
   const r = run(['theory', '--agents', '5', '--dimension', '4', '--step-size', '0.02', '--steps', '50', '--json']);
   assert.equal(r.status, 0, r.stderr);
-  const out = JSON.parse(r.stdout) as { predictions: { algorithm: string; steady: { centroid: number }; closedForm: { centroid: { total: number } }; curve: { centroid: number[] } }[] };
-  assert.deepEqual(out.predictions.map((p) => p.algorithm), ['centralized', 'consensus', 'atc']);
+  const out = JSON.parse(r.stdout) as {
+    predictions: {
+      algorithm: string;
+      steady: { centroid: number };
+      closedForm: { centroid: { total: number } };
+      curve: { centroid: number[] };
+    }[];
+  };
+  assert.deepEqual(
+    out.predictions.map((p) => p.algorithm),
+    ['centralized', 'consensus', 'atc'],
+  );
   for (const p of out.predictions) {
     assert.equal(p.curve.centroid.length, 51);
-    assert.ok(Math.abs(p.closedForm.centroid.total - p.steady.centroid) < 0.1 * p.steady.centroid, `${p.algorithm}: closed form near the exact steady state at small μ`);
+    assert.ok(
+      Math.abs(p.closedForm.centroid.total - p.steady.centroid) < 0.1 * p.steady.centroid,
+      `${p.algorithm}: closed form near the exact steady state at small μ`,
+    );
   }
 });
 

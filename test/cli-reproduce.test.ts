@@ -12,12 +12,23 @@ const scratch = mkdtempSync(join(tmpdir(), 'flatdist-reproduce-'));
 test.after(() => rmSync(scratch, { recursive: true, force: true }));
 
 for (const [name, flags, message] of [
-  ['a missing CIFAR-10 folder at the full scale', ['--full', '--data-dir', join(scratch, 'nonexistent')], /data_batch_1\.bin: missing/],
-  ['--data-dir at a scale that does not read it', ['--quick', '--data-dir', scratch], /--data-dir adds CIFAR-10 to the full trade-off suite only/],
+  [
+    'a missing CIFAR-10 folder at the full scale',
+    ['--full', '--data-dir', join(scratch, 'nonexistent')],
+    /data_batch_1\.bin: missing/,
+  ],
+  [
+    '--data-dir at a scale that does not read it',
+    ['--quick', '--data-dir', scratch],
+    /--data-dir adds CIFAR-10 to the full trade-off suite only/,
+  ],
 ] as const) {
   test(`reproduce refuses ${name} before it starts, writing nothing`, () => {
     const out = join(scratch, name.replace(/\W+/g, '-'));
-    const r = spawnSync(process.execPath, [cli, 'reproduce', ...flags, '--out', out], { encoding: 'utf8', timeout: 30_000 });
+    const r = spawnSync(process.execPath, [cli, 'reproduce', ...flags, '--out', out], {
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
     assert.equal(r.status, 2, r.stderr);
     const lines = r.stderr.trim().split('\n');
     assert.match(lines[lines.length - 1], message);

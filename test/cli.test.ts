@@ -21,8 +21,15 @@ import { cli } from './support/cli.js';
 const scratch = mkdtempSync(join(tmpdir(), 'flatdist-cli-'));
 test.after(() => rmSync(scratch, { recursive: true, force: true }));
 
-function run(args: string[], nodeArgs: string[] = [], env: NodeJS.ProcessEnv = {}): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [...nodeArgs, cli, ...args], { encoding: 'utf8', env: { ...process.env, ...env } });
+function run(
+  args: string[],
+  nodeArgs: string[] = [],
+  env: NodeJS.ProcessEnv = {},
+): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [...nodeArgs, cli, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+  });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -36,10 +43,13 @@ test('every command’s help lists each of its options with a description, and t
       assert.ok(option.description.length >= 10, `${name} ${option.flags} has a description`);
     }
   }
-  const train = program([await commands.train()], newContext()).commands[0].helpInformation({ error: false }).replace(/\s+/g, ' ');
+  const train = program([await commands.train()], newContext())
+    .commands[0].helpInformation({ error: false })
+    .replace(/\s+/g, ' ');
   for (const [name, schema] of Object.entries(runFields)) {
     assert.ok(train.includes(`--${kebab(name)}`), name);
-    for (const value of fieldInfo.get(schema)?.values ?? []) assert.ok(train.includes(value), `train --help names ${value} for --${kebab(name)}`);
+    for (const value of fieldInfo.get(schema)?.values ?? [])
+      assert.ok(train.includes(value), `train --help names ${value} for --${kebab(name)}`);
   }
   assert.match(train, /--batch-size <B> batch size B of each agent \[examples\] \(default 64\)/);
 });
@@ -48,7 +58,12 @@ test('--help, help <command> and <command> --help print the usage and exit 0', (
   const top = run(['--help']);
   assert.equal(top.status, 0);
   for (const name of Object.keys(commands)) assert.match(top.stdout, new RegExp(`^  ${name} `, 'm'));
-  for (const args of [['help', 'train'], ['train', '--help'], ['demo', '--help'], ['help', 'measure']]) {
+  for (const args of [
+    ['help', 'train'],
+    ['train', '--help'],
+    ['demo', '--help'],
+    ['help', 'measure'],
+  ]) {
     const r = run(args);
     assert.equal(r.status, 0, `${args.join(' ')}: ${r.stderr}`);
     assert.match(r.stdout, new RegExp(`^Usage: flatdist ${args[0] === 'help' ? args[1] : args[0]} `));
@@ -57,7 +72,10 @@ test('--help, help <command> and <command> --help print the usage and exit 0', (
 
 test('a YAML config takes the flags’ spelling (batch-size) as well as run.json’s (batchSize); flags override it', async () => {
   const file = join(scratch, 'run.yaml');
-  writeFileSync(file, 'batch-size: 16\nstep-size: 0.05\nweightDecay: 0.001\nalgorithm: diffusion\nschedule: step:100:0.5\nhidden: [32, 16]\nsame-init: false\n');
+  writeFileSync(
+    file,
+    'batch-size: 16\nstep-size: 0.05\nweightDecay: 0.001\nalgorithm: diffusion\nschedule: step:100:0.5\nhidden: [32, 16]\nsame-init: false\n',
+  );
   const { config } = await configFromOptions({ config: file, stepSize: '0.2' }, newContext());
   assert.equal(config.batchSize, 16);
   assert.equal(config.stepSize, 0.2, 'the flag wins over the file');
@@ -69,11 +87,20 @@ test('a YAML config takes the flags’ spelling (batch-size) as well as run.json
   assert.equal(config.agents, defaults.agents);
 
   writeFileSync(file, 'batch-size: 16\nbatchSize: 32\n');
-  await assert.rejects(configFromOptions({ config: file }, newContext()), (e: unknown) => e instanceof ConfigError && /given twice/.test(e.message));
+  await assert.rejects(
+    configFromOptions({ config: file }, newContext()),
+    (e: unknown) => e instanceof ConfigError && /given twice/.test(e.message),
+  );
 });
 
 test('run.json’s config validates back to itself: the schema reads what it writes', () => {
-  const config = makeConfig({ schedule: 'warmup:10:cosine:0.01', hidden: '64,32', trainSubset: '500', clipNorm: 'null', epochs: 2 });
+  const config = makeConfig({
+    schedule: 'warmup:10:cosine:0.01',
+    hidden: '64,32',
+    trainSubset: '500',
+    clipNorm: 'null',
+    epochs: 2,
+  });
   assert.deepEqual(config.schedule, { kind: 'warmup', steps: 10, then: { kind: 'cosine', final: 0.01 } });
   assert.deepEqual(makeConfig(JSON.parse(JSON.stringify(config)) as Record<string, unknown>), config);
   assert.deepEqual(Object.keys(config), Object.keys(runFields));
@@ -106,7 +133,9 @@ test('unknown flags, keys and commands name the nearest valid one; errors speak 
 test('with --json an error is JSON on stdout too; --debug adds the stack', () => {
   const r = run(['train', '--agents', '0', '--json']);
   assert.equal(r.status, 2);
-  assert.deepEqual(JSON.parse(r.stdout), { error: { kind: 'ConfigError', message: '--agents: must be at least 1, got 0', exitCode: 2 } });
+  assert.deepEqual(JSON.parse(r.stdout), {
+    error: { kind: 'ConfigError', message: '--agents: must be at least 1, got 0', exitCode: 2 },
+  });
   const debug = run(['train', '--agents', '0', '--debug']);
   assert.equal(debug.status, 2);
   assert.match(debug.stderr, /ConfigError: agents: must be at least 1[^]*\n\s+at /);
@@ -116,9 +145,15 @@ test('with --json an error is JSON on stdout too; --debug adds the stack', () =>
 function loadedModules(args: string[]): { status: number | null; stdout: string; urls: string[] } {
   const dir = mkdtempSync(join(scratch, 'trace-'));
   const hooks = join(dir, 'hooks.mjs');
-  writeFileSync(hooks, "import { appendFileSync } from 'node:fs';\nexport async function resolve(s, c, next) {\n  const r = await next(s, c);\n  appendFileSync(process.env.FLATDIST_TRACE, r.url + '\\n');\n  return r;\n}\n");
+  writeFileSync(
+    hooks,
+    "import { appendFileSync } from 'node:fs';\nexport async function resolve(s, c, next) {\n  const r = await next(s, c);\n  appendFileSync(process.env.FLATDIST_TRACE, r.url + '\\n');\n  return r;\n}\n",
+  );
   const register = join(dir, 'register.mjs');
-  writeFileSync(register, `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(hooks).href)});\n`);
+  writeFileSync(
+    register,
+    `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(hooks).href)});\n`,
+  );
   const trace = join(dir, 'trace.txt');
   writeFileSync(trace, '');
   const r = run(args, ['--import', pathToFileURL(register).href], { FLATDIST_TRACE: trace });
@@ -131,9 +166,20 @@ const vega = /\/node_modules\/vega/;
 test('--version and --help load neither the native addon nor vega; --version not even the commands', () => {
   const version = loadedModules(['--version']);
   assert.equal(version.status, 0);
-  assert.equal(version.stdout.trim(), `flatdist ${JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')).version as string} (libtorch ${torchVersion})`);
-  assert.ok(version.urls.some((u) => u.endsWith('/cli/main.js')), 'the trace sees flatdist’s modules');
-  for (const u of version.urls) assert.doesNotMatch(u, /\/src\/cli\/(?!main\.js)|\/node_modules\/(zod|commander|yaml)\//, 'the version needs no command, schema or parser');
+  assert.equal(
+    version.stdout.trim(),
+    `flatdist ${JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')).version as string} (libtorch ${torchVersion})`,
+  );
+  assert.ok(
+    version.urls.some((u) => u.endsWith('/cli/main.js')),
+    'the trace sees flatdist’s modules',
+  );
+  for (const u of version.urls)
+    assert.doesNotMatch(
+      u,
+      /\/src\/cli\/(?!main\.js)|\/node_modules\/(zod|commander|yaml)\//,
+      'the version needs no command, schema or parser',
+    );
   for (const args of [['--help'], ...Object.keys(commands).map((c) => [c, '--help'])]) {
     const r = loadedModules(args);
     assert.equal(r.status, 0, args.join(' '));
@@ -145,5 +191,8 @@ test('--version and --help load neither the native addon nor vega; --version not
   // The trace does see the addon's loader when a command computes.
   const graph = loadedModules(['graph', '--agents', '4', '--json']);
   assert.equal(graph.status, 0);
-  assert.ok(graph.urls.some((u) => addon.test(u)), 'a computing command loads the addon');
+  assert.ok(
+    graph.urls.some((u) => addon.test(u)),
+    'a computing command loads the addon',
+  );
 });

@@ -3,8 +3,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  linearGradientCovariance, linearRegressionAsQuadratic, linearRegressionProblem, linearRegressionSamples,
-  quadraticHeterogeneity, quadraticMinimizer, quadraticProblem, quadraticRisk, quadraticSampleLoss, quadraticSamples, quadraticTensors,
+  linearGradientCovariance,
+  linearRegressionAsQuadratic,
+  linearRegressionProblem,
+  linearRegressionSamples,
+  quadraticHeterogeneity,
+  quadraticMinimizer,
+  quadraticProblem,
+  quadraticRisk,
+  quadraticSampleLoss,
+  quadraticSamples,
+  quadraticTensors,
 } from '../src/data/quadratic.js';
 import { Generator, eigh, fromArray, grad, randn, scope, stack, type Tensor } from '../src/tensor/index.js';
 
@@ -19,7 +28,8 @@ function riskByHand(H: Float64Array, wo: Float64Array, w: number[]): number {
   return s / 2;
 }
 
-const maxAbs = (a: ArrayLike<number>, b: ArrayLike<number>): number => Array.from(a).reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
+const maxAbs = (a: ArrayLike<number>, b: ArrayLike<number>): number =>
+  Array.from(a).reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
 
 test('quadratic: H_k symmetric with eigenvalues in range, R_k semidefinite', () => {
   scope(() => {
@@ -41,11 +51,14 @@ test("quadratic: agent k's risk is ½(w−w_k°)ᵀH_k(w−w_k°); its sample gr
     const W = randn([K, M], gen, 'float64').requiresGrad_();
     const risk = quadraticRisk(t, W).toNumbers();
     const w = W.detach().toNumbers();
-    for (let k = 0; k < K; k++) assert.ok(Math.abs(risk[k] - riskByHand(problem.H[k], problem.wo[k], w.slice(k * M, (k + 1) * M))) < 1e-12);
+    for (let k = 0; k < K; k++)
+      assert.ok(Math.abs(risk[k] - riskByHand(problem.H[k], problem.wo[k], w.slice(k * M, (k + 1) * M))) < 1e-12);
 
     const Z = stack([0, 1, 2].map(() => quadraticSamples(M, 5, gen)));
     const [g] = grad(quadraticSampleLoss(t, W, Z).sum(), [W], { createGraph: true });
-    const expected = t.H.matmul(W.detach().sub(t.wo).unsqueeze(2)).add(t.Rhalf.matmul(Z.mean(1).unsqueeze(2))).reshape([K, M]);
+    const expected = t.H.matmul(W.detach().sub(t.wo).unsqueeze(2))
+      .add(t.Rhalf.matmul(Z.mean(1).unsqueeze(2)))
+      .reshape([K, M]);
     assert.ok(maxAbs(g.toNumbers(), expected.toNumbers()) < 1e-12);
     // Hessian-vector product by double backward: H_k v.
     const v = randn([K, M], gen, 'float64');
@@ -60,7 +73,10 @@ test('quadratic: w* makes Σ p_k d_k vanish, for uniform and for skewed weights'
     const d = quadraticHeterogeneity(problem, p);
     const weights = p ?? [1 / 3, 1 / 3, 1 / 3];
     for (let i = 0; i < M; i++) assert.ok(Math.abs(d.reduce((s, dk, k) => s + weights[k] * dk[i], 0)) < 1e-12);
-    assert.ok(d.some((dk) => dk.some((v) => Math.abs(v) > 0.1)), 'the agents are heterogeneous');
+    assert.ok(
+      d.some((dk) => dk.some((v) => Math.abs(v) > 0.1)),
+      'the agents are heterogeneous',
+    );
   }
   // With one common H and uniform weights, w* is the mean of the w_k°.
   const common = quadraticProblem({ K, M, seed: 8, commonHessian: true });
@@ -76,14 +92,24 @@ test('quadratic: the batch gradient noise has covariance R_k/B (Monte Carlo)', (
     const gen = new Generator(11);
     // Every draw at the same W; the gradients' spread is the noise.
     const W = randn([K, M], gen, 'float64');
-    const Wn = W.unsqueeze(0).expand([draws, K, M]).reshape([draws * K, M]).requiresGrad_();
-    const replicate = (x: Tensor): Tensor => x.unsqueeze(0).expand([draws, ...x.shape]).reshape([draws * K, ...x.shape.slice(1)]);
+    const Wn = W.unsqueeze(0)
+      .expand([draws, K, M])
+      .reshape([draws * K, M])
+      .requiresGrad_();
+    const replicate = (x: Tensor): Tensor =>
+      x
+        .unsqueeze(0)
+        .expand([draws, ...x.shape])
+        .reshape([draws * K, ...x.shape.slice(1)]);
     const many = { H: replicate(t.H), wo: replicate(t.wo), R: replicate(t.R), Rhalf: replicate(t.Rhalf) };
     const Z = quadraticSamples(M, draws * K * B, gen).reshape([draws * K, B, M]);
     const [g] = grad(quadraticSampleLoss(many, Wn, Z).sum(), [Wn]);
     const G = g.reshape([draws, K, M]);
     const centred = G.sub(G.mean(0, true));
-    const cov = centred.permute([1, 2, 0]).matmul(centred.permute([1, 0, 2])).div(draws - 1);
+    const cov = centred
+      .permute([1, 2, 0])
+      .matmul(centred.permute([1, 0, 2]))
+      .div(draws - 1);
     const target = t.R.div(B);
     const error = cov.sub(target).norm().item() / target.norm().item();
     assert.ok(error < 0.04, `relative error ${error}`);
@@ -123,5 +149,10 @@ test('linear regression: risk ½(w−w_k°)ᵀΣ_k(w−w_k°) + ½σ² and per-s
   const asQ = linearRegressionAsQuadratic(q, q.wo[0]);
   assert.deepEqual(asQ.H, q.Sigma);
   // At w = w_0° agent 0's noise is the label noise only: σ² Σ_0.
-  assert.ok(maxAbs(asQ.R[0], q.Sigma[0].map((v) => 0.49 * v)) < 1e-12);
+  assert.ok(
+    maxAbs(
+      asQ.R[0],
+      q.Sigma[0].map((v) => 0.49 * v),
+    ) < 1e-12,
+  );
 });

@@ -57,7 +57,10 @@ test('IDX round trip, plain and gzipped, every element type (big-endian)', () =>
   for (const a of arrays) {
     const bytes = encodeIdx(a);
     assert.equal((bytes[2] << 8) | bytes[3], idxMagic(a.type, a.dims.length));
-    for (const [name, content] of [[`${a.type}.idx`, bytes], [`${a.type}.idx.gz`, gzipSync(bytes)]] as const) {
+    for (const [name, content] of [
+      [`${a.type}.idx`, bytes],
+      [`${a.type}.idx.gz`, gzipSync(bytes)],
+    ] as const) {
       const back = readIdx(write(name, content));
       assert.equal(back.type, a.type);
       assert.deepEqual(back.dims, a.dims);
@@ -78,7 +81,10 @@ test('IDX: missing, truncated, over-long, wrong magic, corrupt gzip → DataErro
   assert.throws(() => readIdx(missing, expectImages), dataError(missing, 'missing', 'IDX', 'images'));
 
   const truncated = write('truncated.idx', bytes.subarray(0, bytes.length - 7));
-  assert.throws(() => readIdx(truncated), dataError(truncated, 'truncated', 'header says 5 items of 16 bytes', 'file has 73'));
+  assert.throws(
+    () => readIdx(truncated),
+    dataError(truncated, 'truncated', 'header says 5 items of 16 bytes', 'file has 73'),
+  );
   const truncatedGz = write('truncated.idx.gz', gzipSync(bytes.subarray(0, 30)));
   assert.throws(() => readIdx(truncatedGz), dataError(truncatedGz, 'truncated'));
   const header = write('header.idx', bytes.subarray(0, 9));
@@ -88,7 +94,10 @@ test('IDX: missing, truncated, over-long, wrong magic, corrupt gzip → DataErro
   assert.throws(() => readIdx(long), dataError(long, 'corrupt', 'file has 82'));
 
   const labels = write('labels.idx', encodeIdx({ type: 'uint8', dims: [5], data: new Uint8Array(5) }));
-  assert.throws(() => readIdx(labels, expectImages), dataError(labels, 'expected IDX magic 0x00000803 for images', 'found 0x00000801'));
+  assert.throws(
+    () => readIdx(labels, expectImages),
+    dataError(labels, 'expected IDX magic 0x00000803 for images', 'found 0x00000801'),
+  );
 
   const text = write('text.idx', new TextEncoder().encode('hello, world'));
   assert.throws(() => readIdx(text), dataError(text, 'not an IDX file'));
@@ -170,7 +179,8 @@ test('CIFAR-10 binary batches: labels, CHW pixels, per-channel standardization, 
   assert.deepEqual(Array.from(train.y), trainLabels.flat());
   // Example 2 is record 0 of batch 2: pixel i = i mod 256. Green plane starts at 1024.
   const { mean, std } = train.normalization!;
-  const at = (example: number, c: number, h: number, w: number): number => train.x[example * 3072 + c * 1024 + h * 32 + w];
+  const at = (example: number, c: number, h: number, w: number): number =>
+    train.x[example * 3072 + c * 1024 + h * 32 + w];
   assert.ok(Math.abs(at(2, 0, 0, 5) - (5 / 255 - mean[0]) / std[0]) < 1e-6);
   assert.ok(Math.abs(at(2, 1, 0, 5) - (((1024 + 5) % 256) / 255 - mean[1]) / std[1]) < 1e-6);
   assert.ok(Math.abs(at(2, 2, 1, 0) - (((2048 + 32) % 256) / 255 - mean[2]) / std[2]) < 1e-6);
@@ -204,11 +214,17 @@ test('checkDataset: missing or truncated files are found without reading the pix
   [1, 2, 3, 4, 5].forEach((i) => writeFileSync(join(folder, `data_batch_${i}.bin`), cifarBatch([i])));
   assert.throws(() => checkDataset('cifar10', folder), dataError(join(folder, 'test_batch.bin'), 'missing'));
   writeFileSync(join(folder, 'test_batch.bin'), cifarBatch([1, 2]).subarray(0, CIFAR10_RECORD + 7));
-  assert.throws(() => checkDataset('cifar10', folder), dataError(join(folder, 'test_batch.bin'), 'truncated', '7 left over'));
+  assert.throws(
+    () => checkDataset('cifar10', folder),
+    dataError(join(folder, 'test_batch.bin'), 'truncated', '7 left over'),
+  );
   writeFileSync(join(folder, 'test_batch.bin'), cifarBatch([1, 2]));
   checkDataset('cifar10', folder);
   assert.throws(() => checkDataset('cifar10'), /--data-dir/);
-  assert.throws(() => checkDataset('fashion-mnist', join(dir, 'nowhere')), dataError(join(dir, 'nowhere'), 'missing', 'apt-get install dataset-fashion-mnist'));
+  assert.throws(
+    () => checkDataset('fashion-mnist', join(dir, 'nowhere')),
+    dataError(join(dir, 'nowhere'), 'missing', 'apt-get install dataset-fashion-mnist'),
+  );
   checkDataset('two-moons');
   assert.throws(() => checkDataset('imagenet'), /unknown dataset "imagenet"/);
 });

@@ -14,7 +14,11 @@ test('epochs without replacement: every |D_k| consecutive draws from an epoch st
   const sampler = new AgentSampler(part, 5, 7, 0);
   const stream = Array.from({ length: 23 }, () => Array.from(sampler.next())).flat(); // 115 draws = 5 epochs
   for (let e = 0; e < 5; e++) {
-    assert.deepEqual(stream.slice(23 * e, 23 * (e + 1)).sort((a, b) => a - b), part, `epoch ${e}`);
+    assert.deepEqual(
+      stream.slice(23 * e, 23 * (e + 1)).sort((a, b) => a - b),
+      part,
+      `epoch ${e}`,
+    );
   }
   assert.equal(sampler.epoch, 4);
   const epochs = Array.from({ length: 5 }, (_, e) => stream.slice(23 * e, 23 * (e + 1)));
@@ -26,8 +30,14 @@ test('a batch larger than the part still has B examples, straddling epochs', () 
   const sampler = new AgentSampler([4, 8, 15], 7, 1, 2);
   const b = Array.from(sampler.next());
   assert.equal(b.length, 7);
-  assert.deepEqual(b.slice(0, 3).sort((x, y) => x - y), [4, 8, 15]);
-  assert.deepEqual(b.slice(3, 6).sort((x, y) => x - y), [4, 8, 15]);
+  assert.deepEqual(
+    b.slice(0, 3).sort((x, y) => x - y),
+    [4, 8, 15],
+  );
+  assert.deepEqual(
+    b.slice(3, 6).sort((x, y) => x - y),
+    [4, 8, 15],
+  );
 });
 
 test("an agent's stream depends on (seed, k) only, not on which other agents exist", () => {
@@ -57,7 +67,11 @@ test('state() survives JSON and restore() continues identically, mid-epoch and a
     resumed.next();
     resumed.restore(saved);
     assert.equal(resumed.epoch, saved.epoch);
-    assert.deepEqual(Array.from({ length: 30 }, () => Array.from(resumed.next())), expected, `stopped after ${stopAfter}`);
+    assert.deepEqual(
+      Array.from({ length: 30 }, () => Array.from(resumed.next())),
+      expected,
+      `stopped after ${stopAfter}`,
+    );
   }
   assert.throws(() => new AgentSampler(part, 5, 9, 3).restore(new AgentSampler(part, 5, 9, 4).state()), /does not fit/);
 });
@@ -82,9 +96,11 @@ test('gatherBatch: one [K, B, ...shape] batch equal to the examples at the indic
     assert.deepEqual(y.shape, [2, 3]);
     assert.equal(y.dtype, 'int64');
     const xs = x.toNumbers();
-    indices.flatMap((b) => Array.from(b)).forEach((i, j) => {
-      assert.deepEqual(xs.slice(6 * j, 6 * j + 6), Array.from(ds.x.subarray(6 * i, 6 * i + 6)));
-    });
+    indices
+      .flatMap((b) => Array.from(b))
+      .forEach((i, j) => {
+        assert.deepEqual(xs.slice(6 * j, 6 * j + 6), Array.from(ds.x.subarray(6 * i, 6 * i + 6)));
+      });
     assert.deepEqual(y.toNumbers(), [3, 0, 1, 3, 3, 1]);
   });
   assert.throws(() => gatherBatch(data, [Int32Array.from([1]), Int32Array.from([1, 2])]), /batch sizes differ/);

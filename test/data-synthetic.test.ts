@@ -13,7 +13,8 @@ function nearestMeanAccuracy(train: Dataset, test: Dataset): number {
   const d = train.shape[0];
   const means = Array.from({ length: train.classes }, () => new Float64Array(d));
   const counts = classCounts(train.y, train.classes);
-  for (let i = 0; i < train.n; i++) for (let j = 0; j < d; j++) means[train.y[i]][j] += train.x[i * d + j] / counts[train.y[i]];
+  for (let i = 0; i < train.n; i++)
+    for (let j = 0; j < d; j++) means[train.y[i]][j] += train.x[i * d + j] / counts[train.y[i]];
   let right = 0;
   for (let i = 0; i < test.n; i++) {
     const dist = means.map((m) => m.reduce((s, v, j) => s + (test.x[i * d + j] - v) ** 2, 0));
@@ -73,21 +74,39 @@ test('registry: every generated name loads; unknown names and cifar10 without a 
     assert.equal(test.n, GENERATED_TEST_SIZE);
     assert.ok(train.name.startsWith(name));
   }
-  assert.throws(() => loadDataset('imagenet'), (e: unknown) => e instanceof ConfigError && e.field === 'dataset' && DATASETS.every((d) => e.message.includes(d)));
-  assert.throws(() => loadDataset('cifar10'), (e: unknown) => e instanceof ConfigError && e.field === 'dataDir' && e.message.includes('--data-dir'));
+  assert.throws(
+    () => loadDataset('imagenet'),
+    (e: unknown) => e instanceof ConfigError && e.field === 'dataset' && DATASETS.every((d) => e.message.includes(d)),
+  );
+  assert.throws(
+    () => loadDataset('cifar10'),
+    (e: unknown) => e instanceof ConfigError && e.field === 'dataDir' && e.message.includes('--data-dir'),
+  );
 });
 
 test('subsets: the first n without a seed, a seeded random n with one, test set untouched by trainSubset', () => {
   const full = loadDataset('two-moons', { seed: 2 });
   const first = loadDataset('two-moons', { trainSubset: 50 });
-  assert.deepEqual(first.train, subsetOf(loadDataset('two-moons').train, Array.from({ length: 50 }, (_, i) => i)));
+  assert.deepEqual(
+    first.train,
+    subsetOf(
+      loadDataset('two-moons').train,
+      Array.from({ length: 50 }, (_, i) => i),
+    ),
+  );
   const random = loadDataset('two-moons', { seed: 2, trainSubset: 50 });
   assert.equal(random.train.n, 50);
   assert.deepEqual(random.test, full.test);
   assert.deepEqual(loadDataset('two-moons', { seed: 2, trainSubset: 50 }).train, random.train);
   // Each chosen example is an example of the full set.
-  const rows = new Set(Array.from({ length: full.train.n }, (_, i) => `${full.train.x[2 * i]},${full.train.x[2 * i + 1]},${full.train.y[i]}`));
-  for (let i = 0; i < 50; i++) assert.ok(rows.has(`${random.train.x[2 * i]},${random.train.x[2 * i + 1]},${random.train.y[i]}`));
+  const rows = new Set(
+    Array.from(
+      { length: full.train.n },
+      (_, i) => `${full.train.x[2 * i]},${full.train.x[2 * i + 1]},${full.train.y[i]}`,
+    ),
+  );
+  for (let i = 0; i < 50; i++)
+    assert.ok(rows.has(`${random.train.x[2 * i]},${random.train.x[2 * i + 1]},${random.train.y[i]}`));
   assert.notDeepEqual(random.train.y, full.train.y.subarray(0, 50));
   assert.equal(loadDataset('two-moons', { seed: 2, testSubset: 10 }).test.n, 10);
 });

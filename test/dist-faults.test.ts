@@ -19,7 +19,9 @@ async function killOne(ranks: Running[], victim: number) {
 test('a killed rank: the survivors stop within the timeout, naming it', async () => {
   const server = StoreServer.listen();
   try {
-    const ranks = [0, 1, 2].map((rank) => spawnRank('steps', { rank, worldSize: 3, host: '127.0.0.1', port: server.port, timeoutMs }, env));
+    const ranks = [0, 1, 2].map((rank) =>
+      spawnRank('steps', { rank, worldSize: 3, host: '127.0.0.1', port: server.port, timeoutMs }, env),
+    );
     const { finished, killedAt, stoppedAt } = await killOne(ranks, 2);
     assert.equal(finished[2].signal, 'SIGKILL');
     for (const f of finished.slice(0, 2)) {
@@ -35,7 +37,9 @@ test('a killed rank: the survivors stop within the timeout, naming it', async ()
 test('the rank that hosts the store dies: the others say so', async () => {
   const r0 = spawnRank('steps', { rank: 0, worldSize: 3, host: '127.0.0.1', port: 0, serve: true, timeoutMs }, env);
   const port = (await r0.line('listening')).listening as number;
-  const others = [1, 2].map((rank) => spawnRank('steps', { rank, worldSize: 3, host: '127.0.0.1', port, timeoutMs }, env));
+  const others = [1, 2].map((rank) =>
+    spawnRank('steps', { rank, worldSize: 3, host: '127.0.0.1', port, timeoutMs }, env),
+  );
   const { finished, killedAt, stoppedAt } = await killOne([r0, ...others], 0);
   for (const f of finished.slice(1)) {
     assert.equal(f.code, 1);

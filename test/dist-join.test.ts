@@ -25,7 +25,24 @@ async function group(name: string, ranks: { worldSize: number; flags?: string[] 
   const server = StoreServer.listen();
   try {
     const runs = ranks.map(({ worldSize, flags = [] }, rank) =>
-      spawnProcess(process.execPath, [cli, 'agent', '--rank', String(rank), '--world-size', String(worldSize), '--store', `127.0.0.1:${server.port}`, ...small, ...flags, '--out', join(scratch, name)], env),
+      spawnProcess(
+        process.execPath,
+        [
+          cli,
+          'agent',
+          '--rank',
+          String(rank),
+          '--world-size',
+          String(worldSize),
+          '--store',
+          `127.0.0.1:${server.port}`,
+          ...small,
+          ...flags,
+          '--out',
+          join(scratch, name),
+        ],
+        env,
+      ),
     );
     return await Promise.all(runs.map((r) => r.done));
   } finally {
@@ -48,20 +65,34 @@ test('canonical JSON does not depend on key order; the hash covers every field',
 
 test('the run a group agrees on: every config field and --resume, but not where a machine keeps data or writes', () => {
   const c = makeConfig({ stepSize: 0.1 });
-  const agreed = (rank: number, config = c, resume = false) => [joinRecord(2, agreedRun(config, resume)), rank] as const;
+  const agreed = (rank: number, config = c, resume = false) =>
+    [joinRecord(2, agreedRun(config, resume)), rank] as const;
   assert.deepEqual(differences(...agreed(0), ...agreed(1, { ...c, out: 'elsewhere', dataDir: '/mnt/mnist' })), []);
   assert.deepEqual(differences(...agreed(0), ...agreed(1, makeConfig({ stepSize: 0.2, schedule: 'cosine' }), true)), [
     '--resume: false on rank 0, true on rank 1',
     '--schedule: {"kind":"constant"} on rank 0, {"final":0,"kind":"cosine"} on rank 1',
     '--step-size: 0.1 on rank 0, 0.2 on rank 1',
   ]);
-  assert.deepEqual(differences(joinRecord(2, { a: 1 }), 0, joinRecord(3, { b: 1 }), 2), ['--world-size: 2 on rank 0, 3 on rank 2', '--a: 1 on rank 0, (absent) on rank 2', '--b: (absent) on rank 0, 1 on rank 2']);
+  assert.deepEqual(differences(joinRecord(2, { a: 1 }), 0, joinRecord(3, { b: 1 }), 2), [
+    '--world-size: 2 on rank 0, 3 on rank 2',
+    '--a: 1 on rank 0, (absent) on rank 2',
+    '--b: (absent) on rank 0, 1 on rank 2',
+  ]);
 });
 
 test('two agents with different --step-size: both refuse, naming --step-size and both values; nothing is written', async () => {
-  const [r0, r1] = await group('step-size', [{ worldSize: 2, flags: ['--step-size', '0.1'] }, { worldSize: 2, flags: ['--step-size', '0.2'] }]);
-  refused(r0, /^flatdist: rank 0: rank 1 disagrees with rank 0 on the run — --step-size: 0\.1 on rank 0, 0\.2 on rank 1; start every process/);
-  refused(r1, /^flatdist: rank 1: this rank disagrees with rank 0 on the run — --step-size: 0\.1 on rank 0, 0\.2 on rank 1; start every process/);
+  const [r0, r1] = await group('step-size', [
+    { worldSize: 2, flags: ['--step-size', '0.1'] },
+    { worldSize: 2, flags: ['--step-size', '0.2'] },
+  ]);
+  refused(
+    r0,
+    /^flatdist: rank 0: rank 1 disagrees with rank 0 on the run — --step-size: 0\.1 on rank 0, 0\.2 on rank 1; start every process/,
+  );
+  refused(
+    r1,
+    /^flatdist: rank 1: this rank disagrees with rank 0 on the run — --step-size: 0\.1 on rank 0, 0\.2 on rank 1; start every process/,
+  );
   assert.ok(!existsSync(join(scratch, 'step-size')), 'no run folder');
 });
 
@@ -78,51 +109,145 @@ test('ranks that disagree on the world size (2 vs 3, either way) are named befor
 });
 
 test('a rank that agrees with rank 0 is told which other rank was refused, and why', async () => {
-  const [r0, r1, r2] = await group('third', [{ worldSize: 3 }, { worldSize: 3 }, { worldSize: 3, flags: ['--seed', '9'] }]);
+  const [r0, r1, r2] = await group('third', [
+    { worldSize: 3 },
+    { worldSize: 3 },
+    { worldSize: 3, flags: ['--seed', '9'] },
+  ]);
   refused(r0, /rank 0: rank 2 disagrees with rank 0 on the run — --seed: 1 on rank 0, 9 on rank 2;/);
-  refused(r1, /rank 1: rank 0 refused rank 2, which disagrees with rank 0 on the run — --seed: 1 on rank 0, 9 on rank 2; the group cannot form/);
+  refused(
+    r1,
+    /rank 1: rank 0 refused rank 2, which disagrees with rank 0 on the run — --seed: 1 on rank 0, 9 on rank 2; the group cannot form/,
+  );
   refused(r2, /rank 2: this rank disagrees with rank 0 on the run — --seed: 1 on rank 0, 9 on rank 2;/);
 });
 
 test('rank 0 hosting the store keeps it open until the rank it refused has read why', async () => {
-  const r0 = spawnProcess(process.execPath, [cli, 'agent', '--rank', '0', '--world-size', '2', '--serve', '--store', '127.0.0.1:0', ...small, '--out', join(scratch, 'served')], env);
+  const r0 = spawnProcess(
+    process.execPath,
+    [
+      cli,
+      'agent',
+      '--rank',
+      '0',
+      '--world-size',
+      '2',
+      '--serve',
+      '--store',
+      '127.0.0.1:0',
+      ...small,
+      '--out',
+      join(scratch, 'served'),
+    ],
+    env,
+  );
   const [, port] = await r0.stderrMatch(/store listening on 127\.0\.0\.1:(\d+)/);
-  const r1 = spawnProcess(process.execPath, [cli, 'agent', '--rank', '1', '--world-size', '2', '--store', `127.0.0.1:${port}`, ...small, '--hidden', '8', '--seed', '3', '--out', join(scratch, 'served')], env);
+  const r1 = spawnProcess(
+    process.execPath,
+    [
+      cli,
+      'agent',
+      '--rank',
+      '1',
+      '--world-size',
+      '2',
+      '--store',
+      `127.0.0.1:${port}`,
+      ...small,
+      '--hidden',
+      '8',
+      '--seed',
+      '3',
+      '--out',
+      join(scratch, 'served'),
+    ],
+    env,
+  );
   const [f0, f1] = await Promise.all([r0.done, r1.done]);
   assert.equal(f0.code, 2, f0.stderr);
-  assert.match(f0.stderr, /rank 0: rank 1 disagrees with rank 0 on the run — --hidden: \[256\] on rank 0, \[8\] on rank 1; --seed: 1 on rank 0, 3 on rank 1;/);
-  refused(f1, /rank 1: this rank disagrees with rank 0 on the run — --hidden: \[256\] on rank 0, \[8\] on rank 1; --seed: 1 on rank 0, 3 on rank 1;/);
+  assert.match(
+    f0.stderr,
+    /rank 0: rank 1 disagrees with rank 0 on the run — --hidden: \[256\] on rank 0, \[8\] on rank 1; --seed: 1 on rank 0, 3 on rank 1;/,
+  );
+  refused(
+    f1,
+    /rank 1: this rank disagrees with rank 0 on the run — --hidden: \[256\] on rank 0, \[8\] on rank 1; --seed: 1 on rank 0, 3 on rank 1;/,
+  );
 });
 
 test('a second process with a rank already taken is refused; the group goes on without it', async () => {
   const server = StoreServer.listen();
   try {
-    const rank = (r: number) => spawnRank('collectives', { rank: r, worldSize: 2, host: '127.0.0.1', port: server.port, timeoutMs: 30000 }, env);
+    const rank = (r: number) =>
+      spawnRank('collectives', { rank: r, worldSize: 2, host: '127.0.0.1', port: server.port, timeoutMs: 30000 }, env);
     const [r0, ...ones] = await Promise.all([rank(0), rank(1), rank(1)].map((r) => r.done));
     assert.deepEqual(result(r0).allreduce, [3, 30, -1]);
     const [taken] = ones.filter((f) => f.code !== 0);
     assert.equal(ones.filter((f) => f.code === 0).length, 1);
-    assert.match(taken.stderr, /DistError: rank 1: another process already joined this group as rank 1 — give each process its own --rank/);
+    assert.match(
+      taken.stderr,
+      /DistError: rank 1: another process already joined this group as rank 1 — give each process its own --rank/,
+    );
   } finally {
     server.close();
   }
 });
 
-const torchMissing = spawnSync(python, ['-c', "import importlib.util, sys; sys.exit(importlib.util.find_spec('torch') is None)"]).status !== 0;
+const torchMissing =
+  spawnSync(python, ['-c', "import importlib.util, sys; sys.exit(importlib.util.find_spec('torch') is None)"])
+    .status !== 0;
 
-test('a PyTorch rank with another --step-size: both sides refuse, naming it', { skip: torchMissing && `${python} has no torch module` }, async () => {
-  const server = StoreServer.listen();
-  try {
-    const mnist = ['--dataset', 'mnist', '--train-subset', '200', '--model', 'mlp', '--hidden', '8', '--agents', '2', '--steps', '5'];
-    const group = (rank: number) => ['--rank', String(rank), '--world-size', '2', '--store', `127.0.0.1:${server.port}`, '--timeout', '30', ...mnist];
-    const [r0, r1] = await Promise.all([
-      spawnProcess(process.execPath, [cli, 'agent', ...group(0), '--step-size', '0.1', '--out', join(scratch, 'pytorch')], env).done,
-      spawnProcess(python, [join(packageRoot(), 'examples', 'pytorch_agent.py'), ...group(1), '--mode', 'train', '--step-size', '0.2'], env).done,
-    ]);
-    refused(r0, /rank 0: rank 1 disagrees with rank 0 on the run — --step-size: 0\.1 on rank 0, 0\.2 on rank 1;/);
-    assert.equal(r1.code, 1, r1.stderr);
-    assert.match(r1.stderr, /rank 1: this rank disagrees with rank 0 on the run — --step-size: 0\.1 on rank 0, 0\.2 on rank 1;/);
-  } finally {
-    server.close();
-  }
-});
+test(
+  'a PyTorch rank with another --step-size: both sides refuse, naming it',
+  { skip: torchMissing && `${python} has no torch module` },
+  async () => {
+    const server = StoreServer.listen();
+    try {
+      const mnist = [
+        '--dataset',
+        'mnist',
+        '--train-subset',
+        '200',
+        '--model',
+        'mlp',
+        '--hidden',
+        '8',
+        '--agents',
+        '2',
+        '--steps',
+        '5',
+      ];
+      const group = (rank: number) => [
+        '--rank',
+        String(rank),
+        '--world-size',
+        '2',
+        '--store',
+        `127.0.0.1:${server.port}`,
+        '--timeout',
+        '30',
+        ...mnist,
+      ];
+      const [r0, r1] = await Promise.all([
+        spawnProcess(
+          process.execPath,
+          [cli, 'agent', ...group(0), '--step-size', '0.1', '--out', join(scratch, 'pytorch')],
+          env,
+        ).done,
+        spawnProcess(
+          python,
+          [join(packageRoot(), 'examples', 'pytorch_agent.py'), ...group(1), '--mode', 'train', '--step-size', '0.2'],
+          env,
+        ).done,
+      ]);
+      refused(r0, /rank 0: rank 1 disagrees with rank 0 on the run — --step-size: 0\.1 on rank 0, 0\.2 on rank 1;/);
+      assert.equal(r1.code, 1, r1.stderr);
+      assert.match(
+        r1.stderr,
+        /rank 1: this rank disagrees with rank 0 on the run — --step-size: 0\.1 on rank 0, 0\.2 on rank 1;/,
+      );
+    } finally {
+      server.close();
+    }
+  },
+);

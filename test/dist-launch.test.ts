@@ -14,7 +14,20 @@ import { cli } from './support/cli.js';
 
 const env = { FLATDIST_TOKEN: 'launch-test-token' };
 // A run that only a signal ends, checkpointing early so the test knows it is training.
-const endless = ['--dataset', 'two-moons', '--model', 'logistic', '--agents', '2', '--steps', '100000000', '--eval-every', '100000000', '--checkpoint-every', '20'];
+const endless = [
+  '--dataset',
+  'two-moons',
+  '--model',
+  'logistic',
+  '--agents',
+  '2',
+  '--steps',
+  '100000000',
+  '--eval-every',
+  '100000000',
+  '--checkpoint-every',
+  '20',
+];
 const scratch = mkdtempSync(join(tmpdir(), 'flatdist-dist-launch-'));
 test.after(() => rmSync(scratch, { recursive: true, force: true }));
 
@@ -27,14 +40,25 @@ interface Launched {
 /** `launch --nproc 2 --port 0` of the endless run, once both agents are training. */
 async function launchEndless(name: string): Promise<Launched> {
   const out = join(scratch, name);
-  const launcher = spawnProcess(process.execPath, [cli, 'launch', '--nproc', '2', '--port', '0', '--timeout', '30', ...endless, '--out', out, '--json'], env);
-  const [, port, pids] = await within(launcher.stderrMatch(/store listening on 127\.0\.0\.1:(\d+); ranks 0\.\.1 are processes (\d+), (\d+)/), 30_000, 'the launcher to start its agents');
+  const launcher = spawnProcess(
+    process.execPath,
+    [cli, 'launch', '--nproc', '2', '--port', '0', '--timeout', '30', ...endless, '--out', out, '--json'],
+    env,
+  );
+  const [, port, pids] = await within(
+    launcher.stderrMatch(/store listening on 127\.0\.0\.1:(\d+); ranks 0\.\.1 are processes (\d+), (\d+)/),
+    30_000,
+    'the launcher to start its agents',
+  );
   // A checkpoint gathers every agent's parameters: once one is written, both processes are training.
   await untilExists(join(out, 'checkpoints', 'latest.json'), [launcher]);
   return { launcher, port: Number(port), agents: pids.split(', ').map(Number) };
 }
 
-for (const [signal, code] of [['SIGTERM', 143], ['SIGINT', 130]] as const) {
+for (const [signal, code] of [
+  ['SIGTERM', 143],
+  ['SIGINT', 130],
+] as const) {
   test(`${signal} to the launcher stops both agents; then the launcher exits ${code}`, async () => {
     const { launcher, port, agents } = await launchEndless(signal);
     assert.ok(port > 0, '--port 0 picked a port, and the agents joined through it');
@@ -56,17 +80,38 @@ test('kill -9 of the launcher: both agents stop within seconds, each saying why'
   const ms = Date.now() - killedAt;
   t.diagnostic(`the agents stopped ${ms} ms after their launcher was killed`);
   for (const pid of agents) assert.ok(ended(pid), `agent process ${pid} is still running`);
-  for (const rank of [0, 1]) assert.match(f.stderr, new RegExp(`flatdist: rank ${rank}: the launcher \\(process ${launcher.child.pid}\\) is gone — stopping this agent`));
+  for (const rank of [0, 1])
+    assert.match(
+      f.stderr,
+      new RegExp(
+        `flatdist: rank ${rank}: the launcher \\(process ${launcher.child.pid}\\) is gone — stopping this agent`,
+      ),
+    );
   assert.ok(ms < 5000, `the agents took ${ms} ms to stop`);
 });
 
 test('a port in use is a user error with a hint (exit 2): launch --port and agent --serve', async () => {
   const taken = StoreServer.listen();
   try {
-    const few = ['--dataset', 'two-moons', '--model', 'logistic', '--agents', '2', '--steps', '5', '--out', join(scratch, 'busy')];
+    const few = [
+      '--dataset',
+      'two-moons',
+      '--model',
+      'logistic',
+      '--agents',
+      '2',
+      '--steps',
+      '5',
+      '--out',
+      join(scratch, 'busy'),
+    ];
     const [launch, agent] = await Promise.all([
       spawnProcess(process.execPath, [cli, 'launch', '--nproc', '2', '--port', String(taken.port), ...few], env).done,
-      spawnProcess(process.execPath, [cli, 'agent', '--rank', '0', '--world-size', '2', '--serve', '--store', `127.0.0.1:${taken.port}`, ...few], env).done,
+      spawnProcess(
+        process.execPath,
+        [cli, 'agent', '--rank', '0', '--world-size', '2', '--serve', '--store', `127.0.0.1:${taken.port}`, ...few],
+        env,
+      ).done,
     ]);
     const inUse = `cannot serve the store on 127.0.0.1:${taken.port}: Address already in use — another process listens there; pick another port, or 0 for a free one`;
     assert.equal(launch.code, 2, launch.stderr);

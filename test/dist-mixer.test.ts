@@ -12,7 +12,9 @@ const floatsPerAgent = 3 * 2 + 5; // the worker's two parameter tensors, float64
 async function mix(N: number, matrix: string) {
   const server = StoreServer.listen('127.0.0.1', 0);
   try {
-    const ranks = Array.from({ length: N }, (_, rank) => spawnRank('mix', { rank, worldSize: N, host: '127.0.0.1', port: server.port, K, matrix, timeoutMs: 20000 }, env));
+    const ranks = Array.from({ length: N }, (_, rank) =>
+      spawnRank('mix', { rank, worldSize: N, host: '127.0.0.1', port: server.port, K, matrix, timeoutMs: 20000 }, env),
+    );
     return (await Promise.all(ranks.map((r) => r.done))).map(result);
   } finally {
     server.close();
@@ -38,7 +40,10 @@ for (const N of [2, 3, 4]) {
       assert.ok((o.maxDiff as number) < 1e-12, `rank ${rank}: max difference ${o.maxDiff}`);
       assert.ok((o.gatherDiff as number) < 1e-12, `rank ${rank}: gathered difference ${o.gatherDiff}`);
       assert.equal(o.bytes, ringRowsSent(owner, rank) * floatsPerAgent * 8, `rank ${rank}: bytes sent`);
-      assert.deepEqual((o.json as { rank: number }[]).map((x) => x.rank), Array.from({ length: N }, (_, r) => r));
+      assert.deepEqual(
+        (o.json as { rank: number }[]).map((x) => x.rank),
+        Array.from({ length: N }, (_, r) => r),
+      );
     }
   });
 }
@@ -69,7 +74,10 @@ test('exchange plans are symmetric: what r sends q is what q expects from r', ()
   for (let r = 0; r < 4; r++) {
     for (const [q, positions] of plans[r].sendTo) {
       const mine = owner.flatMap((o, k) => (o === r ? [k] : []));
-      assert.deepEqual(positions.map((p) => mine[p]), plans[q].recvFrom.get(r));
+      assert.deepEqual(
+        positions.map((p) => mine[p]),
+        plans[q].recvFrom.get(r),
+      );
     }
     for (const [q] of plans[r].recvFrom) assert.ok(plans[q].sendTo.has(r));
   }

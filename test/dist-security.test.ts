@@ -22,14 +22,18 @@ const u64 = (n: bigint): Buffer => {
 };
 
 async function group(N: number, port: number, tokens: string[], timeoutMs = 20000) {
-  const ranks = tokens.slice(0, N).map((token, rank) =>
-    spawnRank('collectives', { rank, worldSize: N, host: '127.0.0.1', port, timeoutMs }, { FLATDIST_TOKEN: token }),
-  );
+  const ranks = tokens
+    .slice(0, N)
+    .map((token, rank) =>
+      spawnRank('collectives', { rank, worldSize: N, host: '127.0.0.1', port, timeoutMs }, { FLATDIST_TOKEN: token }),
+    );
   return Promise.all(ranks.map((r) => r.done));
 }
 
 test('the store listens on 127.0.0.1 only: another address of this machine is refused', async (t) => {
-  const external = Object.values(networkInterfaces()).flat().find((a) => a && a.family === 'IPv4' && !a.internal);
+  const external = Object.values(networkInterfaces())
+    .flat()
+    .find((a) => a && a.family === 'IPv4' && !a.internal);
   if (!external) return t.skip('this machine has no non-loopback IPv4 address');
   const server = StoreServer.listen();
   try {
@@ -96,7 +100,10 @@ test('one wrong joiner: the others are told which rank it was', async () => {
 });
 
 test('no token, no join: --token or FLATDIST_TOKEN is required', () => {
-  assert.throws(() => resolveToken(undefined, {}), (e: unknown) => e instanceof ConfigError && /--token.*FLATDIST_TOKEN/.test(e.message));
+  assert.throws(
+    () => resolveToken(undefined, {}),
+    (e: unknown) => e instanceof ConfigError && /--token.*FLATDIST_TOKEN/.test(e.message),
+  );
   assert.equal(resolveToken(undefined, { FLATDIST_TOKEN: 'x' }), 'x');
   assert.equal(resolveToken('y', { FLATDIST_TOKEN: 'x' }), 'y');
 });

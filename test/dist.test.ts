@@ -10,7 +10,9 @@ const env = { FLATDIST_TOKEN: 'collectives-test-token' };
 async function collectives(N: number) {
   const server = StoreServer.listen('127.0.0.1', 0);
   try {
-    const ranks = Array.from({ length: N }, (_, rank) => spawnRank('collectives', { rank, worldSize: N, host: '127.0.0.1', port: server.port, timeoutMs: 20000 }, env));
+    const ranks = Array.from({ length: N }, (_, rank) =>
+      spawnRank('collectives', { rank, worldSize: N, host: '127.0.0.1', port: server.port, timeoutMs: 20000 }, env),
+    );
     return (await Promise.all(ranks.map((r) => r.done))).map(result);
   } finally {
     server.close();
@@ -24,7 +26,10 @@ for (const N of [2, 3, 4]) {
     for (const [rank, o] of out.entries()) {
       assert.equal(o.rank, rank);
       assert.deepEqual(o.allreduce, [sum((r) => r + 1), sum((r) => 10 * (r + 1)), sum((r) => -r)]);
-      assert.deepEqual(o.allgather, Array.from({ length: N }, (_, r) => [r, r * r]));
+      assert.deepEqual(
+        o.allgather,
+        Array.from({ length: N }, (_, r) => [r, r * r]),
+      );
       assert.deepEqual(o.broadcast, [7, 8, 9]);
       const prev = (rank + N - 1) % N;
       assert.deepEqual(o.ring, [prev, 100 + prev]);
@@ -34,10 +39,18 @@ for (const N of [2, 3, 4]) {
 
 test('rank 0 can host the store on a port it picks and report it', async () => {
   const N = 2;
-  const r0 = spawnRank('collectives', { rank: 0, worldSize: N, host: '127.0.0.1', port: 0, serve: true, timeoutMs: 20000 }, env);
+  const r0 = spawnRank(
+    'collectives',
+    { rank: 0, worldSize: N, host: '127.0.0.1', port: 0, serve: true, timeoutMs: 20000 },
+    env,
+  );
   const { listening } = await r0.line('listening');
   assert.ok(typeof listening === 'number' && listening > 0);
-  const r1 = spawnRank('collectives', { rank: 1, worldSize: N, host: '127.0.0.1', port: listening, timeoutMs: 20000 }, env);
+  const r1 = spawnRank(
+    'collectives',
+    { rank: 1, worldSize: N, host: '127.0.0.1', port: listening, timeoutMs: 20000 },
+    env,
+  );
   const [o0, o1] = (await Promise.all([r0.done, r1.done])).map(result);
   assert.deepEqual(o0.allreduce, [3, 30, -1]);
   assert.deepEqual(o1.allreduce, [3, 30, -1]);

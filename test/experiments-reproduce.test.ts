@@ -16,12 +16,17 @@ test('reproduce --tiny writes a report with four verdicts, and a second run redo
   try {
     assert.equal(await main(['reproduce', '--tiny', '--out', out, '--json']), 0);
     const first = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as Results;
-    assert.deepEqual(first.suites.map((s) => s.id), ['escape', 'excess', 'tradeoff', 'toy']);
+    assert.deepEqual(
+      first.suites.map((s) => s.id),
+      ['escape', 'excess', 'tradeoff', 'toy'],
+    );
     for (const s of first.suites) {
       assert.ok(statuses.includes(s.verdict.status), `${s.id}: ${s.verdict.status}`);
       assert.ok(s.verdict.statement.length > 20, `${s.id} says what was measured`);
       assert.ok(s.figures.length > 0 && s.tables.length > 0, `${s.id} has figures and tables`);
-      for (const f of s.figures) for (const ext of ['svg', 'png']) assert.ok(existsSync(join(out, 'figures', `${f.id}.${ext}`)), `${f.id}.${ext}`);
+      for (const f of s.figures)
+        for (const ext of ['svg', 'png'])
+          assert.ok(existsSync(join(out, 'figures', `${f.id}.${ext}`)), `${f.id}.${ext}`);
     }
     assert.ok(first.work.computed > 10 && first.work.reused === 0, JSON.stringify(first.work));
     const html = readFileSync(join(out, 'report.html'), 'utf8');
@@ -37,7 +42,11 @@ test('reproduce --tiny writes a report with four verdicts, and a second run redo
     const second = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as Results;
     assert.equal(second.work.computed, 0, 'nothing recomputed');
     assert.equal(second.work.reused, first.work.computed);
-    assert.deepEqual(second.suites.map((s) => s.verdict), first.suites.map((s) => s.verdict), 'the same verdicts from the stored units');
+    assert.deepEqual(
+      second.suites.map((s) => s.verdict),
+      first.suites.map((s) => s.verdict),
+      'the same verdicts from the stored units',
+    );
   } finally {
     rmSync(out, { recursive: true, force: true });
   }

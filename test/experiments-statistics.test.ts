@@ -8,7 +8,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Generator, randn, scope } from '../src/tensor/index.js';
 import {
-  bootstrapLeastSquares, bootstrapStatistic, leastSquares, mean, meanInterval, normalQuantile, proportionInterval, tQuantile,
+  bootstrapLeastSquares,
+  bootstrapStatistic,
+  leastSquares,
+  mean,
+  meanInterval,
+  normalQuantile,
+  proportionInterval,
+  tQuantile,
 } from '../src/stats/index.js';
 import { WorkStore } from '../src/experiments/work.js';
 
@@ -19,7 +26,16 @@ test('quantiles: the normal and Student-t 97.5% points of the tables', () => {
   close(normalQuantile(0.975), 1.959964, 1e-6, 'z');
   close(normalQuantile(0.5), 0, 1e-12, 'median');
   close(normalQuantile(0.001), -3.090232, 1e-6, 'lower tail');
-  for (const [df, t] of [[1, 12.7062], [2, 4.3027], [3, 3.1824], [5, 2.5706], [10, 2.2281], [30, 2.0423], [200, 1.9719]]) close(tQuantile(0.975, df), t, 2e-3 * t, `t(0.975, ${df})`);
+  for (const [df, t] of [
+    [1, 12.7062],
+    [2, 4.3027],
+    [3, 3.1824],
+    [5, 2.5706],
+    [10, 2.2281],
+    [30, 2.0423],
+    [200, 1.9719],
+  ])
+    close(tQuantile(0.975, df), t, 2e-3 * t, `t(0.975, ${df})`);
 });
 
 test('least squares recovers the coefficients of noise-free data with R² = 1', () => {
@@ -47,8 +63,15 @@ test('R² of one predictor is the squared correlation, and the bootstrap interva
   const boot = bootstrapLeastSquares([x], y, { seed: 3 });
   close(boot.r2, (sxy * sxy) / (sxx * syy), 1e-10, 'R²');
   close(boot.coefficients[1], sxy / sxx, 1e-10, 'slope');
-  assert.ok(boot.r2Interval.lo < boot.r2 && boot.r2 <= boot.r2Interval.hi + 1e-12, `R² ${boot.r2} in [${boot.r2Interval.lo}, ${boot.r2Interval.hi}]`);
-  assert.deepEqual(bootstrapLeastSquares([x], y, { seed: 3 }).r2Interval, boot.r2Interval, 'seeded: the same interval twice');
+  assert.ok(
+    boot.r2Interval.lo < boot.r2 && boot.r2 <= boot.r2Interval.hi + 1e-12,
+    `R² ${boot.r2} in [${boot.r2Interval.lo}, ${boot.r2Interval.hi}]`,
+  );
+  assert.deepEqual(
+    bootstrapLeastSquares([x], y, { seed: 3 }).r2Interval,
+    boot.r2Interval,
+    'seeded: the same interval twice',
+  );
 });
 
 test('the 95% t interval of a mean covers the true mean 95% of the time (normal samples of 5)', () => {
@@ -67,7 +90,10 @@ test('the bootstrap interval of a mean difference covers the truth and excludes 
   const a = scope(() => randn([60], new Generator(9), 'float64').toNumbers());
   const b = a.map((x, i) => x + 1 + 0.1 * Math.sin(i));
   const diff = bootstrapStatistic(a.length, (idx) => mean(idx.map((i) => b[i] - a[i])), { seed: 5 });
-  assert.ok(diff.lo > 0.9 && diff.hi < 1.1 && diff.lo <= diff.estimate && diff.estimate <= diff.hi, JSON.stringify(diff));
+  assert.ok(
+    diff.lo > 0.9 && diff.hi < 1.1 && diff.lo <= diff.estimate && diff.estimate <= diff.hi,
+    JSON.stringify(diff),
+  );
 });
 
 test('Wilson interval of a proportion', () => {

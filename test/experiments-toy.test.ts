@@ -17,14 +17,17 @@ function hessianAt(p: number[]): number[] {
   });
 }
 
-test('the landscape has a sharp and a flat minimum near the wells\' centres', () => {
+test("the landscape has a sharp and a flat minimum near the wells' centres", () => {
   const sharp = hessianAt(l.sharp.centre);
   const flat = hessianAt(l.flat.centre);
   // Curvature ≈ D/s² at the bottom of each well (plus the weak confinement).
   assert.ok(sharp[0] > 8 && sharp[3] > 8, `sharp curvature ${sharp}`);
   assert.ok(flat[0] > 0.5 && flat[0] < 1.5, `flat curvature ${flat}`);
   assert.ok(sharp[0] / flat[0] > 8, 'the sharp minimum is much sharper than the flat one');
-  assert.deepEqual(inFlatBasin(l, [l.sharp.centre, l.flat.centre, [l.sharp.centre[0] + 0.1, 0.05], [l.flat.centre[0] - 0.6, -0.4]]), [false, true, false, true]);
+  assert.deepEqual(
+    inFlatBasin(l, [l.sharp.centre, l.flat.centre, [l.sharp.centre[0] + 0.1, 0.05], [l.flat.centre[0] - 0.6, -0.4]]),
+    [false, true, false, true],
+  );
 });
 
 const base = { agents: 8, topology: 'ring', replicas: 24, steps: 200, stepSize: 0.1, batchSize: 64, seed: 3 };
@@ -53,6 +56,14 @@ test('from the sharp minimum, centralized SGD stays while heterogeneous consensu
 });
 
 test('toy runs are seeded', () => {
-  const settings = { ...base, replicas: 4, steps: 20, noise: 2, heterogeneity: 3, start: 'uniform' as const, algorithm: 'consensus' as const };
+  const settings = {
+    ...base,
+    replicas: 4,
+    steps: 20,
+    noise: 2,
+    heterogeneity: 3,
+    start: 'uniform' as const,
+    algorithm: 'consensus' as const,
+  };
   assert.deepEqual(toyRun(l, settings).ends, toyRun(l, settings).ends);
 });

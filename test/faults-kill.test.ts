@@ -31,13 +31,40 @@ const lockedBy = (out: string, pid: number | undefined): boolean => {
 };
 
 test('case 4: killed after the first evaluation, before the first checkpoint; the resumed run writes the step-30 line once', async () => {
-  const args = ['train', '--dataset', 'mnist', '--train-subset', '2000', '--hidden', '64', '--agents', '4', '--batch-size', '50', '--eval-every', '30', '--checkpoint-every', '70', '--steps', '80', '--json'];
+  const args = [
+    'train',
+    '--dataset',
+    'mnist',
+    '--train-subset',
+    '2000',
+    '--hidden',
+    '64',
+    '--agents',
+    '4',
+    '--batch-size',
+    '50',
+    '--eval-every',
+    '30',
+    '--checkpoint-every',
+    '70',
+    '--steps',
+    '80',
+    '--json',
+  ];
   const [killed, whole] = [join(dir, 'case4'), join(dir, 'case4-whole')];
   const uninterrupted = flatdist([...args, '--out', whole]);
   // The window between the two is about a second; a machine too busy to kill within it gets another try.
   for (let attempt = 1; ; attempt++) {
     const run = start([...args, '--out', killed, ...(attempt > 1 ? ['--overwrite'] : [])]);
-    assert.ok(await until(run, () => existsSync(join(killed, 'metrics.jsonl')) && readFileSync(join(killed, 'metrics.jsonl'), 'utf8').endsWith('\n')), 'the first evaluation was written');
+    assert.ok(
+      await until(
+        run,
+        () =>
+          existsSync(join(killed, 'metrics.jsonl')) &&
+          readFileSync(join(killed, 'metrics.jsonl'), 'utf8').endsWith('\n'),
+      ),
+      'the first evaluation was written',
+    );
     run.child.kill('SIGKILL');
     assert.equal((await run.done).signal, 'SIGKILL');
     if (!existsSync(join(killed, 'checkpoints', 'latest.json'))) break;
@@ -47,10 +74,20 @@ test('case 4: killed after the first evaluation, before the first checkpoint; th
 
   const resumed = await flatdist(['train', '--resume', killed, '--json']);
   assert.equal(resumed.status, 0, resumed.stderr);
-  assert.match(resumed.stderr, /note: .* no longer running — taken over/, 'the stale lock of the killed run is taken over');
+  assert.match(
+    resumed.stderr,
+    /note: .* no longer running — taken over/,
+    'the stale lock of the killed run is taken over',
+  );
   assert.equal((await uninterrupted).status, 0);
   const lines = readFileSync(join(killed, 'metrics.jsonl'), 'utf8');
-  assert.deepEqual(lines.split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { step: number }).step), [30, 60, 80]);
+  assert.deepEqual(
+    lines
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => (JSON.parse(l) as { step: number }).step),
+    [30, 60, 80],
+  );
   assert.equal(lines, readFileSync(join(whole, 'metrics.jsonl'), 'utf8'));
 });
 
@@ -67,8 +104,32 @@ function uniform(seed: number): () => number {
 }
 
 test('kill -9 at 20 random moments, each resumed: every file stays complete, and the run ends byte for byte as an uninterrupted one', async (t) => {
-  const args = ['train', '--dataset', 'two-moons', '--model', 'mlp', '--hidden', '32', '--agents', '4', '--batch-size', '16', '--momentum', '0.5',
-    '--algorithm', 'consensus', '--steps', '300', '--eval-every', '10', '--checkpoint-every', '5', '--seed', '9', '--json'];
+  const args = [
+    'train',
+    '--dataset',
+    'two-moons',
+    '--model',
+    'mlp',
+    '--hidden',
+    '32',
+    '--agents',
+    '4',
+    '--batch-size',
+    '16',
+    '--momentum',
+    '0.5',
+    '--algorithm',
+    'consensus',
+    '--steps',
+    '300',
+    '--eval-every',
+    '10',
+    '--checkpoint-every',
+    '5',
+    '--seed',
+    '9',
+    '--json',
+  ];
   // The uninterrupted run is written where the campaign runs, then moved aside: run.json and
   // the checkpoints' metadata record the folder, so both must have the same one.
   const out = join(dir, 'run');
@@ -123,6 +184,14 @@ test('kill -9 at 20 random moments, each resumed: every file stays complete, and
   const last = await flatdist(['train', '--resume', out, '--json']);
   assert.equal(last.status, 0, last.stderr);
   assert.equal(readFileSync(join(out, 'metrics.jsonl'), 'utf8'), readFileSync(join(ref, 'metrics.jsonl'), 'utf8'));
-  assert.deepEqual(snapshot(join(out, 'checkpoints')), refCheckpoints, 'every checkpoint, and latest.json, byte for byte');
-  assert.deepEqual(readdirSync(out).sort(), ['checkpoints', 'metrics.jsonl', 'run.json'], 'no lock or temporary file left');
+  assert.deepEqual(
+    snapshot(join(out, 'checkpoints')),
+    refCheckpoints,
+    'every checkpoint, and latest.json, byte for byte',
+  );
+  assert.deepEqual(
+    readdirSync(out).sort(),
+    ['checkpoints', 'metrics.jsonl', 'run.json'],
+    'no lock or temporary file left',
+  );
 });

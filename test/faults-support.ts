@@ -9,7 +9,6 @@ import { join } from 'node:path';
 import { cli } from './support/cli.js';
 export { cli };
 
-
 export interface Result {
   status: number | null;
   signal: NodeJS.Signals | null;
@@ -24,14 +23,19 @@ export interface Running {
 
 /** `flatdist ...args` in a child process; with fileSizeLimitKB, under `ulimit -f` (1024-byte blocks). */
 export function start(args: string[], o: { fileSizeLimitKB?: number } = {}): Running {
-  const child = o.fileSizeLimitKB === undefined
-    ? spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
-    : spawn('bash', ['-c', `ulimit -f ${o.fileSizeLimitKB} && exec "$0" "$@"`, process.execPath, cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child =
+    o.fileSizeLimitKB === undefined
+      ? spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+      : spawn('bash', ['-c', `ulimit -f ${o.fileSizeLimitKB} && exec "$0" "$@"`, process.execPath, cli, ...args], {
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
   let stdout = '';
   let stderr = '';
   child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-  const done = new Promise<Result>((resolve) => child.on('close', (status, signal) => resolve({ status, signal, stdout, stderr })));
+  const done = new Promise<Result>((resolve) =>
+    child.on('close', (status, signal) => resolve({ status, signal, stdout, stderr })),
+  );
   return { child, done };
 }
 
@@ -47,7 +51,10 @@ export function scratch(name: string, after: (fn: () => void) => void): string {
 /** A user error: exit 2 and one error line on stderr (after any progress lines and notes), matching the pattern. */
 export function assertUserError(r: Result, pattern: RegExp, what = ''): void {
   assert.equal(r.status, 2, `${what} exit ${r.status} (signal ${r.signal}): ${r.stderr}`);
-  const lines = r.stderr.trim().split('\n').filter((l) => l.startsWith('flatdist:') && !l.startsWith('flatdist: note:'));
+  const lines = r.stderr
+    .trim()
+    .split('\n')
+    .filter((l) => l.startsWith('flatdist:') && !l.startsWith('flatdist: note:'));
   assert.equal(lines.length, 1, `${what} one error line expected: ${r.stderr}`);
   assert.ok(r.stderr.trim().endsWith(lines[0]), `${what} the error is the last line: ${r.stderr}`);
   assert.match(lines[0], pattern, what);

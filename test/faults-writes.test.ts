@@ -13,7 +13,23 @@ import { assertUserError, flatdist, mountTmpfs, scratch } from './faults-support
 const dir = scratch('faults-writes', test.after);
 
 /** Logistic regression on 200 two-moons points: 28 KB checkpoints (mostly sampler states), 0.6 KB metrics lines. */
-const tiny = ['train', '--dataset', 'two-moons', '--train-subset', '200', '--model', 'logistic', '--agents', '4', '--batch-size', '8', '--momentum', '0.5', '--seed', '4'];
+const tiny = [
+  'train',
+  '--dataset',
+  'two-moons',
+  '--train-subset',
+  '200',
+  '--model',
+  'logistic',
+  '--agents',
+  '4',
+  '--batch-size',
+  '8',
+  '--momentum',
+  '0.5',
+  '--seed',
+  '4',
+];
 
 /** The lines of a metrics file; every one complete JSON. */
 function metricsLines(out: string): string[] {
@@ -32,15 +48,47 @@ function finalState(out: string): unknown {
 }
 
 const noTemporaryFiles = (out: string): void => {
-  for (const d of [out, join(out, 'checkpoints')]) if (existsSync(d)) assert.deepEqual(readdirSync(d).filter((f) => f.includes('.tmp-')), [], `no temporary files in ${d}`);
+  for (const d of [out, join(out, 'checkpoints')])
+    if (existsSync(d))
+      assert.deepEqual(
+        readdirSync(d).filter((f) => f.includes('.tmp-')),
+        [],
+        `no temporary files in ${d}`,
+      );
 };
 
 test('case 1: a file-size limit during checkpoint writes stops the run (exit 2, the file and EFBIG named), no cut checkpoint', async () => {
   const out = join(dir, 'fz');
-  const r = await flatdist(['train', '--dataset', 'mnist', '--train-subset', '4000', '--hidden', '64', '--agents', '4', '--steps', '100', '--checkpoint-every', '50', '--out', out], { fileSizeLimitKB: 500 });
+  const r = await flatdist(
+    [
+      'train',
+      '--dataset',
+      'mnist',
+      '--train-subset',
+      '4000',
+      '--hidden',
+      '64',
+      '--agents',
+      '4',
+      '--steps',
+      '100',
+      '--checkpoint-every',
+      '50',
+      '--out',
+      out,
+    ],
+    { fileSizeLimitKB: 500 },
+  );
   assert.equal(r.signal, null, 'not killed by SIGXFSZ');
-  assertUserError(r, /checkpoints\/step-00000050\.safetensors: cannot write \(the file is unchanged\): file too large .*\(EFBIG\)/);
-  assert.deepEqual(readdirSync(join(out, 'checkpoints')), [], 'neither a cut checkpoint nor a latest.json pointing at one');
+  assertUserError(
+    r,
+    /checkpoints\/step-00000050\.safetensors: cannot write \(the file is unchanged\): file too large .*\(EFBIG\)/,
+  );
+  assert.deepEqual(
+    readdirSync(join(out, 'checkpoints')),
+    [],
+    'neither a cut checkpoint nor a latest.json pointing at one',
+  );
   noTemporaryFiles(out);
   assertUserError(await flatdist(['measure', out]), /the run has no checkpoint yet/);
 });
@@ -48,7 +96,10 @@ test('case 1: a file-size limit during checkpoint writes stops the run (exit 2, 
 test('a file-size limit on metrics.jsonl: the line is not half written, the last checkpoint loads, the resumed run ends as an uninterrupted one', async () => {
   const [limited, whole] = [join(dir, 'limited'), join(dir, 'whole')];
   const args = [...tiny, '--steps', '100', '--eval-every', '1', '--checkpoint-every', '1'];
-  const [r, w] = await Promise.all([flatdist([...args, '--out', limited], { fileSizeLimitKB: 40 }), flatdist([...args, '--out', whole])]);
+  const [r, w] = await Promise.all([
+    flatdist([...args, '--out', limited], { fileSizeLimitKB: 40 }),
+    flatdist([...args, '--out', whole]),
+  ]);
   assert.equal(w.status, 0, w.stderr);
   assertUserError(r, /metrics\.jsonl: cannot append \(the file is unchanged\): file too large .*\(EFBIG\)/);
   const lines = metricsLines(limited);
@@ -59,7 +110,10 @@ test('a file-size limit on metrics.jsonl: the line is not half written, the last
 
   const resumed = await flatdist(['train', '--resume', limited]);
   assert.equal(resumed.status, 0, resumed.stderr);
-  assert.equal(readFileSync(join(limited, 'metrics.jsonl'), 'utf8'), readFileSync(join(whole, 'metrics.jsonl'), 'utf8'));
+  assert.equal(
+    readFileSync(join(limited, 'metrics.jsonl'), 'utf8'),
+    readFileSync(join(whole, 'metrics.jsonl'), 'utf8'),
+  );
   assert.deepEqual(finalState(limited), finalState(whole));
 });
 
@@ -75,7 +129,10 @@ test('a full file system during checkpoint writes: exit 2 naming the file and EN
     const args = [...tiny, '--steps', '60', '--eval-every', '5', '--checkpoint-every', '2'];
     const [r, w] = await Promise.all([flatdist([...args, '--out', full]), flatdist([...args, '--out', whole])]);
     assert.equal(w.status, 0, w.stderr);
-    assertUserError(r, /(safetensors|latest\.json|metrics\.jsonl): cannot (write|append) \(the file is unchanged\): no space left on the device \(ENOSPC\)/);
+    assertUserError(
+      r,
+      /(safetensors|latest\.json|metrics\.jsonl): cannot (write|append) \(the file is unchanged\): no space left on the device \(ENOSPC\)/,
+    );
     const kept = loadCheckpoint(full);
     assert.ok(kept.step >= 2 && kept.step < 60, `the last good checkpoint is at step ${kept.step}`);
     metricsLines(full);
@@ -95,7 +152,10 @@ test('case 17: --out a regular file, under a regular file, or in a read-only fol
   const file = join(dir, 'a-file');
   writeFileSync(file, 'not a folder\n');
   const quick = [...tiny, '--steps', '2'];
-  const [asFile, under] = await Promise.all([flatdist([...quick, '--out', file]), flatdist([...quick, '--out', join(file, 'run')])]);
+  const [asFile, under] = await Promise.all([
+    flatdist([...quick, '--out', file]),
+    flatdist([...quick, '--out', join(file, 'run')]),
+  ]);
   assertUserError(asFile, /a-file: cannot create the folder: .*a-file is a file, not a folder/);
   assertUserError(under, /a-file\/run: cannot create the folder: .*a-file is a file, not a folder/);
 
@@ -110,7 +170,10 @@ test('case 17: --out a regular file, under a regular file, or in a read-only fol
     chmodSync(locked, 0o555);
   }
   try {
-    assertUserError(await flatdist([...quick, '--out', join(locked, 'run')]), /read-only\/run: cannot create the folder: (read-only file system \(EROFS\)|permission denied \(EACCES\))/);
+    assertUserError(
+      await flatdist([...quick, '--out', join(locked, 'run')]),
+      /read-only\/run: cannot create the folder: (read-only file system \(EROFS\)|permission denied \(EACCES\))/,
+    );
   } finally {
     fs?.unmount();
   }

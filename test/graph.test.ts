@@ -52,13 +52,18 @@ const file = (name: string, text: string): string => {
   writeFileSync(path, text);
   return path;
 };
-const close = (a: number, b: number, tol = 1e-12): void => assert.ok(Math.abs(a - b) <= tol, `${a} ≠ ${b} (tolerance ${tol})`);
+const close = (a: number, b: number, tol = 1e-12): void =>
+  assert.ok(Math.abs(a - b) <= tol, `${a} ≠ ${b} (tolerance ${tol})`);
 /** assert.throws with the error's class and a pattern its message must match. */
 const throwsWith = (fn: () => unknown, kind: abstract new (...args: never[]) => Error, pattern: RegExp): void =>
   assert.throws(fn, (e: unknown) => e instanceof kind && pattern.test((e as Error).message));
-const rejectsWith = (p: Promise<unknown>, kind: abstract new (...args: never[]) => Error, pattern: RegExp): Promise<void> =>
-  assert.rejects(p, (e: unknown) => e instanceof kind && pattern.test((e as Error).message));
-const counts = (xs: number[]): Record<number, number> => xs.reduce<Record<number, number>>((c, x) => ({ ...c, [x]: (c[x] ?? 0) + 1 }), {});
+const rejectsWith = (
+  p: Promise<unknown>,
+  kind: abstract new (...args: never[]) => Error,
+  pattern: RegExp,
+): Promise<void> => assert.rejects(p, (e: unknown) => e instanceof kind && pattern.test((e as Error).message));
+const counts = (xs: number[]): Record<number, number> =>
+  xs.reduce<Record<number, number>>((c, x) => ({ ...c, [x]: (c[x] ?? 0) + 1 }), {});
 
 test('each topology has the edge count and degrees of its definition, and is connected', () => {
   const cases: [Graph, number, Record<number, number>][] = [
@@ -79,10 +84,18 @@ test('each topology has the edge count and degrees of its definition, and is con
     assert.equal(g.edges.length, edges, `${g.name} ${g.agents}: edges`);
     assert.deepEqual(counts(degrees(g)), degreeCounts, `${g.name} ${g.agents}: degrees`);
     assert.ok(isConnected(g), `${g.name} connected`);
-    assert.ok(g.edges.every(([l, k]) => l < k), `${g.name}: l < k`);
+    assert.ok(
+      g.edges.every(([l, k]) => l < k),
+      `${g.name}: l < k`,
+    );
     validateGraph(g);
   }
-  assert.deepEqual(neighbourhoods(star(4)), [[0, 1, 2, 3], [0, 1], [0, 2], [0, 3]]);
+  assert.deepEqual(neighbourhoods(star(4)), [
+    [0, 1, 2, 3],
+    [0, 1],
+    [0, 2],
+    [0, 3],
+  ]);
   assert.deepEqual(neighbourhoodSizes(line(3)), [2, 3, 2]);
 });
 
@@ -92,11 +105,19 @@ test('makeGraph builds by name, defaults grids to the most square shape, and nam
   assert.deepEqual(makeGraph({ topology: 'hypercube', agents: 8 }), hypercube(8));
   assert.deepEqual(makeGraph({ topology: 'erdos-renyi', agents: 12, seed: 3, p: 0.4 }), erdosRenyi(12, 0.4, 3));
   assert.equal(makeGraph({ topology: 'one-peer-exponential', agents: 8 }).edges.length, exponential(8).edges.length);
-  throwsWith(() => makeGraph({ topology: 'mesh', agents: 4 }), ConfigError, /^topology: unknown topology 'mesh' — one of: ring, line, .*erdos-renyi/);
+  throwsWith(
+    () => makeGraph({ topology: 'mesh', agents: 4 }),
+    ConfigError,
+    /^topology: unknown topology 'mesh' — one of: ring, line, .*erdos-renyi/,
+  );
   throwsWith(() => makeGraph({ topology: 'grid', agents: 12, rows: 5 }), ConfigError, /^rows: /);
   throwsWith(() => makeGraph({ topology: 'hypercube', agents: 12 }), ConfigError, /^agents: .*power of two/);
   throwsWith(() => makeGraph({ topology: 'file', agents: 4 }), ConfigError, /^file: /);
-  throwsWith(() => makeGraph({ topology: 'ring', agents: 4, file: 'ring.csv' }), ConfigError, /^file: only topology 'file' reads an edge list/);
+  throwsWith(
+    () => makeGraph({ topology: 'ring', agents: 4, file: 'ring.csv' }),
+    ConfigError,
+    /^file: only topology 'file' reads an edge list/,
+  );
 });
 
 test('fewer than one agent is refused everywhere', () => {
@@ -133,7 +154,12 @@ test('uniform averaging is left-stochastic with Perron vector p_k = n_k / Σ n',
   perronVector(A).forEach((pk, k) => close(pk, n[k] / total));
   // A p = p, the defining property
   const p = perronVector(A);
-  A.forEach((row, l) => close(row.reduce((s, a, k) => s + a * p[k], 0), p[l]));
+  A.forEach((row, l) =>
+    close(
+      row.reduce((s, a, k) => s + a * p[k], 0),
+      p[l],
+    ),
+  );
 });
 
 test('ring with Metropolis mixes at λ = max_{j≠0} |1/3 + 2/3 cos(2πj/K)|', () => {
@@ -164,35 +190,97 @@ test('the Laplacian rule is I − L/n_max, and rules are found by name', () => {
   close(A[4][4], 1 / 5);
   assert.deepEqual(combinationMatrix('laplacian', g), A);
   assert.deepEqual(combinationMatrix('lazy-uniform', g), lazy(uniform(g)));
-  throwsWith(() => combinationMatrix('max-degree', g), ConfigError, /^rule: unknown combination rule 'max-degree' — one of: metropolis, uniform, laplacian, lazy-metropolis/);
+  throwsWith(
+    () => combinationMatrix('max-degree', g),
+    ConfigError,
+    /^rule: unknown combination rule 'max-degree' — one of: metropolis, uniform, laplacian, lazy-metropolis/,
+  );
   throwsWith(() => combinationMatrix('lazy-toString', g), ConfigError, /^rule: /);
 });
 
 test('identity and averaging are the matrices of no and of full cooperation', () => {
   const I = identity(3);
-  assert.deepEqual(I, [[1, 0, 0], [0, 1, 0], [0, 0, 1]]);
+  assert.deepEqual(I, [
+    [1, 0, 0],
+    [0, 1, 0],
+    [0, 0, 1],
+  ]);
   assert.ok(isDoublyStochastic(averaging(4)) && isDoublyStochastic(I));
 });
 
 test('bad combination matrices: each error says what is wrong and where', () => {
-  throwsWith(() => validateCombination([[1.5, 0], [-0.5, 1]]), ConfigError, /entry \(1, 0\) is -0\.5: weights must be ≥ 0/);
-  throwsWith(() => validateCombination([[0.5, 0.5], [0.4, 0.5]]), ConfigError, /column 0 sums to 0\.9, not 1 \(tolerance 1e-9\)/);
-  throwsWith(() => validateCombination([[1, 0, 0], [0, 1, 0]]), ConfigError, /not square: row 0 has 3 entries, expected 2/);
+  throwsWith(
+    () =>
+      validateCombination([
+        [1.5, 0],
+        [-0.5, 1],
+      ]),
+    ConfigError,
+    /entry \(1, 0\) is -0\.5: weights must be ≥ 0/,
+  );
+  throwsWith(
+    () =>
+      validateCombination([
+        [0.5, 0.5],
+        [0.4, 0.5],
+      ]),
+    ConfigError,
+    /column 0 sums to 0\.9, not 1 \(tolerance 1e-9\)/,
+  );
+  throwsWith(
+    () =>
+      validateCombination([
+        [1, 0, 0],
+        [0, 1, 0],
+      ]),
+    ConfigError,
+    /not square: row 0 has 3 entries, expected 2/,
+  );
   throwsWith(() => validateCombination([[1, 0], [0]]), ConfigError, /not square: row 1 has 1 entries, expected 2/);
   throwsWith(() => validateCombination([[Number.NaN]]), ConfigError, /entry \(0, 0\) is NaN/);
   // weight between agents 0 and 2, which a line 0–1–2 does not link
-  throwsWith(() => validateCombination(metropolis(complete(3)), line(3)), ConfigError, /entry \(0, 2\) is 0\.333.* agents 0 and 2 are not linked/);
-  throwsWith(() => validateCombination(metropolis(ring(4)), ring(5)), ConfigError, /is 4×4 but the graph 'ring' has 5 agents/);
+  throwsWith(
+    () => validateCombination(metropolis(complete(3)), line(3)),
+    ConfigError,
+    /entry \(0, 2\) is 0\.333.* agents 0 and 2 are not linked/,
+  );
+  throwsWith(
+    () => validateCombination(metropolis(ring(4)), ring(5)),
+    ConfigError,
+    /is 4×4 but the graph 'ring' has 5 agents/,
+  );
   // a disconnected matrix (the identity cooperates with no one), and a disconnected graph
   throwsWith(() => validateCombination(identity(3)), ConfigError, /disconnected/);
-  const split: Graph = { name: 'two pairs', agents: 4, edges: [[0, 1], [2, 3]] };
+  const split: Graph = {
+    name: 'two pairs',
+    agents: 4,
+    edges: [
+      [0, 1],
+      [2, 3],
+    ],
+  };
   throwsWith(() => validateGraph(split), ConfigError, /disconnected: agents 2, 3 cannot be reached from agent 0/);
   throwsWith(() => validateCombination(identity(4), split), ConfigError, /disconnected/);
-  throwsWith(() => validateGraph({ name: 'g', agents: 3, edges: [[0, 3]] }), ConfigError, /edge 0 is \[0, 3\]; agent labels run 0\.\.2/);
+  throwsWith(
+    () => validateGraph({ name: 'g', agents: 3, edges: [[0, 3]] }),
+    ConfigError,
+    /edge 0 is \[0, 3\]; agent labels run 0\.\.2/,
+  );
   throwsWith(() => validateGraph({ name: 'g', agents: 2, edges: [[1, 1]] }), ConfigError, /self-loop at agent 1/);
   // within the tolerance of 1e-9 a column sum is one
-  validateCombination([[0.5 + 1e-10, 0.5], [0.5, 0.5]]);
-  throwsWith(() => validateCombination([[0.5 + 1e-8, 0.5], [0.5, 0.5]]), ConfigError, /column 0 sums to/);
+  validateCombination([
+    [0.5 + 1e-10, 0.5],
+    [0.5, 0.5],
+  ]);
+  throwsWith(
+    () =>
+      validateCombination([
+        [0.5 + 1e-8, 0.5],
+        [0.5, 0.5],
+      ]),
+    ConfigError,
+    /column 0 sums to/,
+  );
 });
 
 test('Erdős–Rényi and random geometric graphs are reproducible by seed and connected', () => {
@@ -236,17 +324,29 @@ test('edge lists and matrices from JSON and CSV files; bad files name the file a
   const csv = fromEdgeList(file('ring.csv', 'l,k\n0,1\n1,2\n# a comment\n2,3\n3,0\n'));
   assert.deepEqual(csv.edges, ring(4).edges);
   assert.deepEqual(makeGraph({ topology: 'file', agents: 4, file: join(dir, 'ring.csv') }).edges, ring(4).edges);
-  throwsWith(() => makeGraph({ topology: 'file', agents: 5, file: join(dir, 'ring.csv') }), ConfigError, /^agents: 5 agents asked for/);
+  throwsWith(
+    () => makeGraph({ topology: 'file', agents: 5, file: join(dir, 'ring.csv') }),
+    ConfigError,
+    /^agents: 5 agents asked for/,
+  );
   throwsWith(() => fromEdgeList(file('bad.csv', '0,1\n1,x\n')), DataError, /bad\.csv: line 2 is "1,x"/);
   throwsWith(() => fromEdgeList(file('bad.json', '[[0, 1], [2]]')), DataError, /bad\.json: entry 1 is \[2\]/);
   throwsWith(() => fromEdgeList(file('split.csv', '0,1\n2,3\n')), ConfigError, /split\.csv: the graph is disconnected/);
-  throwsWith(() => fromEdgeList(join(dir, 'missing.csv')), DataError, /missing\.csv: cannot read the edge list \(ENOENT\)/);
+  throwsWith(
+    () => fromEdgeList(join(dir, 'missing.csv')),
+    DataError,
+    /missing\.csv: cannot read the edge list \(ENOENT\)/,
+  );
 
   const A: Matrix = metropolis(ring(4));
   assert.deepEqual(fromMatrixFile(file('A.json', JSON.stringify(A)), ring(4)), A);
   const fromCsv = fromMatrixFile(file('A.csv', A.map((row) => row.join(',')).join('\n')));
   assert.deepEqual(fromCsv, A);
-  throwsWith(() => fromMatrixFile(file('neg.csv', '1.5,0\n-0.5,1\n')), ConfigError, /neg\.csv: entry \(1, 0\) is -0\.5/);
+  throwsWith(
+    () => fromMatrixFile(file('neg.csv', '1.5,0\n-0.5,1\n')),
+    ConfigError,
+    /neg\.csv: entry \(1, 0\) is -0\.5/,
+  );
   throwsWith(() => fromMatrixFile(file('text.csv', '1,0\n0,one\n')), DataError, /text\.csv: line 2, cell 2 is "one"/);
 });
 
@@ -264,8 +364,21 @@ async function runGraph(args: string[]): Promise<string> {
 }
 
 test('flatdist graph --json prints the graph, its matrix and its spectrum', async () => {
-  const out = JSON.parse(await runGraph(['--topology', 'ring', '--agents', '16', '--rule', 'metropolis', '--json'])) as GraphReport;
-  for (const key of ['agents', 'edges', 'topology', 'rule', 'lambda', 'spectralGap', 'perron', 'doublyStochastic', 'matrix']) assert.ok(key in out, key);
+  const out = JSON.parse(
+    await runGraph(['--topology', 'ring', '--agents', '16', '--rule', 'metropolis', '--json']),
+  ) as GraphReport;
+  for (const key of [
+    'agents',
+    'edges',
+    'topology',
+    'rule',
+    'lambda',
+    'spectralGap',
+    'perron',
+    'doublyStochastic',
+    'matrix',
+  ])
+    assert.ok(key in out, key);
   assert.equal(out.agents, 16);
   assert.equal(out.edges, 16);
   assert.equal(out.topology, 'ring');
@@ -276,18 +389,25 @@ test('flatdist graph --json prints the graph, its matrix and its spectrum', asyn
   assert.equal(out.doublyStochastic, true);
   assert.deepEqual(out.matrix, metropolis(ring(16)));
 
-  const star5 = JSON.parse(await runGraph(['--topology', 'star', '--agents', '5', '--rule', 'uniform', '--json'])) as GraphReport;
+  const star5 = JSON.parse(
+    await runGraph(['--topology', 'star', '--agents', '5', '--rule', 'uniform', '--json']),
+  ) as GraphReport;
   assert.equal(star5.doublyStochastic, false);
   close(star5.perron[0], 5 / 13);
 
   const text = await runGraph(['--topology', 'torus', '--agents', '12']);
-  assert.match(text, /^torus: 12 agents, 24 edges, degree 4\nrule metropolis: doubly stochastic, symmetric\nmixing rate λ = /);
+  assert.match(
+    text,
+    /^torus: 12 agents, 24 edges, degree 4\nrule metropolis: doubly stochastic, symmetric\nmixing rate λ = /,
+  );
 
   const fromMatrix = JSON.parse(await runGraph(['--matrix', join(dir, 'A.json'), '--json'])) as GraphReport;
   assert.equal(fromMatrix.edges, 4);
   close(fromMatrix.lambda, mixingRate(metropolis(ring(4))));
 
-  const onePeer = JSON.parse(await runGraph(['--topology', 'one-peer-exponential', '--agents', '8', '--json'])) as GraphReport;
+  const onePeer = JSON.parse(
+    await runGraph(['--topology', 'one-peer-exponential', '--agents', '8', '--json']),
+  ) as GraphReport;
   assert.equal(onePeer.lambda, 0);
   assert.deepEqual(onePeer.matrix, onePeerExponential(8, 0));
 });
@@ -296,6 +416,14 @@ test('flatdist graph refuses unknown flags and bad values with a one-line UserEr
   await rejectsWith(graphCommand.run(['--agents', '4', '--bogus']), UserError, /^graph: Unknown option '--bogus'/);
   await rejectsWith(graphCommand.run(['--agents', 'four']), ConfigError, /^agents: 'four' is not a whole number/);
   await rejectsWith(graphCommand.run(['--topology', 'ring']), ConfigError, /^agents: /);
-  await rejectsWith(graphCommand.run(['--agents', '4', '--rule', 'best']), ConfigError, /^rule: unknown combination rule 'best'/);
-  await rejectsWith(graphCommand.run(['--topology', 'one-peer-exponential', '--agents', '8', '--rule', 'uniform']), ConfigError, /^rule: one-peer-exponential fixes its weights/);
+  await rejectsWith(
+    graphCommand.run(['--agents', '4', '--rule', 'best']),
+    ConfigError,
+    /^rule: unknown combination rule 'best'/,
+  );
+  await rejectsWith(
+    graphCommand.run(['--topology', 'one-peer-exponential', '--agents', '8', '--rule', 'uniform']),
+    ConfigError,
+    /^rule: one-peer-exponential fixes its weights/,
+  );
 });

@@ -195,205 +195,351 @@ function trainedCnn(): { dir: string; module: string; run: string } {
     py([exporter, 'export', '--out', dir, '--method', 'trace']);
     const module = join(dir, 'cnn.pt');
     const run = join(dir, 'run');
-    const r = flatdist(['train', '--dataset', 'mnist', '--train-subset', '512', '--eval-subset', '512', '--model', `torchscript:${module}`, '--agents', String(K), '--topology', 'ring',
-      '--algorithm', 'consensus', '--batch-size', '16', '--step-size', '0.1', '--steps', String(steps), '--eval-every', String(steps), '--checkpoint-every', '1', '--seed', '4', '--out', run]);
+    const r = flatdist([
+      'train',
+      '--dataset',
+      'mnist',
+      '--train-subset',
+      '512',
+      '--eval-subset',
+      '512',
+      '--model',
+      `torchscript:${module}`,
+      '--agents',
+      String(K),
+      '--topology',
+      'ring',
+      '--algorithm',
+      'consensus',
+      '--batch-size',
+      '16',
+      '--step-size',
+      '0.1',
+      '--steps',
+      String(steps),
+      '--eval-every',
+      String(steps),
+      '--checkpoint-every',
+      '1',
+      '--seed',
+      '4',
+      '--out',
+      run,
+    ]);
     assert.equal(r.status, 0, r.stderr);
     trained = { dir, module, run };
   }
   return trained;
 }
 
-const checkpointFile = (run: string, step: number): string => join(run, 'checkpoints', `step-${String(step).padStart(8, '0')}.safetensors`);
+const checkpointFile = (run: string, step: number): string =>
+  join(run, 'checkpoints', `step-${String(step).padStart(8, '0')}.safetensors`);
 
-test('a CNN traced by PyTorch trains over 2 agents on PyTorch’s gradients, batch for batch', { skip: torchMissing }, () => {
-  const { dir, module, run } = trainedCnn();
-  const config = makeConfig((JSON.parse(readFileSync(join(run, 'run.json'), 'utf8')) as { config: Record<string, unknown> }).config);
-  scope(() => {
-    const setup = prepare(config);
-    const { model } = setup;
-    // The trainer's batches, drawn again from the same samplers; the points it went through.
-    const samplers = Array.from({ length: K }, (_, k) => setup.sampler(k));
-    const batches = Array.from({ length: steps }, () => setup.batch(samplers.map((s) => s.next())));
-    const points = [model.init(K, new Generator(0)), ...Array.from({ length: steps }, (_, n) => loadCheckpoint(checkpointFile(run, n + 1)).params)];
-    writeSafetensors(join(dir, 'batches.safetensors'), { x: stack(batches.map((b) => b.x)).to('float64'), y: stack(batches.map((b) => b.y)) });
-    const { names } = JSON.parse(torchSide('steps', dir, module, run, String(steps))) as { names: string[] };
-    assert.deepEqual(model.paramNames, names);
-    const torchGrads = readSafetensors(join(dir, 'grads.safetensors')).tensors;
-
-    const A = fromArray(Float64Array.from(setup.combination(0).flat()), [K, K]);
-    let worst = 0;
-    let worstTrainer = 0;
-    let largest = 0;
-    for (let n = 0; n < steps; n++) {
-      scope(() => {
-        // flatdist's gradients in float64 at w_{n}, through the scripted module.
-        const leaves = points[n].map((p) => p.to('float64').requiresGrad_());
-        const g = grad(agentLosses(model, leaves, batches[n].x.to('float64'), batches[n].y).sum(), leaves);
-        names.forEach((name, i) => {
-          const expected = torchGrads[name].select(0, n);
-          worst = Math.max(worst, maxDiff(g[i], expected));
-          largest = Math.max(largest, maxAbs(expected));
-          // What the float32 trainer stepped along: consensus w_{k,n+1} = Σ_l a_lk w_{l,n} − μ ∇̂J_k(w_{k,n}).
-          const w = points[n][i].to('float64');
-          const mixed = A.mT.mm(w.reshape([K, -1])).reshape(w.shape);
-          const implied = mixed.sub(points[n + 1][i].to('float64')).div(config.stepSize);
-          worstTrainer = Math.max(worstTrainer, maxDiff(implied, expected));
-        });
+test(
+  'a CNN traced by PyTorch trains over 2 agents on PyTorch’s gradients, batch for batch',
+  { skip: torchMissing },
+  () => {
+    const { dir, module, run } = trainedCnn();
+    const config = makeConfig(
+      (JSON.parse(readFileSync(join(run, 'run.json'), 'utf8')) as { config: Record<string, unknown> }).config,
+    );
+    scope(() => {
+      const setup = prepare(config);
+      const { model } = setup;
+      // The trainer's batches, drawn again from the same samplers; the points it went through.
+      const samplers = Array.from({ length: K }, (_, k) => setup.sampler(k));
+      const batches = Array.from({ length: steps }, () => setup.batch(samplers.map((s) => s.next())));
+      const points = [
+        model.init(K, new Generator(0)),
+        ...Array.from({ length: steps }, (_, n) => loadCheckpoint(checkpointFile(run, n + 1)).params),
+      ];
+      writeSafetensors(join(dir, 'batches.safetensors'), {
+        x: stack(batches.map((b) => b.x)).to('float64'),
+        y: stack(batches.map((b) => b.y)),
       });
-    }
-    assert.ok(largest > 1e-2, `PyTorch's gradients are too small to tell anything (${largest})`);
-    assert.ok(worst <= 1e-6, `flatdist's float64 gradients differ from PyTorch's by ${worst}`);
-    // Float32 parameters: each step's difference carries about ulp(w)/μ ≈ 1e-7 of rounding.
-    assert.ok(worstTrainer <= 1e-6, `the trainer's steps imply gradients ${worstTrainer} away from PyTorch's`);
-  });
-});
+      const { names } = JSON.parse(torchSide('steps', dir, module, run, String(steps))) as { names: string[] };
+      assert.deepEqual(model.paramNames, names);
+      const torchGrads = readSafetensors(join(dir, 'grads.safetensors')).tensors;
 
-test('the centroid’s checkpoint loads into the PyTorch module with load_state_dict(strict=True) and has the same test loss', { skip: torchMissing }, () => {
-  const { dir, module, run } = trainedCnn();
-  const config = makeConfig((JSON.parse(readFileSync(join(run, 'run.json'), 'utf8')) as { config: Record<string, unknown> }).config);
-  scope(() => {
-    const setup = prepare(config);
-    writeSafetensors(join(dir, 'test.safetensors'), { x: setup.test.x, y: setup.test.y });
-    const { testLoss } = JSON.parse(torchSide('centroid', dir, module, run)) as { testLoss: number };
-    const lines = readFileSync(join(run, 'metrics.jsonl'), 'utf8').trim().split('\n');
-    const last = JSON.parse(lines[lines.length - 1]) as { step: number; test: { centroid: { loss: number } } };
-    assert.equal(last.step, steps);
-    assert.ok(Math.abs(last.test.centroid.loss - testLoss) <= 1e-6, `flatdist ${last.test.centroid.loss}, PyTorch ${testLoss}`);
-
-    // The example's load command, and the module it saves read back by flatdist: the centroid's values.
-    const saved = join(dir, 'centroid.pt');
-    const out = JSON.parse(py([exporter, 'load', run, '--module', module, '--save', saved])) as { loaded: string; parameters: number };
-    assert.deepEqual(out, { loaded: 'centroid', parameters: setup.model.parameterCount, saved });
-    const ck = loadCheckpoint(run);
-    const wc = centroid(ck.params, ck.perron);
-    new ScriptModule(saved).parameters().forEach((p, i) => assert.ok(maxDiff(p.tensor, wc[i]) <= 1e-7, p.name));
-  });
-});
-
-test('Hessian-vector products through the scripted CNN equal PyTorch’s double backward (float64, at the trained centroid)', { skip: torchMissing }, () => {
-  const { dir, module, run } = trainedCnn();
-  const model = torchscript(module, [1, 28, 28], 10);
-  scope(() => {
-    const ck = loadCheckpoint(run);
-    const params = centroid(ck.params, ck.perron).map((t) => t.to('float64'));
-    const gen = new Generator(5);
-    const x = randn([64, 1, 28, 28], gen, 'float64');
-    const y = randint(0, 10, [64], gen);
-    const v = params.map((p) => randn(p.shape, gen, 'float64'));
-    const point: Record<string, Tensor> = { x, y };
-    model.paramNames.forEach((n, i) => Object.assign(point, { [`params.${n}`]: params[i], [`v.${n}`]: v[i] }));
-    writeSafetensors(join(dir, 'point.safetensors'), point);
-    torchSide('point', dir, module);
-    const expected = readSafetensors(join(dir, 'torch.safetensors')).tensors;
-
-    const objective = riskObjective(splitRisk(model, { x, y }, 0));
-    const logits = model.forward(params.map((p) => p.unsqueeze(0)), x.unsqueeze(0)).squeeze(0);
-    assert.ok(maxDiff(logits, expected.logits) <= 1e-10);
-    const g = gradient(objective, params);
-    const hv = hvp(objective, params, v);
-    model.paramNames.forEach((n, i) => {
-      assert.ok(maxDiff(g[i], expected[`grad.${n}`]) <= 1e-10, `∇J ${n}`);
-      assert.ok(maxDiff(hv[i], expected[`hvp.${n}`]) <= 1e-6 * Math.max(1, maxAbs(expected[`hvp.${n}`])), `∇²J v ${n}`);
+      const A = fromArray(Float64Array.from(setup.combination(0).flat()), [K, K]);
+      let worst = 0;
+      let worstTrainer = 0;
+      let largest = 0;
+      for (let n = 0; n < steps; n++) {
+        scope(() => {
+          // flatdist's gradients in float64 at w_{n}, through the scripted module.
+          const leaves = points[n].map((p) => p.to('float64').requiresGrad_());
+          const g = grad(agentLosses(model, leaves, batches[n].x.to('float64'), batches[n].y).sum(), leaves);
+          names.forEach((name, i) => {
+            const expected = torchGrads[name].select(0, n);
+            worst = Math.max(worst, maxDiff(g[i], expected));
+            largest = Math.max(largest, maxAbs(expected));
+            // What the float32 trainer stepped along: consensus w_{k,n+1} = Σ_l a_lk w_{l,n} − μ ∇̂J_k(w_{k,n}).
+            const w = points[n][i].to('float64');
+            const mixed = A.mT.mm(w.reshape([K, -1])).reshape(w.shape);
+            const implied = mixed.sub(points[n + 1][i].to('float64')).div(config.stepSize);
+            worstTrainer = Math.max(worstTrainer, maxDiff(implied, expected));
+          });
+        });
+      }
+      assert.ok(largest > 1e-2, `PyTorch's gradients are too small to tell anything (${largest})`);
+      assert.ok(worst <= 1e-6, `flatdist's float64 gradients differ from PyTorch's by ${worst}`);
+      // Float32 parameters: each step's difference carries about ulp(w)/μ ≈ 1e-7 of rounding.
+      assert.ok(worstTrainer <= 1e-6, `the trainer's steps imply gradients ${worstTrainer} away from PyTorch's`);
     });
-    assert.ok(Math.max(...model.paramNames.map((n) => maxAbs(expected[`hvp.${n}`]))) > 1e-3, 'the Hessian-vector product is too small to tell anything');
-  });
-});
+  },
+);
 
-test('a scripted residual network with BatchNorm: nested parameter names, fixed buffers, float64 logits, gradients and HVPs equal PyTorch’s', { skip: torchMissing }, () => {
-  const dir = join(scratch, 'resnet');
-  py([exporter, 'export', '--out', dir, '--method', 'script', '--norm', 'batch']);
-  const module = join(dir, 'resnet.pt');
-  const model = torchscript(module, [1, 28, 28], 10);
-  assert.ok(model.paramNames.includes('layers.1.shortcut.0.weight') && model.paramNames.includes('layers.2.norm2.bias'), model.paramNames.join());
-  assert.ok(model.buffers.some((b) => b.name === 'layers.1.shortcut.1.running_var' && b.dtype === 'float32'));
-  assert.ok(model.buffers.some((b) => b.name === 'norm.num_batches_tracked' && b.dtype === 'int64'));
-  scope(() => {
-    // Moved off the module's own parameters, so a parameter swapped into the wrong attribute shows.
-    const gen = new Generator(6);
-    const params = model.init(1, gen, { dtype: 'float64' }).map((p) => p.squeeze(0).add(randn(p.shape.slice(1), gen, 'float64').mul(0.1)));
-    const x = randn([8, 1, 28, 28], gen, 'float64');
-    const y = randint(0, 10, [8], gen);
-    const v = params.map((p) => randn(p.shape, gen, 'float64'));
-    const point: Record<string, Tensor> = { x, y };
-    model.paramNames.forEach((n, i) => Object.assign(point, { [`params.${n}`]: params[i], [`v.${n}`]: v[i] }));
-    writeSafetensors(join(dir, 'point.safetensors'), point);
-    torchSide('point', dir, module);
-    const expected = readSafetensors(join(dir, 'torch.safetensors')).tensors;
-    const objective = riskObjective(splitRisk(model, { x, y }, 0));
-    const logits = model.forward(params.map((p) => p.unsqueeze(0)), x.unsqueeze(0)).squeeze(0);
-    assert.ok(maxDiff(logits, expected.logits) <= 1e-10, `logits differ by ${maxDiff(logits, expected.logits)}`);
-    const g = gradient(objective, params);
-    const hv = hvp(objective, params, v);
-    model.paramNames.forEach((n, i) => {
-      assert.ok(maxDiff(g[i], expected[`grad.${n}`]) <= 1e-10, `∇J ${n}`);
-      assert.ok(maxDiff(hv[i], expected[`hvp.${n}`]) <= 1e-6 * Math.max(1, maxAbs(expected[`hvp.${n}`])), `∇²J v ${n}`);
+test(
+  'the centroid’s checkpoint loads into the PyTorch module with load_state_dict(strict=True) and has the same test loss',
+  { skip: torchMissing },
+  () => {
+    const { dir, module, run } = trainedCnn();
+    const config = makeConfig(
+      (JSON.parse(readFileSync(join(run, 'run.json'), 'utf8')) as { config: Record<string, unknown> }).config,
+    );
+    scope(() => {
+      const setup = prepare(config);
+      writeSafetensors(join(dir, 'test.safetensors'), { x: setup.test.x, y: setup.test.y });
+      const { testLoss } = JSON.parse(torchSide('centroid', dir, module, run)) as { testLoss: number };
+      const lines = readFileSync(join(run, 'metrics.jsonl'), 'utf8').trim().split('\n');
+      const last = JSON.parse(lines[lines.length - 1]) as { step: number; test: { centroid: { loss: number } } };
+      assert.equal(last.step, steps);
+      assert.ok(
+        Math.abs(last.test.centroid.loss - testLoss) <= 1e-6,
+        `flatdist ${last.test.centroid.loss}, PyTorch ${testLoss}`,
+      );
+
+      // The example's load command, and the module it saves read back by flatdist: the centroid's values.
+      const saved = join(dir, 'centroid.pt');
+      const out = JSON.parse(py([exporter, 'load', run, '--module', module, '--save', saved])) as {
+        loaded: string;
+        parameters: number;
+      };
+      assert.deepEqual(out, { loaded: 'centroid', parameters: setup.model.parameterCount, saved });
+      const ck = loadCheckpoint(run);
+      const wc = centroid(ck.params, ck.perron);
+      new ScriptModule(saved).parameters().forEach((p, i) => assert.ok(maxDiff(p.tensor, wc[i]) <= 1e-7, p.name));
     });
-    // Eval mode: the running statistics are what the module saved, after all these passes.
-    const module2 = new ScriptModule(module);
-    const saved = module2.buffers();
-    module2.forward(params.map((p) => p.to('float32')), x.to('float32'));
-    module2.buffers().forEach((b, i) => assert.ok(b.tensor.eq(saved[i].tensor).all().item(), b.name));
-  });
-});
+  },
+);
 
-test('measure: a traced LeNet-5 gives what flatdist’s native LeNet-5 gives at the same checkpoint', { skip: torchMissing }, () => {
-  const module = join(modules(), 'lenet.pt');
-  const ts = join(scratch, 'lenet-ts');
-  const r = flatdist(['train', '--dataset', 'mnist', '--train-subset', '256', '--eval-subset', '256', '--model', `torchscript:${module}`, '--agents', '2', '--algorithm', 'atc',
-    '--batch-size', '16', '--steps', '5', '--eval-every', '5', '--out', ts]);
-  assert.equal(r.status, 0, r.stderr);
-  // The same checkpoint, its config naming the native model: same names, same shapes.
-  const native = join(scratch, 'lenet-native');
-  scope(() => {
-    const ck = loadCheckpoint(ts);
-    saveCheckpoint(join(native, 'checkpoints'), { ...ck, config: { ...(ck.config as Record<string, unknown>), model: 'lenet', out: native } });
-  });
-  const measured = [ts, native].map((path) => {
-    const m = flatdist(['measure', path, '--subset', '256', '--measures', 'trace,eigs', '--max-probes', '12', '--top-k', '2', '--seed', '3', '--json']);
-    assert.equal(m.status, 0, m.stderr);
-    type Report = { optimization: { risk: number; gradientNorm: number }; trace: { mean: number; stdError: number }; eigenvalues: { values: number[] } };
-    return (JSON.parse(m.stdout) as { reports: { report: Report }[] }).reports[0].report;
-  });
-  const [a, b] = measured;
-  const close = (x: number, y: number, rel: number, what: string): void => assert.ok(Math.abs(x - y) <= rel * Math.abs(y), `${what}: torchscript ${x}, native ${y}`);
-  close(a.optimization.risk, b.optimization.risk, 1e-5, 'J');
-  close(a.optimization.gradientNorm, b.optimization.gradientNorm, 1e-4, '‖∇J‖');
-  // The same probes on the same function: far inside the estimator's own error.
-  close(a.trace.mean, b.trace.mean, 1e-4, 'Tr ∇²J');
-  assert.ok(Math.abs(a.trace.mean - b.trace.mean) < 0.01 * b.trace.stdError);
-  a.eigenvalues.values.forEach((v, i) => close(v, b.eigenvalues.values[i], 1e-3, `λ_${i + 1}`));
-});
+test(
+  'Hessian-vector products through the scripted CNN equal PyTorch’s double backward (float64, at the trained centroid)',
+  { skip: torchMissing },
+  () => {
+    const { dir, module, run } = trainedCnn();
+    const model = torchscript(module, [1, 28, 28], 10);
+    scope(() => {
+      const ck = loadCheckpoint(run);
+      const params = centroid(ck.params, ck.perron).map((t) => t.to('float64'));
+      const gen = new Generator(5);
+      const x = randn([64, 1, 28, 28], gen, 'float64');
+      const y = randint(0, 10, [64], gen);
+      const v = params.map((p) => randn(p.shape, gen, 'float64'));
+      const point: Record<string, Tensor> = { x, y };
+      model.paramNames.forEach((n, i) => Object.assign(point, { [`params.${n}`]: params[i], [`v.${n}`]: v[i] }));
+      writeSafetensors(join(dir, 'point.safetensors'), point);
+      torchSide('point', dir, module);
+      const expected = readSafetensors(join(dir, 'torch.safetensors')).tensors;
 
-test('a small scripted module: flatdist’s exact Hessian is PyTorch’s; the trace and top-eigenvalue estimates agree with its eigendecomposition', { skip: torchMissing }, () => {
-  const module = join(modules(), 'tiny.pt');
-  const model = torchscript(module, [1, 6, 6], 3);
-  assert.equal(model.parameterCount, 119);
-  const dir = join(scratch, 'tiny');
-  mkdirSync(dir);
-  scope(() => {
-    const gen = new Generator(7);
-    const params = model.init(1, gen, { dtype: 'float64' }).map((p) => p.squeeze(0).mul(3));
-    const x = randn([40, 1, 6, 6], gen, 'float64');
-    const y = randint(0, 3, [40], gen);
-    const point: Record<string, Tensor> = { x, y };
-    model.paramNames.forEach((n, i) => Object.assign(point, { [`params.${n}`]: params[i], [`v.${n}`]: params[i] }));
-    writeSafetensors(join(dir, 'point.safetensors'), point);
-    torchSide('point', dir, module, 'hessian');
-    const H = readSafetensors(join(dir, 'torch.safetensors')).tensors.hessian;
-    const objective = riskObjective(splitRisk(model, { x, y }, 0));
-    assert.ok(maxDiff(hessian(objective, params), H) <= 1e-10 * Math.max(1, maxAbs(H)));
+      const objective = riskObjective(splitRisk(model, { x, y }, 0));
+      const logits = model
+        .forward(
+          params.map((p) => p.unsqueeze(0)),
+          x.unsqueeze(0),
+        )
+        .squeeze(0);
+      assert.ok(maxDiff(logits, expected.logits) <= 1e-10);
+      const g = gradient(objective, params);
+      const hv = hvp(objective, params, v);
+      model.paramNames.forEach((n, i) => {
+        assert.ok(maxDiff(g[i], expected[`grad.${n}`]) <= 1e-10, `∇J ${n}`);
+        assert.ok(
+          maxDiff(hv[i], expected[`hvp.${n}`]) <= 1e-6 * Math.max(1, maxAbs(expected[`hvp.${n}`])),
+          `∇²J v ${n}`,
+        );
+      });
+      assert.ok(
+        Math.max(...model.paramNames.map((n) => maxAbs(expected[`hvp.${n}`]))) > 1e-3,
+        'the Hessian-vector product is too small to tell anything',
+      );
+    });
+  },
+);
 
-    const exact = eigh(H.add(H.mT).div(2)).values.toNumbers();
-    const trace = exact.reduce((s, l) => s + l, 0);
-    const report = measure(objective, params, { seed: 1, trace: { maxProbes: 200, relTol: 0.01 }, eigenvalues: { k: 2, method: 'lanczos', tol: 1e-8 } });
-    const t = report.trace;
-    const e = report.eigenvalues;
-    assert.ok(t && e);
-    assert.ok(Math.abs(t.mean - trace) <= 4 * t.stdError, `Hutchinson ${t.mean} ± ${t.stdError}, exact ${trace}`);
-    const top = exact.slice().sort((p, q) => q - p);
-    e.values.forEach((v, i) => assert.ok(Math.abs(v - top[i]) <= 1e-6 * Math.abs(top[0]), `λ_${i + 1}: Lanczos ${v}, exact ${top[i]}`));
-  });
-});
+test(
+  'a scripted residual network with BatchNorm: nested parameter names, fixed buffers, float64 logits, gradients and HVPs equal PyTorch’s',
+  { skip: torchMissing },
+  () => {
+    const dir = join(scratch, 'resnet');
+    py([exporter, 'export', '--out', dir, '--method', 'script', '--norm', 'batch']);
+    const module = join(dir, 'resnet.pt');
+    const model = torchscript(module, [1, 28, 28], 10);
+    assert.ok(
+      model.paramNames.includes('layers.1.shortcut.0.weight') && model.paramNames.includes('layers.2.norm2.bias'),
+      model.paramNames.join(),
+    );
+    assert.ok(model.buffers.some((b) => b.name === 'layers.1.shortcut.1.running_var' && b.dtype === 'float32'));
+    assert.ok(model.buffers.some((b) => b.name === 'norm.num_batches_tracked' && b.dtype === 'int64'));
+    scope(() => {
+      // Moved off the module's own parameters, so a parameter swapped into the wrong attribute shows.
+      const gen = new Generator(6);
+      const params = model
+        .init(1, gen, { dtype: 'float64' })
+        .map((p) => p.squeeze(0).add(randn(p.shape.slice(1), gen, 'float64').mul(0.1)));
+      const x = randn([8, 1, 28, 28], gen, 'float64');
+      const y = randint(0, 10, [8], gen);
+      const v = params.map((p) => randn(p.shape, gen, 'float64'));
+      const point: Record<string, Tensor> = { x, y };
+      model.paramNames.forEach((n, i) => Object.assign(point, { [`params.${n}`]: params[i], [`v.${n}`]: v[i] }));
+      writeSafetensors(join(dir, 'point.safetensors'), point);
+      torchSide('point', dir, module);
+      const expected = readSafetensors(join(dir, 'torch.safetensors')).tensors;
+      const objective = riskObjective(splitRisk(model, { x, y }, 0));
+      const logits = model
+        .forward(
+          params.map((p) => p.unsqueeze(0)),
+          x.unsqueeze(0),
+        )
+        .squeeze(0);
+      assert.ok(maxDiff(logits, expected.logits) <= 1e-10, `logits differ by ${maxDiff(logits, expected.logits)}`);
+      const g = gradient(objective, params);
+      const hv = hvp(objective, params, v);
+      model.paramNames.forEach((n, i) => {
+        assert.ok(maxDiff(g[i], expected[`grad.${n}`]) <= 1e-10, `∇J ${n}`);
+        assert.ok(
+          maxDiff(hv[i], expected[`hvp.${n}`]) <= 1e-6 * Math.max(1, maxAbs(expected[`hvp.${n}`])),
+          `∇²J v ${n}`,
+        );
+      });
+      // Eval mode: the running statistics are what the module saved, after all these passes.
+      const module2 = new ScriptModule(module);
+      const saved = module2.buffers();
+      module2.forward(
+        params.map((p) => p.to('float32')),
+        x.to('float32'),
+      );
+      module2.buffers().forEach((b, i) => assert.ok(b.tensor.eq(saved[i].tensor).all().item(), b.name));
+    });
+  },
+);
+
+test(
+  'measure: a traced LeNet-5 gives what flatdist’s native LeNet-5 gives at the same checkpoint',
+  { skip: torchMissing },
+  () => {
+    const module = join(modules(), 'lenet.pt');
+    const ts = join(scratch, 'lenet-ts');
+    const r = flatdist([
+      'train',
+      '--dataset',
+      'mnist',
+      '--train-subset',
+      '256',
+      '--eval-subset',
+      '256',
+      '--model',
+      `torchscript:${module}`,
+      '--agents',
+      '2',
+      '--algorithm',
+      'atc',
+      '--batch-size',
+      '16',
+      '--steps',
+      '5',
+      '--eval-every',
+      '5',
+      '--out',
+      ts,
+    ]);
+    assert.equal(r.status, 0, r.stderr);
+    // The same checkpoint, its config naming the native model: same names, same shapes.
+    const native = join(scratch, 'lenet-native');
+    scope(() => {
+      const ck = loadCheckpoint(ts);
+      saveCheckpoint(join(native, 'checkpoints'), {
+        ...ck,
+        config: { ...(ck.config as Record<string, unknown>), model: 'lenet', out: native },
+      });
+    });
+    const measured = [ts, native].map((path) => {
+      const m = flatdist([
+        'measure',
+        path,
+        '--subset',
+        '256',
+        '--measures',
+        'trace,eigs',
+        '--max-probes',
+        '12',
+        '--top-k',
+        '2',
+        '--seed',
+        '3',
+        '--json',
+      ]);
+      assert.equal(m.status, 0, m.stderr);
+      type Report = {
+        optimization: { risk: number; gradientNorm: number };
+        trace: { mean: number; stdError: number };
+        eigenvalues: { values: number[] };
+      };
+      return (JSON.parse(m.stdout) as { reports: { report: Report }[] }).reports[0].report;
+    });
+    const [a, b] = measured;
+    const close = (x: number, y: number, rel: number, what: string): void =>
+      assert.ok(Math.abs(x - y) <= rel * Math.abs(y), `${what}: torchscript ${x}, native ${y}`);
+    close(a.optimization.risk, b.optimization.risk, 1e-5, 'J');
+    close(a.optimization.gradientNorm, b.optimization.gradientNorm, 1e-4, '‖∇J‖');
+    // The same probes on the same function: far inside the estimator's own error.
+    close(a.trace.mean, b.trace.mean, 1e-4, 'Tr ∇²J');
+    assert.ok(Math.abs(a.trace.mean - b.trace.mean) < 0.01 * b.trace.stdError);
+    a.eigenvalues.values.forEach((v, i) => close(v, b.eigenvalues.values[i], 1e-3, `λ_${i + 1}`));
+  },
+);
+
+test(
+  'a small scripted module: flatdist’s exact Hessian is PyTorch’s; the trace and top-eigenvalue estimates agree with its eigendecomposition',
+  { skip: torchMissing },
+  () => {
+    const module = join(modules(), 'tiny.pt');
+    const model = torchscript(module, [1, 6, 6], 3);
+    assert.equal(model.parameterCount, 119);
+    const dir = join(scratch, 'tiny');
+    mkdirSync(dir);
+    scope(() => {
+      const gen = new Generator(7);
+      const params = model.init(1, gen, { dtype: 'float64' }).map((p) => p.squeeze(0).mul(3));
+      const x = randn([40, 1, 6, 6], gen, 'float64');
+      const y = randint(0, 3, [40], gen);
+      const point: Record<string, Tensor> = { x, y };
+      model.paramNames.forEach((n, i) => Object.assign(point, { [`params.${n}`]: params[i], [`v.${n}`]: params[i] }));
+      writeSafetensors(join(dir, 'point.safetensors'), point);
+      torchSide('point', dir, module, 'hessian');
+      const H = readSafetensors(join(dir, 'torch.safetensors')).tensors.hessian;
+      const objective = riskObjective(splitRisk(model, { x, y }, 0));
+      assert.ok(maxDiff(hessian(objective, params), H) <= 1e-10 * Math.max(1, maxAbs(H)));
+
+      const exact = eigh(H.add(H.mT).div(2)).values.toNumbers();
+      const trace = exact.reduce((s, l) => s + l, 0);
+      const report = measure(objective, params, {
+        seed: 1,
+        trace: { maxProbes: 200, relTol: 0.01 },
+        eigenvalues: { k: 2, method: 'lanczos', tol: 1e-8 },
+      });
+      const t = report.trace;
+      const e = report.eigenvalues;
+      assert.ok(t && e);
+      assert.ok(Math.abs(t.mean - trace) <= 4 * t.stdError, `Hutchinson ${t.mean} ± ${t.stdError}, exact ${trace}`);
+      const top = exact.slice().sort((p, q) => q - p);
+      e.values.forEach((v, i) =>
+        assert.ok(Math.abs(v - top[i]) <= 1e-6 * Math.abs(top[0]), `λ_${i + 1}: Lanczos ${v}, exact ${top[i]}`),
+      );
+    });
+  },
+);
 
 test('modules flatdist cannot train are refused with one line that names the file', { skip: torchMissing }, () => {
   const dir = modules();
@@ -401,16 +547,46 @@ test('modules flatdist cannot train are refused with one line that names the fil
     [join(dir, 'missing.pt'), /missing\.pt: no such file$/],
     [dir, /modules: not a file$/],
     [join(dir, 'state_dict.pt'), /state_dict\.pt: not a TorchScript archive .*torch\.save writes a state dict/],
-    [join(dir, 'batchnorm-train.pt'), /batchnorm-train\.pt: .*forward changed the buffer 1\.running_mean — trace the module after model\.eval\(\)/],
-    [join(dir, 'tiny.pt'), /tiny\.pt: .*inputs \[2, 1, 28, 28\].*forward failed: RuntimeError: .*— the module takes x \[B, 1, 28, 28\]/],
-    [join(dir, 'five-classes.pt'), /five-classes\.pt: .*returned \[2, 5\], expected logits \[2, 10\] \(the dataset has 10 classes\)/],
+    [
+      join(dir, 'batchnorm-train.pt'),
+      /batchnorm-train\.pt: .*forward changed the buffer 1\.running_mean — trace the module after model\.eval\(\)/,
+    ],
+    [
+      join(dir, 'tiny.pt'),
+      /tiny\.pt: .*inputs \[2, 1, 28, 28\].*forward failed: RuntimeError: .*— the module takes x \[B, 1, 28, 28\]/,
+    ],
+    [
+      join(dir, 'five-classes.pt'),
+      /five-classes\.pt: .*returned \[2, 5\], expected logits \[2, 10\] \(the dataset has 10 classes\)/,
+    ],
   ];
   for (const [path, message] of cases) {
-    assert.throws(() => torchscript(path, [1, 28, 28], 10), (e: Error) => e instanceof UserError && message.test(e.message) && !e.message.includes('\n'), path);
+    assert.throws(
+      () => torchscript(path, [1, 28, 28], 10),
+      (e: Error) => e instanceof UserError && message.test(e.message) && !e.message.includes('\n'),
+      path,
+    );
   }
-  assert.throws(() => torchscript(join(dir, 'lenet.pt'), [1, 28, 28], 10).init(2, new Generator(0), { sameInit: false }), /sameInit: .*starts every agent from the module's own parameters/);
+  assert.throws(
+    () => torchscript(join(dir, 'lenet.pt'), [1, 28, 28], 10).init(2, new Generator(0), { sameInit: false }),
+    /sameInit: .*starts every agent from the module's own parameters/,
+  );
   // At the command line: exit 2 and that one line.
-  const r = flatdist(['train', '--dataset', 'mnist', '--train-subset', '64', '--agents', '2', '--steps', '1', '--out', join(scratch, 'refused'), '--model', `torchscript:${join(dir, 'state_dict.pt')}`]);
+  const r = flatdist([
+    'train',
+    '--dataset',
+    'mnist',
+    '--train-subset',
+    '64',
+    '--agents',
+    '2',
+    '--steps',
+    '1',
+    '--out',
+    join(scratch, 'refused'),
+    '--model',
+    `torchscript:${join(dir, 'state_dict.pt')}`,
+  ]);
   assert.equal(r.status, 2, r.stderr);
   assert.match(r.stderr, /^flatdist: \S*state_dict\.pt: not a TorchScript archive [^\n]*\n$/);
 });

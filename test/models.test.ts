@@ -78,7 +78,10 @@ for (const activation of ['relu', 'tanh', 'gelu', 'sigmoid', 'softplus']) {
         const g = grads[i].toArray() as Float64Array;
         for (let j = 0; j < values[i].length; j++) {
           const fd = (lossWith(i, j, h) - lossWith(i, j, -h)) / (2 * h);
-          assert.ok(Math.abs(fd - g[j]) < 1e-7 * (1 + Math.abs(fd)), `${model.paramNames[i]}[${j}]: autograd ${g[j]}, finite difference ${fd}`);
+          assert.ok(
+            Math.abs(fd - g[j]) < 1e-7 * (1 + Math.abs(fd)),
+            `${model.paramNames[i]}[${j}]: autograd ${g[j]}, finite difference ${fd}`,
+          );
         }
       });
     }));
@@ -91,7 +94,10 @@ const agentsEqual = (p: Tensor): boolean => {
 
 test('sameInit starts every agent at the point a single model draws; independent init differs between agents', () =>
   scope(() => {
-    for (const spec of [{ model: 'mlp', inputShape: [10], classes: 3 }, { model: 'lenet', inputShape: [784], classes: 10 }]) {
+    for (const spec of [
+      { model: 'mlp', inputShape: [10], classes: 3 },
+      { model: 'lenet', inputShape: [784], classes: 10 },
+    ]) {
       const model = makeModel(spec);
       const same = model.init(4, new Generator(11));
       const single = model.init(1, new Generator(11));
@@ -127,7 +133,9 @@ test('initialization is PyTorch’s default: weights and biases U(±1/√fan_in)
     check(lenet, 'fc1.weight', 16 * 5 * 5);
     const resnet = makeModel({ model: 'resnet8', inputShape: [3, 32, 32], classes: 10 });
     check(resnet, 'layer3.0.conv2.weight', 64 * 3 * 3);
-    const [w, b] = ['layer2.0.gn1.weight', 'layer2.0.gn1.bias'].map((n) => resnet.init(2, new Generator(1))[resnet.paramNames.indexOf(n)]);
+    const [w, b] = ['layer2.0.gn1.weight', 'layer2.0.gn1.bias'].map(
+      (n) => resnet.init(2, new Generator(1))[resnet.paramNames.indexOf(n)],
+    );
     assert.deepEqual([w.amin().item(), w.amax().item(), b.abs().amax().item()], [1, 1, 0]);
   }));
 
@@ -156,7 +164,11 @@ test('a bad model spec is a ConfigError naming the field', () => {
     [{ model: 'mlp', inputShape: [784], classes: 1 }, 'classes'],
   ];
   for (const [spec, field] of bad) {
-    assert.throws(() => makeModel(spec), (e: unknown) => e instanceof ConfigError && e.field === field, JSON.stringify(spec));
+    assert.throws(
+      () => makeModel(spec),
+      (e: unknown) => e instanceof ConfigError && e.field === field,
+      JSON.stringify(spec),
+    );
   }
 });
 
@@ -229,34 +241,64 @@ print(json.dumps(out))
 const python = '/usr/bin/python3';
 const hasTorch = spawnSync(python, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
 
-test('the models equal the same networks written as PyTorch nn.Modules, parameters loaded by name', { skip: !hasTorch && `${python} cannot import torch` }, () =>
-  scope(() => {
-    const B = 3;
-    const gen = new Generator(13);
-    const cases: { spec: ModelSpec; job: Record<string, unknown> }[] = [
-      { spec: { model: 'mlp', inputShape: [6], classes: 4, hidden: [5, 3], activation: 'softplus' }, job: { kind: 'mlp', sizes: [6, 5, 3, 4], image: [6] } },
-      { spec: { model: 'lenet', inputShape: [784], classes: 10, activation: 'sigmoid' }, job: { kind: 'lenet', image: [1, 28, 28], features: 400 } },
-      { spec: { model: 'lenet', inputShape: [3, 32, 32], classes: 10 }, job: { kind: 'lenet', image: [3, 32, 32], features: 576 } },
-      { spec: { model: 'resnet8', inputShape: [3, 12, 12], classes: 5 }, job: { kind: 'resnet', depth: 8, image: [3, 12, 12] } },
-      { spec: { model: 'resnet20', inputShape: [2, 9, 9], classes: 3 }, job: { kind: 'resnet', depth: 20, image: [2, 9, 9] } },
-    ];
-    const ours = cases.map(({ spec, job }) => {
-      const model = makeModel(spec);
-      // Independent norm parameters too, so a swapped weight and shift would show.
-      const params = model.init(1, gen, { dtype: 'float64' }).map((p) => p.add(randn(p.shape, gen, 'float64').mul(0.1)));
-      const x = randn([1, B, ...model.inputShape], gen, 'float64');
-      Object.assign(job, {
-        activation: spec.activation ?? 'relu', classes: spec.classes, B, names: model.paramNames, shapes: model.paramShapes,
-        params: params.map((p) => p.toNumbers()), x: x.toNumbers(),
+test(
+  'the models equal the same networks written as PyTorch nn.Modules, parameters loaded by name',
+  { skip: !hasTorch && `${python} cannot import torch` },
+  () =>
+    scope(() => {
+      const B = 3;
+      const gen = new Generator(13);
+      const cases: { spec: ModelSpec; job: Record<string, unknown> }[] = [
+        {
+          spec: { model: 'mlp', inputShape: [6], classes: 4, hidden: [5, 3], activation: 'softplus' },
+          job: { kind: 'mlp', sizes: [6, 5, 3, 4], image: [6] },
+        },
+        {
+          spec: { model: 'lenet', inputShape: [784], classes: 10, activation: 'sigmoid' },
+          job: { kind: 'lenet', image: [1, 28, 28], features: 400 },
+        },
+        {
+          spec: { model: 'lenet', inputShape: [3, 32, 32], classes: 10 },
+          job: { kind: 'lenet', image: [3, 32, 32], features: 576 },
+        },
+        {
+          spec: { model: 'resnet8', inputShape: [3, 12, 12], classes: 5 },
+          job: { kind: 'resnet', depth: 8, image: [3, 12, 12] },
+        },
+        {
+          spec: { model: 'resnet20', inputShape: [2, 9, 9], classes: 3 },
+          job: { kind: 'resnet', depth: 20, image: [2, 9, 9] },
+        },
+      ];
+      const ours = cases.map(({ spec, job }) => {
+        const model = makeModel(spec);
+        // Independent norm parameters too, so a swapped weight and shift would show.
+        const params = model
+          .init(1, gen, { dtype: 'float64' })
+          .map((p) => p.add(randn(p.shape, gen, 'float64').mul(0.1)));
+        const x = randn([1, B, ...model.inputShape], gen, 'float64');
+        Object.assign(job, {
+          activation: spec.activation ?? 'relu',
+          classes: spec.classes,
+          B,
+          names: model.paramNames,
+          shapes: model.paramShapes,
+          params: params.map((p) => p.toNumbers()),
+          x: x.toNumbers(),
+        });
+        return model.forward(params, x).toNumbers();
       });
-      return model.forward(params, x).toNumbers();
-    });
-    const run = spawnSync(python, ['-c', pytorchReference], { input: JSON.stringify(cases.map((c) => c.job)), encoding: 'utf8', maxBuffer: 1 << 26 });
-    assert.equal(run.status, 0, run.stderr);
-    const theirs = JSON.parse(run.stdout) as number[][];
-    cases.forEach(({ spec }, i) => {
-      assert.equal(theirs[i].length, ours[i].length);
-      const diff = Math.max(...ours[i].map((v, j) => Math.abs(v - theirs[i][j])));
-      assert.ok(diff < 1e-10, `${spec.model}: logits differ from PyTorch's by ${diff}`);
-    });
-  }));
+      const run = spawnSync(python, ['-c', pytorchReference], {
+        input: JSON.stringify(cases.map((c) => c.job)),
+        encoding: 'utf8',
+        maxBuffer: 1 << 26,
+      });
+      assert.equal(run.status, 0, run.stderr);
+      const theirs = JSON.parse(run.stdout) as number[][];
+      cases.forEach(({ spec }, i) => {
+        assert.equal(theirs[i].length, ours[i].length);
+        const diff = Math.max(...ours[i].map((v, j) => Math.abs(v - theirs[i][j])));
+        assert.ok(diff < 1e-10, `${spec.model}: logits differ from PyTorch's by ${diff}`);
+      });
+    }),
+);

@@ -13,7 +13,11 @@ import { writeReport } from '../src/report/index.js';
 
 const labels = ['centralized', 'consensus', 'diffusion (ATC)'];
 
-function suite(id: SuiteResult['id'], status: SuiteResult['verdict']['status'], figure: SuiteResult['figures'][number]): SuiteResult {
+function suite(
+  id: SuiteResult['id'],
+  status: SuiteResult['verdict']['status'],
+  figure: SuiteResult['figures'][number],
+): SuiteResult {
   return {
     id,
     title: `Suite ${id}`,
@@ -22,7 +26,14 @@ function suite(id: SuiteResult['id'], status: SuiteResult['verdict']['status'], 
     verdict: { status, statement: `The ${id} statistic is 1.2e-3 [4.0e-4, 2.0e-3].` },
     interpretation: 'One sentence of interpretation.',
     settings: { seed: 1, batchSizes: [16, 1024], dataDir: undefined },
-    tables: [{ title: `${id} table`, columns: ['algorithm', 'value', 'interval'], rows: labels.map((l, i) => [l, 0.001 * (i + 1), '[0, 1]']), note: 'A note.' }],
+    tables: [
+      {
+        title: `${id} table`,
+        columns: ['algorithm', 'value', 'interval'],
+        rows: labels.map((l, i) => [l, 0.001 * (i + 1), '[0, 1]']),
+        note: 'A note.',
+      },
+    ],
     figures: [figure],
     data: {},
     seconds: 1,
@@ -30,12 +41,40 @@ function suite(id: SuiteResult['id'], status: SuiteResult['verdict']['status'], 
 }
 
 function syntheticResults(): Results {
-  const curves = labels.flatMap((algorithm, a) => [16, 1024].flatMap((B) => [0, 10, 20, 30].map((step) => {
-    const mean = (a + 1) * 1e-3 * Math.sqrt(step) / (B === 16 ? 1 : 4);
-    return { B: `B = ${B}`, step, algorithm, mean, lo: mean * 0.8, hi: mean * 1.2, predicted: mean * 1.1 };
-  })));
-  const points = labels.flatMap((algorithm, a) => ['ring', 'complete'].map((topology) => ({ topology, stepSize: 'μ = 0.05', algorithm, mean: a + 1, lo: a + 0.5, hi: a + 1.5, predicted: a + 1.2 })));
-  const runs = labels.flatMap((algorithm, a) => [8, 64].flatMap((batch) => [1, 2].map((seed) => ({ algorithm, batch, seed, accuracy: 90 + a + seed / 2 - batch / 64, trace: 10 * (a + 1) * seed, lambdaMax: 2 + a + batch / 32, sharpness: 0.01 * (1 + a), trainLoss: 0.1 / (1 + a + seed), gradNorm: 0.05 * (seed + a) }))));
+  const curves = labels.flatMap((algorithm, a) =>
+    [16, 1024].flatMap((B) =>
+      [0, 10, 20, 30].map((step) => {
+        const mean = ((a + 1) * 1e-3 * Math.sqrt(step)) / (B === 16 ? 1 : 4);
+        return { B: `B = ${B}`, step, algorithm, mean, lo: mean * 0.8, hi: mean * 1.2, predicted: mean * 1.1 };
+      }),
+    ),
+  );
+  const points = labels.flatMap((algorithm, a) =>
+    ['ring', 'complete'].map((topology) => ({
+      topology,
+      stepSize: 'μ = 0.05',
+      algorithm,
+      mean: a + 1,
+      lo: a + 0.5,
+      hi: a + 1.5,
+      predicted: a + 1.2,
+    })),
+  );
+  const runs = labels.flatMap((algorithm, a) =>
+    [8, 64].flatMap((batch) =>
+      [1, 2].map((seed) => ({
+        algorithm,
+        batch,
+        seed,
+        accuracy: 90 + a + seed / 2 - batch / 64,
+        trace: 10 * (a + 1) * seed,
+        lambdaMax: 2 + a + batch / 32,
+        sharpness: 0.01 * (1 + a),
+        trainLoss: 0.1 / (1 + a + seed),
+        gradNorm: 0.05 * (seed + a),
+      })),
+    ),
+  );
   const grid = Array.from({ length: 100 }, (_, i) => ({ x: i % 10, y: Math.floor(i / 10), risk: Math.sin(i) }));
   return {
     title: 'A synthetic report',
@@ -44,14 +83,74 @@ function syntheticResults(): Results {
     started: '2026-01-01T00:00:00Z',
     finished: '2026-01-01T00:01:00Z',
     seconds: 60,
-    environment: { flatdist: '0.1.0', libtorch: '1.13', node: process.version, commit: 'abcdef123456', threads: 2, machine: { cpu: 'test cpu', cores: 2, memoryGiB: 8, os: 'linux' } },
+    environment: {
+      flatdist: '0.1.0',
+      libtorch: '1.13',
+      node: process.version,
+      commit: 'abcdef123456',
+      threads: 2,
+      machine: { cpu: 'test cpu', cores: 2, memoryGiB: 8, os: 'linux' },
+    },
     load: { before: [1, 1, 1], after: [2, 2, 2] },
     work: { computed: 4, reused: 0, seconds: 50 },
     suites: [
-      suite('escape', 'holds', { id: 'escape-curves', title: 'curves', caption: 'Faceted lines with bands and dashed predictions.', spec: bandLines({ rows: curves, x: { field: 'step', title: 'step' }, y: { field: 'mean', title: 'excess' }, band: { lo: 'lo', hi: 'hi' }, predicted: 'predicted', colourLabels: labels, column: { field: 'B', title: '' } }) }),
-      suite('excess', 'mixed', { id: 'excess-risk', title: 'points', caption: 'Dots with error bars and hollow predictions.', spec: pointsWithErrors({ rows: points, x: { field: 'topology', title: 'topology' }, y: { field: 'mean', title: 'excess' }, lo: 'lo', hi: 'hi', predicted: 'predicted', colourLabels: labels, column: { field: 'stepSize', title: '' } }) }),
-      suite('tradeoff', 'inconclusive', { id: 'tradeoff-flatness', title: 'scatter', caption: 'Scatter panels with regression lines.', spec: scatterPanels(runs, { field: 'accuracy', title: 'accuracy' }, [{ field: 'trace', title: 'trace', log: true }, { field: 'trainLoss', title: 'train loss', log: true }], labels) }),
-      suite('toy', 'fails', { id: 'toy-density', title: 'heatmap', caption: 'A heat map.', spec: chart({ data: { values: grid }, mark: 'rect', encoding: { x: { field: 'x', type: 'ordinal' }, y: { field: 'y', type: 'ordinal' }, color: { field: 'risk', type: 'quantitative' } } }) }),
+      suite('escape', 'holds', {
+        id: 'escape-curves',
+        title: 'curves',
+        caption: 'Faceted lines with bands and dashed predictions.',
+        spec: bandLines({
+          rows: curves,
+          x: { field: 'step', title: 'step' },
+          y: { field: 'mean', title: 'excess' },
+          band: { lo: 'lo', hi: 'hi' },
+          predicted: 'predicted',
+          colourLabels: labels,
+          column: { field: 'B', title: '' },
+        }),
+      }),
+      suite('excess', 'mixed', {
+        id: 'excess-risk',
+        title: 'points',
+        caption: 'Dots with error bars and hollow predictions.',
+        spec: pointsWithErrors({
+          rows: points,
+          x: { field: 'topology', title: 'topology' },
+          y: { field: 'mean', title: 'excess' },
+          lo: 'lo',
+          hi: 'hi',
+          predicted: 'predicted',
+          colourLabels: labels,
+          column: { field: 'stepSize', title: '' },
+        }),
+      }),
+      suite('tradeoff', 'inconclusive', {
+        id: 'tradeoff-flatness',
+        title: 'scatter',
+        caption: 'Scatter panels with regression lines.',
+        spec: scatterPanels(
+          runs,
+          { field: 'accuracy', title: 'accuracy' },
+          [
+            { field: 'trace', title: 'trace', log: true },
+            { field: 'trainLoss', title: 'train loss', log: true },
+          ],
+          labels,
+        ),
+      }),
+      suite('toy', 'fails', {
+        id: 'toy-density',
+        title: 'heatmap',
+        caption: 'A heat map.',
+        spec: chart({
+          data: { values: grid },
+          mark: 'rect',
+          encoding: {
+            x: { field: 'x', type: 'ordinal' },
+            y: { field: 'y', type: 'ordinal' },
+            color: { field: 'risk', type: 'quantitative' },
+          },
+        }),
+      }),
     ],
   };
 }
@@ -69,14 +168,30 @@ test('the report renders in chromium: no console errors, no requests, every figu
   assert.doesNotMatch(html, /(src|href)="(https?:)?\/\//, 'no external resources');
   assert.match(summaryOf(dir), /\| 1 \| Suite escape \| \*\*holds\*\* \|/);
 
-  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+  const browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: [
+      '--no-sandbox',
+      '--headless',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
   try {
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     const errors: string[] = [];
     const requests: string[] = [];
-    page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+    page.on('console', (m) => {
+      if (m.type() === 'error') errors.push(m.text());
+    });
     page.on('pageerror', (e) => errors.push(e.message));
-    page.on('request', (r) => { if (!r.url().startsWith('file:') && !r.url().startsWith('data:')) requests.push(r.url()); });
+    page.on('request', (r) => {
+      if (!r.url().startsWith('file:') && !r.url().startsWith('data:')) requests.push(r.url());
+    });
     await page.goto(`file://${files.html}`, { waitUntil: 'load' });
     const figures = await page.locator('figure.chart svg').all();
     assert.equal(figures.length, 4, 'one inline SVG per figure');
@@ -87,7 +202,12 @@ test('the report renders in chromium: no console errors, no requests, every figu
       assert.ok(await f.isVisible());
     }
     assert.equal(await page.locator('.headline tbody tr').count(), 4, 'the verdict table up front');
-    assert.deepEqual(await page.locator('.headline .badge').allTextContents(), ['holds', 'holds in part', 'inconclusive', 'does not hold']);
+    assert.deepEqual(await page.locator('.headline .badge').allTextContents(), [
+      'holds',
+      'holds in part',
+      'inconclusive',
+      'does not hold',
+    ]);
     await page.screenshot({ path: join(dir, 'screenshot.png'), fullPage: true });
     console.log(`screenshot: ${join(dir, 'screenshot.png')}`);
     assert.deepEqual(errors, [], 'console errors');

@@ -9,7 +9,19 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { packageRoot } from '../src/util/package.js';
 import {
-  Generator, addmm, crossEntropy, grad, keep, liveTensors, noGrad, ones, randint, randn, scope, zeros, type Tensor,
+  Generator,
+  addmm,
+  crossEntropy,
+  grad,
+  keep,
+  liveTensors,
+  noGrad,
+  ones,
+  randint,
+  randn,
+  scope,
+  zeros,
+  type Tensor,
 } from '../src/tensor/index.js';
 
 const MB = 1024 * 1024;
@@ -21,13 +33,21 @@ describe('scope()', () => {
       inner = [ones([2]), ones([3]), ones([2]).add(1)];
       return inner[2].mul(2);
     });
-    assert.deepEqual(inner.map((t) => t.disposed), [true, true, true]);
+    assert.deepEqual(
+      inner.map((t) => t.disposed),
+      [true, true, true],
+    );
     assert.equal(result.disposed, false);
     assert.deepEqual(result.toNumbers(), [4, 4]);
     result.dispose();
   });
   test('returned tensors may sit in arrays, plain objects and Maps', () => {
-    const out = scope(() => ({ list: [ones([1]), ones([1])], nested: { t: ones([1]) }, map: new Map([['m', ones([1])]]), n: 3 }));
+    const out = scope(() => ({
+      list: [ones([1]), ones([1])],
+      nested: { t: ones([1]) },
+      map: new Map([['m', ones([1])]]),
+      n: 3,
+    }));
     const all = [...out.list, out.nested.t, out.map.get('m') as Tensor];
     assert.ok(all.every((t) => !t.disposed));
     all.forEach((t) => t.dispose());
@@ -61,15 +81,19 @@ describe('scope()', () => {
   });
   test('frees what it created when fn throws, and rethrows', () => {
     let made: Tensor | undefined;
-    assert.throws(() => scope(() => {
-      made = ones([2]);
-      throw new Error('boom');
-    }), /boom/);
+    assert.throws(
+      () =>
+        scope(() => {
+          made = ones([2]);
+          throw new Error('boom');
+        }),
+      /boom/,
+    );
     assert.equal(made?.disposed, true);
   });
   test('dispose() frees at once: the live count and bytes drop back', () => {
     const before = liveTensors();
-    const big = zeros([8 * MB / 4]);
+    const big = zeros([(8 * MB) / 4]);
     assert.equal(big.bytes, 8 * MB);
     assert.deepEqual(liveTensors(), { count: before.count + 1, bytes: before.bytes + 8 * MB });
     big.dispose();
@@ -90,16 +114,19 @@ describe('scope()', () => {
 // A small MLP on random data: forward, gradient, SGD update, loss read out.
 function trainer(seed: number): () => number {
   const gen = new Generator(seed);
-  const params = [randn([20, 32], gen).mul(0.1), zeros([32]), randn([32, 4], gen).mul(0.1), zeros([4])].map((p) => keep(p.requiresGrad_()));
+  const params = [randn([20, 32], gen).mul(0.1), zeros([32]), randn([32, 4], gen).mul(0.1), zeros([4])].map((p) =>
+    keep(p.requiresGrad_()),
+  );
   const [w1, b1, w2, b2] = params;
-  return () => scope(() => {
-    const x = randn([16, 20], gen);
-    const y = randint(0, 4, [16], gen);
-    const loss = crossEntropy(addmm(b1, x, w1).relu().matmul(w2).add(b2), y);
-    const grads = grad(loss, params);
-    noGrad(() => params.forEach((p, i) => p.add_(grads[i], -0.05)));
-    return loss.item();
-  });
+  return () =>
+    scope(() => {
+      const x = randn([16, 20], gen);
+      const y = randint(0, 4, [16], gen);
+      const loss = crossEntropy(addmm(b1, x, w1).relu().matmul(w2).add(b2), y);
+      const grads = grad(loss, params);
+      noGrad(() => params.forEach((p, i) => p.add_(grads[i], -0.05)));
+      return loss.item();
+    });
 }
 
 test('10,000 training-like steps inside scope() leave no tensor behind and do not grow resident memory', () => {
@@ -144,13 +171,14 @@ test('2,000 Hessian-vector products by double backward leave no tensor or graph 
   const X = keep(randn([32, 10], gen, 'float64'));
   const y = keep(randint(0, 3, [32], gen));
   const w = keep(randn([30], gen, 'float64').mul(0.1));
-  const hvp = (): number => scope(() => {
-    const wg = w.detach().requiresGrad_();
-    const loss = crossEntropy(X.matmul(wg.view([10, 3])), y);
-    const [g] = grad(loss, [wg], { createGraph: true });
-    const [hv] = grad(g.mul(g.detach()).sum(), [wg]);
-    return hv.norm().item();
-  });
+  const hvp = (): number =>
+    scope(() => {
+      const wg = w.detach().requiresGrad_();
+      const loss = crossEntropy(X.matmul(wg.view([10, 3])), y);
+      const [g] = grad(loss, [wg], { createGraph: true });
+      const [hv] = grad(g.mul(g.detach()).sum(), [wg]);
+      return hv.norm().item();
+    });
   for (let i = 0; i < 200; i++) hvp();
   const live = liveTensors();
   const rss = process.memoryUsage().rss;
@@ -183,6 +211,9 @@ test('tensors outside any scope, never disposed, are freed by garbage collection
   })();
   await settle();
   const after = liveTensors();
-  assert.ok(after.count <= before.count, `${after.count - before.count} of 64 tensors still alive after garbage collection`);
+  assert.ok(
+    after.count <= before.count,
+    `${after.count - before.count} of 64 tensors still alive after garbage collection`,
+  );
   assert.ok(after.bytes <= before.bytes);
 });

@@ -2,20 +2,30 @@
 // intra-op thread pool (readable and settable), and its build configuration.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Generator, buildConfig, getNumThreads, parallelInfo, randn, scope, setNumThreads, torchVersion } from '../src/tensor/index.js';
+import {
+  Generator,
+  buildConfig,
+  getNumThreads,
+  parallelInfo,
+  randn,
+  scope,
+  setNumThreads,
+  torchVersion,
+} from '../src/tensor/index.js';
 
-test('torchVersion is libtorch\'s version, major.minor.patch', () => {
+test("torchVersion is libtorch's version, major.minor.patch", () => {
   assert.match(torchVersion, /^\d+\.\d+\.\d+/);
 });
 
 test('setNumThreads sets what getNumThreads and parallelInfo report; results do not depend on it', () => {
   const original = getNumThreads();
   assert.ok(Number.isInteger(original) && original >= 1);
-  const product = (): number[] => scope(() => {
-    const gen = new Generator(3);
-    const a = randn([64, 64], gen, 'float64');
-    return a.matmul(a.mT).sum(1).toNumbers();
-  });
+  const product = (): number[] =>
+    scope(() => {
+      const gen = new Generator(3);
+      const a = randn([64, 64], gen, 'float64');
+      return a.matmul(a.mT).sum(1).toNumbers();
+    });
   try {
     setNumThreads(1);
     assert.equal(getNumThreads(), 1);

@@ -5,7 +5,20 @@
 // propagated moments; the small-μ closed forms become exact as μ → 0.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cholesky, eigh, eye, Generator, kron, randn, scope, solve, stack, tensor, zeros, type Tensor } from '../src/tensor/index.js';
+import {
+  cholesky,
+  eigh,
+  eye,
+  Generator,
+  kron,
+  randn,
+  scope,
+  solve,
+  stack,
+  tensor,
+  zeros,
+  type Tensor,
+} from '../src/tensor/index.js';
 import { UserError } from '../src/errors.js';
 import { unifiedForm, unifiedStep, type Algorithm } from '../src/algorithms/recursion.js';
 import { line, metropolis, perronVector, ring, uniform } from '../src/graph/index.js';
@@ -68,7 +81,13 @@ function measuredExcess(model: LinearizedModel, w: Tensor): { centroid: Tensor; 
 }
 
 /** Runs the engine S times in parallel from w* for N steps; excess risks as [N+1, S] per measure. */
-function monteCarlo(model: LinearizedModel, s: LinearizedSettings, runs: number, steps: number, seed: number): { centroid: Tensor; agentAverage: Tensor } {
+function monteCarlo(
+  model: LinearizedModel,
+  s: LinearizedSettings,
+  runs: number,
+  steps: number,
+  seed: number,
+): { centroid: Tensor; agentAverage: Tensor } {
   const gen = new Generator(seed);
   const oracle = gradientOracle(model, s.batchSize, gen);
   let w = [zeros([K, runs, M], 'float64')];
@@ -88,7 +107,12 @@ const steps = 120;
 const mu = 0.1;
 const B = 4;
 /** Windows of steps over which each run's excess risk is averaged: transient to steady state. */
-const windows: [number, number][] = [[1, 10], [11, 30], [31, 60], [61, 120]];
+const windows: [number, number][] = [
+  [1, 10],
+  [11, 30],
+  [31, 60],
+  [61, 120],
+];
 /** Simultaneous 95% band for the 8 checks of one algorithm (4 windows × 2 measures), Bonferroni: z_{1 − 0.025/8}. */
 const zBand = 2.7344;
 
@@ -129,7 +153,13 @@ function compare(algorithm: Algorithm): Comparison {
         const mean = perRun.mean().item();
         const standardError = Math.sqrt(perRun.var().item() / runs);
         const curve = predicted[measure].slice(a, b + 1);
-        checks.push({ measure, window, predicted: curve.reduce((x, y) => x + y, 0) / curve.length, measured: mean, standardError });
+        checks.push({
+          measure,
+          window,
+          predicted: curve.reduce((x, y) => x + y, 0) / curve.length,
+          measured: mean,
+          standardError,
+        });
       }
       const means = E.mean(1).toNumbers();
       const ses = E.var(1).div(runs).sqrt().toNumbers();
@@ -140,7 +170,11 @@ function compare(algorithm: Algorithm): Comparison {
       assert.ok(c);
       return { predicted: c.predicted, measured: c.measured, standardError: c.standardError };
     };
-    return { checks, steady: { centroid: last('centroid'), agentAverage: last('agentAverage') }, pointwiseCoverage: inside / (2 * steps) };
+    return {
+      checks,
+      steady: { centroid: last('centroid'), agentAverage: last('agentAverage') },
+      pointwiseCoverage: inside / (2 * steps),
+    };
   });
   comparisons.set(algorithm, result);
   return result;
@@ -151,11 +185,19 @@ for (const algorithm of ['centralized', 'consensus', 'atc'] as const) {
     const { checks, pointwiseCoverage } = compare(algorithm);
     for (const c of checks) {
       const z = (c.measured - c.predicted) / c.standardError;
-      t.diagnostic(`${c.measure} n∈[${c.window.join(', ')}]: predicted ${c.predicted.toExponential(4)} measured ${c.measured.toExponential(4)} ± ${c.standardError.toExponential(2)} (z = ${z.toFixed(2)})`);
-      assert.ok(Math.abs(z) <= zBand, `${algorithm} ${c.measure} over n ∈ [${c.window.join(', ')}]: predicted ${c.predicted} but measured ${c.measured} ± ${c.standardError} (|z| = ${Math.abs(z).toFixed(2)} > ${zBand})`);
+      t.diagnostic(
+        `${c.measure} n∈[${c.window.join(', ')}]: predicted ${c.predicted.toExponential(4)} measured ${c.measured.toExponential(4)} ± ${c.standardError.toExponential(2)} (z = ${z.toFixed(2)})`,
+      );
+      assert.ok(
+        Math.abs(z) <= zBand,
+        `${algorithm} ${c.measure} over n ∈ [${c.window.join(', ')}]: predicted ${c.predicted} but measured ${c.measured} ± ${c.standardError} (|z| = ${Math.abs(z).toFixed(2)} > ${zBand})`,
+      );
     }
     t.diagnostic(`pointwise 95% band holds the prediction at ${(100 * pointwiseCoverage).toFixed(1)}% of the steps`);
-    assert.ok(pointwiseCoverage >= 0.8, `the prediction lies inside the pointwise 95% band at only ${(100 * pointwiseCoverage).toFixed(1)}% of steps`);
+    assert.ok(
+      pointwiseCoverage >= 0.8,
+      `the prediction lies inside the pointwise 95% band at only ${(100 * pointwiseCoverage).toFixed(1)}% of steps`,
+    );
   });
 }
 
@@ -172,8 +214,14 @@ test('the predicted ordering of centralized, consensus and diffusion (ATC) is th
     assert.deepEqual(predicted, ['consensus', 'atc', 'centralized']);
     // The measured gaps are resolved, not luck: each exceeds 3 combined standard errors.
     for (let i = 0; i + 1 < measured.length; i++) {
-      const [hi, lo] = [compare(measured[i] as Algorithm).steady[measure], compare(measured[i + 1] as Algorithm).steady[measure]];
-      assert.ok(hi.measured - lo.measured > 3 * Math.hypot(hi.standardError, lo.standardError), `${measure}: ${measured[i]} vs ${measured[i + 1]} is not resolved`);
+      const [hi, lo] = [
+        compare(measured[i] as Algorithm).steady[measure],
+        compare(measured[i + 1] as Algorithm).steady[measure],
+      ];
+      assert.ok(
+        hi.measured - lo.measured > 3 * Math.hypot(hi.standardError, lo.standardError),
+        `${measure}: ${measured[i]} vs ${measured[i + 1]} is not resolved`,
+      );
     }
   }
 });
@@ -191,8 +239,14 @@ test('without gradient noise the propagated mean is the engine trajectory itself
       for (let n = 1; n <= 40; n++) {
         w = unifiedStep(w, oracle, s.form, s.stepSize);
         const e = measuredExcess(noiseless, w[0]);
-        assert.ok(Math.abs(e.centroid.item() - predicted.centroid[n]) <= 1e-12 * (1 + predicted.centroid[n]), `${algorithm}: centroid at n = ${n}`);
-        assert.ok(Math.abs(e.agentAverage.item() - predicted.agentAverage[n]) <= 1e-12 * (1 + predicted.agentAverage[n]), `${algorithm}: agent average at n = ${n}`);
+        assert.ok(
+          Math.abs(e.centroid.item() - predicted.centroid[n]) <= 1e-12 * (1 + predicted.centroid[n]),
+          `${algorithm}: centroid at n = ${n}`,
+        );
+        assert.ok(
+          Math.abs(e.agentAverage.item() - predicted.agentAverage[n]) <= 1e-12 * (1 + predicted.agentAverage[n]),
+          `${algorithm}: agent average at n = ${n}`,
+        );
       }
       assert.ok(w[0].reshape([K, M]).sub(predicted.mean).abs().amax().item() < 1e-12, `${algorithm}: final mean`);
     }
@@ -209,7 +263,10 @@ test('the Lyapunov steady state is the long-run limit of the propagated moments,
       const long = propagateMoments(m, s, 600);
       const scale = steady.cov.abs().amax().item();
       assert.ok(long.cov.sub(steady.cov).abs().amax().item() < 1e-12 * scale, `${algorithm}: covariance`);
-      assert.ok(long.mean.sub(steady.mean).abs().amax().item() < 1e-12 * (1 + steady.mean.abs().amax().item()), `${algorithm}: mean`);
+      assert.ok(
+        long.mean.sub(steady.mean).abs().amax().item() < 1e-12 * (1 + steady.mean.abs().amax().item()),
+        `${algorithm}: mean`,
+      );
       assert.ok(Math.abs(long.centroid[600] - steady.centroid) < 1e-12 * steady.centroid);
       assert.ok(Math.abs(long.agentAverage[600] - steady.agentAverage) < 1e-12 * steady.agentAverage);
 
@@ -226,7 +283,10 @@ test('the Lyapunov solver handles non-normal F and batched Q, and refuses an uns
     const gen = new Generator(8);
     const n = 6;
     // Upper triangular, ρ = 0.95 on the diagonal, off-diagonal of order one: ‖F‖ > 1 > ρ(F).
-    const above = tensor(Array.from({ length: n }, (_, i) => Array.from({ length: n }, (_, j) => (j > i ? 1 : 0))), 'float64');
+    const above = tensor(
+      Array.from({ length: n }, (_, i) => Array.from({ length: n }, (_, j) => (j > i ? 1 : 0))),
+      'float64',
+    );
     const T = randn([n, n], gen, 'float64').mul(above).add(eye(n, 'float64').mul(0.95));
     const X = randn([3, n, n], gen, 'float64');
     const Q = X.matmul(X.mT);
@@ -237,13 +297,24 @@ test('the Lyapunov solver handles non-normal F and batched Q, and refuses an uns
       const vec = solve(eye(n * n, 'float64').sub(kron(T, T)), Q.select(0, b).reshape([n * n, 1])).reshape([n, n]);
       assert.ok(vec.sub(C.select(0, b)).abs().amax().item() < 1e-8 * C.abs().amax().item());
     }
-    assert.throws(() => solveDiscreteLyapunov(eye(n, 'float64').mul(1.01), Q.select(0, 0)), (e: unknown) => e instanceof UserError && /ρ\(F\) = 1\.01/.test(e.message));
+    assert.throws(
+      () => solveDiscreteLyapunov(eye(n, 'float64').mul(1.01), Q.select(0, 0)),
+      (e: unknown) => e instanceof UserError && /ρ\(F\) = 1\.01/.test(e.message),
+    );
     const m = quadraticProblem(3);
-    assert.throws(() => steadyState(m, settings('atc', ringA(), 5, B)), (e: unknown) => e instanceof UserError && /unstable.*smaller step size/.test(e.message));
+    assert.throws(
+      () => steadyState(m, settings('atc', ringA(), 5, B)),
+      (e: unknown) => e instanceof UserError && /unstable.*smaller step size/.test(e.message),
+    );
   }));
 
 /** |x − 1| at each μ, to check convergence to 1 as μ → 0. */
-function ratiosTowardOne(m: LinearizedModel, algorithm: Algorithm, A: Tensor, mus: number[]): { total: number[]; secondOrder: number[] }[] {
+function ratiosTowardOne(
+  m: LinearizedModel,
+  algorithm: Algorithm,
+  A: Tensor,
+  mus: number[],
+): { total: number[]; secondOrder: number[] }[] {
   return (['centroid', 'agentAverage'] as const).map((measure) => {
     const total: number[] = [];
     const secondOrder: number[] = [];
@@ -270,18 +341,28 @@ test('centralized: the closed form μ Tr(R̄)/(4KB) + (μ/4) Tr(H̄C₀H̄) appr
     const Rbar = m.R.mean(0);
     assert.ok(Math.abs(closed.centroid.noise - (0.01 * Rbar.trace().item()) / (4 * K * B)) < 1e-15);
     // 11ᵀ/K leaves no disagreement: the network terms vanish up to round-off.
-    for (const x of [closed.centroid.networkNoise, closed.centroid.heterogeneity, closed.agentAverage.total - closed.centroid.total]) {
+    for (const x of [
+      closed.centroid.networkNoise,
+      closed.centroid.heterogeneity,
+      closed.agentAverage.total - closed.centroid.total,
+    ]) {
       assert.ok(Math.abs(x) < 1e-12 * closed.centroid.noise);
     }
     const [centroid] = ratiosTowardOne(m, 'centralized', ringA(), mus);
-    t.diagnostic(`|closed/exact − 1| = ${centroid.total.map((x) => x.toExponential(2)).join(', ')}; O(μ²) part: ${centroid.secondOrder.map((x) => x.toExponential(2)).join(', ')}`);
+    t.diagnostic(
+      `|closed/exact − 1| = ${centroid.total.map((x) => x.toExponential(2)).join(', ')}; O(μ²) part: ${centroid.secondOrder.map((x) => x.toExponential(2)).join(', ')}`,
+    );
     assert.ok(shrinking(centroid.total) && centroid.total[2] < 1e-5);
     assert.ok(shrinking(centroid.secondOrder) && centroid.secondOrder[2] < 1e-2);
   }));
 
 for (const [name, A, p] of [
   ['ring, Metropolis (p uniform)', ringA, undefined],
-  ['line, uniform rule (p not uniform)', () => tensor(uniform(line(K)), 'float64'), () => tensor(perronVector(uniform(line(K))), 'float64')],
+  [
+    'line, uniform rule (p not uniform)',
+    () => tensor(uniform(line(K)), 'float64'),
+    () => tensor(perronVector(uniform(line(K))), 'float64'),
+  ],
 ] as const) {
   for (const algorithm of ['consensus', 'atc', 'cta'] as const) {
     test(`${algorithm} on a ${name}: closed form and exact steady state agree to leading order and in their μ² network terms as μ → 0`, (t) =>
@@ -289,8 +370,13 @@ for (const [name, A, p] of [
         const m = quadraticProblem(4, p?.());
         const mus = [0.01, 0.001, 0.0001];
         const [centroid, agentAverage] = ratiosTowardOne(m, algorithm, A(), mus);
-        for (const [measure, r] of [['centroid', centroid], ['agent average', agentAverage]] as const) {
-          t.diagnostic(`${measure}: |closed/exact − 1| = ${r.total.map((x) => x.toExponential(2)).join(', ')}; μ² part: ${r.secondOrder.map((x) => x.toExponential(2)).join(', ')}`);
+        for (const [measure, r] of [
+          ['centroid', centroid],
+          ['agent average', agentAverage],
+        ] as const) {
+          t.diagnostic(
+            `${measure}: |closed/exact − 1| = ${r.total.map((x) => x.toExponential(2)).join(', ')}; μ² part: ${r.secondOrder.map((x) => x.toExponential(2)).join(', ')}`,
+          );
           assert.ok(shrinking(r.total) && r.total[2] < 1e-4, `${measure}: total ratio`);
           assert.ok(shrinking(r.secondOrder) && r.secondOrder[2] < 5e-3, `${measure}: μ² part`);
         }
@@ -301,7 +387,8 @@ for (const [name, A, p] of [
 test('closed forms: heterogeneity does not shrink with B while the noise terms do; consensus pays more than diffusion', () =>
   scope(() => {
     const m = quadraticProblem(4);
-    const at = (algorithm: Algorithm, batchSize: number) => closedForm(m, settings(algorithm, ringA(), 0.01, batchSize)).agentAverage;
+    const at = (algorithm: Algorithm, batchSize: number) =>
+      closedForm(m, settings(algorithm, ringA(), 0.01, batchSize)).agentAverage;
     for (const algorithm of ['consensus', 'atc'] as const) {
       const [small, large] = [at(algorithm, 4), at(algorithm, 400)];
       assert.ok(Math.abs(large.heterogeneity - small.heterogeneity) < 1e-12 * small.heterogeneity);
@@ -315,17 +402,28 @@ test('closed forms: heterogeneity does not shrink with B while the noise terms d
 test('closed forms refuse what they do not cover, with a message that says why', () =>
   scope(() => {
     const m = quadraticProblem(4);
-    assert.throws(() => closedForm(m, settings('noncooperative', ringA(), 0.01, B)), (e: unknown) => e instanceof UserError && /does not mix/.test(e.message));
+    assert.throws(
+      () => closedForm(m, settings('noncooperative', ringA(), 0.01, B)),
+      (e: unknown) => e instanceof UserError && /does not mix/.test(e.message),
+    );
     const indefinite = linearizedModel(m.H.mul(-1), m.d, m.R, m.p);
-    assert.throws(() => closedForm(indefinite, settings('atc', ringA(), 0.01, B)), (e: unknown) => e instanceof UserError && /not positive definite/.test(e.message));
+    assert.throws(
+      () => closedForm(indefinite, settings('atc', ringA(), 0.01, B)),
+      (e: unknown) => e instanceof UserError && /not positive definite/.test(e.message),
+    );
     const skewed = quadraticProblem(4, tensor(perronVector(uniform(line(K))), 'float64'));
-    assert.throws(() => closedForm(skewed, settings('centralized', tensor(uniform(line(K)), 'float64'), 0.01, B)), (e: unknown) => e instanceof UserError && /keep the centroid/.test(e.message));
+    assert.throws(
+      () => closedForm(skewed, settings('centralized', tensor(uniform(line(K)), 'float64'), 0.01, B)),
+      (e: unknown) => e instanceof UserError && /keep the centroid/.test(e.message),
+    );
   }));
 
 test('d_k and R_k from per-sample gradients: chunked accumulation equals the direct mean and covariance, even far from the origin', () =>
   scope(() => {
     const gen = new Generator(9);
-    const samples = randn([257, M], gen, 'float64').matmul(randn([M, M], gen, 'float64')).add(1e6);
+    const samples = randn([257, M], gen, 'float64')
+      .matmul(randn([M, M], gen, 'float64'))
+      .add(1e6);
     const moments = new GradientMoments();
     for (let start = 0; start < 257; start += 50) moments.add(samples.narrow(0, start, Math.min(50, 257 - start)));
     const { mean, covariance } = moments.finish();
@@ -351,10 +449,16 @@ test('predictEscape reports the exact curve, steady state and closed form togeth
     assert.ok(!isUnavailable(atc.steady) && !isUnavailable(atc.closedForm));
     const alone = predictEscape(m, settings('noncooperative', ringA(), 0.05, B), 30);
     assert.ok(isUnavailable(alone.closedForm) && /does not mix/.test(alone.closedForm.unavailable));
-    assert.ok(!isUnavailable(alone.steady), 'non-cooperative agents still reach a steady state (each around its own minimizer)');
+    assert.ok(
+      !isUnavailable(alone.steady),
+      'non-cooperative agents still reach a steady state (each around its own minimizer)',
+    );
     const unstable = predictEscape(m, settings('atc', ringA(), 5, B), 3);
     assert.ok(isUnavailable(unstable.steady) && /unstable/.test(unstable.steady.unavailable));
-    const table = predictionTable([{ algorithm: 'atc', prediction: atc }, { algorithm: 'noncooperative', prediction: alone }]).split('\n');
+    const table = predictionTable([
+      { algorithm: 'atc', prediction: atc },
+      { algorithm: 'noncooperative', prediction: alone },
+    ]).split('\n');
     assert.equal(table.length, 3);
     assert.ok(!isUnavailable(atc.closedForm) && table[1].includes(atc.closedForm.centroid.total.toExponential(3)));
     assert.ok(table[2].includes('—'));
@@ -368,11 +472,17 @@ test('an unstable setting (ρ(ℱ) ≥ 1) is marked so: a diverging curve withou
     assert.ok(unstable.spectralRadius >= 1);
     assert.ok(isUnavailable(unstable.closedForm) && /unstable.*ρ\(ℱ\)/.test(unstable.closedForm.unavailable));
     const curve = unstable.curve.centroid;
-    assert.ok(curve.every((x) => !Number.isNaN(x)), 'no NaN past the overflow');
+    assert.ok(
+      curve.every((x) => !Number.isNaN(x)),
+      'no NaN past the overflow',
+    );
     assert.equal(curve[curve.length - 1], Number.POSITIVE_INFINITY, 'μ = 100 overflows float64 within 400 steps');
     const stable = predictEscape(m, settings('atc', ringA(), 0.05, B), 3);
     assert.ok(stable.stable && stable.spectralRadius < 1);
-    const lines = predictionTable([{ algorithm: 'atc', prediction: unstable }, { algorithm: 'consensus', prediction: stable }]).split('\n');
+    const lines = predictionTable([
+      { algorithm: 'atc', prediction: unstable },
+      { algorithm: 'consensus', prediction: stable },
+    ]).split('\n');
     assert.equal(lines.length, 4, 'a warning line below the table for the unstable setting only');
     assert.match(lines[1], /∞.*\(unstable\)/);
     assert.match(lines[3], /^atc: the linearized recursion is unstable at μ = 100/);
@@ -398,7 +508,10 @@ test('restricted to complementary invariant subspaces, the two predicted curves 
     const [inV, inW] = [V, W].map((U) => propagateMoments(restrictToSubspace(full, U), s, 50));
     for (let n = 0; n <= 50; n++) {
       assert.ok(Math.abs(inV.centroid[n] + inW.centroid[n] - whole.centroid[n]) <= 1e-12 * (1 + whole.centroid[n]));
-      assert.ok(Math.abs(inV.agentAverage[n] + inW.agentAverage[n] - whole.agentAverage[n]) <= 1e-12 * (1 + whole.agentAverage[n]));
+      assert.ok(
+        Math.abs(inV.agentAverage[n] + inW.agentAverage[n] - whole.agentAverage[n]) <=
+          1e-12 * (1 + whole.agentAverage[n]),
+      );
     }
     assert.throws(() => restrictToSubspace(full, eye(3, 'float64')), /theory\.basis/);
   }));

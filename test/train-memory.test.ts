@@ -9,13 +9,24 @@ import { packageRoot } from '../src/util/package.js';
 import { activationBytesPerExample, requireRunFits, runMemory } from '../src/train/memory.js';
 import { cli } from './support/cli.js';
 
-
 for (const [name, flags, message] of [
-  ['20000 agents (a dense K×K matrix beyond the JavaScript heap)', ['--agents', '20000', '--batch-size', '1', '--steps', '1'], /K = 20000 agents: the dense K×K combination matrix needs about 3\.0 GiB of JavaScript heap.*--agents/],
-  ['a batch of 10⁸ examples per agent', ['--train-subset', '800', '--agents', '8', '--batch-size', '100000000'], /this run needs about .* TiB .*batch activations \(K·B = 8·100000000 examples\).* lower --batch-size or --agents/],
+  [
+    '20000 agents (a dense K×K matrix beyond the JavaScript heap)',
+    ['--agents', '20000', '--batch-size', '1', '--steps', '1'],
+    /K = 20000 agents: the dense K×K combination matrix needs about 3\.0 GiB of JavaScript heap.*--agents/,
+  ],
+  [
+    'a batch of 10⁸ examples per agent',
+    ['--train-subset', '800', '--agents', '8', '--batch-size', '100000000'],
+    /this run needs about .* TiB .*batch activations \(K·B = 8·100000000 examples\).* lower --batch-size or --agents/,
+  ],
 ] as const) {
   test(`train refuses ${name} with its estimate, in seconds`, () => {
-    const r = spawnSync(process.execPath, [cli, 'train', '--dataset', 'mnist', ...flags, '--out', join(packageRoot(), 'never-written')], { encoding: 'utf8', timeout: 60_000 });
+    const r = spawnSync(
+      process.execPath,
+      [cli, 'train', '--dataset', 'mnist', ...flags, '--out', join(packageRoot(), 'never-written')],
+      { encoding: 'utf8', timeout: 60_000 },
+    );
     assert.equal(r.status, 2, r.stderr);
     assert.match(r.stderr.trim(), message);
     assert.equal(r.stderr.trim().split('\n').length, 1);
@@ -28,5 +39,7 @@ test('the activation probe sees at least the inputs and hidden units of an MLP, 
   assert.ok(perExample >= 4 * (784 + 256 + 10), `${perExample} bytes per example`);
   assert.ok(perExample < 4 * 20 * (784 + 256 + 10), `${perExample} bytes per example`);
   assert.equal(activationBytesPerExample(mlp), perExample, 'deterministic');
-  requireRunFits(runMemory({ agents: 8, batchSize: 64, parameterCount: mlp.parameterCount, activationBytesPerExample: perExample }));
+  requireRunFits(
+    runMemory({ agents: 8, batchSize: 64, parameterCount: mlp.parameterCount, activationBytesPerExample: perExample }),
+  );
 });

@@ -27,7 +27,10 @@ export function momentumBuffers(o: LocalOptions, w: Tensor[]): Tensor[] | null {
 export function agentNorms(g: Tensor[]): Tensor {
   return scope(() => {
     const K = g[0].shape[0];
-    return g.map((t) => t.reshape([K, -1]).square().sum(1)).reduce((a, b) => a.add(b)).sqrt();
+    return g
+      .map((t) => t.reshape([K, -1]).square().sum(1))
+      .reduce((a, b) => a.add(b))
+      .sqrt();
   });
 }
 

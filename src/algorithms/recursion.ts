@@ -46,11 +46,16 @@ export function averaging(K: number, like: Tensor): Tensor {
 export function unifiedForm(algorithm: Algorithm, combination: Matrix | Tensor, dtype: DType = 'float32'): UnifiedForm {
   const A = combination instanceof Tensor ? combination : tensor(combination, dtype);
   switch (algorithm) {
-    case 'consensus': return { Ao: A, A1: null, A2: null };
-    case 'cta': return { Ao: null, A1: A, A2: null };
-    case 'atc': return { Ao: null, A1: null, A2: A };
-    case 'noncooperative': return { Ao: null, A1: null, A2: null };
-    case 'centralized': return { Ao: null, A1: null, A2: averaging(A.shape[0], A) };
+    case 'consensus':
+      return { Ao: A, A1: null, A2: null };
+    case 'cta':
+      return { Ao: null, A1: A, A2: null };
+    case 'atc':
+      return { Ao: null, A1: null, A2: A };
+    case 'noncooperative':
+      return { Ao: null, A1: null, A2: null };
+    case 'centralized':
+      return { Ao: null, A1: null, A2: averaging(A.shape[0], A) };
   }
 }
 
@@ -58,7 +63,11 @@ export function unifiedForm(algorithm: Algorithm, combination: Matrix | Tensor, 
 export class FormSchedule {
   private form: UnifiedForm | null = null;
 
-  constructor(readonly algorithm: Algorithm, readonly combination: (n: number) => Matrix, readonly timeVarying: boolean) {}
+  constructor(
+    readonly algorithm: Algorithm,
+    readonly combination: (n: number) => Matrix,
+    readonly timeVarying: boolean,
+  ) {}
 
   /** The form at step n: its tensors live until the next step that changes it, or dispose(). */
   at(n: number): UnifiedForm {
@@ -115,7 +124,13 @@ export function combine(A: Combination, w: Tensor[], mixer: Mixer = localMixer):
  * One step of the unified recursion. `gradient(φ)` returns the stacked stochastic
  * gradients ∇̂J_k(φ_k) (or any local update direction built from them); w is not modified.
  */
-export function unifiedStep(w: Tensor[], gradient: (phi: Tensor[]) => Tensor[], form: UnifiedForm, stepSize: number, mixer: Mixer = localMixer): Tensor[] {
+export function unifiedStep(
+  w: Tensor[],
+  gradient: (phi: Tensor[]) => Tensor[],
+  form: UnifiedForm,
+  stepSize: number,
+  mixer: Mixer = localMixer,
+): Tensor[] {
   return scope(() => {
     const phi = combine(form.A1, w, mixer);
     const g = gradient(phi);

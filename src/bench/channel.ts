@@ -10,10 +10,20 @@ export class Channel {
   private readonly waiting: ((line: string | null) => void)[] = [];
   private stderr = '';
 
-  constructor(readonly name: string, command: string, args: string[], env: NodeJS.ProcessEnv) {
+  constructor(
+    readonly name: string,
+    command: string,
+    args: string[],
+    env: NodeJS.ProcessEnv,
+  ) {
     this.child = spawn(command, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
-    this.child.stderr.on('data', (d: Buffer) => { this.stderr = (this.stderr + d.toString()).slice(-4000); });
-    this.child.on('error', (e) => { this.stderr += e.message; this.waiting.splice(0).forEach((w) => w(null)); });
+    this.child.stderr.on('data', (d: Buffer) => {
+      this.stderr = (this.stderr + d.toString()).slice(-4000);
+    });
+    this.child.on('error', (e) => {
+      this.stderr += e.message;
+      this.waiting.splice(0).forEach((w) => w(null));
+    });
     this.lines = createInterface({ input: this.child.stdout });
     this.lines.on('line', (line) => this.waiting.shift()?.(line));
     this.lines.on('close', () => this.waiting.splice(0).forEach((w) => w(null)));
@@ -25,7 +35,8 @@ export class Channel {
       this.waiting.push(resolve);
       this.child.stdin.write(JSON.stringify(req) + '\n');
     });
-    if (line === null) throw new Error(`${this.name} exited: ${this.stderr.trim().split('\n').slice(-3).join(' | ') || 'no message'}`);
+    if (line === null)
+      throw new Error(`${this.name} exited: ${this.stderr.trim().split('\n').slice(-3).join(' | ') || 'no message'}`);
     const reply = JSON.parse(line) as R & { error?: string };
     if (reply.error !== undefined) throw new Error(`${this.name}: ${reply.error}`);
     return reply;
@@ -42,9 +53,17 @@ export function runOnce(command: string, args: string[], env: NodeJS.ProcessEnv)
     const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
-    child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { err = (err + d.toString()).slice(-4000); });
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      err = (err + d.toString()).slice(-4000);
+    });
     child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`${command} exited with ${code}: ${err.trim().split('\n').slice(-3).join(' | ')}`))));
+    child.on('close', (code) =>
+      code === 0
+        ? resolve(out)
+        : reject(new Error(`${command} exited with ${code}: ${err.trim().split('\n').slice(-3).join(' | ')}`)),
+    );
   });
 }

@@ -27,7 +27,8 @@ export interface BenchOptions {
  * missing: by wall-clock time (median, runs) and by the process's CPU time
  * (cpuMedian, the rate one fully available machine would see with these threads).
  */
-export type Measurement = { median: number; runs: number[]; cpuMedian?: number; cpuRuns?: number[]; stepsPerRun: number } | { error: string };
+export type Measurement =
+  { median: number; runs: number[]; cpuMedian?: number; cpuRuns?: number[]; stepsPerRun: number } | { error: string };
 
 export interface TrainRow {
   model: 'mlp' | 'lenet';
@@ -104,7 +105,7 @@ export type Basis = 'wall' | 'cpu';
 
 export const rateOf = (m: Measurement | undefined, basis: Basis = 'wall'): number | null => {
   if (m === undefined || !('median' in m)) return null;
-  return basis === 'wall' ? m.median : m.cpuMedian ?? null;
+  return basis === 'wall' ? m.median : (m.cpuMedian ?? null);
 };
 
 /** MLP 784-256-10 sizes. */
@@ -134,11 +135,30 @@ function grid(quick: boolean): Grid {
   const mlpB = quick ? [64] : [32, 64, 256];
   for (const K of mlpK) for (const B of mlpB) train.push({ model: 'mlp', K, B });
   // LeNet's per-agent loop costs seconds per step at K = 64: its grid stops at B = 32 there.
-  const lenet: [number, number][] = quick ? [[16, 64]] : [[1, 32], [1, 64], [4, 32], [4, 64], [16, 32], [16, 64], [64, 32]];
+  const lenet: [number, number][] = quick
+    ? [[16, 64]]
+    : [
+        [1, 32],
+        [1, 64],
+        [4, 32],
+        [4, 64],
+        [16, 32],
+        [16, 64],
+        [64, 32],
+      ];
   for (const [K, B] of lenet) train.push({ model: 'lenet', K, B });
   const memory: Grid['memory'] = quick
-    ? [{ model: 'mlp', K: 1 }, { model: 'mlp', K: 64 }]
-    : [{ model: 'mlp', K: 1 }, { model: 'mlp', K: 16 }, { model: 'mlp', K: 64 }, { model: 'lenet', K: 1 }, { model: 'lenet', K: 16 }];
+    ? [
+        { model: 'mlp', K: 1 },
+        { model: 'mlp', K: 64 },
+      ]
+    : [
+        { model: 'mlp', K: 1 },
+        { model: 'mlp', K: 16 },
+        { model: 'mlp', K: 64 },
+        { model: 'lenet', K: 1 },
+        { model: 'lenet', K: 16 },
+      ];
   return { train, memory };
 }
 
@@ -184,14 +204,23 @@ async function interleave(entries: Entry[], o: BenchOptions): Promise<Record<str
     }
   }
   for (const e of live) {
-    if (!(e.name in out)) out[e.name] = { median: median(e.runs), runs: e.runs, cpuMedian: median(e.cpuRuns), cpuRuns: e.cpuRuns, stepsPerRun: e.steps };
+    if (!(e.name in out))
+      out[e.name] = {
+        median: median(e.runs),
+        runs: e.runs,
+        cpuMedian: median(e.cpuRuns),
+        cpuRuns: e.cpuRuns,
+        stepsPerRun: e.steps,
+      };
   }
   return out;
 }
 
 let nextId = 1;
 
-async function prepareAll(jobs: { channel: Channel; job: Job; units: number }[]): Promise<{ entries: Entry[]; errors: Record<string, Measurement> }> {
+async function prepareAll(
+  jobs: { channel: Channel; job: Job; units: number }[],
+): Promise<{ entries: Entry[]; errors: Record<string, Measurement> }> {
   const entries: Entry[] = [];
   const errors: Record<string, Measurement> = {};
   for (const { channel, job, units } of jobs) {
@@ -208,7 +237,9 @@ async function prepareAll(jobs: { channel: Channel; job: Job; units: number }[])
 
 function cpuModel(): string {
   try {
-    const line = readFileSync('/proc/cpuinfo', 'utf8').split('\n').find((l) => l.startsWith('model name'));
+    const line = readFileSync('/proc/cpuinfo', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('model name'));
     if (line) return line.split(':')[1].trim();
   } catch {
     // not Linux: fall back to what Node reports
@@ -220,7 +251,12 @@ const ringMatrix = (K: number): number[][] => combinationMatrix('metropolis', ri
 
 export async function runBench(o: BenchOptions): Promise<BenchResults> {
   const env = threadEnv(o.threads);
-  const worker = new Channel('flatdist worker', process.execPath, [join(o.root, 'dist', 'src', 'bench', 'worker.js')], env);
+  const worker = new Channel(
+    'flatdist worker',
+    process.execPath,
+    [join(o.root, 'dist', 'src', 'bench', 'worker.js')],
+    env,
+  );
   const peer = new Channel('PyTorch peer', o.python, [join(o.root, 'bench', 'peers', 'peer.py')], env);
   const g = grid(o.quick);
   try {
@@ -238,7 +274,7 @@ export async function runBench(o: BenchOptions): Promise<BenchResults> {
       pytorch: peerInfo,
     };
 
-    o.log('sgemm: the machine\'s limit');
+    o.log("sgemm: the machine's limit");
     const n = o.quick ? 1024 : 2048;
     const sgemmRuns: Record<string, number[]> = { torch: [], numpy: [], libtorchFromNode: [] };
     for (let r = 0; r < o.repeats; r++) {
@@ -248,8 +284,13 @@ export async function runBench(o: BenchOptions): Promise<BenchResults> {
       const w = await worker.request<{ libtorch: number }>({ op: 'sgemm', n, seconds: o.runSeconds });
       sgemmRuns.libtorchFromNode.push(w.libtorch);
     }
-    const m = (xs: number[]): Measurement => (xs.length ? { median: median(xs), runs: xs, stepsPerRun: 1 } : { error: 'not measured' });
-    const sgemmM = { torch: m(sgemmRuns.torch), numpy: m(sgemmRuns.numpy), libtorchFromNode: m(sgemmRuns.libtorchFromNode) };
+    const m = (xs: number[]): Measurement =>
+      xs.length ? { median: median(xs), runs: xs, stepsPerRun: 1 } : { error: 'not measured' };
+    const sgemmM = {
+      torch: m(sgemmRuns.torch),
+      numpy: m(sgemmRuns.numpy),
+      libtorchFromNode: m(sgemmRuns.libtorchFromNode),
+    };
     const limits = Object.values(sgemmRuns).flat();
     const sgemm = { n, ...sgemmM, limit: limits.length ? Math.max(...limits) : null };
 
@@ -271,14 +312,34 @@ export async function runBench(o: BenchOptions): Promise<BenchResults> {
 
     o.log('Hessian-vector products');
     const hvpB = 256;
-    const hvpJobs = hvpImpls.map((impl) => ({ channel: impl === 'flatdist-hvp' ? worker : peer, job: { impl, model: 'mlp' as const, B: hvpB, seed: 0 }, units: 1 }));
+    const hvpJobs = hvpImpls.map((impl) => ({
+      channel: impl === 'flatdist-hvp' ? worker : peer,
+      job: { impl, model: 'mlp' as const, B: hvpB, seed: 0 },
+      units: 1,
+    }));
     const prepared = await prepareAll(hvpJobs);
-    const hvp = { model: 'mlp' as const, B: hvpB, rates: { ...prepared.errors, ...(await interleave(prepared.entries, o)) } };
+    const hvp = {
+      model: 'mlp' as const,
+      B: hvpB,
+      rates: { ...prepared.errors, ...(await interleave(prepared.entries, o)) },
+    };
     await worker.request({ op: 'clear' });
     await peer.request({ op: 'clear' });
 
     const memory = await measureMemory(g.memory, o, env);
-    return derive({ date: new Date().toISOString(), quick: o.quick, threads: o.threads, repeats: o.repeats, machine, sgemm, train, mlpFlops: [], hvp, memory, targets: [] });
+    return derive({
+      date: new Date().toISOString(),
+      quick: o.quick,
+      threads: o.threads,
+      repeats: o.repeats,
+      machine,
+      sgemm,
+      train,
+      mlpFlops: [],
+      hvp,
+      memory,
+      targets: [],
+    });
   } finally {
     worker.close();
     peer.close();
@@ -292,20 +353,31 @@ async function measureMemory(configs: Grid['memory'], o: BenchOptions, env: Node
     for (const { model, K } of configs) {
       o.log(`memory ${impl} ${model} K=${K}`);
       const job = { impl, model, K, B, A: ringMatrix(K), mu: 0.01, seed: 0, steps: 3 };
-      const [command, args] = impl === 'flatdist'
-        ? [process.execPath, [join(o.root, 'dist', 'src', 'bench', 'worker.js'), 'memory', JSON.stringify(job)]]
-        : [o.python, [join(o.root, 'bench', 'peers', 'peer.py'), 'memory', JSON.stringify(job)]];
+      const [command, args] =
+        impl === 'flatdist'
+          ? [process.execPath, [join(o.root, 'dist', 'src', 'bench', 'worker.js'), 'memory', JSON.stringify(job)]]
+          : [o.python, [join(o.root, 'bench', 'peers', 'peer.py'), 'memory', JSON.stringify(job)]];
       try {
         const { peakRss } = JSON.parse(await runOnce(command, args, env)) as { peakRss: number };
         rows.push({ impl, model, K, B, peakRss, perAgent: peakRss / K, marginalPerAgent: null });
       } catch (err) {
-        rows.push({ impl, model, K, B, peakRss: null, perAgent: null, marginalPerAgent: null, error: (err as Error).message });
+        rows.push({
+          impl,
+          model,
+          K,
+          B,
+          peakRss: null,
+          perAgent: null,
+          marginalPerAgent: null,
+          error: (err as Error).message,
+        });
       }
     }
   }
   for (const row of rows) {
     const one = rows.find((r) => r.impl === row.impl && r.model === row.model && r.K === 1);
-    if (row.K > 1 && row.peakRss !== null && one?.peakRss != null) row.marginalPerAgent = (row.peakRss - one.peakRss) / (row.K - 1);
+    if (row.K > 1 && row.peakRss !== null && one?.peakRss != null)
+      row.marginalPerAgent = (row.peakRss - one.peakRss) / (row.K - 1);
   }
   return rows;
 }
@@ -319,11 +391,13 @@ function ratio(r: TrainRow | undefined, peers: string[], basis: Basis): number |
 }
 
 /** flatdist over the faster agent-batched peer (bmm or vmap). */
-export const overBatched = (r: TrainRow | undefined, basis: Basis = 'wall'): number | null => ratio(r, ['bmm', 'vmap'], basis);
+export const overBatched = (r: TrainRow | undefined, basis: Basis = 'wall'): number | null =>
+  ratio(r, ['bmm', 'vmap'], basis);
 /** flatdist over the per-agent loop. */
 export const overLoop = (r: TrainRow | undefined, basis: Basis = 'wall'): number | null => ratio(r, ['loop'], basis);
 /** flatdist over the fastest peer. */
-const overBestPeer = (r: TrainRow | undefined, basis: Basis = 'wall'): number | null => ratio(r, ['loop', 'bmm', 'vmap'], basis);
+const overBestPeer = (r: TrainRow | undefined, basis: Basis = 'wall'): number | null =>
+  ratio(r, ['loop', 'bmm', 'vmap'], basis);
 
 /** The figures computed from the measurements: flatdist's GFLOP/s on the MLP and the targets. */
 export function derive(res: BenchResults): BenchResults {
@@ -340,8 +414,13 @@ export function derive(res: BenchResults): BenchResults {
       const nominalGflops = gflops('wall', f.nominal);
       const exactGflops = gflops('wall', f.exact);
       return {
-        K, B, nominalGflops, exactGflops,
-        nominalFraction: fraction(nominalGflops), exactFraction: fraction(exactGflops), cpuNominalFraction: fraction(gflops('cpu', f.nominal)),
+        K,
+        B,
+        nominalGflops,
+        exactGflops,
+        nominalFraction: fraction(nominalGflops),
+        exactFraction: fraction(exactGflops),
+        cpuNominalFraction: fraction(gflops('cpu', f.nominal)),
       };
     });
   const withFlops = { ...res, mlpFlops };
@@ -349,7 +428,8 @@ export function derive(res: BenchResults): BenchResults {
 }
 
 function targets(res: BenchResults): Target[] {
-  const row = (model: string, K: number, B: number): TrainRow | undefined => res.train.find((t) => t.model === model && t.K === K && t.B === B);
+  const row = (model: string, K: number, B: number): TrainRow | undefined =>
+    res.train.find((t) => t.model === model && t.K === K && t.B === B);
   const flops = res.mlpFlops.find((f) => f.K === 16 && f.B === 64);
   const t = (name: string, of: (basis: Basis) => number | null, goal: number): Target => {
     const value = of('wall');
@@ -360,7 +440,11 @@ function targets(res: BenchResults): Target[] {
     t('MLP K=16 B=64: × per-agent loop', (b) => overLoop(row('mlp', 16, 64), b), 2),
     t('MLP K=64 B=64: × per-agent loop', (b) => overLoop(row('mlp', 64, 64), b), 5),
     {
-      ...t('MLP K=16 B=64: fraction of sgemm GFLOP/s, nominal FLOPs', (b) => (b === 'wall' ? flops?.nominalFraction : flops?.cpuNominalFraction) ?? null, 0.35),
+      ...t(
+        'MLP K=16 B=64: fraction of sgemm GFLOP/s, nominal FLOPs',
+        (b) => (b === 'wall' ? flops?.nominalFraction : flops?.cpuNominalFraction) ?? null,
+        0.35,
+      ),
       detail: flops?.exactFraction == null ? undefined : `exact FLOPs ${(flops.exactFraction * 100).toFixed(0)}%`,
     },
     t('LeNet K=16 B=64: × the better peer', (b) => overBestPeer(row('lenet', 16, 64), b), 1),

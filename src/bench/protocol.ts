@@ -48,5 +48,12 @@ export interface RunReply {
  */
 export function threadEnv(threads: number): NodeJS.ProcessEnv {
   const t = String(threads);
-  return { ...process.env, OMP_NUM_THREADS: t, OPENBLAS_NUM_THREADS: t, FLATDIST_BENCH_THREADS: t, OMP_WAIT_POLICY: 'PASSIVE', OPENBLAS_THREAD_TIMEOUT: '4' };
+  return {
+    ...process.env,
+    OMP_NUM_THREADS: t,
+    OPENBLAS_NUM_THREADS: t,
+    FLATDIST_BENCH_THREADS: t,
+    OMP_WAIT_POLICY: 'PASSIVE',
+    OPENBLAS_THREAD_TIMEOUT: '4',
+  };
 }

@@ -6,13 +6,15 @@ type Cells = string[];
 
 function table(header: Cells, rows: Cells[]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: Cells): string => `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(' | ')} |`;
+  const line = (cells: Cells): string =>
+    `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(' | ')} |`;
   const rule = `|${widths.map((w, i) => (i === 0 ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|`;
   return [line(header), rule, ...rows.map(line)].join('\n');
 }
 
 const num = (v: number | null, digits = 0): string => (v === null ? '—' : v.toFixed(digits));
-const rate = (m: Measurement | undefined): string => (m === undefined ? '—' : 'median' in m ? m.median.toFixed(0) : 'error');
+const rate = (m: Measurement | undefined): string =>
+  m === undefined ? '—' : 'median' in m ? m.median.toFixed(0) : 'error';
 const times = (v: number | null): string => (v === null ? '—' : `${v.toFixed(2)}×`);
 const mib = (b: number | null): string => (b === null ? '—' : (b / 2 ** 20).toFixed(1));
 
@@ -30,11 +32,15 @@ function trainTable(res: BenchResults): string {
     times(overLoop(r, 'cpu')),
     times(overBatched(r, 'cpu')),
   ]);
-  return table(['model', 'K', 'B', 'flatdist', 'loop', 'bmm', 'vmap', '× loop', '× batched', '× loop (cpu)', '× batched (cpu)'], rows);
+  return table(
+    ['model', 'K', 'B', 'flatdist', 'loop', 'bmm', 'vmap', '× loop', '× batched', '× loop (cpu)', '× batched (cpu)'],
+    rows,
+  );
 }
 
 function flopsTable(res: BenchResults): string {
-  const percent = (gflops: number | null): string => (gflops === null || res.sgemm.limit === null ? '—' : `${((gflops / res.sgemm.limit) * 100).toFixed(0)}%`);
+  const percent = (gflops: number | null): string =>
+    gflops === null || res.sgemm.limit === null ? '—' : `${((gflops / res.sgemm.limit) * 100).toFixed(0)}%`;
   const rows = res.mlpFlops.map((f) => {
     const row = res.train.find((t) => t.model === 'mlp' && t.K === f.K && t.B === f.B);
     // The peers run the same products: the same nominal count gives their rate.
@@ -43,11 +49,33 @@ function flopsTable(res: BenchResults): string {
       return r === null ? null : ((r / f.K) * mlpStepFlops(f.K, f.B).exact) / 1e9;
     };
     return [
-      'MLP 784-256-10', String(f.K), String(f.B), num(f.nominalGflops, 1), num(f.exactGflops, 1), percent(f.nominalGflops), percent(f.exactGflops),
-      percent(peer('loop')), percent(peer('bmm')), percent(peer('vmap')),
+      'MLP 784-256-10',
+      String(f.K),
+      String(f.B),
+      num(f.nominalGflops, 1),
+      num(f.exactGflops, 1),
+      percent(f.nominalGflops),
+      percent(f.exactGflops),
+      percent(peer('loop')),
+      percent(peer('bmm')),
+      percent(peer('vmap')),
     ];
   });
-  return table(['model', 'K', 'B', 'GFLOP/s nominal', 'GFLOP/s exact', 'flatdist nominal', 'flatdist exact', 'loop exact', 'bmm exact', 'vmap exact'], rows);
+  return table(
+    [
+      'model',
+      'K',
+      'B',
+      'GFLOP/s nominal',
+      'GFLOP/s exact',
+      'flatdist nominal',
+      'flatdist exact',
+      'loop exact',
+      'bmm exact',
+      'vmap exact',
+    ],
+    rows,
+  );
 }
 
 function hvpTable(res: BenchResults): string {
@@ -85,7 +113,8 @@ function targetLines(res: BenchResults): string {
   return res.targets
     .map((t) => {
       const fraction = t.name.includes('fraction');
-      const show = (v: number | null): string => (v === null ? '—' : fraction ? `${(v * 100).toFixed(0)}%` : `${v.toFixed(2)}×`);
+      const show = (v: number | null): string =>
+        v === null ? '—' : fraction ? `${(v * 100).toFixed(0)}%` : `${v.toFixed(2)}×`;
       const cpu = (t.cpuValue === null ? '' : `, by CPU time ${show(t.cpuValue)}`) + (t.detail ? `; ${t.detail}` : '');
       return `${t.met ? 'met   ' : 'missed'}  ${t.name}: ${show(t.value)} (goal ${fraction ? `${t.goal * 100}%` : `${t.goal}×`}${cpu})`;
     })
@@ -93,7 +122,15 @@ function targetLines(res: BenchResults): string {
 }
 
 function machineLine(res: BenchResults): string {
-  const m = res.machine as { cpu: string; logicalCpus: number; memoryBytes: number; kernel: string; loadAverage?: number[]; flatdist: Record<string, unknown>; pytorch: Record<string, unknown> };
+  const m = res.machine as {
+    cpu: string;
+    logicalCpus: number;
+    memoryBytes: number;
+    kernel: string;
+    loadAverage?: number[];
+    flatdist: Record<string, unknown>;
+    pytorch: Record<string, unknown>;
+  };
   const load = m.loadAverage ? `; load average at start ${m.loadAverage.map((x) => x.toFixed(1)).join(', ')}` : '';
   const libs = (m.pytorch.blasLibraries as string[] | undefined)?.join(', ') ?? 'unknown';
   return [
@@ -110,11 +147,11 @@ export function report(res: BenchResults): string {
     `sgemm ${sg.n}×${sg.n} GFLOP/s (medians): torch.mm ${rate(sg.torch)}, numpy ${rate(sg.numpy)}, libtorch from Node ${rate(sg.libtorchFromNode)} — limit (best run) ${num(sg.limit, 1)}`,
     '',
     'Training step throughput, agent-steps/s by wall clock (diffusion ATC, Metropolis ring; median of interleaved runs);',
-    'ratios by wall clock and by each process\'s CPU time:',
+    "ratios by wall clock and by each process's CPU time:",
     trainTable(res),
     '',
-    'flatdist\'s GFLOP/s on the MLP step (nominal: backward = 2× forward; exact: the products libtorch runs — the data',
-    'needs no gradient), and as fractions of the sgemm limit, with the peers\' exact fractions:',
+    "flatdist's GFLOP/s on the MLP step (nominal: backward = 2× forward; exact: the products libtorch runs — the data",
+    "needs no gradient), and as fractions of the sgemm limit, with the peers' exact fractions:",
     flopsTable(res),
     '',
     hvpTable(res),

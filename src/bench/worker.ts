@@ -10,7 +10,19 @@ import { unifiedForm, type UnifiedForm } from '../algorithms/recursion.js';
 import { sgdStep } from '../algorithms/step.js';
 import { hessianOperator, riskObjective, splitRisk } from '../measures/index.js';
 import { agentLosses, makeModel, type Model } from '../models/index.js';
-import { Generator, buildConfig, getNumThreads, keep, rademacher, rand, randint, scope, setNumThreads, torchVersion, type Tensor } from '../tensor/index.js';
+import {
+  Generator,
+  buildConfig,
+  getNumThreads,
+  keep,
+  rademacher,
+  rand,
+  randint,
+  scope,
+  setNumThreads,
+  torchVersion,
+  type Tensor,
+} from '../tensor/index.js';
 import type { HvpJob, Job, Request, TrainJob } from './protocol.js';
 
 const inputShapes = { mlp: [784], lenet: [1, 28, 28] } as const;
@@ -57,13 +69,17 @@ function hessianProducts(job: HvpJob): Prepared {
   const x = keep(rand([job.B, ...model.inputShape], gen));
   const y = keep(randint(0, 10, [job.B], gen));
   const objective = riskObjective(splitRisk(model, { x, y }, 0), job.B);
-  const apply = hessianOperator(objective, params.map((p) => p.squeeze(0)));
+  const apply = hessianOperator(
+    objective,
+    params.map((p) => p.squeeze(0)),
+  );
   const m = params.reduce((s, p) => s + p.numel, 0);
   return {
-    step: () => scope(() => {
-      const v = rademacher([m], gen);
-      return v.dot(apply(v)).item();
-    }),
+    step: () =>
+      scope(() => {
+        const v = rademacher([m], gen);
+        return v.dot(apply(v)).item();
+      }),
     dispose() {
       [...params, x, y].forEach((t) => t.dispose());
     },
@@ -96,7 +112,9 @@ function sgemm(n: number, seconds: number): { libtorch: number } {
 
 /** Peak resident set of this process so far, in bytes (VmHWM). */
 export function peakRss(): number {
-  const line = readFileSync('/proc/self/status', 'utf8').split('\n').find((l) => l.startsWith('VmHWM:'));
+  const line = readFileSync('/proc/self/status', 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('VmHWM:'));
   return line ? Number(line.split(/\s+/)[1]) * 1024 : Number.NaN;
 }
 
@@ -112,7 +130,9 @@ async function serve(): Promise<void> {
     let reply: unknown;
     try {
       switch (req.op) {
-        case 'info': reply = info(); break;
+        case 'info':
+          reply = info();
+          break;
         case 'prepare': {
           const { op: _op, id, ...job } = req;
           prepared.set(id, prepare(job));
@@ -135,7 +155,9 @@ async function serve(): Promise<void> {
           reply = { seconds: (performance.now() - start) / 1000, cpuSeconds: (used.user + used.system) / 1e6, value };
           break;
         }
-        case 'sgemm': reply = sgemm(req.n, req.seconds); break;
+        case 'sgemm':
+          reply = sgemm(req.n, req.seconds);
+          break;
       }
     } catch (e) {
       reply = { error: e instanceof Error ? e.message.split('\n')[0] : String(e) };

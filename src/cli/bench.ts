@@ -10,24 +10,54 @@ import { field, integer, optional, text } from '../train/fields.js';
 import { addFields, command, onRun, parseOptions } from './command.js';
 
 const benchFields = {
-  threads: field(optional(integer(1)), null, { placeholder: 'N', description: "libtorch's intra-op threads for both sides (default libtorch's own count)" }),
-  repeats: field(optional(integer(1)), null, { placeholder: 'N', description: 'interleaved repeats of each measurement (default 7, 3 with --quick)' }),
-  python: field(text(), '/usr/bin/python3', { placeholder: 'PATH', description: 'Python with torch, for the PyTorch peers' }),
-  from: field(optional(text()), null, { placeholder: 'FILE', description: 'report a saved run (bench/results/*.json) again instead of measuring' }),
+  threads: field(optional(integer(1)), null, {
+    placeholder: 'N',
+    description: "libtorch's intra-op threads for both sides (default libtorch's own count)",
+  }),
+  repeats: field(optional(integer(1)), null, {
+    placeholder: 'N',
+    description: 'interleaved repeats of each measurement (default 7, 3 with --quick)',
+  }),
+  python: field(text(), '/usr/bin/python3', {
+    placeholder: 'PATH',
+    description: 'Python with torch, for the PyTorch peers',
+  }),
+  from: field(optional(text()), null, {
+    placeholder: 'FILE',
+    description: 'report a saved run (bench/results/*.json) again instead of measuring',
+  }),
 };
 
 /** The README section a run goes to: one for the default thread count, one per other count (bench:results-t2 …). */
-const markers = (suffix: string): [string, string] => [`<!-- bench:results${suffix}:start -->`, `<!-- bench:results${suffix}:end -->`];
+const markers = (suffix: string): [string, string] => [
+  `<!-- bench:results${suffix}:start -->`,
+  `<!-- bench:results${suffix}:end -->`,
+];
 
 /** Replaces the results section of bench/README.md for this run's thread count with its report. */
-function updateReadme(root: string, res: BenchResults, file: string, suffix: string, report: (r: BenchResults) => string): void {
+function updateReadme(
+  root: string,
+  res: BenchResults,
+  file: string,
+  suffix: string,
+  report: (r: BenchResults) => string,
+): void {
   const [readmeStart, readmeEnd] = markers(suffix);
   const path = join(root, 'bench', 'README.md');
   const text = existsSync(path) ? readFileSync(path, 'utf8') : `# Benchmarks\n\n${readmeStart}\n${readmeEnd}\n`;
   const i = text.indexOf(readmeStart);
   const j = text.indexOf(readmeEnd);
   if (i < 0 || j < i) throw new UserError(`${path} has no ${readmeStart} … ${readmeEnd} section to update`);
-  const section = [readmeStart, '', `Run of ${res.date.slice(0, 10)}${res.quick ? ' (--quick)' : ''}, saved as \`${file}\`:`, '', '```', report(res), '```', ''].join('\n');
+  const section = [
+    readmeStart,
+    '',
+    `Run of ${res.date.slice(0, 10)}${res.quick ? ' (--quick)' : ''}, saved as \`${file}\`:`,
+    '',
+    '```',
+    report(res),
+    '```',
+    '',
+  ].join('\n');
   writeFileSync(path, text.slice(0, i) + section + text.slice(j));
 }
 
@@ -39,23 +69,39 @@ export const bench = command({
       .option('--no-save', 'do not write bench/results/DATE.json')
       .option('--readme', "write the report into bench/README.md's results section")
       .option('--json', 'print the results as JSON')
-      .addHelpText('after', '\nMeasures flatdist and PyTorch peers (bench/peers/peer.py) side by side, interleaved, medians; see bench/README.md.');
+      .addHelpText(
+        'after',
+        '\nMeasures flatdist and PyTorch peers (bench/peers/peer.py) side by side, interleaved, medians; see bench/README.md.',
+      );
     onRun(cmd, ctx, async (options) => {
       const o = parseOptions(z.strictObject(benchFields), options);
-      const [{ derive, runBench }, { report }, { getNumThreads }] = await Promise.all([import('../bench/harness.js'), import('../bench/report.js'), import('../tensor/index.js')]);
-      const values = { ...o, quick: options.quick === true, json: options.json === true, save: options.save !== false, readme: options.readme === true };
+      const [{ derive, runBench }, { report }, { getNumThreads }] = await Promise.all([
+        import('../bench/harness.js'),
+        import('../bench/report.js'),
+        import('../tensor/index.js'),
+      ]);
+      const values = {
+        ...o,
+        quick: options.quick === true,
+        json: options.json === true,
+        save: options.save !== false,
+        readme: options.readme === true,
+      };
       const root = packageRoot();
       if (values.from !== null) {
         // Report a saved run again (e.g. into the README) without measuring.
-        if (!existsSync(values.from)) throw new UserError(`--from: ${values.from} does not exist (saved runs are in bench/results/)`);
+        if (!existsSync(values.from))
+          throw new UserError(`--from: ${values.from} does not exist (saved runs are in bench/results/)`);
         const saved = derive(JSON.parse(readFileSync(values.from, 'utf8')) as BenchResults);
-        if (values.readme) updateReadme(root, saved, values.from, saved.threads === getNumThreads() ? '' : `-t${saved.threads}`, report);
+        if (values.readme)
+          updateReadme(root, saved, values.from, saved.threads === getNumThreads() ? '' : `-t${saved.threads}`, report);
         console.log(values.json ? JSON.stringify(saved, null, 2) : report(saved));
         return 0;
       }
       const quick = values.quick;
       const python = values.python;
-      if (!existsSync(python)) throw new UserError(`the PyTorch peers need Python with torch: ${python} does not exist — pass --python PATH`);
+      if (!existsSync(python))
+        throw new UserError(`the PyTorch peers need Python with torch: ${python} does not exist — pass --python PATH`);
       const threads = values.threads ?? getNumThreads();
       // Runs at another thread count than flatdist's default are kept apart.
       const suffix = threads === getNumThreads() ? '' : `-t${threads}`;
@@ -66,7 +112,9 @@ export const bench = command({
         runSeconds: quick ? 0.2 : 0.3,
         python,
         root,
-        log: (m) => { if (!values.json) process.stderr.write(`bench: ${m}\n`); },
+        log: (m) => {
+          if (!values.json) process.stderr.write(`bench: ${m}\n`);
+        },
       });
       let file: string | null = null;
       if (values.save) {

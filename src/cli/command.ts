@@ -27,19 +27,27 @@ export interface CommandSpec {
 
 /** A command; its action returns the exit code. */
 export function command(spec: Omit<CommandSpec, 'run'>): CommandSpec {
-  const full: CommandSpec = { ...spec, run: (args, ctx = newContext()) => runProgram(program([full], ctx), [spec.name, ...args], ctx) };
+  const full: CommandSpec = {
+    ...spec,
+    run: (args, ctx = newContext()) => runProgram(program([full], ctx), [spec.name, ...args], ctx),
+  };
   return full;
 }
 
 /** The flatdist program with the given commands. */
 export function program(specs: CommandSpec[], ctx: Context, version?: string): Command {
   const p = new Command('flatdist')
-    .description('distributed learning over networks of agents, and the flatness, optimization error and escape that explain it')
+    .description(
+      'distributed learning over networks of agents, and the flatness, optimization error and escape that explain it',
+    )
     .exitOverride()
     .configureOutput({ outputError: () => undefined })
     .showSuggestionAfterError(false)
     .configureHelp({ sortSubcommands: false, showGlobalOptions: false })
-    .addHelpText('after', '\nflatdist <command> --help (or flatdist help <command>) lists its options. --debug prints the stack of an error.');
+    .addHelpText(
+      'after',
+      '\nflatdist <command> --help (or flatdist help <command>) lists its options. --debug prints the stack of an error.',
+    );
   if (version !== undefined) p.version(version, '-v, --version', 'flatdist and libtorch versions');
   for (const spec of specs) {
     const cmd = p.command(spec.name).description(spec.summary);
@@ -66,7 +74,12 @@ export async function runProgram(p: Command, args: string[], ctx: Context): Prom
 }
 
 /** Flags renamed so that every command spells a thing one way: old → new. */
-const renamed: Record<string, string> = { '--p': '--edge-probability', '--file': '--edges', '--subset': '--eval-subset', '--algorithms': '--algorithm' };
+const renamed: Record<string, string> = {
+  '--p': '--edge-probability',
+  '--file': '--edges',
+  '--subset': '--eval-subset',
+  '--algorithms': '--algorithm',
+};
 
 /** Commander's complaint as one line, naming the nearest flag or command. */
 function complaint(p: Command, args: string[], e: CommanderError): UserError {
@@ -74,7 +87,12 @@ function complaint(p: Command, args: string[], e: CommanderError): UserError {
   const what = e.message.replace(/^error: /, '');
   if (e.code === 'commander.unknownCommand') {
     const word = /'([^']*)'/.exec(what)?.[1] ?? '';
-    return new UserError(`unknown command '${word}' — did you mean ${nearest(word, p.commands.map((c) => c.name()))}? (flatdist --help lists them)`);
+    return new UserError(
+      `unknown command '${word}' — did you mean ${nearest(
+        word,
+        p.commands.map((c) => c.name()),
+      )}? (flatdist --help lists them)`,
+    );
   }
   if (!sub) return new UserError(`${what} — see flatdist --help`);
   const see = `see flatdist ${sub.name()} --help`;
@@ -89,14 +107,22 @@ function complaint(p: Command, args: string[], e: CommanderError): UserError {
 }
 
 /** The action: options as commander parsed them (and operands); returns the exit code. */
-export function onRun(cmd: Command, ctx: Context, action: (options: Record<string, unknown>, operands: string[]) => Promise<number> | number): void {
+export function onRun(
+  cmd: Command,
+  ctx: Context,
+  action: (options: Record<string, unknown>, operands: string[]) => Promise<number> | number,
+): void {
   cmd.action(async () => {
     ctx.exitCode = await action(cmd.opts(), cmd.processedArgs as string[]);
   });
 }
 
 /** Schema fields as options: --batch-size <B> with the field's help (the default shown unless told not to). */
-export function addFields(cmd: Command, fields: Record<string, z.ZodType>, o: { showDefault?: boolean; group?: string } = {}): Command {
+export function addFields(
+  cmd: Command,
+  fields: Record<string, z.ZodType>,
+  o: { showDefault?: boolean; group?: string } = {},
+): Command {
   for (const [name, schema] of Object.entries(fields)) {
     const info = fieldInfo.get(schema);
     if (!info) throw new Error(`addFields: ${name} was not made with field()`);
@@ -110,10 +136,15 @@ export function addFields(cmd: Command, fields: Record<string, z.ZodType>, o: { 
 
 /** The given options among the fields, as commander parsed them (text). */
 export const pick = (options: Record<string, unknown>, fields: Record<string, unknown>): Record<string, unknown> =>
-  Object.fromEntries(Object.keys(fields).filter((k) => options[k] !== undefined).map((k) => [k, options[k]]));
+  Object.fromEntries(
+    Object.keys(fields)
+      .filter((k) => options[k] !== undefined)
+      .map((k) => [k, options[k]]),
+  );
 
 /** The fields' values from the options given, over their defaults. */
-export const parseOptions = <S extends z.ZodObject>(schema: S, options: Record<string, unknown>): z.output<S> => parseFields(schema, pick(options, schema.shape));
+export const parseOptions = <S extends z.ZodObject>(schema: S, options: Record<string, unknown>): z.output<S> =>
+  parseFields(schema, pick(options, schema.shape));
 
 /** An error in the user's words: a ConfigError's field as the flag or config key they wrote. */
 export function say(err: Error, ctx: Context): string {

@@ -20,30 +20,54 @@ export function comparisonTable(rows: Summary[]): string {
     s.seconds.toFixed(1),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => r[i].length)));
-  const line = (cells: string[]): string => `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(' | ')} |`;
-  return [line(header), `|${widths.map((w, i) => (i === 0 ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|`, ...body.map(line)].join('\n');
+  const line = (cells: string[]): string =>
+    `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(' | ')} |`;
+  return [
+    line(header),
+    `|${widths.map((w, i) => (i === 0 ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|`,
+    ...body.map(line),
+  ].join('\n');
 }
 
 const demoFields = {
   steps: runFields.steps,
-  out: field(runFields.out.unwrap(), 'runs/demo', { ...infoOf(runFields.out), description: 'folder of the three runs (DIR/centralized, DIR/consensus, DIR/atc)' }),
+  out: field(runFields.out.unwrap(), 'runs/demo', {
+    ...infoOf(runFields.out),
+    description: 'folder of the three runs (DIR/centralized, DIR/consensus, DIR/atc)',
+  }),
 };
 
 export const demo = command({
   name: 'demo',
   summary: 'centralized vs consensus vs diffusion on MNIST over a ring of 8 agents',
   define(cmd, ctx) {
-    addFields(cmd, demoFields, { group: 'demo' }).addHelpText('after', '\nThe three runs share the data, partition and initial point; each prints its progress, then one table compares them.');
+    addFields(cmd, demoFields, { group: 'demo' }).addHelpText(
+      'after',
+      '\nThe three runs share the data, partition and initial point; each prints its progress, then one table compares them.',
+    );
     onRun(cmd, ctx, async (options) => {
       const o = parseOptions(z.strictObject(demoFields), options);
-      const [{ terminalProgress }, { claimRunFolder, environment, writeRunRecord }, { prepare }, { train }] = await Promise.all([
-        import('../train/progress.js'),
-        import('../train/rundir.js'),
-        import('../train/setup.js'),
-        import('../train/trainer.js'),
-      ]);
-      const base = makeConfig({ dataset: 'mnist', model: 'mlp', topology: 'ring', agents: 8, batchSize: 64, stepSize: 0.1, steps: o.steps, evalEvery: 100, out: o.out });
-      console.log(`flatdist demo: MNIST, MLP 784-256-10, ring of ${base.agents} agents (Metropolis), B = ${base.batchSize} per agent, μ = ${base.stepSize}, ${base.steps} steps each\n`);
+      const [{ terminalProgress }, { claimRunFolder, environment, writeRunRecord }, { prepare }, { train }] =
+        await Promise.all([
+          import('../train/progress.js'),
+          import('../train/rundir.js'),
+          import('../train/setup.js'),
+          import('../train/trainer.js'),
+        ]);
+      const base = makeConfig({
+        dataset: 'mnist',
+        model: 'mlp',
+        topology: 'ring',
+        agents: 8,
+        batchSize: 64,
+        stepSize: 0.1,
+        steps: o.steps,
+        evalEvery: 100,
+        out: o.out,
+      });
+      console.log(
+        `flatdist demo: MNIST, MLP 784-256-10, ring of ${base.agents} agents (Metropolis), B = ${base.batchSize} per agent, μ = ${base.stepSize}, ${base.steps} steps each\n`,
+      );
       const shared = prepare(base);
       const rows: Summary[] = [];
       for (const algorithm of algorithms) {
@@ -52,14 +76,22 @@ export const demo = command({
         // The demo's runs replace those of an earlier demo (never merged with them).
         const lock = claimRunFolder(config.out, { command: 'flatdist demo', resume: false, overwrite: true });
         try {
-          writeRunRecord(config.out, { config, environment: environment(), graph: { topology: shared.graph.name, agents: base.agents, ...shared.spectrum }, labelHistogram: shared.labelHistogram, started: new Date().toISOString() });
+          writeRunRecord(config.out, {
+            config,
+            environment: environment(),
+            graph: { topology: shared.graph.name, agents: base.agents, ...shared.spectrum },
+            labelHistogram: shared.labelHistogram,
+            started: new Date().toISOString(),
+          });
           rows.push(await train(setup, { progress: terminalProgress(label[algorithm]) }));
         } finally {
           lock.release();
         }
       }
       console.log(`\n${comparisonTable(rows)}\n`);
-      console.log(`Runs (metrics.jsonl, checkpoints) are in ${base.out}/. Next: flatdist train --help, flatdist reproduce --quick.`);
+      console.log(
+        `Runs (metrics.jsonl, checkpoints) are in ${base.out}/. Next: flatdist train --help, flatdist reproduce --quick.`,
+      );
       return 0;
     });
   },

@@ -26,16 +26,29 @@ export const algorithmsField = field(list(algorithmName, 'algorithm'), ['central
 
 /** --minimum and the theory's estimation at it, shared with `flatdist theory`. */
 export const minimumFields = {
-  minimum: field(optional(text()), null, { placeholder: 'DIR', description: 'the minimum w* every agent starts at (from flatdist minimize --out DIR)' }),
-  rank: field(integer(1), 20, { placeholder: 'r', description: 'theory: the top r eigenvectors of H̄ span the model when M > --max-full' }),
+  minimum: field(optional(text()), null, {
+    placeholder: 'DIR',
+    description: 'the minimum w* every agent starts at (from flatdist minimize --out DIR)',
+  }),
+  rank: field(integer(1), 20, {
+    placeholder: 'r',
+    description: 'theory: the top r eigenvectors of H̄ span the model when M > --max-full',
+  }),
   maxFull: field(integer(0), 400, { placeholder: 'M', description: 'theory: the full model up to M parameters' }),
 };
 
 const escapeFields = {
   algorithm: algorithmsField,
   ...minimumFields,
-  seeds: field(integer(1), 10, { placeholder: 'R', description: 'runs per algorithm, for the 95% intervals (Student t)' }),
-  every: field(optional(integer(1)), null, { placeholder: 'm', unit: 'steps', description: 'record every m steps (default N/20)' }),
+  seeds: field(integer(1), 10, {
+    placeholder: 'R',
+    description: 'runs per algorithm, for the 95% intervals (Student t)',
+  }),
+  every: field(optional(integer(1)), null, {
+    placeholder: 'm',
+    unit: 'steps',
+    description: 'record every m steps (default N/20)',
+  }),
   sampling: field(choice(samplings, 'sampling'), 'replacement', {
     placeholder: 'NAME',
     description: "batches with replacement (the theory's noise model) or the training engine's reshuffled epochs",
@@ -47,17 +60,39 @@ const escapeFields = {
 export const minimumRunFields = runFieldsBut('algorithm');
 
 /** What defines J and w*: a minimum's data, model and seed cannot change under it. */
-const fixedByMinimum: (keyof TrainConfig)[] = ['dataset', 'dataDir', 'trainSubset', 'model', 'hidden', 'activation', 'seed'];
+const fixedByMinimum: (keyof TrainConfig)[] = [
+  'dataset',
+  'dataDir',
+  'trainSubset',
+  'model',
+  'hidden',
+  'activation',
+  'seed',
+];
 
 /** The setup and w* of `--minimum DIR` with --config and the flags over its config; refuses changes to its data, model or seed. */
-export async function minimumSetup(dir: string | null, options: Record<string, unknown>, ctx: Context, command: string): Promise<{ dir: string; setup: Setup; wStar: Tensor[] }> {
-  if (dir === null) throw new UserError(`give the minimum to start from: --minimum DIR (from flatdist minimize) — see 'flatdist ${command} --help'`);
-  const [{ checkMinimum, loadMinimum }, { prepare }] = await Promise.all([import('../escape/index.js'), import('../train/setup.js')]);
+export async function minimumSetup(
+  dir: string | null,
+  options: Record<string, unknown>,
+  ctx: Context,
+  command: string,
+): Promise<{ dir: string; setup: Setup; wStar: Tensor[] }> {
+  if (dir === null)
+    throw new UserError(
+      `give the minimum to start from: --minimum DIR (from flatdist minimize) — see 'flatdist ${command} --help'`,
+    );
+  const [{ checkMinimum, loadMinimum }, { prepare }] = await Promise.all([
+    import('../escape/index.js'),
+    import('../train/setup.js'),
+  ]);
   const minimum = loadMinimum(dir);
   const { config } = await configFromOptions(options, ctx, { base: minimum.config, fields: minimumRunFields });
   for (const f of fixedByMinimum) {
     if (JSON.stringify(config[f]) !== JSON.stringify(minimum.config[f])) {
-      throw new ConfigError(f, `the minimum was found with ${JSON.stringify(minimum.config[f])}, not ${JSON.stringify(config[f])} — w* and J are defined by the minimum's data, model and seed`);
+      throw new ConfigError(
+        f,
+        `the minimum was found with ${JSON.stringify(minimum.config[f])}, not ${JSON.stringify(config[f])} — w* and J are defined by the minimum's data, model and seed`,
+      );
     }
   }
   const setup = prepare(config);
@@ -66,8 +101,17 @@ export async function minimumSetup(dir: string | null, options: Record<string, u
 }
 
 /** The theory's estimate at w* and its curves for the algorithms, with what the estimate is. */
-export async function theoryAt(setup: Setup, wStar: Tensor[], algorithms: Algorithm[], steps: number, o: { rank: number; maxFull: number }): Promise<{ estimate: Omit<LinearizedEstimate, 'model'>; predictions: PredictedCurve[] }> {
-  const [{ scope }, { estimateLinearized, predictEscapeCurves }] = await Promise.all([import('../tensor/index.js'), import('../escape/index.js')]);
+export async function theoryAt(
+  setup: Setup,
+  wStar: Tensor[],
+  algorithms: Algorithm[],
+  steps: number,
+  o: { rank: number; maxFull: number },
+): Promise<{ estimate: Omit<LinearizedEstimate, 'model'>; predictions: PredictedCurve[] }> {
+  const [{ scope }, { estimateLinearized, predictEscapeCurves }] = await Promise.all([
+    import('../tensor/index.js'),
+    import('../escape/index.js'),
+  ]);
   return scope(() => {
     const estimate = estimateLinearized(setup, wStar, { rank: o.rank, maxFull: o.maxFull });
     const predictions = predictEscapeCurves(setup, estimate.model, algorithms, steps);
@@ -82,7 +126,10 @@ export const predictionSummary = (p: EscapePrediction) => ({
   spectralRadius: p.spectralRadius,
   steady: p.steady,
   closedForm: p.closedForm,
-  final: { centroid: p.curve.centroid[p.curve.centroid.length - 1], agentAverage: p.curve.agentAverage[p.curve.agentAverage.length - 1] },
+  final: {
+    centroid: p.curve.centroid[p.curve.centroid.length - 1],
+    agentAverage: p.curve.agentAverage[p.curve.agentAverage.length - 1],
+  },
 });
 
 export function escapeLines(result: EscapeResult, predictions: PredictedCurve[] | null): object[] {
@@ -95,13 +142,20 @@ export function escapeLines(result: EscapeResult, predictions: PredictedCurve[] 
       sampling: result.sampling,
       centroid: point.centroid,
       agentAverage: point.agentAverage,
-      ...(p ? { predicted: { centroid: p.curve.centroid[point.step], agentAverage: p.curve.agentAverage[point.step] } } : {}),
+      ...(p
+        ? { predicted: { centroid: p.curve.centroid[point.step], agentAverage: p.curve.agentAverage[point.step] } }
+        : {}),
     }));
   });
 }
 
 /** Options of a command started at a minimum: its own fields, then --config and the run fields. */
-export function addMinimumOptions(cmd: Command, fields: Record<string, z.ZodType>, group: string, run: Partial<typeof minimumRunFields> = minimumRunFields): Command {
+export function addMinimumOptions(
+  cmd: Command,
+  fields: Record<string, z.ZodType>,
+  group: string,
+  run: Partial<typeof minimumRunFields> = minimumRunFields,
+): Command {
   addFields(cmd, fields, { group });
   return addRunOptions(cmd, run, { showDefault: false }).addHelpText(
     'after',
@@ -113,19 +167,27 @@ export const escape = command({
   name: 'escape',
   summary: 'escape from a minimum w*: measured E J(w_n) − J(w*) over seeds, with --theory the predicted curves',
   define(cmd, ctx) {
-    cmd.option('--theory', "add the linearized theory's predicted curves, with H_k, d_k, R_k estimated at w* (float64)").option('--json', 'print the summary as JSON');
-    addMinimumOptions(cmd, escapeFields, 'escape').addHelpText('after', [
-      '',
-      "Every agent starts at w* (the centroid of DIR's checkpoint); each algorithm runs N steps (--steps) of the engine",
-      "over R seeds, recording E J(w_c,n) − J(w*) and (1/K) Σ_k E J(w_k,n) − J(w*) with 95% intervals. J = Σ_k p_k J_k + (λ/2)‖w‖²,",
-      "the objective w* was found for, on the agents' examples (all of them up to --eval-subset, else a fixed stratified",
-      'subset; J(w*) on every example is printed beside it). Writes <out>/escape.jsonl',
-      '(one line per algorithm and step) and <out>/escape.json (summary); --out defaults to DIR/escape.',
-    ].join('\n'));
+    cmd
+      .option('--theory', "add the linearized theory's predicted curves, with H_k, d_k, R_k estimated at w* (float64)")
+      .option('--json', 'print the summary as JSON');
+    addMinimumOptions(cmd, escapeFields, 'escape').addHelpText(
+      'after',
+      [
+        '',
+        "Every agent starts at w* (the centroid of DIR's checkpoint); each algorithm runs N steps (--steps) of the engine",
+        'over R seeds, recording E J(w_c,n) − J(w*) and (1/K) Σ_k E J(w_k,n) − J(w*) with 95% intervals. J = Σ_k p_k J_k + (λ/2)‖w‖²,',
+        "the objective w* was found for, on the agents' examples (all of them up to --eval-subset, else a fixed stratified",
+        'subset; J(w*) on every example is printed beside it). Writes <out>/escape.jsonl',
+        '(one line per algorithm and step) and <out>/escape.json (summary); --out defaults to DIR/escape.',
+      ].join('\n'),
+    );
     onRun(cmd, ctx, async (options) => {
       const o = parseOptions(z.strictObject(escapeFields), options);
       const { dir, setup, wStar } = await minimumSetup(o.minimum, options, ctx, 'escape');
-      const [{ escapeTable, runEscape }, { makeFolder, writeFileAtomic }] = await Promise.all([import('../escape/index.js'), import('../util/files.js')]);
+      const [{ escapeTable, runEscape }, { makeFolder, writeFileAtomic }] = await Promise.all([
+        import('../escape/index.js'),
+        import('../util/files.js'),
+      ]);
       const c = setup.config;
       const out = typeof options.out === 'string' ? options.out : join(dir, 'escape');
       const { algorithm: algorithms, seeds, sampling } = o;
@@ -144,17 +206,29 @@ export const escape = command({
         seeds,
         every,
         sampling,
-        progress: quiet ? undefined : (algorithm, n, N) => {
-          if (n % 10 === 0 || n === N) process.stderr.write(`\r${algorithm}: step ${n}/${N}   ${n === N ? '\n' : ''}`);
-        },
+        progress: quiet
+          ? undefined
+          : (algorithm, n, N) => {
+              if (n % 10 === 0 || n === N)
+                process.stderr.write(`\r${algorithm}: step ${n}/${N}   ${n === N ? '\n' : ''}`);
+            },
       });
       makeFolder(out);
-      writeFileAtomic(join(out, 'escape.jsonl'), escapeLines(result, theory?.predictions ?? null).map((l) => `${JSON.stringify(l)}\n`).join(''));
+      writeFileAtomic(
+        join(out, 'escape.jsonl'),
+        escapeLines(result, theory?.predictions ?? null)
+          .map((l) => `${JSON.stringify(l)}\n`)
+          .join(''),
+      );
       const summary = {
         minimum: dir,
         out,
         ...result,
-        curves: result.curves.map((curve) => ({ algorithm: curve.algorithm, seconds: curve.seconds, final: curve.points[curve.points.length - 1] })),
+        curves: result.curves.map((curve) => ({
+          algorithm: curve.algorithm,
+          seconds: curve.seconds,
+          final: curve.points[curve.points.length - 1],
+        })),
         theory: theory && {
           ...theory.estimate,
           seconds: theorySeconds,
@@ -166,19 +240,34 @@ export const escape = command({
       if (quiet) console.log(JSON.stringify(summary));
       else {
         const obj = result.objective;
-        const scored = result.evaluationExamples === obj.examples ? 'curves scored on all of them' : `curves scored on a stratified subset of ${result.evaluationExamples} (J(w*) there ${result.reference.toPrecision(8)})`;
-        console.log(`escape from ${dir}: J(w*) = ${obj.risk.toPrecision(8)} (data loss ${obj.dataLoss.toPrecision(8)} + (λ/2)‖w*‖², λ = ${obj.weightDecay}) on ${obj.examples} training examples, ${scored}`);
-        console.log(`K = ${result.agents}, μ = ${result.stepSize}, B = ${result.batchSize}, N = ${result.steps}, R = ${result.seeds} seeds, ${result.sampling} sampling`);
+        const scored =
+          result.evaluationExamples === obj.examples
+            ? 'curves scored on all of them'
+            : `curves scored on a stratified subset of ${result.evaluationExamples} (J(w*) there ${result.reference.toPrecision(8)})`;
+        console.log(
+          `escape from ${dir}: J(w*) = ${obj.risk.toPrecision(8)} (data loss ${obj.dataLoss.toPrecision(8)} + (λ/2)‖w*‖², λ = ${obj.weightDecay}) on ${obj.examples} training examples, ${scored}`,
+        );
+        console.log(
+          `K = ${result.agents}, μ = ${result.stepSize}, B = ${result.batchSize}, N = ${result.steps}, R = ${result.seeds} seeds, ${result.sampling} sampling`,
+        );
         if (theory) {
           const e = theory.estimate;
-          const captured = e.traceCaptured ? `, Tr(VᵀH̄V)/Tr(H̄) = ${e.traceCaptured.fraction.toFixed(3)} ± ${e.traceCaptured.stdError.toFixed(3)}` : '';
-          console.log(`theory: ${e.kind} model, M = ${e.dimension}, r = ${e.rank}${captured}; top curvatures ${e.curvatures.slice(0, 5).map((v) => v.toPrecision(4)).join(', ')}; ${e.cost.hvps} HVPs, ${theorySeconds.toFixed(1)} s`);
+          const captured = e.traceCaptured
+            ? `, Tr(VᵀH̄V)/Tr(H̄) = ${e.traceCaptured.fraction.toFixed(3)} ± ${e.traceCaptured.stdError.toFixed(3)}`
+            : '';
+          console.log(
+            `theory: ${e.kind} model, M = ${e.dimension}, r = ${e.rank}${captured}; top curvatures ${e.curvatures
+              .slice(0, 5)
+              .map((v) => v.toPrecision(4))
+              .join(', ')}; ${e.cost.hvps} HVPs, ${theorySeconds.toFixed(1)} s`,
+          );
         }
         console.log(escapeTable(result, theory?.predictions));
-        console.log(`times: ${result.curves.map((x) => `${x.algorithm} ${x.seconds.toFixed(1)} s`).join(', ')}; total ${summary.seconds.toFixed(1)} s — ${join(out, 'escape.jsonl')}`);
+        console.log(
+          `times: ${result.curves.map((x) => `${x.algorithm} ${x.seconds.toFixed(1)} s`).join(', ')}; total ${summary.seconds.toFixed(1)} s — ${join(out, 'escape.jsonl')}`,
+        );
       }
       return 0;
-
     });
   },
 });

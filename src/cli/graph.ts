@@ -10,13 +10,28 @@ import { addFields, command, onRun, parseOptions } from './command.js';
 export type { GraphReport } from '../graph/report.js';
 
 const graphFields = {
-  topology: field(optional(runFields.topology.unwrap()), null, { ...infoOf(runFields.topology), description: 'the graph of the agents (default ring; file with --edges)' }),
-  agents: field(optional(integer(1)), null, { ...infoOf(runFields.agents), description: 'number of agents K (required unless --matrix gives it)' }),
-  rule: field(optional(runFields.rule.unwrap()), null, { ...infoOf(runFields.rule), description: 'combination rule giving the weights a_lk (default metropolis)' }),
-  seed: field(integer(0), 1, { placeholder: 'S', description: "the run's seed: erdos-renyi and geometric draw the graph train draws with it" }),
+  topology: field(optional(runFields.topology.unwrap()), null, {
+    ...infoOf(runFields.topology),
+    description: 'the graph of the agents (default ring; file with --edges)',
+  }),
+  agents: field(optional(integer(1)), null, {
+    ...infoOf(runFields.agents),
+    description: 'number of agents K (required unless --matrix gives it)',
+  }),
+  rule: field(optional(runFields.rule.unwrap()), null, {
+    ...infoOf(runFields.rule),
+    description: 'combination rule giving the weights a_lk (default metropolis)',
+  }),
+  seed: field(integer(0), 1, {
+    placeholder: 'S',
+    description: "the run's seed: erdos-renyi and geometric draw the graph train draws with it",
+  }),
   edgeProbability: runFields.edgeProbability,
   radius: runFields.radius,
-  rows: field(optional(integer(1)), null, { placeholder: 'R', description: 'rows of grid and torus (default the most square)' }),
+  rows: field(optional(integer(1)), null, {
+    placeholder: 'R',
+    description: 'rows of grid and torus (default the most square)',
+  }),
   edges: runFields.edges,
   matrix: runFields.matrix,
 };
@@ -34,7 +49,11 @@ function summary(r: GraphReport): string {
     `mixing rate λ = ρ(A − p1ᵀ) = ${fmt(r.lambda)}, spectral gap 1 − λ = ${fmt(r.spectralGap)}`,
     `Perron vector p = ${uniformPerron ? `1/${r.agents} (uniform)` : `[${r.perron.map((p) => fmt(p, 4)).join(', ')}]`}`,
   ];
-  if (r.agents <= 12) lines.push('A =', ...r.matrix.map((row) => `  ${row.map((a) => (a === 0 ? '     .' : a.toFixed(3).padStart(6))).join(' ')}`));
+  if (r.agents <= 12)
+    lines.push(
+      'A =',
+      ...r.matrix.map((row) => `  ${row.map((a) => (a === 0 ? '     .' : a.toFixed(3).padStart(6))).join(' ')}`),
+    );
   return lines.join('\n');
 }
 
@@ -43,12 +62,19 @@ export const graph = command({
   summary: 'build a topology and combination matrix; print its mixing rate and Perron vector',
   define(cmd, ctx) {
     addFields(cmd, graphFields, { group: 'graph' })
-      .option('--json', 'print {agents, edges, topology, rule, lambda, spectralGap, perron, doublyStochastic, matrix, …}')
-      .addHelpText('after', '\nWith --matrix alone the graph is the matrix\'s support.');
+      .option(
+        '--json',
+        'print {agents, edges, topology, rule, lambda, spectralGap, perron, doublyStochastic, matrix, …}',
+      )
+      .addHelpText('after', "\nWith --matrix alone the graph is the matrix's support.");
     onRun(cmd, ctx, async (options) => {
       const o = parseOptions(graphSchema, options);
-      if (o.agents === null && o.matrix === null) throw new ConfigError('agents', 'is required (or a --matrix, whose size is K)');
-      const [{ graphReport }, { deriveSeed }] = await Promise.all([import('../graph/report.js'), import('../util/seed.js')]);
+      if (o.agents === null && o.matrix === null)
+        throw new ConfigError('agents', 'is required (or a --matrix, whose size is K)');
+      const [{ graphReport }, { deriveSeed }] = await Promise.all([
+        import('../graph/report.js'),
+        import('../util/seed.js'),
+      ]);
       const report = graphReport({
         topology: o.topology ?? undefined,
         agents: o.agents ?? undefined,

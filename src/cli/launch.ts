@@ -8,8 +8,14 @@ import { groupFields } from './agent.js';
 import { addRunOptions, configFromOptions } from './train.js';
 
 const launchFields = {
-  nproc: required(integer(1), { placeholder: 'N', description: 'number of processes (each hosts a block of the K agents)' }),
-  host: field(optional(text()), null, { placeholder: 'HOST', description: 'where the store listens (default 127.0.0.1)' }),
+  nproc: required(integer(1), {
+    placeholder: 'N',
+    description: 'number of processes (each hosts a block of the K agents)',
+  }),
+  host: field(optional(text()), null, {
+    placeholder: 'HOST',
+    description: 'where the store listens (default 127.0.0.1)',
+  }),
   port: field(integer(0), 0, { placeholder: 'P', description: "the store's port (0: a free one)" }),
   ...groupFields,
 };
@@ -17,7 +23,8 @@ const launchFields = {
 /** The run options as given, for the agents: --config, --resume, the fields, --json, --overwrite. */
 function forwarded(options: Record<string, unknown>): string[] {
   const args: string[] = [];
-  for (const name of ['config', 'resume']) if (typeof options[name] === 'string') args.push(`--${name}`, options[name] as string);
+  for (const name of ['config', 'resume'])
+    if (typeof options[name] === 'string') args.push(`--${name}`, options[name] as string);
   for (const [name, value] of Object.entries(pick(options, runFields))) args.push(`--${kebab(name)}`, String(value));
   if (options.json === true) args.push('--json');
   if (options.overwrite === true) args.push('--overwrite');
@@ -33,7 +40,10 @@ export const launch = command({
       .option('--resume <DIR>', 'continue the run in DIR from its last checkpoint')
       .option('--overwrite', 'replace a run already in --out')
       .option('--json', 'print the summary as JSON')
-      .addHelpText('after', '\nWithout --token or $FLATDIST_TOKEN a fresh random token is used; it reaches the agents by environment, not argv.');
+      .addHelpText(
+        'after',
+        '\nWithout --token or $FLATDIST_TOKEN a fresh random token is used; it reaches the agents by environment, not argv.',
+      );
     onRun(cmd, ctx, async (options) => {
       const o = parseOptions(z.strictObject(launchFields), options);
       const { config, resume } = await configFromOptions(options, ctx);

@@ -10,10 +10,18 @@ import { addRunOptions, configFromOptions, runConfig } from './train.js';
 import { resolve } from 'node:path';
 
 const minimizeFields = {
-  method: field(choice(minimizeMethods, 'method'), 'lbfgs', { placeholder: 'NAME', description: 'full-batch gradient descent or L-BFGS', values: minimizeMethods }),
+  method: field(choice(minimizeMethods, 'method'), 'lbfgs', {
+    placeholder: 'NAME',
+    description: 'full-batch gradient descent or L-BFGS',
+    values: minimizeMethods,
+  }),
   tolerance: field(real({ above: 0 }), 1e-4, { placeholder: 'G', description: 'stop when ‖∇J(w)‖ ≤ G' }),
   maxSteps: field(integer(1), 1000, { placeholder: 'N', unit: 'steps', description: 'stop after N steps at most' }),
-  init: field(optional(text()), null, { placeholder: 'RUN', description: "start from the centroid of a run (or checkpoint); its config is the default (default: the config's initialization)" }),
+  init: field(optional(text()), null, {
+    placeholder: 'RUN',
+    description:
+      "start from the centroid of a run (or checkpoint); its config is the default (default: the config's initialization)",
+  }),
 };
 
 export const minimize = command({
@@ -24,12 +32,15 @@ export const minimize = command({
     addRunOptions(cmd)
       .option('--overwrite', 'replace a minimum or run already in --out')
       .option('--json', 'print the summary as JSON')
-      .addHelpText('after', [
-        '',
-        "Minimizes J(w) = Σ_k p_k J_k(w) + (λ/2)‖w‖² over the agents' parts (λ = --weight-decay; for equal parts and uniform p the data loss is the training loss), in float64",
-        "and full batch. Writes DIR/run.json, DIR/checkpoints (w* for every agent) and DIR/minimum.json (J(w*), ‖∇J(w*)‖).",
-        'Typical use: a large-batch centralized `flatdist train`, then `flatdist minimize --init <run> --out DIR`.',
-      ].join('\n'));
+      .addHelpText(
+        'after',
+        [
+          '',
+          "Minimizes J(w) = Σ_k p_k J_k(w) + (λ/2)‖w‖² over the agents' parts (λ = --weight-decay; for equal parts and uniform p the data loss is the training loss), in float64",
+          'and full batch. Writes DIR/run.json, DIR/checkpoints (w* for every agent) and DIR/minimum.json (J(w*), ‖∇J(w*)‖).',
+          'Typical use: a large-batch centralized `flatdist train`, then `flatdist minimize --init <run> --out DIR`.',
+        ].join('\n'),
+      );
     onRun(cmd, ctx, async (options) => {
       const { method, tolerance, maxSteps, init: initDir } = parseOptions(z.strictObject(minimizeFields), options);
       if (options.out === undefined) throw new ConfigError('out', 'give the folder to write w* to');
@@ -37,8 +48,16 @@ export const minimize = command({
       // Starting from a run: its config is the base, flags change what they name.
       const { out: _, ...base } = (init !== undefined ? await runConfig(init) : null) ?? {};
       const { config } = await configFromOptions(options, ctx, { base });
-      if (init !== undefined && resolve(init) === resolve(config.out)) throw new ConfigError('out', `${config.out} is also --init — write w* to another folder`);
-      const [{ Generator, scope }, { decayTerms, flat, globalRisk, riskAndGradient, riskObjective }, { asDtype, checkMinimum, loadMinimum, minimize: run, saveMinimum }, { prepare }, { deriveSeed }, { claimRunFolder }] = await Promise.all([
+      if (init !== undefined && resolve(init) === resolve(config.out))
+        throw new ConfigError('out', `${config.out} is also --init — write w* to another folder`);
+      const [
+        { Generator, scope },
+        { decayTerms, flat, globalRisk, riskAndGradient, riskObjective },
+        { asDtype, checkMinimum, loadMinimum, minimize: run, saveMinimum },
+        { prepare },
+        { deriveSeed },
+        { claimRunFolder },
+      ] = await Promise.all([
         import('../tensor/index.js'),
         import('../measures/index.js'),
         import('../escape/index.js'),
@@ -50,7 +69,8 @@ export const minimize = command({
       const { model } = setup;
       const began = Date.now();
       const start = scope(() => {
-        if (init === undefined) return model.init(1, new Generator(deriveSeed(config.seed, 'init'))).map((p) => p.squeeze(0).to('float64'));
+        if (init === undefined)
+          return model.init(1, new Generator(deriveSeed(config.seed, 'init'))).map((p) => p.squeeze(0).to('float64'));
         const from = loadMinimum(init);
         checkMinimum(from, model);
         return asDtype(from.params, 'float64');
@@ -62,7 +82,10 @@ export const minimize = command({
         tolerance,
         maxSteps,
         onStep: (s) => {
-          if (!quiet && (s.step % 25 === 0)) process.stderr.write(`\r${method} step ${s.step}: J = ${s.risk.toFixed(6)}, ‖∇J‖ = ${s.gradientNorm.toExponential(3)}   `);
+          if (!quiet && s.step % 25 === 0)
+            process.stderr.write(
+              `\r${method} step ${s.step}: J = ${s.risk.toFixed(6)}, ‖∇J‖ = ${s.gradientNorm.toExponential(3)}   `,
+            );
         },
       });
       if (!quiet) process.stderr.write('\n');
@@ -72,7 +95,10 @@ export const minimize = command({
         const { risk, gradient } = riskAndGradient(objective, saved);
         return { risk, gradientNorm: flat(gradient).norm().item() };
       });
-      const [decay] = decayTerms(saved.map((p) => p.unsqueeze(0)), config.weightDecay);
+      const [decay] = decayTerms(
+        saved.map((p) => p.unsqueeze(0)),
+        config.weightDecay,
+      );
       const record: MinimumRecord = {
         method,
         risk: at.risk,
@@ -87,22 +113,38 @@ export const minimize = command({
         seconds: (Date.now() - began) / 1000,
         history: result.history,
       };
-      const lock = claimRunFolder(config.out, { command: 'flatdist minimize', resume: false, overwrite: options.overwrite === true });
+      const lock = claimRunFolder(config.out, {
+        command: 'flatdist minimize',
+        resume: false,
+        overwrite: options.overwrite === true,
+      });
       try {
         saveMinimum(config.out, config, model.paramNames, setup.perron, saved, record);
       } finally {
         lock.release();
       }
-      const summary = { out: config.out, ...record, history: undefined, parameters: model.parameterCount, gradients: result.cost.gradients };
+      const summary = {
+        out: config.out,
+        ...record,
+        history: undefined,
+        parameters: model.parameterCount,
+        gradients: result.cost.gradients,
+      };
       if (quiet) console.log(JSON.stringify(summary));
       else {
-        console.log(`${method}: ${result.steps} steps, ${result.stopped === 'tolerance' ? 'converged' : `stopped (${result.stopped})`} in ${record.seconds.toFixed(1)} s`);
-        console.log(`  J(w*) = ${record.risk.toFixed(8)} (data loss ${record.dataLoss.toFixed(8)} + (λ/2)‖w*‖² with λ = ${record.weightDecay}), ‖∇J(w*)‖ = ${record.gradientNorm.toExponential(3)} (tolerance ${tolerance})`);
+        console.log(
+          `${method}: ${result.steps} steps, ${result.stopped === 'tolerance' ? 'converged' : `stopped (${result.stopped})`} in ${record.seconds.toFixed(1)} s`,
+        );
+        console.log(
+          `  J(w*) = ${record.risk.toFixed(8)} (data loss ${record.dataLoss.toFixed(8)} + (λ/2)‖w*‖² with λ = ${record.weightDecay}), ‖∇J(w*)‖ = ${record.gradientNorm.toExponential(3)} (tolerance ${tolerance})`,
+        );
         console.log(`  w* written to ${config.out}`);
       }
-      if (!result.converged) console.error(`flatdist: warning: ‖∇J‖ = ${result.gradientNorm.toExponential(3)} did not reach --tolerance ${tolerance} (${result.stopped}) — raise --max-steps or the tolerance`);
+      if (!result.converged)
+        console.error(
+          `flatdist: warning: ‖∇J‖ = ${result.gradientNorm.toExponential(3)} did not reach --tolerance ${tolerance} (${result.stopped}) — raise --max-steps or the tolerance`,
+        );
       return 0;
-
     });
   },
 });

@@ -10,7 +10,11 @@ export const reproduce = command({
   define(cmd, ctx) {
     cmd
       .addOption(new Option('--quick', 'all four suites in about 5 minutes (the default)').conflicts(['full', 'tiny']))
-      .addOption(new Option('--full', 'more batch sizes, topologies, seeds and Fashion-MNIST: up to 90 minutes').conflicts('tiny'))
+      .addOption(
+        new Option('--full', 'more batch sizes, topologies, seeds and Fashion-MNIST: up to 90 minutes').conflicts(
+          'tiny',
+        ),
+      )
       .addOption(new Option('--tiny', 'seconds, numbers meaningless (for tests)').hideHelp())
       .requiredOption('--out <DIR>', 'where report.html, figures/, summary.md, results.json and work/ go')
       .option('--data-dir <DIR>', 'CIFAR-10 binary batches: adds CIFAR-10 to the full trade-off suite')
@@ -20,20 +24,45 @@ export const reproduce = command({
       const scale: Scale = options.full ? 'full' : options.tiny ? 'tiny' : 'quick';
       const out = String(options.out);
       const json = options.json === true;
-      const [{ reproduce: run }, { statusLabel }] = await Promise.all([import('../experiments/reproduction.js'), import('../report/html.js')]);
+      const [{ reproduce: run }, { statusLabel }] = await Promise.all([
+        import('../experiments/reproduction.js'),
+        import('../report/html.js'),
+      ]);
       const log = (m: string): void => {
         if (!json) console.error(m);
       };
       log(`flatdist reproduce --${scale}: writing to ${out} (finished units in ${out}/work/ are reused)`);
       const dataDir = typeof options.dataDir === 'string' ? options.dataDir : undefined;
-      const r = await run({ scale, out, dataDir, command: `flatdist reproduce --${scale} --out ${out}${dataDir === undefined ? '' : ` --data-dir ${dataDir}`}`, log });
+      const r = await run({
+        scale,
+        out,
+        dataDir,
+        command: `flatdist reproduce --${scale} --out ${out}${dataDir === undefined ? '' : ` --data-dir ${dataDir}`}`,
+        log,
+      });
       if (json) {
-        console.log(JSON.stringify({ scale, seconds: r.results.seconds, computed: r.computed, reused: r.reused, verdicts: r.results.suites.map((s) => ({ suite: s.id, ...s.verdict })), files: r.files }, null, 2));
+        console.log(
+          JSON.stringify(
+            {
+              scale,
+              seconds: r.results.seconds,
+              computed: r.computed,
+              reused: r.reused,
+              verdicts: r.results.suites.map((s) => ({ suite: s.id, ...s.verdict })),
+              files: r.files,
+            },
+            null,
+            2,
+          ),
+        );
         return 0;
       }
       console.log('');
-      for (const s of r.results.suites) console.log(`${s.title}: ${statusLabel[s.verdict.status].toUpperCase()} — ${s.verdict.statement}\n`);
-      console.log(`${r.computed} units computed, ${r.reused} reused, ${r.results.seconds.toFixed(0)} s. Report: ${r.files.html}`);
+      for (const s of r.results.suites)
+        console.log(`${s.title}: ${statusLabel[s.verdict.status].toUpperCase()} — ${s.verdict.statement}\n`);
+      console.log(
+        `${r.computed} units computed, ${r.reused} reused, ${r.results.seconds.toFixed(0)} s. Report: ${r.files.html}`,
+      );
       return 0;
     });
   },

@@ -8,7 +8,15 @@ import type { EscapePrediction } from '../theory/index.js';
 import { readConfigFile, runFields } from '../train/config.js';
 import { field, flag, infoOf, integer, parseFields, real, widths } from '../train/fields.js';
 import { command, onRun, parseOptions, pick } from './command.js';
-import { addMinimumOptions, algorithmsField, minimumFields, minimumRunFields, minimumSetup, predictionSummary, theoryAt } from './escape.js';
+import {
+  addMinimumOptions,
+  algorithmsField,
+  minimumFields,
+  minimumRunFields,
+  minimumSetup,
+  predictionSummary,
+  theoryAt,
+} from './escape.js';
 
 const problem = 'the problem';
 
@@ -17,14 +25,32 @@ const quadraticFields = {
   agents: field(integer(1), 8, infoOf(runFields.agents)),
   dimension: field(integer(1), 10, { group: problem, placeholder: 'M', description: 'dimension M of w' }),
   seed: field(integer(0), 1, { group: problem, placeholder: 'S', description: 'fixes H_k, w_k° and R_k' }),
-  eigenvalues: field(widths().pipe(z.tuple([z.number().positive(), z.number().positive()], { error: 'must be MIN,MAX with 0 < MIN ≤ MAX' })).refine(([a, b]) => a <= b, 'must be MIN,MAX with 0 < MIN ≤ MAX'), [0.1, 1], {
+  eigenvalues: field(
+    widths()
+      .pipe(z.tuple([z.number().positive(), z.number().positive()], { error: 'must be MIN,MAX with 0 < MIN ≤ MAX' }))
+      .refine(([a, b]) => a <= b, 'must be MIN,MAX with 0 < MIN ≤ MAX'),
+    [0.1, 1],
+    {
+      group: problem,
+      placeholder: 'MIN,MAX',
+      description: "range of the Hessians' eigenvalues",
+    },
+  ),
+  heterogeneity: field(real(), 1, {
     group: problem,
-    placeholder: 'MIN,MAX',
-    description: "range of the Hessians' eigenvalues",
+    placeholder: 'h',
+    description: "spread of the agents' minimizers w_k°",
   }),
-  heterogeneity: field(real(), 1, { group: problem, placeholder: 'h', description: "spread of the agents' minimizers w_k°" }),
-  noise: field(real(), 1, { group: problem, placeholder: 'σ', description: 'scale of the per-sample gradient noise R_k' }),
-  commonHessian: field(flag(), false, { group: problem, placeholder: 'BOOL', description: 'every agent has the same H_k' }),
+  noise: field(real(), 1, {
+    group: problem,
+    placeholder: 'σ',
+    description: 'scale of the per-sample gradient noise R_k',
+  }),
+  commonHessian: field(flag(), false, {
+    group: problem,
+    placeholder: 'BOOL',
+    description: 'every agent has the same H_k',
+  }),
   topology: runFields.topology,
   rule: runFields.rule,
   stepSize: field(real({ above: 0 }), 0.05, infoOf(runFields.stepSize)),
@@ -41,8 +67,16 @@ const atMinimum = z.strictObject({ algorithm: algorithmsField, ...minimumFields 
 const runOnly = Object.fromEntries(Object.entries(minimumRunFields).filter(([k]) => !(k in quadraticFields)));
 
 /** Predictions on the generated quadratic problem. */
-export async function quadraticPredictions(q: Quadratic): Promise<{ algorithm: Algorithm; prediction: EscapePrediction }[]> {
-  const [{ combinationMatrix, makeGraph, perronVector }, { quadraticHeterogeneity, quadraticProblem }, { fromArray, scope, stack }, { unifiedForm }, { linearizedModel, predictEscape }] = await Promise.all([
+export async function quadraticPredictions(
+  q: Quadratic,
+): Promise<{ algorithm: Algorithm; prediction: EscapePrediction }[]> {
+  const [
+    { combinationMatrix, makeGraph, perronVector },
+    { quadraticHeterogeneity, quadraticProblem },
+    { fromArray, scope, stack },
+    { unifiedForm },
+    { linearizedModel, predictEscape },
+  ] = await Promise.all([
     import('../graph/index.js'),
     import('../data/index.js'),
     import('../tensor/index.js'),
@@ -50,7 +84,15 @@ export async function quadraticPredictions(q: Quadratic): Promise<{ algorithm: A
     import('../theory/index.js'),
   ]);
   const algorithms = q.algorithm;
-  const problem = quadraticProblem({ K: q.agents, M: q.dimension, seed: q.seed, eigenvalues: q.eigenvalues, heterogeneity: q.heterogeneity, noise: q.noise, commonHessian: q.commonHessian });
+  const problem = quadraticProblem({
+    K: q.agents,
+    M: q.dimension,
+    seed: q.seed,
+    eigenvalues: q.eigenvalues,
+    heterogeneity: q.heterogeneity,
+    noise: q.noise,
+    commonHessian: q.commonHessian,
+  });
   const graph = makeGraph({ topology: q.topology, agents: q.agents, seed: q.seed });
   const A = combinationMatrix(q.rule, graph);
   const p = perronVector(A);
@@ -64,7 +106,14 @@ export async function quadraticPredictions(q: Quadratic): Promise<{ algorithm: A
       fromArray(Float64Array.from(p)),
     );
     const At = fromArray(Float64Array.from(A.flat()), [q.agents, q.agents]);
-    return algorithms.map((algorithm) => ({ algorithm, prediction: predictEscape(model, { form: unifiedForm(algorithm, At), stepSize: q.stepSize, batchSize: q.batchSize }, q.steps) }));
+    return algorithms.map((algorithm) => ({
+      algorithm,
+      prediction: predictEscape(
+        model,
+        { form: unifiedForm(algorithm, At), stepSize: q.stepSize, batchSize: q.batchSize },
+        q.steps,
+      ),
+    }));
   });
 }
 
@@ -73,9 +122,20 @@ function curveTable(rows: { algorithm: string; prediction: EscapePrediction }[])
   const N = rows[0].prediction.curve.centroid.length - 1;
   const at = [...new Set([0, Math.round(N / 4), Math.round(N / 2), Math.round((3 * N) / 4), N])];
   const header = ['algorithm', ...at.map((n) => `centroid n=${n}`), ...at.map((n) => `agents n=${n}`)];
-  const lines = rows.map(({ algorithm, prediction: p }) => [algorithm, ...at.map((n) => p.curve.centroid[n].toExponential(3)), ...at.map((n) => p.curve.agentAverage[n].toExponential(3))]);
+  const lines = rows.map(({ algorithm, prediction: p }) => [
+    algorithm,
+    ...at.map((n) => p.curve.centroid[n].toExponential(3)),
+    ...at.map((n) => p.curve.agentAverage[n].toExponential(3)),
+  ]);
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
-  return [header, ...lines].map((l) => l.map((x, i) => x.padEnd(widths[i])).join('  ').trimEnd()).join('\n');
+  return [header, ...lines]
+    .map((l) =>
+      l
+        .map((x, i) => x.padEnd(widths[i]))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 export const theory = command({
@@ -83,14 +143,17 @@ export const theory = command({
   summary: 'linearized-theory predictions (exact curve, steady state, closed form) for a quadratic or a minimum',
   define(cmd, ctx) {
     cmd.option('--json', 'print the predictions and their curves as JSON');
-    addMinimumOptions(cmd, { ...quadraticFields, ...minimumFields }, 'theory', runOnly).addHelpText('after', [
-      '',
-      "Prints, per algorithm, E J(w_c,N) − J(w*) and (1/K) Σ_k E J(w_k,N) − J(w*) from the exact propagation of the linearized",
-      "recursion's moments, the exact steady state and the small-μ closed form. Without --minimum, the problem is a generated",
-      'quadratic: J_k(w) = ½(w − w_k°)ᵀH_k(w − w_k°) with per-sample gradient noise of covariance R_k; a --config file then',
-      'holds its fields (agents, dimension, seed, eigenvalues, heterogeneity, noise, common-hessian, topology, rule,',
-      'step-size, batch-size, steps, algorithm), spelled as the flags or in camelCase. The defaults shown are the quadratic\'s.',
-    ].join('\n'));
+    addMinimumOptions(cmd, { ...quadraticFields, ...minimumFields }, 'theory', runOnly).addHelpText(
+      'after',
+      [
+        '',
+        'Prints, per algorithm, E J(w_c,N) − J(w*) and (1/K) Σ_k E J(w_k,N) − J(w*) from the exact propagation of the linearized',
+        "recursion's moments, the exact steady state and the small-μ closed form. Without --minimum, the problem is a generated",
+        'quadratic: J_k(w) = ½(w − w_k°)ᵀH_k(w − w_k°) with per-sample gradient noise of covariance R_k; a --config file then',
+        'holds its fields (agents, dimension, seed, eigenvalues, heterogeneity, noise, common-hessian, topology, rule,',
+        "step-size, batch-size, steps, algorithm), spelled as the flags or in camelCase. The defaults shown are the quadratic's.",
+      ].join('\n'),
+    );
     onRun(cmd, ctx, async (options) => {
       const own = parseOptions(atMinimum, options);
       let source: object;
@@ -98,11 +161,19 @@ export const theory = command({
       if (own.minimum !== null) {
         const { dir, setup, wStar } = await minimumSetup(own.minimum, options, ctx, 'theory');
         const { estimate, predictions } = await theoryAt(setup, wStar, own.algorithm, setup.config.steps, own);
-        source = { minimum: dir, agents: setup.config.agents, stepSize: setup.config.stepSize, batchSize: setup.config.batchSize, steps: setup.config.steps, estimate };
+        source = {
+          minimum: dir,
+          agents: setup.config.agents,
+          stepSize: setup.config.stepSize,
+          batchSize: setup.config.batchSize,
+          steps: setup.config.steps,
+          estimate,
+        };
         rows = predictions;
       } else {
         const given = Object.keys(pick(options, runOnly));
-        if (given.length > 0) throw new ConfigError(given[0], 'applies only with --minimum DIR (a quadratic problem has no data or model)');
+        if (given.length > 0)
+          throw new ConfigError(given[0], 'applies only with --minimum DIR (a quadratic problem has no data or model)');
         const file = typeof options.config === 'string' ? options.config : undefined;
         const fromFile = file === undefined ? {} : readConfigFile(file);
         const q = parseFields(quadraticSchema, { ...fromFile, ...pick(options, quadraticFields) });
@@ -110,7 +181,16 @@ export const theory = command({
         rows = await quadraticPredictions(q);
       }
       if (options.json) {
-        console.log(JSON.stringify({ ...source, predictions: rows.map((r) => ({ algorithm: r.algorithm, ...predictionSummary(r.prediction), curve: r.prediction.curve })) }));
+        console.log(
+          JSON.stringify({
+            ...source,
+            predictions: rows.map((r) => ({
+              algorithm: r.algorithm,
+              ...predictionSummary(r.prediction),
+              curve: r.prediction.curve,
+            })),
+          }),
+        );
       } else {
         const { predictionTable } = await import('../theory/index.js');
         console.log(predictionTable(rows));

@@ -13,16 +13,28 @@ export const runFieldsBut = (...left: RunField[]): Partial<typeof runFields> =>
   Object.fromEntries(Object.entries(runFields).filter(([k]) => !(left as string[]).includes(k)));
 
 /** --config FILE and the run fields as flags (--batch-size …); showDefault false where the defaults come from elsewhere. */
-export function addRunOptions(cmd: Command, fields: Partial<typeof runFields> = runFields, o: { showDefault?: boolean } = {}): Command {
-  cmd.option('--config <FILE>', 'YAML or JSON file of run fields, keys spelled as the flags (batch-size) or as run.json (batchSize); flags override it');
+export function addRunOptions(
+  cmd: Command,
+  fields: Partial<typeof runFields> = runFields,
+  o: { showDefault?: boolean } = {},
+): Command {
+  cmd.option(
+    '--config <FILE>',
+    'YAML or JSON file of run fields, keys spelled as the flags (batch-size) or as run.json (batchSize); flags override it',
+  );
   return addFields(cmd, fields, o);
 }
 
 /** The config of an earlier run (its run.json), or null when the folder has none. */
 export async function runConfig(dir: string): Promise<Record<string, unknown> | null> {
-  const [{ existsSync, readFileSync }, { paths }] = await Promise.all([import('node:fs'), import('../train/rundir.js')]);
+  const [{ existsSync, readFileSync }, { paths }] = await Promise.all([
+    import('node:fs'),
+    import('../train/rundir.js'),
+  ]);
   const record = paths(dir).run;
-  return existsSync(record) ? (JSON.parse(readFileSync(record, 'utf8')) as { config: Record<string, unknown> }).config : null;
+  return existsSync(record)
+    ? (JSON.parse(readFileSync(record, 'utf8')) as { config: Record<string, unknown> }).config
+    : null;
 }
 
 /**
@@ -38,7 +50,8 @@ export async function configFromOptions(
   const resume = typeof options.resume === 'string' ? options.resume : undefined;
   if (resume !== undefined) {
     const record = await runConfig(resume);
-    if (record === null) throw new UserError(`--resume ${resume}: no run.json there — give the --out folder of an earlier run`);
+    if (record === null)
+      throw new UserError(`--resume ${resume}: no run.json there — give the --out folder of an earlier run`);
     partial = record;
   }
   if (typeof options.config === 'string') {
@@ -63,39 +76,69 @@ export const train = command({
   summary: 'train K agents with centralized SGD, consensus or diffusion',
   define(cmd, ctx) {
     addRunOptions(cmd)
-      .option('--resume <DIR>', "continue the run in DIR from its last checkpoint (its run.json is the config; flags change what they name)")
-      .option('--overwrite', 'remove the run in --out (run.json, metrics.jsonl, checkpoints) and start afresh; without it a folder holding a run is refused')
+      .option(
+        '--resume <DIR>',
+        'continue the run in DIR from its last checkpoint (its run.json is the config; flags change what they name)',
+      )
+      .option(
+        '--overwrite',
+        'remove the run in --out (run.json, metrics.jsonl, checkpoints) and start afresh; without it a folder holding a run is refused',
+      )
       .option('--json', 'print the final summary as JSON')
-      .addHelpText('after', '\nA run writes DIR/run.json (the config), DIR/metrics.jsonl and DIR/checkpoints/; the same seed gives the same metrics.');
+      .addHelpText(
+        'after',
+        '\nA run writes DIR/run.json (the config), DIR/metrics.jsonl and DIR/checkpoints/; the same seed gives the same metrics.',
+      );
     onRun(cmd, ctx, async (options) => {
       const { config, resume } = await configFromOptions(options, ctx);
-      const [{ prepare }, { train: run }, { claimRunFolder, environment, writeRunRecord }, { terminalProgress, silentProgress }] = await Promise.all([
+      const [
+        { prepare },
+        { train: run },
+        { claimRunFolder, environment, writeRunRecord },
+        { terminalProgress, silentProgress },
+      ] = await Promise.all([
         import('../train/setup.js'),
         import('../train/trainer.js'),
         import('../train/rundir.js'),
         import('../train/progress.js'),
       ]);
       const setup = prepare(config);
-      const lock = claimRunFolder(config.out, { command: 'flatdist train', resume, overwrite: options.overwrite === true });
+      const lock = claimRunFolder(config.out, {
+        command: 'flatdist train',
+        resume,
+        overwrite: options.overwrite === true,
+      });
       let summary;
       try {
         if (!resume) {
           writeRunRecord(config.out, {
             config,
             environment: environment(),
-            graph: { topology: setup.graph.name, agents: setup.graph.agents, edges: setup.graph.edges.length, ...setup.spectrum },
+            graph: {
+              topology: setup.graph.name,
+              agents: setup.graph.agents,
+              edges: setup.graph.edges.length,
+              ...setup.spectrum,
+            },
             labelHistogram: setup.labelHistogram,
             started: new Date().toISOString(),
           });
         }
-        summary = await run(setup, { resume, progress: options.json ? silentProgress : terminalProgress(config.algorithm) });
+        summary = await run(setup, {
+          resume,
+          progress: options.json ? silentProgress : terminalProgress(config.algorithm),
+        });
       } finally {
         lock.release();
       }
       if (options.json) console.log(JSON.stringify(summary));
       else {
-        console.log(`${summary.algorithm}: ${summary.steps} steps, K = ${summary.agents}, ${summary.seconds.toFixed(1)} s`);
-        console.log(`  test accuracy ${(summary.testAccuracy * 100).toFixed(2)}%, test loss ${summary.testLoss.toFixed(4)}, train loss ${summary.trainLoss.toFixed(4)}, consensus distance ${summary.consensusDistance.toExponential(3)}`);
+        console.log(
+          `${summary.algorithm}: ${summary.steps} steps, K = ${summary.agents}, ${summary.seconds.toFixed(1)} s`,
+        );
+        console.log(
+          `  test accuracy ${(summary.testAccuracy * 100).toFixed(2)}%, test loss ${summary.testLoss.toFixed(4)}, train loss ${summary.trainLoss.toFixed(4)}, consensus distance ${summary.consensusDistance.toExponential(3)}`,
+        );
         console.log(`  run directory: ${config.out}`);
       }
       return 0;

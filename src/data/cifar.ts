@@ -70,13 +70,19 @@ export function checkCifar10(dir: string): void {
 
 function batchError(path: string, e: unknown): DataError {
   const missing = (e as NodeJS.ErrnoException).code === 'ENOENT';
-  return new DataError(path, missing ? `missing: expected ${FORMAT}; give their folder with --data-dir` : `cannot read: ${(e as Error).message}`);
+  return new DataError(
+    path,
+    missing ? `missing: expected ${FORMAT}; give their folder with --data-dir` : `cannot read: ${(e as Error).message}`,
+  );
 }
 
 function checkRecords(path: string, size: number): void {
   if (size === 0 || size % CIFAR10_RECORD !== 0) {
     const whole = Math.floor(size / CIFAR10_RECORD);
-    throw new DataError(path, `truncated: ${size} bytes is not a whole number of ${CIFAR10_RECORD}-byte records (${whole} full, ${size - whole * CIFAR10_RECORD} left over); expected ${FORMAT}`);
+    throw new DataError(
+      path,
+      `truncated: ${size} bytes is not a whole number of ${CIFAR10_RECORD}-byte records (${whole} full, ${size - whole * CIFAR10_RECORD} left over); expected ${FORMAT}`,
+    );
   }
 }
 
@@ -93,7 +99,8 @@ function readBatch(path: string): { labels: Int32Array; pixels: Uint8Array } {
   const pixels = new Uint8Array(records * (CIFAR10_RECORD - 1));
   for (let r = 0; r < records; r++) {
     const label = bytes[r * CIFAR10_RECORD];
-    if (label > 9) throw new DataError(path, `corrupt: record ${r} has label byte ${label}, expected 0..9 in ${FORMAT}`);
+    if (label > 9)
+      throw new DataError(path, `corrupt: record ${r} has label byte ${label}, expected 0..9 in ${FORMAT}`);
     labels[r] = label;
     pixels.set(bytes.subarray(r * CIFAR10_RECORD + 1, (r + 1) * CIFAR10_RECORD), r * (CIFAR10_RECORD - 1));
   }

@@ -51,7 +51,8 @@ export function subsetOf(ds: Dataset, indices: ArrayLike<number>, name = ds.name
   const y = new Int32Array(indices.length);
   for (let j = 0; j < indices.length; j++) {
     const i = indices[j];
-    if (!Number.isInteger(i) || i < 0 || i >= ds.n) throw new RangeError(`subsetOf(${ds.name}): index ${i} outside 0..${ds.n - 1}`);
+    if (!Number.isInteger(i) || i < 0 || i >= ds.n)
+      throw new RangeError(`subsetOf(${ds.name}): index ${i} outside 0..${ds.n - 1}`);
     x.set(ds.x.subarray(i * size, (i + 1) * size), j * size);
     y[j] = ds.y[i];
   }
@@ -65,9 +66,16 @@ export function subsetOf(ds: Dataset, indices: ArrayLike<number>, name = ds.name
 export function takeSubset(ds: Dataset, n: number, seed?: number): Dataset {
   if (!Number.isInteger(n) || n < 1) throw new ConfigError('subset', `must be a positive integer, got ${n}`);
   if (n >= ds.n) return ds;
-  if (seed === undefined) return subsetOf(ds, Array.from({ length: n }, (_, i) => i));
+  if (seed === undefined)
+    return subsetOf(
+      ds,
+      Array.from({ length: n }, (_, i) => i),
+    );
   const chosen = scope(() => Array.from(randperm(ds.n, new Generator(seed)).narrow(0, 0, n).toArray(), Number));
-  return subsetOf(ds, chosen.sort((a, b) => a - b));
+  return subsetOf(
+    ds,
+    chosen.sort((a, b) => a - b),
+  );
 }
 
 /** Examples per class. */

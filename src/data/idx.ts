@@ -45,7 +45,12 @@ export function readIdx(path: string, expect?: IdxExpectation): IdxArray {
     bytes = readFileSync(path);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new DataError(path, code === 'ENOENT' ? `missing: expected an IDX file${expect ? ` of ${expect.what}` : ''}` : `cannot read: ${(e as Error).message}`);
+    throw new DataError(
+      path,
+      code === 'ENOENT'
+        ? `missing: expected an IDX file${expect ? ` of ${expect.what}` : ''}`
+        : `cannot read: ${(e as Error).message}`,
+    );
   }
   if (bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b) {
     try {
@@ -69,11 +74,18 @@ export function parseIdx(bytes: Uint8Array, file: string, expect?: IdxExpectatio
   }
   const element = TYPES[bytes[2]];
   if (bytes[0] !== 0 || bytes[1] !== 0 || !element || bytes[3] === 0) {
-    throw new DataError(file, `not an IDX file: magic ${hex(magic)} (expected 0x0000TTDD with a known type TT and DD ≥ 1 dimensions)`);
+    throw new DataError(
+      file,
+      `not an IDX file: magic ${hex(magic)} (expected 0x0000TTDD with a known type TT and DD ≥ 1 dimensions)`,
+    );
   }
   const ndims = bytes[3];
   const header = 4 + 4 * ndims;
-  if (bytes.length < header) throw new DataError(file, `truncated: the IDX header of ${ndims} dimensions needs ${header} bytes, file has ${bytes.length}`);
+  if (bytes.length < header)
+    throw new DataError(
+      file,
+      `truncated: the IDX header of ${ndims} dimensions needs ${header} bytes, file has ${bytes.length}`,
+    );
   const dims = Array.from({ length: ndims }, (_, i) => view.getUint32(4 + 4 * i));
   const items = dims[0];
   const itemBytes = dims.slice(1).reduce((a, b) => a * b, 1) * element.bytes;
@@ -81,7 +93,10 @@ export function parseIdx(bytes: Uint8Array, file: string, expect?: IdxExpectatio
   const body = bytes.length - header;
   if (body !== expected) {
     const kind = body < expected ? 'truncated' : 'corrupt';
-    throw new DataError(file, `${kind}: the IDX header says ${items} items of ${itemBytes} bytes (${expected} bytes of data), file has ${body}`);
+    throw new DataError(
+      file,
+      `${kind}: the IDX header says ${items} items of ${itemBytes} bytes (${expected} bytes of data), file has ${body}`,
+    );
   }
   return { type: element.type, dims, data: decode(view, header, items * (itemBytes / element.bytes), element.type) };
 }
@@ -97,12 +112,24 @@ export function encodeIdx(a: IdxArray): Uint8Array {
   a.data.forEach((v: number, i: number) => {
     const at = header + i * element.bytes;
     switch (a.type) {
-      case 'uint8': view.setUint8(at, v); break;
-      case 'int8': view.setInt8(at, v); break;
-      case 'int16': view.setInt16(at, v); break;
-      case 'int32': view.setInt32(at, v); break;
-      case 'float32': view.setFloat32(at, v); break;
-      case 'float64': view.setFloat64(at, v); break;
+      case 'uint8':
+        view.setUint8(at, v);
+        break;
+      case 'int8':
+        view.setInt8(at, v);
+        break;
+      case 'int16':
+        view.setInt16(at, v);
+        break;
+      case 'int32':
+        view.setInt32(at, v);
+        break;
+      case 'float32':
+        view.setFloat32(at, v);
+        break;
+      case 'float64':
+        view.setFloat64(at, v);
+        break;
     }
   });
   return out;
@@ -110,11 +137,17 @@ export function encodeIdx(a: IdxArray): Uint8Array {
 
 function decode(view: DataView, offset: number, count: number, type: IdxType): IdxData {
   switch (type) {
-    case 'uint8': return new Uint8Array(view.buffer, view.byteOffset + offset, count).slice();
-    case 'int8': return new Int8Array(view.buffer, view.byteOffset + offset, count).slice();
-    case 'int16': return Int16Array.from({ length: count }, (_, i) => view.getInt16(offset + 2 * i));
-    case 'int32': return Int32Array.from({ length: count }, (_, i) => view.getInt32(offset + 4 * i));
-    case 'float32': return Float32Array.from({ length: count }, (_, i) => view.getFloat32(offset + 4 * i));
-    case 'float64': return Float64Array.from({ length: count }, (_, i) => view.getFloat64(offset + 8 * i));
+    case 'uint8':
+      return new Uint8Array(view.buffer, view.byteOffset + offset, count).slice();
+    case 'int8':
+      return new Int8Array(view.buffer, view.byteOffset + offset, count).slice();
+    case 'int16':
+      return Int16Array.from({ length: count }, (_, i) => view.getInt16(offset + 2 * i));
+    case 'int32':
+      return Int32Array.from({ length: count }, (_, i) => view.getInt32(offset + 4 * i));
+    case 'float32':
+      return Float32Array.from({ length: count }, (_, i) => view.getFloat32(offset + 4 * i));
+    case 'float64':
+      return Float64Array.from({ length: count }, (_, i) => view.getFloat64(offset + 8 * i));
   }
 }

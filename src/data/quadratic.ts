@@ -75,7 +75,10 @@ const rows = (t: Tensor): Float64Array[] => {
 const stacked = (xs: Float64Array[], shape: number[]): Tensor => stack(xs.map((x) => fromArray(x, shape)));
 
 function checkShape(o: { K: number; M: number }): void {
-  for (const [field, v] of [['K', o.K], ['M', o.M]] as const) {
+  for (const [field, v] of [
+    ['K', o.K],
+    ['M', o.M],
+  ] as const) {
     if (!Number.isInteger(v) || v < 1) throw new ConfigError(field, `must be a positive integer, got ${v}`);
   }
 }
@@ -86,7 +89,10 @@ function spdMatrices(count: number, M: number, [lo, hi]: [number, number], gen: 
   // The eigenvectors of a GOE matrix are uniformly distributed on the orthogonal group.
   const G = randn([count, M, M], gen, 'float64');
   const U = eigh(G.add(G.mT)).vectors;
-  const lambda = rand([count, 1, M], gen, 'float64').mul(Math.log(hi / lo)).exp().mul(lo);
+  const lambda = rand([count, 1, M], gen, 'float64')
+    .mul(Math.log(hi / lo))
+    .exp()
+    .mul(lo);
   const H = U.mul(lambda).matmul(U.mT);
   return H.add(H.mT).mul(0.5);
 }
@@ -136,7 +142,9 @@ export function quadraticMinimizer(q: QuadraticProblem, p?: number[]): Float64Ar
     const H = stacked(q.H, [q.M, q.M]);
     const pk = fromArray(Float64Array.from(w), [q.K, 1, 1]);
     const Hbar = H.mul(pk).sum(0);
-    const rhs = H.matmul(stacked(q.wo, [q.M, 1])).mul(pk).sum(0);
+    const rhs = H.matmul(stacked(q.wo, [q.M, 1]))
+      .mul(pk)
+      .sum(0);
     return solve(Hbar, rhs).reshape([q.M]).toArray() as Float64Array;
   });
 }
@@ -199,12 +207,20 @@ export function quadraticSamples(M: number, B: number, gen: Generator): Tensor {
 }
 
 /** n samples of agent k: x [n, M] ~ N(0, Σ_k), y [n] = x w_k° + σ_k ε (float64). */
-export function linearRegressionSamples(q: LinearRegressionProblem, k: number, n: number, gen: Generator): { x: Tensor; y: Tensor } {
+export function linearRegressionSamples(
+  q: LinearRegressionProblem,
+  k: number,
+  n: number,
+  gen: Generator,
+): { x: Tensor; y: Tensor } {
   return scope(() => {
     const { values, vectors } = eigh(fromArray(q.Sigma[k], [q.M, q.M]));
     const root = vectors.mul(values.clamp(0).sqrt().unsqueeze(0)).matmul(vectors.mT);
     const x = randn([n, q.M], gen, 'float64').matmul(root);
-    const y = x.matmul(fromArray(q.wo[k], [q.M, 1])).reshape([n]).add(randn([n], gen, 'float64').mul(q.noiseStd[k]));
+    const y = x
+      .matmul(fromArray(q.wo[k], [q.M, 1]))
+      .reshape([n])
+      .add(randn([n], gen, 'float64').mul(q.noiseStd[k]));
     return { x, y };
   });
 }

@@ -33,7 +33,8 @@ export function isDatasetName(name: string): name is DatasetName {
 }
 
 export function loadDataset(name: string, o: LoadOptions = {}): Splits {
-  if (!isDatasetName(name)) throw new ConfigError('dataset', `unknown dataset "${name}"; allowed: ${DATASETS.join(', ')}`);
+  if (!isDatasetName(name))
+    throw new ConfigError('dataset', `unknown dataset "${name}"; allowed: ${DATASETS.join(', ')}`);
   const full = load(name, o);
   // Distinct streams for the two subsets, so they do not pick the same positions.
   const testSeed = o.seed === undefined ? undefined : deriveSeed(o.seed, 'test-subset');
@@ -49,10 +50,12 @@ export function loadDataset(name: string, o: LoadOptions = {}): Splits {
  * @throws ConfigError for an unknown name or cifar10 without a folder; DataError naming a missing or truncated file.
  */
 export function checkDataset(name: string, dataDir?: string): void {
-  if (!isDatasetName(name)) throw new ConfigError('dataset', `unknown dataset "${name}"; allowed: ${DATASETS.join(', ')}`);
+  if (!isDatasetName(name))
+    throw new ConfigError('dataset', `unknown dataset "${name}"; allowed: ${DATASETS.join(', ')}`);
   if (name === 'fashion-mnist') checkFashionMnist(dataDir ?? FASHION_MNIST_DIR);
   if (name === 'cifar10') {
-    if (dataDir === undefined) throw new ConfigError('dataDir', 'cifar10 needs the folder of its binary batches: give it with --data-dir');
+    if (dataDir === undefined)
+      throw new ConfigError('dataDir', 'cifar10 needs the folder of its binary batches: give it with --data-dir');
     checkCifar10(dataDir);
   }
 }
@@ -61,14 +64,19 @@ function load(name: DatasetName, o: LoadOptions): Splits {
   const sizes = { trainSize: GENERATED_TRAIN_SIZE, testSize: GENERATED_TEST_SIZE, seed: o.seed ?? 0 };
   switch (name) {
     case 'mnist':
-      return o.dataDir === undefined ? { train: mnist('train'), test: mnist('test') } : { train: mnist('train', o.dataDir), test: mnist('test', o.dataDir) };
+      return o.dataDir === undefined
+        ? { train: mnist('train'), test: mnist('test') }
+        : { train: mnist('train', o.dataDir), test: mnist('test', o.dataDir) };
     case 'fashion-mnist': {
       const dir = o.dataDir ?? FASHION_MNIST_DIR;
       return { train: fashionMnist('train', dir), test: fashionMnist('test', dir) };
     }
     case 'cifar10':
       if (o.dataDir === undefined) {
-        throw new ConfigError('dataDir', 'cifar10 needs the folder of its binary batches (cifar-10-batches-bin from cifar-10-binary.tar.gz): give it with --data-dir');
+        throw new ConfigError(
+          'dataDir',
+          'cifar10 needs the folder of its binary batches (cifar-10-batches-bin from cifar-10-binary.tar.gz): give it with --data-dir',
+        );
       }
       return { train: cifar10(o.dataDir, 'train'), test: cifar10(o.dataDir, 'test') };
     case 'gaussian-mixture':

@@ -34,9 +34,15 @@ export class AgentSampler {
   private epochsBegun = 0;
 
   /** `seed` is the run's seed: agent k's stream is Generator(deriveSeed(seed, 'batches', k)). */
-  constructor(part: ArrayLike<number>, readonly batchSize: number, readonly seed: number | bigint, readonly agent: number) {
+  constructor(
+    part: ArrayLike<number>,
+    readonly batchSize: number,
+    readonly seed: number | bigint,
+    readonly agent: number,
+  ) {
     if (part.length === 0) throw new ConfigError('partition', `agent ${agent} holds no data`);
-    if (!Number.isInteger(batchSize) || batchSize < 1) throw new ConfigError('batchSize', `must be a positive integer, got ${batchSize}`);
+    if (!Number.isInteger(batchSize) || batchSize < 1)
+      throw new ConfigError('batchSize', `must be a positive integer, got ${batchSize}`);
     this.part = Int32Array.from(part);
     this.gen = new Generator(deriveSeed(seed, 'batches', agent));
     this.beginEpoch();
@@ -70,9 +76,13 @@ export class AgentSampler {
 
   restore(s: SamplerState): void {
     if (s.agent !== this.agent || s.size !== this.part.length || s.batchSize !== this.batchSize) {
-      throw new ConfigError('resume', `sampler state of agent ${s.agent} (|D| = ${s.size}, B = ${s.batchSize}) does not fit agent ${this.agent} (|D| = ${this.part.length}, B = ${this.batchSize})`);
+      throw new ConfigError(
+        'resume',
+        `sampler state of agent ${s.agent} (|D| = ${s.size}, B = ${s.batchSize}) does not fit agent ${this.agent} (|D| = ${this.part.length}, B = ${this.batchSize})`,
+      );
     }
-    if (!Number.isInteger(s.cursor) || s.cursor < 0 || s.cursor > s.size) throw new ConfigError('resume', `sampler cursor ${s.cursor} outside 0..${s.size}`);
+    if (!Number.isInteger(s.cursor) || s.cursor < 0 || s.cursor > s.size)
+      throw new ConfigError('resume', `sampler cursor ${s.cursor} outside 0..${s.size}`);
     this.gen.state = new Uint8Array(Buffer.from(s.generator, 'base64'));
     this.epochsBegun = s.epoch;
     this.beginEpoch();
@@ -89,7 +99,12 @@ export class AgentSampler {
 }
 
 /** Samplers for the given agents (all by default), each on its own (seed, 'batches', k) stream. */
-export function agentSamplers(parts: number[][], batchSize: number, seed: number | bigint, agents: number[] = parts.map((_, k) => k)): AgentSampler[] {
+export function agentSamplers(
+  parts: number[][],
+  batchSize: number,
+  seed: number | bigint,
+  agents: number[] = parts.map((_, k) => k),
+): AgentSampler[] {
   return agents.map((k) => new AgentSampler(parts[k], batchSize, seed, k));
 }
 
@@ -114,7 +129,12 @@ export function datasetTensors(ds: Dataset): DatasetTensors {
 }
 
 /** The batches of S stacked agents from flat dataset indices [S·B]: x [S, B, …], y [S, B]. */
-export function gatherStacked(data: { x: Tensor; y: Tensor }, index: Tensor, agents: number, batchSize: number): { x: Tensor; y: Tensor } {
+export function gatherStacked(
+  data: { x: Tensor; y: Tensor },
+  index: Tensor,
+  agents: number,
+  batchSize: number,
+): { x: Tensor; y: Tensor } {
   return scope(() => ({
     x: data.x.indexSelect(0, index).reshape([agents, batchSize, ...data.x.shape.slice(1)]),
     y: data.y.indexSelect(0, index).reshape([agents, batchSize]),
@@ -126,7 +146,8 @@ export function gatherBatch(data: DatasetTensors, indices: Int32Array[]): { x: T
   const K = indices.length;
   if (K === 0) throw new RangeError('gatherBatch: no agents');
   const B = indices[0].length;
-  if (indices.some((b) => b.length !== B)) throw new RangeError(`gatherBatch: agents' batch sizes differ (${indices.map((b) => b.length).join(', ')})`);
+  if (indices.some((b) => b.length !== B))
+    throw new RangeError(`gatherBatch: agents' batch sizes differ (${indices.map((b) => b.length).join(', ')})`);
   const flat = new Int32Array(K * B);
   indices.forEach((b, k) => flat.set(b, k * B));
   return scope(() => gatherStacked(data, fromArray(flat), K, B));
@@ -163,21 +184,42 @@ export class ReplacementSampler implements StackedDraws {
   private readonly last: Tensor;
   private readonly offsets: Tensor;
 
-  constructor(parts: ArrayLike<number>[], readonly batchSize: number, seeds: (number | bigint)[]) {
+  constructor(
+    parts: ArrayLike<number>[],
+    readonly batchSize: number,
+    seeds: (number | bigint)[],
+  ) {
     if (parts.some((part) => part.length === 0)) throw new ConfigError('partition', 'an agent holds no data');
     const sizes = parts.map((part) => part.length);
     this.gens = seeds.map((seed) => new Generator(seed));
     this.order = keep(fromArray(Int32Array.from(parts.flatMap((part) => Array.from(part)))));
     this.sizes = keep(fromArray(Float64Array.from(sizes), [sizes.length, 1]));
-    this.last = keep(fromArray(Int32Array.from(sizes, (n) => n - 1), [sizes.length, 1]));
-    this.offsets = keep(fromArray(Int32Array.from(sizes, (_, k) => sizes.slice(0, k).reduce((a, b) => a + b, 0)), [sizes.length, 1]));
+    this.last = keep(
+      fromArray(
+        Int32Array.from(sizes, (n) => n - 1),
+        [sizes.length, 1],
+      ),
+    );
+    this.offsets = keep(
+      fromArray(
+        Int32Array.from(sizes, (_, k) => sizes.slice(0, k).reduce((a, b) => a + b, 0)),
+        [sizes.length, 1],
+      ),
+    );
   }
 
   next(): Tensor {
     return scope(() => {
       const K = this.sizes.shape[0];
       // The floor is the truncation to int64; minimum() guards u·N_k rounding up to N_k.
-      const local = this.gens.map((gen) => rand([K, this.batchSize], gen, 'float64').mul(this.sizes).to('int64').minimum(this.last).add(this.offsets).reshape([-1]));
+      const local = this.gens.map((gen) =>
+        rand([K, this.batchSize], gen, 'float64')
+          .mul(this.sizes)
+          .to('int64')
+          .minimum(this.last)
+          .add(this.offsets)
+          .reshape([-1]),
+      );
       return this.order.indexSelect(0, cat(local, 0));
     });
   }

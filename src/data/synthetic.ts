@@ -49,11 +49,19 @@ function toDataset(name: string, x: Tensor, y: Tensor, classes: number): Dataset
 }
 
 /** Both splits from one draw function, train first. */
-function splits(name: string, o: GeneratedSizes, classes: number, draw: (n: number) => { x: Tensor; y: Tensor }): Splits {
+function splits(
+  name: string,
+  o: GeneratedSizes,
+  classes: number,
+  draw: (n: number) => { x: Tensor; y: Tensor },
+): Splits {
   return scope(() => {
     const train = draw(o.trainSize);
     const test = draw(o.testSize);
-    return { train: toDataset(`${name}-train`, train.x, train.y, classes), test: toDataset(`${name}-test`, test.x, test.y, classes) };
+    return {
+      train: toDataset(`${name}-train`, train.x, train.y, classes),
+      test: toDataset(`${name}-test`, test.x, test.y, classes),
+    };
   });
 }
 

@@ -18,7 +18,11 @@ export const authKeys = {
 /** The token from --token, else FLATDIST_TOKEN; refuses to go on without one. */
 export function resolveToken(option: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
   const token = option ?? env.FLATDIST_TOKEN;
-  if (!token) throw new ConfigError('--token', 'joining a group needs a shared token: pass --token or set FLATDIST_TOKEN to the same value in every process');
+  if (!token)
+    throw new ConfigError(
+      '--token',
+      'joining a group needs a shared token: pass --token or set FLATDIST_TOKEN to the same value in every process',
+    );
   return token;
 }
 

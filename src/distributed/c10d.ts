@@ -33,7 +33,14 @@ export interface NativeProcessGroup {
 interface DistNative {
   StoreServer: new (host: string, port: number, alivePrefix: string, gonePrefix: string) => NativeStoreServer;
   Store: new (host: string, port: number, timeoutMs: number) => NativeStore;
-  ProcessGroup: new (store: NativeStore, rank: number, size: number, timeoutMs: number, kind: DeviceKind, name: string) => NativeProcessGroup;
+  ProcessGroup: new (
+    store: NativeStore,
+    rank: number,
+    size: number,
+    timeoutMs: number,
+    kind: DeviceKind,
+    name: string,
+  ) => NativeProcessGroup;
 }
 
 export const distNative = native as unknown as DistNative;

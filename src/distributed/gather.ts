@@ -15,7 +15,8 @@ export function gatherAgents(group: ProcessGroup, owner: number[], w: Tensor[]):
   return scope(() =>
     w.map((p) => {
       const rest = p.shape.slice(1);
-      const padded = p.shape[0] === widest ? p.contiguous() : cat([p, zeros([widest - p.shape[0], ...rest], p.dtype)], 0);
+      const padded =
+        p.shape[0] === widest ? p.contiguous() : cat([p, zeros([widest - p.shape[0], ...rest], p.dtype)], 0);
       const all = cat(group.allgather(padded), 0);
       return all.indexSelect(0, fromArray(Int32Array.from(rowOf)));
     }),
@@ -31,6 +32,8 @@ export function allgatherJson<T>(group: ProcessGroup, value: T): T[] {
     const padded = new Int32Array(longest);
     padded.set(bytes);
     const all = group.allgather(fromArray(padded));
-    return all.map((t, r) => JSON.parse(Buffer.from(Array.from(t.toArray(), Number).slice(0, lengths[r])).toString('utf8')) as T);
+    return all.map(
+      (t, r) => JSON.parse(Buffer.from(Array.from(t.toArray(), Number).slice(0, lengths[r])).toString('utf8')) as T,
+    );
   });
 }

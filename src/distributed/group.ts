@@ -51,8 +51,10 @@ const isLoopback = (host: string): boolean => host === 'localhost' || host === '
 const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
 function checkRank(rank: number, worldSize: number): void {
-  if (!Number.isInteger(worldSize) || worldSize < 1) throw new ConfigError('--world-size', `must be a positive integer, got ${worldSize}`);
-  if (!Number.isInteger(rank) || rank < 0 || rank >= worldSize) throw new ConfigError('--rank', `must be an integer in 0..${worldSize - 1}, got ${rank}`);
+  if (!Number.isInteger(worldSize) || worldSize < 1)
+    throw new ConfigError('--world-size', `must be a positive integer, got ${worldSize}`);
+  if (!Number.isInteger(rank) || rank < 0 || rank >= worldSize)
+    throw new ConfigError('--rank', `must be an integer in 0..${worldSize - 1}, got ${rank}`);
 }
 
 export class ProcessGroup {
@@ -73,7 +75,8 @@ export class ProcessGroup {
   static join(o: JoinOptions): ProcessGroup {
     checkRank(o.rank, o.worldSize);
     const timeoutMs = o.timeoutMs ?? defaultTimeoutMs;
-    if (!(timeoutMs > 0)) throw new ConfigError('--timeout', `must be a positive number of milliseconds, got ${timeoutMs}`);
+    if (!(timeoutMs > 0))
+      throw new ConfigError('--timeout', `must be a positive number of milliseconds, got ${timeoutMs}`);
     const server = o.serve ? StoreServer.listen(o.store.host, o.store.port, { host: 'store', port: 'store' }) : null;
     let address = o.store;
     if (server) {
@@ -91,7 +94,8 @@ export class ProcessGroup {
       const servedBy = store.check([servedByKey]) ? Number(store.getString(servedByKey)) : null;
       store.set(aliveKey(o.rank), String(process.pid));
       const device = o.device ?? { hostname: isLoopback(address.host) ? '127.0.0.1' : hostname() };
-      const [kind, name]: [DeviceKind, string] = 'hostname' in device ? ['hostname', device.hostname] : ['interface', device.interface];
+      const [kind, name]: [DeviceKind, string] =
+        'hostname' in device ? ['hostname', device.hostname] : ['interface', device.interface];
       const group = new distNative.ProcessGroup(store.native, o.rank, o.worldSize, timeoutMs, kind, name);
       return new ProcessGroup(o.rank, o.worldSize, timeoutMs, store, group, server, servedBy);
     } catch (e) {
@@ -99,12 +103,16 @@ export class ProcessGroup {
       store?.close();
       server?.close();
       if (e instanceof DistError || e instanceof ConfigError) throw e;
-      throw new DistError(`rank ${o.rank}: cannot join the group of ${o.worldSize} through the store at ${formatStoreAddress(address)}: ${message(e)}`);
+      throw new DistError(
+        `rank ${o.rank}: cannot join the group of ${o.worldSize} through the store at ${formatStoreAddress(address)}: ${message(e)}`,
+      );
     }
   }
 
   /** The store's address when this process serves it. */
-  get servedAt(): StoreAddress | null { return this.server ? this.server.address : null; }
+  get servedAt(): StoreAddress | null {
+    return this.server ? this.server.address : null;
+  }
 
   send(t: Tensor, dst: number, tag = 0): void {
     this.run(t.bytes, () => this.group.send(t.handle, dst, tag));
@@ -119,7 +127,13 @@ export class ProcessGroup {
   exchange(sends: { tensor: Tensor; to: number }[], recvs: { tensor: Tensor; from: number }[], tag = 0): void {
     const bytes = sends.reduce((s, x) => s + x.tensor.bytes, 0);
     this.run(bytes, () =>
-      this.group.exchange(sends.map((s) => s.tensor.handle), sends.map((s) => s.to), recvs.map((r) => r.tensor.handle), recvs.map((r) => r.from), tag),
+      this.group.exchange(
+        sends.map((s) => s.tensor.handle),
+        sends.map((s) => s.to),
+        recvs.map((r) => r.tensor.handle),
+        recvs.map((r) => r.from),
+        tag,
+      ),
     );
   }
 
@@ -152,7 +166,8 @@ export class ProcessGroup {
   goneRanks(): number[] {
     const gone: { rank: number; order: number }[] = [];
     for (let r = 0; r < this.worldSize; r++) {
-      if (r !== this.rank && this.store.check([goneKey(r)])) gone.push({ rank: r, order: Number(this.store.getString(goneKey(r))) });
+      if (r !== this.rank && this.store.check([goneKey(r)]))
+        gone.push({ rank: r, order: Number(this.store.getString(goneKey(r))) });
     }
     return gone.sort((a, b) => a.order - b.order).map((g) => g.rank);
   }
@@ -195,7 +210,10 @@ export class ProcessGroup {
       } catch {
         const host = this.storeHost;
         const who = host === null ? 'its host' : `rank ${host}, which hosted it,`;
-        return new DistError(`${what} — the store at ${formatStoreAddress(this.store.address)} is unreachable: ${who} is gone`, host);
+        return new DistError(
+          `${what} — the store at ${formatStoreAddress(this.store.address)} is unreachable: ${who} is gone`,
+          host,
+        );
       }
       if (gone.length > 0) {
         // The first rank gone is the cause; the others stopped on the error it caused.
@@ -203,7 +221,10 @@ export class ProcessGroup {
         const also = after.length === 0 ? '' : `; ${after.map((r) => `rank ${r}`).join(', ')} stopped after it`;
         return new DistError(`${what} — rank ${first} is gone (process ended or lost its connection)${also}`, first);
       }
-      if (performance.now() > deadline) return new DistError(`${what} — every rank is still connected to the store, so a peer is stalled or unreachable`);
+      if (performance.now() > deadline)
+        return new DistError(
+          `${what} — every rank is still connected to the store, so a peer is stalled or unreachable`,
+        );
       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
     }
   }

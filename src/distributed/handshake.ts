@@ -37,14 +37,19 @@ export interface JoinRecord {
 }
 
 /** Rank 0's word: every rank may go on, or which rank it refused and why. */
-type Verdict = 'ok' | { refused: number; why: 'token' | 'no-record' | 'absent' } | { refused: number; why: 'run'; differences: string[] };
+type Verdict =
+  | 'ok'
+  | { refused: number; why: 'token' | 'no-record' | 'absent' }
+  | { refused: number; why: 'run'; differences: string[] };
 
 /** JSON with the keys of every object sorted: equal values give equal text, hence equal hashes. */
 export function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
   if (value !== null && typeof value === 'object') {
     const o = value as Record<string, unknown>;
-    const keys = Object.keys(o).filter((k) => o[k] !== undefined).sort();
+    const keys = Object.keys(o)
+      .filter((k) => o[k] !== undefined)
+      .sort();
     return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(o[k])}`).join(',')}}`;
   }
   return JSON.stringify(value);
@@ -91,7 +96,9 @@ function awaitValue(store: Store, key: string, rank: number, awaited: string): s
 function parseRecord(text: string): JoinRecord | null {
   try {
     const r = JSON.parse(text) as Partial<JoinRecord>;
-    return typeof r.worldSize === 'number' && typeof r.hash === 'string' && r.run !== null && typeof r.run === 'object' ? (r as JoinRecord) : null;
+    return typeof r.worldSize === 'number' && typeof r.hash === 'string' && r.run !== null && typeof r.run === 'object'
+      ? (r as JoinRecord)
+      : null;
   } catch {
     return null;
   }
@@ -102,9 +109,18 @@ function parseRecord(text: string): JoinRecord | null {
  * accepted every rank.
  * @throws DistError when the rank is taken, a token is wrong, a rank's world size or run differs from rank 0's, or a rank never comes
  */
-export function handshake(store: Store, rank: number, worldSize: number, token: string, run: Record<string, unknown>): void {
+export function handshake(
+  store: Store,
+  rank: number,
+  worldSize: number,
+  token: string,
+  run: Record<string, unknown>,
+): void {
   if (store.add(joinKeys.claim(rank), 1) > 1) {
-    throw new DistError(`rank ${rank}: another process already joined this group as rank ${rank} — give each process its own --rank`, rank);
+    throw new DistError(
+      `rank ${rank}: another process already joined this group as rank ${rank} — give each process its own --rank`,
+      rank,
+    );
   }
   const mine = joinRecord(worldSize, run);
   store.set(joinKeys.record(rank), JSON.stringify(mine));
@@ -127,7 +143,9 @@ export function handshake(store: Store, rank: number, worldSize: number, token: 
  */
 export function awaitReceipts(store: Store, rank: number, worldSize: number): void {
   try {
-    const begun = Array.from({ length: worldSize }, (_, r) => r).filter((r) => r !== rank && store.check([joinKeys.record(r)]));
+    const begun = Array.from({ length: worldSize }, (_, r) => r).filter(
+      (r) => r !== rank && store.check([joinKeys.record(r)]),
+    );
     store.wait(begun.map(joinKeys.receipt), store.timeoutMs);
   } catch {
     // A rank that died mid-handshake leaves no receipt; the store closes all the same.
@@ -151,15 +169,25 @@ function lead(store: Store, mine: JoinRecord, token: string): void {
       throw refusal({ refused: r, why: 'absent' }, (e as Error).message);
     }
     if (!proves(published, token, nonce, r)) {
-      throw refusal({ refused: r, why: 'token' }, `rank 0: rank ${r} presented a wrong token; give every process the same --token or FLATDIST_TOKEN`);
+      throw refusal(
+        { refused: r, why: 'token' },
+        `rank 0: rank ${r} presented a wrong token; give every process the same --token or FLATDIST_TOKEN`,
+      );
     }
     // A rank's record precedes its proof on its one connection, so it is here by now, or never comes.
     const theirs = store.check([joinKeys.record(r)]) ? parseRecord(store.getString(joinKeys.record(r))) : null;
     if (theirs === null) {
-      throw refusal({ refused: r, why: 'no-record' }, `rank 0: rank ${r} joined without saying which run it trains (an older flatdist or pytorch_agent.py?); give every process the same version`);
+      throw refusal(
+        { refused: r, why: 'no-record' },
+        `rank 0: rank ${r} joined without saying which run it trains (an older flatdist or pytorch_agent.py?); give every process the same version`,
+      );
     }
     const diff = differences(mine, 0, theirs, r);
-    if (diff.length > 0) throw refusal({ refused: r, why: 'run', differences: diff }, `rank 0: rank ${r} disagrees with rank 0 on the run — ${diff.join('; ')}; ${fix}`);
+    if (diff.length > 0)
+      throw refusal(
+        { refused: r, why: 'run', differences: diff },
+        `rank 0: rank ${r} disagrees with rank 0 on the run — ${diff.join('; ')}; ${fix}`,
+      );
   }
   store.set(joinKeys.verdict, JSON.stringify('ok'));
 }
@@ -175,14 +203,27 @@ function follow(store: Store, rank: number, mine: JoinRecord, token: string): vo
   const nonce = awaitValue(store, authKeys.nonce, rank, 'rank 0');
   store.set(authKeys.proof(rank), proof(token, nonce, rank));
   if (!proves(store.getString(authKeys.proof(0)), token, nonce, 0)) {
-    throw new DistError(`rank ${rank}: wrong token — the store at ${formatStoreAddress(store.address)} belongs to a group with a different token; pass rank 0's --token or FLATDIST_TOKEN`, rank);
+    throw new DistError(
+      `rank ${rank}: wrong token — the store at ${formatStoreAddress(store.address)} belongs to a group with a different token; pass rank 0's --token or FLATDIST_TOKEN`,
+      rank,
+    );
   }
   const lead = parseRecord(store.getString(joinKeys.record(0)));
-  if (lead === null) throw new DistError(`rank ${rank}: rank 0 published no readable record of its run; give every process the same flatdist version`, 0);
+  if (lead === null)
+    throw new DistError(
+      `rank ${rank}: rank 0 published no readable record of its run; give every process the same flatdist version`,
+      0,
+    );
   const diff = differences(lead, 0, mine, rank);
-  if (diff.length > 0) throw new DistError(`rank ${rank}: this rank disagrees with rank 0 on the run — ${diff.join('; ')}; ${fix}`, rank);
-  const verdict = JSON.parse(awaitValue(store, joinKeys.verdict, rank, "rank 0's verdict (it waits for every rank to join)")) as Verdict;
+  if (diff.length > 0)
+    throw new DistError(`rank ${rank}: this rank disagrees with rank 0 on the run — ${diff.join('; ')}; ${fix}`, rank);
+  const verdict = JSON.parse(
+    awaitValue(store, joinKeys.verdict, rank, "rank 0's verdict (it waits for every rank to join)"),
+  ) as Verdict;
   if (verdict === 'ok') return;
   const detail = verdict.why === 'run' ? ` — ${verdict.differences.join('; ')}` : '';
-  throw new DistError(`rank ${rank}: rank 0 refused rank ${verdict.refused}, ${reasons[verdict.why]}${detail}; the group cannot form`, verdict.refused);
+  throw new DistError(
+    `rank ${rank}: rank 0 refused rank ${verdict.refused}, ${reasons[verdict.why]}${detail}; the group cannot form`,
+    verdict.refused,
+  );
 }

@@ -62,14 +62,22 @@ export class NeighborMixer implements Mixer {
   /** Combination steps done (one per training step for the named algorithms). */
   mixes = 0;
 
-  constructor(private readonly group: ProcessGroup, private readonly owner: number[]) {
+  constructor(
+    private readonly group: ProcessGroup,
+    private readonly owner: number[],
+  ) {
     this.hosted = hostedAgents(owner, group.rank);
   }
 
   mix(A: Tensor, w: Tensor[]): Tensor[] {
     const K = this.owner.length;
-    if (A.shape[0] !== K || A.shape[1] !== K) throw new Error(`NeighborMixer: A is [${A.shape}], expected [${K}, ${K}]`);
-    for (const p of w) if (p.shape[0] !== this.hosted.length) throw new Error(`NeighborMixer: a parameter stack has ${p.shape[0]} rows, this rank hosts ${this.hosted.length} agents`);
+    if (A.shape[0] !== K || A.shape[1] !== K)
+      throw new Error(`NeighborMixer: A is [${A.shape}], expected [${K}, ${K}]`);
+    for (const p of w)
+      if (p.shape[0] !== this.hosted.length)
+        throw new Error(
+          `NeighborMixer: a parameter stack has ${p.shape[0]} rows, this rank hosts ${this.hosted.length} agents`,
+        );
     const a = Array.from(A.toArray(), Number);
     const before = this.group.stats.bytesSent;
     const out = isAveraging(a, K) ? this.average(w, K) : this.neighbours(A, a, w);
@@ -81,13 +89,19 @@ export class NeighborMixer implements Mixer {
 
   private average(w: Tensor[], K: number): Tensor[] {
     return scope(() => {
-      const sums = cat(w.map((p) => p.sum(0).reshape([-1])), 0);
+      const sums = cat(
+        w.map((p) => p.sum(0).reshape([-1])),
+        0,
+      );
       this.group.allreduce(sums);
       let offset = 0;
       return w.map((p) => {
         const rest = p.shape.slice(1);
         const n = rest.reduce((x, y) => x * y, 1);
-        const mean = sums.narrow(0, offset, n).div(K).reshape([1, ...rest]);
+        const mean = sums
+          .narrow(0, offset, n)
+          .div(K)
+          .reshape([1, ...rest]);
         offset += n;
         return mean.expand(p.shape).contiguous();
       });
@@ -99,9 +113,16 @@ export class NeighborMixer implements Mixer {
     const index = (xs: number[]): Tensor => fromArray(Int32Array.from(xs));
     const widths = w.map((p) => p.numel / p.shape[0]);
     const dtype = w[0].dtype;
-    if (w.some((p) => p.dtype !== dtype)) throw new Error('NeighborMixer: every parameter tensor must have the same dtype');
+    if (w.some((p) => p.dtype !== dtype))
+      throw new Error('NeighborMixer: every parameter tensor must have the same dtype');
     return scope(() => {
-      const sends = [...plan.sendTo].map(([to, rows]) => ({ to, tensor: cat(w.map((p) => p.indexSelect(0, index(rows)).reshape([-1])), 0) }));
+      const sends = [...plan.sendTo].map(([to, rows]) => ({
+        to,
+        tensor: cat(
+          w.map((p) => p.indexSelect(0, index(rows)).reshape([-1])),
+          0,
+        ),
+      }));
       const recvs = [...plan.recvFrom].map(([from, agents]) => ({
         from,
         agents,

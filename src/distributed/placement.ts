@@ -4,7 +4,11 @@ import { ConfigError } from '../errors.js';
 
 /** K agents in contiguous blocks over the ranks, sizes differing by at most one. */
 export function blockPlacement(K: number, worldSize: number): number[] {
-  if (worldSize > K) throw new ConfigError('--nproc', `${worldSize} processes for ${K} agents: every process must host at least one agent`);
+  if (worldSize > K)
+    throw new ConfigError(
+      '--nproc',
+      `${worldSize} processes for ${K} agents: every process must host at least one agent`,
+    );
   return Array.from({ length: K }, (_, k) => Math.floor((k * worldSize) / K));
 }
 

@@ -44,7 +44,11 @@ export interface AgentOptions {
 export async function runAgent(o: AgentOptions): Promise<number> {
   const { config, resume, rank, worldSize } = o;
   const store = parseStoreAddress(o.store, 'store');
-  if (config.agents < worldSize) throw new ConfigError('worldSize', `${worldSize} processes for ${config.agents} agents: each process must host at least one agent`);
+  if (config.agents < worldSize)
+    throw new ConfigError(
+      'worldSize',
+      `${worldSize} processes for ${config.agents} agents: each process must host at least one agent`,
+    );
   watchLauncher(rank);
   const group = ProcessGroup.join({
     rank,
@@ -64,7 +68,12 @@ export async function runAgent(o: AgentOptions): Promise<number> {
     writeRunRecord(config.out, {
       config,
       environment: environment(),
-      graph: { topology: setup.graph.name, agents: setup.graph.agents, edges: setup.graph.edges.length, ...setup.spectrum },
+      graph: {
+        topology: setup.graph.name,
+        agents: setup.graph.agents,
+        edges: setup.graph.edges.length,
+        ...setup.spectrum,
+      },
       labelHistogram: setup.labelHistogram,
       processes: worldSize,
       started: new Date().toISOString(),
@@ -87,9 +96,15 @@ export async function runAgent(o: AgentOptions): Promise<number> {
   if (rank !== 0) return 0;
   if (o.json) console.log(JSON.stringify({ ...summary, processes: worldSize, rank0: comm }));
   else {
-    console.log(`${summary.algorithm}: ${summary.steps} steps, K = ${summary.agents} over ${worldSize} process${worldSize === 1 ? '' : 'es'}, ${summary.seconds.toFixed(1)} s`);
-    console.log(`  test accuracy ${(summary.testAccuracy * 100).toFixed(2)}%, test loss ${summary.testLoss.toFixed(4)}, train loss ${summary.trainLoss.toFixed(4)}, consensus distance ${summary.consensusDistance.toExponential(3)}`);
-    console.log(`  rank 0: ${Math.round(comm.bytesSentPerMixPerAgent)} bytes sent per agent per combination step, ${(comm.communicationFraction * 100).toFixed(1)}% of the time communicating`);
+    console.log(
+      `${summary.algorithm}: ${summary.steps} steps, K = ${summary.agents} over ${worldSize} process${worldSize === 1 ? '' : 'es'}, ${summary.seconds.toFixed(1)} s`,
+    );
+    console.log(
+      `  test accuracy ${(summary.testAccuracy * 100).toFixed(2)}%, test loss ${summary.testLoss.toFixed(4)}, train loss ${summary.trainLoss.toFixed(4)}, consensus distance ${summary.consensusDistance.toExponential(3)}`,
+    );
+    console.log(
+      `  rank 0: ${Math.round(comm.bytesSentPerMixPerAgent)} bytes sent per agent per combination step, ${(comm.communicationFraction * 100).toFixed(1)}% of the time communicating`,
+    );
     console.log(`  run directory: ${config.out}`);
   }
   return 0;
@@ -116,7 +131,11 @@ export interface LaunchOptions {
  */
 export async function launchLocal(o: LaunchOptions): Promise<number> {
   const N = o.nproc;
-  if (N > o.config.agents) throw new ConfigError('nproc', `${N} processes for ${o.config.agents} agents: each process must host at least one agent`);
+  if (N > o.config.agents)
+    throw new ConfigError(
+      'nproc',
+      `${N} processes for ${o.config.agents} agents: each process must host at least one agent`,
+    );
   const host = o.host ?? loopback;
   const wait = o.timeoutMs ?? defaultTimeoutMs;
   // Claimed here, so that a busy or occupied folder stops the launch before any process starts.
@@ -129,11 +148,24 @@ export async function launchLocal(o: LaunchOptions): Promise<number> {
     const store = formatStoreAddress({ host: connect, port: server.port });
     const children = startAgents(
       cli,
-      Array.from({ length: N }, (_, rank) => ['agent', '--rank', String(rank), '--world-size', String(N), '--store', store, '--timeout', String(wait / 1000), ...o.forward]),
+      Array.from({ length: N }, (_, rank) => [
+        'agent',
+        '--rank',
+        String(rank),
+        '--world-size',
+        String(N),
+        '--store',
+        store,
+        '--timeout',
+        String(wait / 1000),
+        ...o.forward,
+      ]),
       // The token goes by environment, not argv, to stay out of process listings.
       { ...process.env, FLATDIST_TOKEN: token, [inheritedLockVariable]: lock.owner.token },
     );
-    console.error(`flatdist: store listening on ${formatStoreAddress(server.address)}; ranks 0..${N - 1} are processes ${children.map((c) => c.pid).join(', ')}`);
+    console.error(
+      `flatdist: store listening on ${formatStoreAddress(server.address)}; ranks 0..${N - 1} are processes ${children.map((c) => c.pid).join(', ')}`,
+    );
     return await superviseAgents(children, wait);
   } finally {
     server.close();

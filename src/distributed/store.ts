@@ -23,7 +23,8 @@ export function parseStoreAddress(text: string, field = '--store'): StoreAddress
   return { host: m[1] ?? m[2], port };
 }
 
-export const formatStoreAddress = (a: StoreAddress): string => (a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`);
+export const formatStoreAddress = (a: StoreAddress): string =>
+  a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
 
 // Liveness keys, spelled here only: a rank sets its alive key when it joins; when that
 // connection closes, the server sets the rank's gone key to the order ranks left in (1 first).
@@ -41,15 +42,30 @@ export interface ListenFields {
 // The native error ends in the system's reason (strerror); each reason a user can
 // cause gets the option to change and how.
 const listenHints: { reason: RegExp; field: keyof ListenFields; hint: string }[] = [
-  { reason: /address already in use/i, field: 'port', hint: 'another process listens there; pick another port, or 0 for a free one' },
-  { reason: /permission denied/i, field: 'port', hint: 'ports below 1024 need privileges; pick a higher port, or 0 for a free one' },
-  { reason: /cannot assign requested address/i, field: 'host', hint: 'that host is not an address of this machine; give one of its addresses, or 127.0.0.1' },
+  {
+    reason: /address already in use/i,
+    field: 'port',
+    hint: 'another process listens there; pick another port, or 0 for a free one',
+  },
+  {
+    reason: /permission denied/i,
+    field: 'port',
+    hint: 'ports below 1024 need privileges; pick a higher port, or 0 for a free one',
+  },
+  {
+    reason: /cannot assign requested address/i,
+    field: 'host',
+    hint: 'that host is not an address of this machine; give one of its addresses, or 127.0.0.1',
+  },
   { reason: /cannot resolve host/i, field: 'host', hint: 'give an address of this machine, or 127.0.0.1' },
 ];
 
 /** Serves the store on host:port in a background thread of this process; port 0 picks a free port. */
 export class StoreServer {
-  private constructor(private readonly server: NativeStoreServer, readonly host: string) {}
+  private constructor(
+    private readonly server: NativeStoreServer,
+    readonly host: string,
+  ) {}
 
   /** @throws ConfigError naming fields.port or fields.host (a port in use, a host not of this machine...) */
   static listen(host: string = loopback, port = 0, fields: ListenFields = { host: 'host', port: 'port' }): StoreServer {
@@ -60,33 +76,61 @@ export class StoreServer {
       const reason = (e instanceof Error ? e.message : String(e)).replace(/^store: /, '').split('\n')[0];
       const known = listenHints.find((h) => h.reason.test(reason));
       const where = formatStoreAddress({ host, port });
-      throw new ConfigError(fields[known?.field ?? 'port'], `cannot serve the store on ${where}: ${reason.replace(/^cannot listen on \S+: /, '')}${known ? ` — ${known.hint}` : ''}`);
+      throw new ConfigError(
+        fields[known?.field ?? 'port'],
+        `cannot serve the store on ${where}: ${reason.replace(/^cannot listen on \S+: /, '')}${known ? ` — ${known.hint}` : ''}`,
+      );
     }
   }
 
-  get port(): number { return this.server.port; }
-  get address(): StoreAddress { return { host: this.host, port: this.port }; }
-  close(): void { this.server.close(); }
+  get port(): number {
+    return this.server.port;
+  }
+  get address(): StoreAddress {
+    return { host: this.host, port: this.port };
+  }
+  close(): void {
+    this.server.close();
+  }
 }
 
 /** A client of the store. Connecting retries until timeoutMs, so a client may start before the server. */
 export class Store {
   readonly native: NativeStore;
 
-  constructor(readonly address: StoreAddress, readonly timeoutMs: number) {
+  constructor(
+    readonly address: StoreAddress,
+    readonly timeoutMs: number,
+  ) {
     this.native = new distNative.Store(address.host, address.port, timeoutMs);
   }
 
-  set(key: string, value: string | Uint8Array): void { this.native.set(key, value); }
+  set(key: string, value: string | Uint8Array): void {
+    this.native.set(key, value);
+  }
   /** Waits (up to the store's timeout) for key to exist, then returns its value. */
-  get(key: string): Uint8Array { return this.native.get(key); }
-  getString(key: string): string { return Buffer.from(this.get(key)).toString('utf8'); }
+  get(key: string): Uint8Array {
+    return this.native.get(key);
+  }
+  getString(key: string): string {
+    return Buffer.from(this.get(key)).toString('utf8');
+  }
   /** Adds delta to the integer at key (0 when absent) and returns the sum. */
-  add(key: string, delta: number): number { return this.native.add(key, delta); }
+  add(key: string, delta: number): number {
+    return this.native.add(key, delta);
+  }
   /** Waits until every key exists; throws after timeoutMs. */
-  wait(keys: string[], timeoutMs: number): void { this.native.wait(keys, timeoutMs); }
+  wait(keys: string[], timeoutMs: number): void {
+    this.native.wait(keys, timeoutMs);
+  }
   /** Whether every key exists, without waiting. */
-  check(keys: string[]): boolean { return this.native.check(keys); }
-  deleteKey(key: string): boolean { return this.native.deleteKey(key); }
-  close(): void { this.native.close(); }
+  check(keys: string[]): boolean {
+    return this.native.check(keys);
+  }
+  deleteKey(key: string): boolean {
+    return this.native.deleteKey(key);
+  }
+  close(): void {
+    this.native.close();
+  }
 }

@@ -54,7 +54,9 @@ export async function superviseAgents(children: ChildProcess[], timeoutMs: numbe
       ),
     );
     if (received !== null) {
-      console.error(`flatdist: launch: ${received} — the ${children.length} agent process${children.length === 1 ? '' : 'es'} stopped`);
+      console.error(
+        `flatdist: launch: ${received} — the ${children.length} agent process${children.length === 1 ? '' : 'es'} stopped`,
+      );
       return 128 + constants.signals[received];
     }
     return codes.find((c) => c !== 0) ?? 0;
@@ -71,6 +73,8 @@ export async function superviseAgents(children: ChildProcess[], timeoutMs: numbe
 export function watchLauncher(rank: number, env: NodeJS.ProcessEnv = process.env): void {
   const launcher = env[launcherVariable];
   if (launcher === undefined) return;
-  const worker = new Worker(new URL('./launcher-watch.js', import.meta.url), { workerData: { fd: launcherFd, rank, launcher } });
+  const worker = new Worker(new URL('./launcher-watch.js', import.meta.url), {
+    workerData: { fd: launcherFd, rank, launcher },
+  });
   worker.unref();
 }

@@ -11,11 +11,18 @@ import { NeighborMixer } from './mixer.js';
 import { blockPlacement, hostedAgents } from './placement.js';
 
 export type DistributedOptions = Required<
-  Pick<TrainOptions, 'mixer' | 'agents' | 'gatherAll' | 'gatherSamplerStates' | 'writer' | 'sumOverProcesses' | 'communication'>
+  Pick<
+    TrainOptions,
+    'mixer' | 'agents' | 'gatherAll' | 'gatherSamplerStates' | 'writer' | 'sumOverProcesses' | 'communication'
+  >
 > & { mixer: NeighborMixer };
 
 /** K agents in blocks over the group's ranks; rank 0 writes the run directory. */
-export function distributedOptions(group: ProcessGroup, K: number, owner: number[] = blockPlacement(K, group.worldSize)): DistributedOptions {
+export function distributedOptions(
+  group: ProcessGroup,
+  K: number,
+  owner: number[] = blockPlacement(K, group.worldSize),
+): DistributedOptions {
   const hostedBy = Array.from({ length: group.worldSize }, (_, r) => hostedAgents(owner, r));
   const mixer = new NeighborMixer(group, owner);
   return {

@@ -146,7 +146,17 @@ export function minimize(obj: Objective, start: Tensor[], o: MinimizeOptions = {
   const params = scope(() => unflat(at.x, start).map((p) => p.clone()));
   at.x.dispose();
   at.g.dispose();
-  return { method, params, risk: at.risk, gradientNorm, steps: step, converged: stopped === 'tolerance', stopped, history, cost: meter.cost() };
+  return {
+    method,
+    params,
+    risk: at.risk,
+    gradientNorm,
+    steps: step,
+    converged: stopped === 'tolerance',
+    stopped,
+    history,
+    cost: meter.cost(),
+  };
 }
 
 /** −H_m g by the two-loop recursion (Nocedal & Wright, Alg. 7.4). */

@@ -26,7 +26,19 @@
  * with Tr(H̄) by Hutchinson otherwise.
  */
 import { Generator, cat, eigh, fromArray, grad, randn, scope, stack, type Tensor } from '../tensor/index.js';
-import { Meter, agentRisk, flat, globalRisk, hessian, hutchinsonTrace, hvps, riskObjective, unflat, type Cost, type Objective } from '../measures/index.js';
+import {
+  Meter,
+  agentRisk,
+  flat,
+  globalRisk,
+  hessian,
+  hutchinsonTrace,
+  hvps,
+  riskObjective,
+  unflat,
+  type Cost,
+  type Objective,
+} from '../measures/index.js';
 import { GradientMoments, linearizedModel, type LinearizedModel } from '../theory/index.js';
 import { agentLosses } from '../models/index.js';
 import { ConfigError } from '../errors.js';
@@ -88,7 +100,12 @@ function applyBlock(obj: Objective, params: Tensor[], X: Tensor, meter: Meter): 
 }
 
 /** The top-r eigenpairs of the Hessian of obj by block subspace iteration and Rayleigh–Ritz. */
-export function topSubspace(obj: Objective, params: Tensor[], r: number, o: { iterations: number; oversample: number; gen: Generator; meter: Meter }): { basis: Tensor; values: number[]; residuals: number[] } {
+export function topSubspace(
+  obj: Objective,
+  params: Tensor[],
+  r: number,
+  o: { iterations: number; oversample: number; gen: Generator; meter: Meter },
+): { basis: Tensor; values: number[]; residuals: number[] } {
   return scope(() => {
     const M = params.reduce((m, p) => m + p.numel, 0);
     const b = Math.min(M, r + o.oversample);
@@ -100,13 +117,22 @@ export function topSubspace(obj: Objective, params: Tensor[], r: number, o: { it
     const top = fromArray(Int32Array.from({ length: Math.min(r, b) }, (_, i) => b - 1 - i));
     const U = vectors.indexSelect(1, top);
     const theta = values.indexSelect(0, top);
-    const residuals = Y.mm(U).sub(Q.mm(U).mul(theta.reshape([1, -1]))).norm(2, 0).toNumbers();
+    const residuals = Y.mm(U)
+      .sub(Q.mm(U).mul(theta.reshape([1, -1])))
+      .norm(2, 0)
+      .toNumbers();
     return { basis: Q.mm(U), values: theta.toNumbers(), residuals };
   });
 }
 
 /** Agent k's per-sample gradients at w (float64), projected on V when given, into moments. */
-function perSampleMoments(setup: EscapeProblem, k: number, w: Tensor[], V: Tensor | null, chunk: number): GradientMoments {
+function perSampleMoments(
+  setup: EscapeProblem,
+  k: number,
+  w: Tensor[],
+  V: Tensor | null,
+  chunk: number,
+): GradientMoments {
   const { model, train } = setup;
   const part = setup.parts[k];
   const moments = new GradientMoments();
@@ -114,11 +140,20 @@ function perSampleMoments(setup: EscapeProblem, k: number, w: Tensor[], V: Tenso
     scope(() => {
       const n = Math.min(chunk, part.length - start);
       const index = fromArray(Int32Array.from({ length: n }, (_, i) => part[start + i]));
-      const leaves = w.map((p) => p.unsqueeze(0).expand([n, ...p.shape]).contiguous().requiresGrad_());
+      const leaves = w.map((p) =>
+        p
+          .unsqueeze(0)
+          .expand([n, ...p.shape])
+          .contiguous()
+          .requiresGrad_(),
+      );
       const x = train.x.indexSelect(0, index).to('float64').unsqueeze(1);
       const y = train.y.indexSelect(0, index).unsqueeze(1);
       const g = grad(agentLosses(model, leaves, x, y).sum(), leaves);
-      const G = cat(g.map((t) => t.reshape([n, -1])), 1);
+      const G = cat(
+        g.map((t) => t.reshape([n, -1])),
+        1,
+      );
       moments.add(V ? G.mm(V) : G);
     });
   }
@@ -129,7 +164,10 @@ export function estimateLinearized(setup: EscapeProblem, wStar: Tensor[], o: Est
   const { config: c } = setup;
   const K = c.agents;
   if (c.momentum > 0 || c.clipNorm !== null) {
-    throw new ConfigError(c.momentum > 0 ? 'momentum' : 'clipNorm', 'the linearized theory covers plain SGD steps (with weight decay) — drop --momentum and --clip-norm for --theory');
+    throw new ConfigError(
+      c.momentum > 0 ? 'momentum' : 'clipNorm',
+      'the linearized theory covers plain SGD steps (with weight decay) — drop --momentum and --clip-norm for --theory',
+    );
   }
   const meter = new Meter();
   const maxFull = o.maxFull ?? 400;
@@ -164,7 +202,12 @@ export function estimateLinearized(setup: EscapeProblem, wStar: Tensor[], o: Est
         traceCaptured = { fraction: descending.slice(0, rank).reduce((x, y) => x + y, 0) / trace, stdError: 0, trace };
       }
     } else {
-      const top = topSubspace(global, w, rank, { iterations: o.iterations ?? 8, oversample: o.oversample ?? 10, gen, meter });
+      const top = topSubspace(global, w, rank, {
+        iterations: o.iterations ?? 8,
+        oversample: o.oversample ?? 10,
+        gen,
+        meter,
+      });
       const basis = top.basis;
       V = basis;
       curvatures = top.values.slice(0, shown);
@@ -190,9 +233,26 @@ export function estimateLinearized(setup: EscapeProblem, wStar: Tensor[], o: Est
     if (residuals !== null) {
       const trace = hutchinsonTrace(global, w, { gen, maxProbes: 40, minProbes: 10, relTol: 0.05, probesPerPass: 8 });
       meter.hvps += trace.cost.hvps;
-      const inSpan = model.H.mul(model.p.reshape([K, 1, 1])).sum(0).trace().item();
-      traceCaptured = { fraction: inSpan / trace.mean, stdError: (inSpan * trace.stdError) / trace.mean ** 2, trace: trace.mean };
+      const inSpan = model.H.mul(model.p.reshape([K, 1, 1]))
+        .sum(0)
+        .trace()
+        .item();
+      traceCaptured = {
+        fraction: inSpan / trace.mean,
+        stdError: (inSpan * trace.stdError) / trace.mean ** 2,
+        trace: trace.mean,
+      };
     }
-    return { model, kind: full ? 'full' : 'subspace', dimension: M, rank: V ? V.shape[1] : M, curvatures, residuals, traceCaptured, samples, cost: meter.cost() };
+    return {
+      model,
+      kind: full ? 'full' : 'subspace',
+      dimension: M,
+      rank: V ? V.shape[1] : M,
+      curvatures,
+      residuals,
+      traceCaptured,
+      samples,
+      cost: meter.cost(),
+    };
   });
 }

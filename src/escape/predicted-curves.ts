@@ -14,14 +14,24 @@ export interface PredictedCurve {
 }
 
 /** Exact curves n = 0..N, steady states and closed forms for each algorithm, at the setup's μ, B and A. */
-export function predictEscapeCurves(setup: EscapeProblem, model: LinearizedModel, algorithms: Algorithm[], steps: number): PredictedCurve[] {
+export function predictEscapeCurves(
+  setup: EscapeProblem,
+  model: LinearizedModel,
+  algorithms: Algorithm[],
+  steps: number,
+): PredictedCurve[] {
   const { config: c } = setup;
-  if (setup.timeVarying) throw new ConfigError('topology', `the theory needs a fixed combination matrix; '${c.topology}' changes with n`);
+  if (setup.timeVarying)
+    throw new ConfigError('topology', `the theory needs a fixed combination matrix; '${c.topology}' changes with n`);
   return scope(() => {
     const A = setup.combination(0);
     return algorithms.map((algorithm) => ({
       algorithm,
-      prediction: predictEscape(model, { form: unifiedForm(algorithm, A, 'float64'), stepSize: c.stepSize, batchSize: c.batchSize }, steps),
+      prediction: predictEscape(
+        model,
+        { form: unifiedForm(algorithm, A, 'float64'), stepSize: c.stepSize, batchSize: c.batchSize },
+        steps,
+      ),
     }));
   });
 }
@@ -35,17 +45,37 @@ const interval = (i: Interval | null): string => (i ? formatInterval(i, 3) : '�
  * steady states and closed forms (predictionTable).
  */
 export function escapeTable(result: EscapeResult, predictions?: PredictedCurve[]): string {
-  const header = ['algorithm', 'n', 'centroid measured [95% CI]', ...(predictions ? ['predicted'] : []), 'agents measured [95% CI]', ...(predictions ? ['predicted'] : [])];
+  const header = [
+    'algorithm',
+    'n',
+    'centroid measured [95% CI]',
+    ...(predictions ? ['predicted'] : []),
+    'agents measured [95% CI]',
+    ...(predictions ? ['predicted'] : []),
+  ];
   const rows: string[][] = [];
   for (const curve of result.curves) {
     const p = predictions?.find((x) => x.algorithm === curve.algorithm)?.prediction;
     for (const point of curve.points) {
-      const predicted = (xs: number[] | undefined): string[] => (predictions ? [xs && point.step < xs.length ? num(xs[point.step]) : '—'] : []);
-      rows.push([curve.algorithm, String(point.step), interval(point.centroid), ...predicted(p?.curve.centroid), interval(point.agentAverage), ...predicted(p?.curve.agentAverage)]);
+      const predicted = (xs: number[] | undefined): string[] =>
+        predictions ? [xs && point.step < xs.length ? num(xs[point.step]) : '—'] : [];
+      rows.push([
+        curve.algorithm,
+        String(point.step),
+        interval(point.centroid),
+        ...predicted(p?.curve.centroid),
+        interval(point.agentAverage),
+        ...predicted(p?.curve.agentAverage),
+      ]);
     }
   }
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const lines = [header, ...rows].map((r) => r.map((x, i) => x.padEnd(widths[i])).join('  ').trimEnd());
+  const lines = [header, ...rows].map((r) =>
+    r
+      .map((x, i) => x.padEnd(widths[i]))
+      .join('  ')
+      .trimEnd(),
+  );
   if (predictions) lines.push('', predictionTable(predictions));
   return lines.join('\n');
 }

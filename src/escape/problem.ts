@@ -6,7 +6,19 @@ import type { RiskDefinition } from '../measures/index.js';
 import type { TrainConfig } from '../train/config.js';
 
 export interface EscapeProblem extends RiskDefinition {
-  config: Pick<TrainConfig, 'agents' | 'topology' | 'stepSize' | 'batchSize' | 'schedule' | 'weightDecay' | 'clipNorm' | 'momentum' | 'evalSubset' | 'seed'>;
+  config: Pick<
+    TrainConfig,
+    | 'agents'
+    | 'topology'
+    | 'stepSize'
+    | 'batchSize'
+    | 'schedule'
+    | 'weightDecay'
+    | 'clipNorm'
+    | 'momentum'
+    | 'evalSubset'
+    | 'seed'
+  >;
   /** The combination matrix A at step n. */
   combination: (n: number) => Matrix;
   timeVarying: boolean;

@@ -115,17 +115,32 @@ export function recordedSteps(steps: number, every: number): number[] {
 
 /** One model's parameters (shaped paramShapes, or [1, …]) checked against the model and reshaped to paramShapes. */
 export function singleModel(model: Model, params: Tensor[]): Tensor[] {
-  const fits = params.length === model.paramShapes.length && params.every((p, i) => p.numel === model.paramShapes[i].reduce((a, b) => a * b, 1));
+  const fits =
+    params.length === model.paramShapes.length &&
+    params.every((p, i) => p.numel === model.paramShapes[i].reduce((a, b) => a * b, 1));
   if (!fits) {
-    throw new ConfigError('model', `the minimum's parameters [${params.map((p) => `[${p.shape.join(',')}]`).join(' ')}] do not fit ${model.name} [${model.paramShapes.map((s) => `[${s.join(',')}]`).join(' ')}] — use the model flags the minimum was found with`);
+    throw new ConfigError(
+      'model',
+      `the minimum's parameters [${params.map((p) => `[${p.shape.join(',')}]`).join(' ')}] do not fit ${model.name} [${model.paramShapes.map((s) => `[${s.join(',')}]`).join(' ')}] — use the model flags the minimum was found with`,
+    );
   }
   return params.map((p, i) => p.reshape(model.paramShapes[i]));
 }
 
 /** J(w*), its data loss and λ on a risk's examples, in float64. */
 function objectiveAt(risk: ModelRisk, wStar: Tensor[]): ObjectiveAt {
-  const scores = scope(() => stackedScores(risk, wStar.map((p) => p.to('float64').unsqueeze(0))));
-  return { risk: scores.risk[0], dataLoss: scores.dataLoss[0], weightDecay: risk.weightDecay, examples: risk.weights.length };
+  const scores = scope(() =>
+    stackedScores(
+      risk,
+      wStar.map((p) => p.to('float64').unsqueeze(0)),
+    ),
+  );
+  return {
+    risk: scores.risk[0],
+    dataLoss: scores.dataLoss[0],
+    weightDecay: risk.weightDecay,
+    examples: risk.weights.length,
+  };
 }
 
 interface Run {
@@ -150,22 +165,54 @@ export function runEscape(setup: EscapeProblem, wStar: Tensor[], o: EscapeOption
   if (!(Number.isInteger(N) && N >= 1)) throw new ConfigError('steps', `must be a positive integer, got ${N}`);
   if (!(Number.isInteger(R) && R >= 1)) throw new ConfigError('seeds', `must be a positive integer, got ${R}`);
   const every = o.every ?? Math.max(1, Math.floor(N / 20));
-  if (!(Number.isInteger(every) && every >= 1)) throw new ConfigError('every', `must be a positive integer, got ${every}`);
-  if (c.schedule.kind !== 'constant') throw new ConfigError('schedule', `escape runs at a constant step size μ; got the schedule '${c.schedule.kind}' — drop --schedule`);
+  if (!(Number.isInteger(every) && every >= 1))
+    throw new ConfigError('every', `must be a positive integer, got ${every}`);
+  if (c.schedule.kind !== 'constant')
+    throw new ConfigError(
+      'schedule',
+      `escape runs at a constant step size μ; got the schedule '${c.schedule.kind}' — drop --schedule`,
+    );
   if (o.algorithms.length === 0) throw new ConfigError('algorithms', 'name at least one algorithm');
   const sampling = o.sampling ?? 'replacement';
-  if (!samplings.includes(sampling)) throw new ConfigError('sampling', `unknown sampling '${String(sampling)}' — one of ${samplings.join(', ')}`);
+  if (!samplings.includes(sampling))
+    throw new ConfigError('sampling', `unknown sampling '${String(sampling)}' — one of ${samplings.join(', ')}`);
   const marks = (o.record ?? recordedSteps(N, every)).filter((n) => n <= N);
   // Everything made here but the kept iterates is freed when the scope closes, on errors too.
   return scope(() => {
     const evaluation = trainingRisk(setup);
     const whole = globalRisk(setup);
     const start = singleModel(model, wStar).map((p) => p.detach().to('float32').contiguous());
-    const reference = stackedScores(evaluation, start.map((p) => p.unsqueeze(0))).risk[0];
+    const reference = stackedScores(
+      evaluation,
+      start.map((p) => p.unsqueeze(0)),
+    ).risk[0];
     const objective = objectiveAt(whole, start);
-    const run: Run = { setup, start, evaluation, reference, replicas: R, steps: N, marks: new Set(marks), withAgents: new Set(o.recordAgents ?? marks), sampling, progress: o.progress };
+    const run: Run = {
+      setup,
+      start,
+      evaluation,
+      reference,
+      replicas: R,
+      steps: N,
+      marks: new Set(marks),
+      withAgents: new Set(o.recordAgents ?? marks),
+      sampling,
+      progress: o.progress,
+    };
     const curves = o.algorithms.map((algorithm) => escapeCurve(run, algorithm));
-    return { sampling, objective, reference, evaluationExamples: evaluation.weights.length, agents: c.agents, stepSize: c.stepSize, batchSize: c.batchSize, steps: N, seeds: R, every, curves };
+    return {
+      sampling,
+      objective,
+      reference,
+      evaluationExamples: evaluation.weights.length,
+      agents: c.agents,
+      stepSize: c.stepSize,
+      batchSize: c.batchSize,
+      steps: N,
+      seeds: R,
+      every,
+      curves,
+    };
   });
 }
 
@@ -178,27 +225,51 @@ function escapeCurve(run: Run, algorithm: Algorithm): EscapeCurve {
   const local: LocalOptions = { weightDecay: c.weightDecay, clipNorm: c.clipNorm, momentum: c.momentum };
   const mixer = replicaMixer(R);
   const draw = run.sampling === 'epochs' ? epochSampling(setup, R) : replacementSampling(setup, R);
-  let w = run.start.map((t) => keep(scope(() => t.unsqueeze(0).expand([R * K, ...t.shape]).contiguous())));
+  let w = run.start.map((t) =>
+    keep(
+      scope(() =>
+        t
+          .unsqueeze(0)
+          .expand([R * K, ...t.shape])
+          .contiguous(),
+      ),
+    ),
+  );
   const buffers = momentumBuffers(local, w);
   buffers?.forEach(keep);
   const forms = new FormSchedule(algorithm, setup.combination, setup.timeVarying);
   const points: EscapePoint[] = [];
-  const perSeed = { centroid: Array.from({ length: R }, (): number[] => []), agentAverage: Array.from({ length: R }, (): number[] => []) };
+  const perSeed = {
+    centroid: Array.from({ length: R }, (): number[] => []),
+    agentAverage: Array.from({ length: R }, (): number[] => []),
+  };
   const record = (n: number): void => {
     const agents = run.withAgents.has(n);
     const risks = scope(() => {
       const wc = centroids(w, setup.perron, R);
       return stackedScores(run.evaluation, agents ? w.map((t, j) => cat([t, wc[j]], 0)) : wc).risk;
     });
-    if (!risks.every(Number.isFinite)) throw new DivergenceError(`${algorithm} diverged within ${n} steps of w* (J = ${risks.find((x) => !Number.isFinite(x))}) — lower --step-size`);
+    if (!risks.every(Number.isFinite))
+      throw new DivergenceError(
+        `${algorithm} diverged within ${n} steps of w* (J = ${risks.find((x) => !Number.isFinite(x))}) — lower --step-size`,
+      );
     const offset = agents ? R * K : 0;
     const centroid = Array.from({ length: R }, (_, r) => risks[offset + r] - run.reference);
-    const agentAverage = agents ? Array.from({ length: R }, (_, r) => risks.slice(r * K, (r + 1) * K).reduce((a, b) => a + b, 0) / K - run.reference) : null;
+    const agentAverage = agents
+      ? Array.from(
+          { length: R },
+          (_, r) => risks.slice(r * K, (r + 1) * K).reduce((a, b) => a + b, 0) / K - run.reference,
+        )
+      : null;
     for (let r = 0; r < R; r++) {
       perSeed.centroid[r].push(centroid[r]);
       perSeed.agentAverage[r].push(agentAverage ? agentAverage[r] : Number.NaN);
     }
-    points.push({ step: n, centroid: meanInterval(centroid), agentAverage: agentAverage && meanInterval(agentAverage) });
+    points.push({
+      step: n,
+      centroid: meanInterval(centroid),
+      agentAverage: agentAverage && meanInterval(agentAverage),
+    });
   };
   try {
     if (run.marks.has(0)) record(0);
@@ -225,11 +296,26 @@ function escapeCurve(run: Run, algorithm: Algorithm): EscapeCurve {
 
 /** Seed r's batch streams with replacement (the same for every algorithm). */
 function replacementSampling(setup: EscapeProblem, R: number): StackedDraws {
-  return new ReplacementSampler(setup.parts, setup.config.batchSize, Array.from({ length: R }, (_, r) => deriveSeed(setup.config.seed, `escape/${r}`)));
+  return new ReplacementSampler(
+    setup.parts,
+    setup.config.batchSize,
+    Array.from({ length: R }, (_, r) => deriveSeed(setup.config.seed, `escape/${r}`)),
+  );
 }
 
 /** Seed r's batch streams by the engine's random reshuffling, agent by agent. */
 function epochSampling(setup: EscapeProblem, R: number): StackedDraws {
   const { config: c, parts } = setup;
-  return epochDraws(Array.from({ length: R * c.agents }, (_, i) => new AgentSampler(parts[i % c.agents], c.batchSize, deriveSeed(c.seed, `escape/${Math.floor(i / c.agents)}`), i % c.agents)));
+  return epochDraws(
+    Array.from(
+      { length: R * c.agents },
+      (_, i) =>
+        new AgentSampler(
+          parts[i % c.agents],
+          c.batchSize,
+          deriveSeed(c.seed, `escape/${Math.floor(i / c.agents)}`),
+          i % c.agents,
+        ),
+    ),
+  );
 }

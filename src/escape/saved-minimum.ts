@@ -46,7 +46,14 @@ export const minimumFile = (dir: string): string => join(dir, 'minimum.json');
  * @throws UserError when w*, J(w*) or ‖∇J(w*)‖ is not finite (nothing is written)
  * @throws FileSystemError when a file cannot be written
  */
-export function saveMinimum(dir: string, config: TrainConfig, paramNames: string[], perron: number[], params: Tensor[], record: MinimumRecord): void {
+export function saveMinimum(
+  dir: string,
+  config: TrainConfig,
+  paramNames: string[],
+  perron: number[],
+  params: Tensor[],
+  record: MinimumRecord,
+): void {
   if (!Number.isFinite(record.risk) || !Number.isFinite(record.gradientNorm)) {
     throw new UserError(`${dir}: w* not written — J(w*) = ${record.risk}, ‖∇J(w*)‖ = ${record.gradientNorm}`);
   }
@@ -55,14 +62,30 @@ export function saveMinimum(dir: string, config: TrainConfig, paramNames: string
     saveCheckpoint(join(dir, 'checkpoints'), {
       step: record.steps,
       paramNames,
-      params: params.map((p) => p.to('float32').unsqueeze(0).expand([config.agents, ...p.shape]).contiguous()),
+      params: params.map((p) =>
+        p
+          .to('float32')
+          .unsqueeze(0)
+          .expand([config.agents, ...p.shape])
+          .contiguous(),
+      ),
       momentum: null,
       perron,
       samplers: [],
       config,
     }),
   );
-  writeRunRecord(dir, { config, environment: environment(), minimum: { risk: record.risk, dataLoss: record.dataLoss, weightDecay: record.weightDecay, gradientNorm: record.gradientNorm }, written: new Date().toISOString() });
+  writeRunRecord(dir, {
+    config,
+    environment: environment(),
+    minimum: {
+      risk: record.risk,
+      dataLoss: record.dataLoss,
+      weightDecay: record.weightDecay,
+      gradientNorm: record.gradientNorm,
+    },
+    written: new Date().toISOString(),
+  });
   writeFileAtomic(minimumFile(dir), `${JSON.stringify(record, null, 2)}\n`);
 }
 
@@ -72,7 +95,11 @@ export function saveMinimum(dir: string, config: TrainConfig, paramNames: string
  * @throws DataError when it is missing or its checkpoint is damaged or not finite
  */
 export function loadMinimum(path: string): Minimum {
-  if (!existsSync(path)) throw new DataError(path, 'no such checkpoint file or run directory — give the --out folder of flatdist minimize or train');
+  if (!existsSync(path))
+    throw new DataError(
+      path,
+      'no such checkpoint file or run directory — give the --out folder of flatdist minimize or train',
+    );
   const ck = loadCheckpoint(path);
   const config = makeConfig(ck.config as Record<string, unknown>);
   const params = centroid(ck.params, ck.perron);

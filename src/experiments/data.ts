@@ -46,9 +46,20 @@ export function imageData(spec: ImageDataSpec): ImageData {
   const key = JSON.stringify(spec);
   const hit = cache.get(key);
   if (hit) return hit;
-  const d = loadDataset(spec.dataset, { dataDir: spec.dataDir, trainSubset: spec.trainSubset, testSubset: spec.testSubset, seed: deriveSeed(spec.seed, 'subset') });
+  const d = loadDataset(spec.dataset, {
+    dataDir: spec.dataDir,
+    trainSubset: spec.trainSubset,
+    testSubset: spec.testSubset,
+    seed: deriveSeed(spec.seed, 'subset'),
+  });
   const train = split(d.train, spec.pool);
-  const data = { name: spec.dataset, features: train.x.shape[1], classes: d.train.classes, train, test: split(d.test, spec.pool) };
+  const data = {
+    name: spec.dataset,
+    features: train.x.shape[1],
+    classes: d.train.classes,
+    train,
+    test: split(d.test, spec.pool),
+  };
   cache.set(key, data);
   return data;
 }

@@ -7,7 +7,27 @@ export { escapeSuite, type EscapeSuiteSettings } from './escape-suite.js';
 export { excessSuite, type ExcessSuiteSettings } from './excess-suite.js';
 export { tradeoffSuite, type TradeoffSettings, type TradeoffRun } from './tradeoff-suite.js';
 export { toySuite, type ToySuiteSettings } from './toy-suite.js';
-export { prepareNetwork, predict, networkMatrix, escapeProblem, escapeCurves, type EscapeCurves, type Network, type NetworkSettings, type Prediction } from './network.js';
+export {
+  prepareNetwork,
+  predict,
+  networkMatrix,
+  escapeProblem,
+  escapeCurves,
+  type EscapeCurves,
+  type Network,
+  type NetworkSettings,
+  type Prediction,
+} from './network.js';
 export { findMinimum, type Minimum, type MinimumSettings } from './minimum.js';
 export { imageData, type ImageData } from './data.js';
-export { defaultLandscape, toyRisk, toyRun, toyStarts, toyGrid, inFlatBasin, type ToyLandscape, type ToyRun, type ToyRunSettings } from './toy.js';
+export {
+  defaultLandscape,
+  toyRisk,
+  toyRun,
+  toyStarts,
+  toyGrid,
+  inFlatBasin,
+  type ToyLandscape,
+  type ToyRun,
+  type ToyRunSettings,
+} from './toy.js';

@@ -33,7 +33,8 @@ export interface Minimum {
   stopped: string;
 }
 
-export const toTensors = (model: Model, params: number[][]): Tensor[] => params.map((a, i) => fromArray(Float32Array.from(a), model.paramShapes[i]));
+export const toTensors = (model: Model, params: number[][]): Tensor[] =>
+  params.map((a, i) => fromArray(Float32Array.from(a), model.paramShapes[i]));
 
 /** w* of J = Σ_k p_k J_k of the problem (its A, μ, B and seed are not used: the settings' are). */
 export function findMinimum(problem: EscapeProblem, s: MinimumSettings): Minimum {
@@ -41,7 +42,10 @@ export function findMinimum(problem: EscapeProblem, s: MinimumSettings): Minimum
   const K = problem.parts.length;
   return scope(() => {
     let w = model.init(K, new Generator(deriveSeed(s.seed, 'minimum-init'))).map(keep);
-    const form = unifiedForm('centralized', Array.from({ length: K }, () => Array.from({ length: K }, () => 1 / K)));
+    const form = unifiedForm(
+      'centralized',
+      Array.from({ length: K }, () => Array.from({ length: K }, () => 1 / K)),
+    );
     const settings = { form, stepSize: s.stepSize, local: plainSgd, momentum: null };
     const sampler = new ReplacementSampler(problem.parts, s.batchSize, [deriveSeed(s.seed, 'minimum-batches')]);
     try {
@@ -58,12 +62,18 @@ export function findMinimum(problem: EscapeProblem, s: MinimumSettings): Minimum
     }
     const one = w.map((t) => keep(t.select(0, 0).contiguous()));
     w.forEach((t) => t.dispose());
-    const polished = minimize(riskObjective(globalRisk(problem)), one, { method: 'lbfgs', tolerance: s.tolerance, maxSteps: s.polishSteps });
+    const polished = minimize(riskObjective(globalRisk(problem)), one, {
+      method: 'lbfgs',
+      tolerance: s.tolerance,
+      maxSteps: s.polishSteps,
+    });
     one.forEach((t) => t.dispose());
     const params = polished.params.map((t) => t.toNumbers());
     polished.params.forEach((t) => t.dispose());
     const every = Math.max(1, Math.floor(polished.history.length / 10));
-    const history = polished.history.filter((_, i) => i % every === 0 || i === polished.history.length - 1).map((h) => ({ step: s.steps + h.step, risk: h.risk, gradientNorm: h.gradientNorm }));
+    const history = polished.history
+      .filter((_, i) => i % every === 0 || i === polished.history.length - 1)
+      .map((h) => ({ step: s.steps + h.step, risk: h.risk, gradientNorm: h.gradientNorm }));
     return { params, risk: polished.risk, gradientNorm: polished.gradientNorm, history, stopped: polished.stopped };
   });
 }

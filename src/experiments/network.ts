@@ -56,10 +56,27 @@ export interface Network {
 }
 
 /** The network's escape problem on A (columns summing to one) at step size μ, batch B and seed: every run's J is the whole training set's. */
-export function escapeProblem(network: Pick<Network, 'model' | 'train' | 'parts'>, A: Matrix, stepSize: number, batchSize: number, seed: number): EscapeProblem {
+export function escapeProblem(
+  network: Pick<Network, 'model' | 'train' | 'parts'>,
+  A: Matrix,
+  stepSize: number,
+  batchSize: number,
+  seed: number,
+): EscapeProblem {
   const K = network.parts.length;
   return {
-    config: { agents: K, topology: 'given', stepSize, batchSize, schedule: { kind: 'constant' }, weightDecay: 0, clipNorm: null, momentum: 0, evalSubset: network.train.y.shape[0], seed },
+    config: {
+      agents: K,
+      topology: 'given',
+      stepSize,
+      batchSize,
+      schedule: { kind: 'constant' },
+      weightDecay: 0,
+      clipNorm: null,
+      momentum: 0,
+      evalSubset: network.train.y.shape[0],
+      seed,
+    },
     model: network.model,
     train: network.train,
     parts: network.parts,
@@ -80,39 +97,78 @@ export interface EscapeCurves {
 }
 
 /** One algorithm's escape from w* (runEscape), per replica, as the suites store it. */
-export function escapeCurves(problem: EscapeProblem, wStar: Tensor[], algorithm: Algorithm, o: Omit<EscapeOptions, 'algorithms'>): EscapeCurves {
+export function escapeCurves(
+  problem: EscapeProblem,
+  wStar: Tensor[],
+  algorithm: Algorithm,
+  o: Omit<EscapeOptions, 'algorithms'>,
+): EscapeCurves {
   const [curve] = runEscape(problem, wStar, { ...o, algorithms: [algorithm] }).curves;
-  return { algorithm, steps: curve.points.map((p) => p.step), centroid: curve.perSeed.centroid, agents: curve.perSeed.agentAverage, seconds: curve.seconds };
+  return {
+    algorithm,
+    steps: curve.points.map((p) => p.step),
+    centroid: curve.perSeed.centroid,
+    agents: curve.perSeed.agentAverage,
+    seconds: curve.seconds,
+  };
 }
 
 export async function prepareNetwork(store: WorkStore, s: NetworkSettings): Promise<Network> {
-  const images = imageData({ dataset: s.dataset, dataDir: s.dataDir, trainSubset: s.trainSubset, testSubset: 1, pool: s.pool, seed: s.seed });
+  const images = imageData({
+    dataset: s.dataset,
+    dataDir: s.dataDir,
+    trainSubset: s.trainSubset,
+    testSubset: 1,
+    pool: s.pool,
+    seed: s.seed,
+  });
   const K = s.agents;
-  const parts = partition(images.train.labels, images.classes, K, parsePartition(s.partition), deriveSeed(s.seed, 'partition'));
+  const parts = partition(
+    images.train.labels,
+    images.classes,
+    K,
+    parsePartition(s.partition),
+    deriveSeed(s.seed, 'partition'),
+  );
   const model = makeModel({ model: 'mlp', inputShape: [images.features], classes: images.classes, hidden: s.hidden });
   const base = { model, train: { x: images.train.x, y: images.train.y }, parts };
   // A, μ and B do not enter J, w* or the linearized model.
-  const problem = escapeProblem(base, combinationMatrix('metropolis', makeGraph({ topology: 'complete', agents: K })), s.minimum.stepSize, s.minimum.batchSize, s.seed);
+  const problem = escapeProblem(
+    base,
+    combinationMatrix('metropolis', makeGraph({ topology: 'complete', agents: K })),
+    s.minimum.stepSize,
+    s.minimum.batchSize,
+    s.seed,
+  );
   const minimum = await store.unit('network/minimum', () => findMinimum(problem, { ...s.minimum, seed: s.seed }));
   const wStar = toTensors(model, minimum.params).map(keep);
-  const linearization = await store.unit('network/linearization', (): LinearizationRecord => scope(() => {
-    const e = estimateLinearized(problem, wStar, { maxFull: 0, maxExplicit: 4096, rank: s.rank, curvatures: 20 });
-    return {
-      rank: e.rank,
-      eigenvalues: e.curvatures,
-      traceShare: e.traceCaptured?.fraction ?? 1,
-      noiseTrace: e.model.R.mul(e.model.p.reshape([K, 1, 1])).sum(0).trace().item(),
-      heterogeneity: e.model.d.square().sum().item() / K,
-      H: e.model.H.toNumbers(), d: e.model.d.toNumbers(), R: e.model.R.toNumbers(),
-    };
-  }));
+  const linearization = await store.unit('network/linearization', (): LinearizationRecord =>
+    scope(() => {
+      const e = estimateLinearized(problem, wStar, { maxFull: 0, maxExplicit: 4096, rank: s.rank, curvatures: 20 });
+      return {
+        rank: e.rank,
+        eigenvalues: e.curvatures,
+        traceShare: e.traceCaptured?.fraction ?? 1,
+        noiseTrace: e.model.R.mul(e.model.p.reshape([K, 1, 1]))
+          .sum(0)
+          .trace()
+          .item(),
+        heterogeneity: e.model.d.square().sum().item() / K,
+        H: e.model.H.toNumbers(),
+        d: e.model.d.toNumbers(),
+        R: e.model.R.toNumbers(),
+      };
+    }),
+  );
   const { rank: r } = linearization;
-  const theory = scope(() => linearizedModel(
-    fromArray(Float64Array.from(linearization.H), [K, r, r]),
-    fromArray(Float64Array.from(linearization.d), [K, r]),
-    fromArray(Float64Array.from(linearization.R), [K, r, r]),
-    fromArray(Float64Array.from(problem.perron)),
-  ));
+  const theory = scope(() =>
+    linearizedModel(
+      fromArray(Float64Array.from(linearization.H), [K, r, r]),
+      fromArray(Float64Array.from(linearization.d), [K, r]),
+      fromArray(Float64Array.from(linearization.R), [K, r, r]),
+      fromArray(Float64Array.from(problem.perron)),
+    ),
+  );
   for (const t of [theory.H, theory.d, theory.R, theory.p]) keep(t);
   return { settings: s, ...base, wStar, minimum, linearization, theory };
 }
@@ -132,7 +188,14 @@ export interface Prediction {
 }
 
 /** The theory's excess-risk curves at `steps` for an algorithm on A with step size μ and batch B. */
-export function predict(network: Network, algorithm: Algorithm, A: Matrix, stepSize: number, batchSize: number, steps: number[]): Prediction {
+export function predict(
+  network: Network,
+  algorithm: Algorithm,
+  A: Matrix,
+  stepSize: number,
+  batchSize: number,
+  steps: number[],
+): Prediction {
   return scope(() => {
     const form = unifiedForm(algorithm, A, 'float64');
     const settings = { form, stepSize, batchSize };

@@ -43,9 +43,12 @@ export interface Reproduction {
  */
 function checkInputs(o: ReproduceOptions, s: ScaleSettings): void {
   if (o.dataDir !== undefined && !s.tradeoff.datasets.includes('cifar10')) {
-    throw new UserError(`--data-dir adds CIFAR-10 to the full trade-off suite only; the ${o.scale} scale does not read it — drop --data-dir, or use --full`);
+    throw new UserError(
+      `--data-dir adds CIFAR-10 to the full trade-off suite only; the ${o.scale} scale does not read it — drop --data-dir, or use --full`,
+    );
   }
-  for (const dataset of new Set([s.network.dataset, ...s.tradeoff.datasets])) checkDataset(dataset, dataset === 'cifar10' ? o.dataDir : undefined);
+  for (const dataset of new Set([s.network.dataset, ...s.tradeoff.datasets]))
+    checkDataset(dataset, dataset === 'cifar10' ? o.dataDir : undefined);
 }
 
 export async function reproduce(o: ReproduceOptions): Promise<Reproduction> {

@@ -36,35 +36,86 @@ export async function toySuite(store: WorkStore, s: ToySuiteSettings): Promise<S
     for (const r of byAlgorithm) {
       const count = r.flat.filter(Boolean).length;
       const f = proportionInterval(count, r.flat.length);
-      fractions.push({ start: startLabel[start], algorithm: algorithmLabel(r.algorithm), fraction: f.estimate, lo: f.lo, hi: f.hi });
+      fractions.push({
+        start: startLabel[start],
+        algorithm: algorithmLabel(r.algorithm),
+        fraction: f.estimate,
+        lo: f.lo,
+        hi: f.hi,
+      });
       let diff: Interval | null = null;
       if (centralized && r !== centralized) {
-        diff = bootstrapStatistic(r.flat.length, (idx) => mean(idx.map((i) => Number(r.flat[i]) - Number(centralized.flat[i]))), { seed: s.seed });
+        diff = bootstrapStatistic(
+          r.flat.length,
+          (idx) => mean(idx.map((i) => Number(r.flat[i]) - Number(centralized.flat[i]))),
+          { seed: s.seed },
+        );
         differences.push({ start, algorithm: r.algorithm, difference: diff });
       }
-      rows.push([startLabel[start], algorithmLabel(r.algorithm), r.flat.length, f.estimate, `[${f.lo.toFixed(3)}, ${f.hi.toFixed(3)}]`, diff ? `${diff.estimate.toFixed(3)} [${diff.lo.toFixed(3)}, ${diff.hi.toFixed(3)}]` : '—', mean(r.risk)]);
+      rows.push([
+        startLabel[start],
+        algorithmLabel(r.algorithm),
+        r.flat.length,
+        f.estimate,
+        `[${f.lo.toFixed(3)}, ${f.hi.toFixed(3)}]`,
+        diff ? `${diff.estimate.toFixed(3)} [${diff.lo.toFixed(3)}, ${diff.hi.toFixed(3)}]` : '—',
+        mean(r.risk),
+      ]);
     }
   }
   const table: Table = {
     title: 'Fraction of replicas ending in the flat basin',
-    columns: ['start', 'algorithm', 'replicas', 'flat fraction', '95% interval (Wilson)', 'minus centralized [95% bootstrap]', 'mean final J(w_c)'],
+    columns: [
+      'start',
+      'algorithm',
+      'replicas',
+      'flat fraction',
+      '95% interval (Wilson)',
+      'minus centralized [95% bootstrap]',
+      'mean final J(w_c)',
+    ],
     rows,
   };
   const above = differences.filter((d) => d.difference.lo > 0).length;
   const below = differences.filter((d) => d.difference.hi < 0).length;
-  const status: Status = differences.length === 0 ? 'inconclusive' : above === differences.length ? 'holds' : below === differences.length ? 'fails' : above > 0 ? 'mixed' : below > 0 ? 'fails' : 'inconclusive';
-  const describe = (d: (typeof differences)[number]): string => `${algorithmLabel(d.algorithm)} ${d.difference.estimate >= 0 ? '+' : ''}${(100 * d.difference.estimate).toFixed(0)} points [${(100 * d.difference.lo).toFixed(0)}, ${(100 * d.difference.hi).toFixed(0)}] (${startLabel[d.start as 'sharp' | 'uniform']})`;
+  const status: Status =
+    differences.length === 0
+      ? 'inconclusive'
+      : above === differences.length
+        ? 'holds'
+        : below === differences.length
+          ? 'fails'
+          : above > 0
+            ? 'mixed'
+            : below > 0
+              ? 'fails'
+              : 'inconclusive';
+  const describe = (d: (typeof differences)[number]): string =>
+    `${algorithmLabel(d.algorithm)} ${d.difference.estimate >= 0 ? '+' : ''}${(100 * d.difference.estimate).toFixed(0)} points [${(100 * d.difference.lo).toFixed(0)}, ${(100 * d.difference.hi).toFixed(0)}] (${startLabel[d.start as 'sharp' | 'uniform']})`;
   const statement = `Flat-basin fraction minus centralized's: ${differences.map(describe).join('; ')}.`;
-  const figures: Figure[] = [densityFigure(runs, s), {
-    id: 'toy-fractions',
-    title: 'Fraction in the flat basin',
-    caption: 'Fraction of replicas whose final centroid lies in the flat basin (gradient descent from it reaches the flat minimum), with 95% Wilson intervals.',
-    spec: pointsWithErrors({ rows: fractions, x: { field: 'start', title: '' }, y: { field: 'fraction', title: 'fraction in flat basin', zero: true }, lo: 'lo', hi: 'hi', colourLabels: labels, width: 160 * s.starts.length }),
-  }];
+  const figures: Figure[] = [
+    densityFigure(runs, s),
+    {
+      id: 'toy-fractions',
+      title: 'Fraction in the flat basin',
+      caption:
+        'Fraction of replicas whose final centroid lies in the flat basin (gradient descent from it reaches the flat minimum), with 95% Wilson intervals.',
+      spec: pointsWithErrors({
+        rows: fractions,
+        x: { field: 'start', title: '' },
+        y: { field: 'fraction', title: 'fraction in flat basin', zero: true },
+        lo: 'lo',
+        hi: 'hi',
+        colourLabels: labels,
+        width: 160 * s.starts.length,
+      }),
+    },
+  ];
   return {
     id: 'toy',
     title: 'A sharp and a flat minimum in two dimensions',
-    claim: 'Decentralized strategies favour flatter minima: on a landscape with a sharp and a flat minimum they end in the flat one more often than centralized SGD.',
+    claim:
+      'Decentralized strategies favour flatter minima: on a landscape with a sharp and a flat minimum they end in the flat one more often than centralized SGD.',
     method: `Two Gaussian wells of equal depth, widths ${l.sharp.width} (sharp, at (${l.sharp.centre})) and ${l.flat.width} (flat, at (${l.flat.centre})); ${s.agents} agents on a ${s.topology} (Metropolis), each with a heterogeneous tilt b_k (scale ${s.heterogeneity}, Σb_k = 0) and gradient noise σ/√B (σ = ${s.noise}, B = ${s.batchSize}); μ = ${s.stepSize}, ${s.steps} steps, ${s.replicas} replicas per algorithm. The basin of a final centroid is where gradient descent on the global risk from it ends.`,
     verdict: { status, statement },
     interpretation: interpret(differences, runs),
@@ -77,14 +128,19 @@ export async function toySuite(store: WorkStore, s: ToySuiteSettings): Promise<S
 }
 
 /** What the runs show, start by start: who leaves the sharp well, and the price paid in final risk. */
-function interpret(differences: { start: string; algorithm: string; difference: Interval }[], runs: Record<string, ToyRun[]>): string {
+function interpret(
+  differences: { start: string; algorithm: string; difference: Interval }[],
+  runs: Record<string, ToyRun[]>,
+): string {
   const sentences = Object.entries(runs).map(([start, rs]) => {
     const ds = differences.filter((d) => d.start === start);
     const more = ds.filter((d) => d.difference.lo > 0).map((d) => algorithmLabel(d.algorithm));
     const same = ds.filter((d) => d.difference.lo <= 0 && d.difference.hi >= 0).map((d) => algorithmLabel(d.algorithm));
     const risk = rs.map((r) => `${algorithmLabel(r.algorithm)} ${mean(r.risk).toFixed(2)}`).join(', ');
     const where = start === 'sharp' ? 'From the sharp minimum' : 'From uniform random starts';
-    const who = more.length ? `${more.join(' and ')} end${more.length === 1 ? 's' : ''} in the flat basin more often than centralized SGD` : 'no decentralized strategy ends in the flat basin more often than centralized SGD';
+    const who = more.length
+      ? `${more.join(' and ')} end${more.length === 1 ? 's' : ''} in the flat basin more often than centralized SGD`
+      : 'no decentralized strategy ends in the flat basin more often than centralized SGD';
     return `${where}, ${who}${same.length ? ` (${same.join(' and ')}: no clear difference)` : ''}; mean final risk J(w_c): ${risk}.`;
   });
   return `${sentences.join(' ')} The agents' disagreement — heterogeneous tilts held together by the combination step — destabilizes the narrow well, which a network of spread-out agents cannot sit in; the same disagreement leaves the centroid off the bottom of the well it ends in, a higher risk: the optimization-error side of the trade-off.`;
@@ -96,7 +152,13 @@ function densityFigure(runs: Record<string, ToyRun[]>, s: ToySuiteSettings): Fig
   const cells = 18;
   const dx = (x1 - x0) / cells;
   const dy = (y1 - y0) / cells;
-  const background = toyGrid(l, cells).map((g) => ({ ...g, x2: g.x + dx / 2, x1: g.x - dx / 2, y2: g.y + dy / 2, y1: g.y - dy / 2 }));
+  const background = toyGrid(l, cells).map((g) => ({
+    ...g,
+    x2: g.x + dx / 2,
+    x1: g.x - dx / 2,
+    y2: g.y + dy / 2,
+    y1: g.y - dy / 2,
+  }));
   const xScale = { domain: [x0, x1], nice: false, zero: false };
   const yScale = { domain: [y0, y1], nice: false, zero: false };
   const minima = [
@@ -105,7 +167,11 @@ function densityFigure(runs: Record<string, ToyRun[]>, s: ToySuiteSettings): Fig
   ];
   const rows = Object.entries(runs).map(([start, rs]) =>
     rs.map((r) => ({
-      title: { text: `${algorithmLabel(r.algorithm)}`, subtitle: startLabel[start as 'sharp' | 'uniform'], fontSize: 13 },
+      title: {
+        text: `${algorithmLabel(r.algorithm)}`,
+        subtitle: startLabel[start as 'sharp' | 'uniform'],
+        fontSize: 13,
+      },
       width: 200,
       height: Math.round((200 * (y1 - y0)) / (x1 - x0)),
       layer: [
@@ -121,18 +187,30 @@ function densityFigure(runs: Record<string, ToyRun[]>, s: ToySuiteSettings): Fig
           },
         },
         {
-          data: { values: r.ends.map(([x, y]) => ({ x: Math.min(x1, Math.max(x0, x)), y: Math.min(y1, Math.max(y0, y)) })) },
+          data: {
+            values: r.ends.map(([x, y]) => ({ x: Math.min(x1, Math.max(x0, x)), y: Math.min(y1, Math.max(y0, y)) })),
+          },
           mark: { type: 'rect', opacity: 0.85 },
           encoding: {
             x: { field: 'x', bin: { maxbins: 30, extent: [x0, x1] }, type: 'quantitative', scale: xScale },
             y: { field: 'y', bin: { maxbins: 18, extent: [y0, y1] }, type: 'quantitative', scale: yScale },
-            color: { aggregate: 'count', type: 'quantitative', title: 'final centroids', scale: { scheme: 'oranges' }, legend: { orient: 'bottom' } },
+            color: {
+              aggregate: 'count',
+              type: 'quantitative',
+              title: 'final centroids',
+              scale: { scheme: 'oranges' },
+              legend: { orient: 'bottom' },
+            },
           },
         },
         {
           data: { values: minima },
           mark: { type: 'point', shape: 'cross', size: 90, filled: true },
-          encoding: { x: { field: 'x', type: 'quantitative', scale: xScale }, y: { field: 'y', type: 'quantitative', scale: yScale }, color: { value: '#2166ac' } },
+          encoding: {
+            x: { field: 'x', type: 'quantitative', scale: xScale },
+            y: { field: 'y', type: 'quantitative', scale: yScale },
+            color: { value: '#2166ac' },
+          },
         },
       ],
       resolve: { scale: { color: 'independent' } },
@@ -142,6 +220,9 @@ function densityFigure(runs: Record<string, ToyRun[]>, s: ToySuiteSettings): Fig
     id: 'toy-density',
     title: 'Where each algorithm ends up',
     caption: `Density of final centroids over ${s.replicas} replicas (orange: count per cell) on the landscape (grey: the global risk, darker is lower). Blue crosses mark the sharp (left) and flat (right) minima.`,
-    spec: chart({ vconcat: rows.map((panels) => ({ hconcat: panels, resolve: { scale: { color: 'independent' } } })), resolve: { scale: { color: 'independent' } } }),
+    spec: chart({
+      vconcat: rows.map((panels) => ({ hconcat: panels, resolve: { scale: { color: 'independent' } } })),
+      resolve: { scale: { color: 'independent' } },
+    }),
   };
 }

@@ -44,7 +44,6 @@ export const defaultLandscape: ToyLandscape = {
   box: [-2.5, 3, -1.5, 1.5],
 };
 
-
 export interface ToyRunSettings {
   algorithm: Algorithm;
   agents: number;
@@ -64,15 +63,29 @@ export interface ToyRunSettings {
 
 /** J(w) for points w [..., 2]: [...]. */
 export function toyRisk(l: ToyLandscape, w: Tensor): Tensor {
-  const well = (c: Well): Tensor => w.sub(tensor(c.centre, w.dtype)).square().sum(-1).div(-2 * c.width * c.width).exp().mul(-l.depth);
-  return well(l.sharp).add(well(l.flat)).add(w.square().sum(-1).div(2 * l.confinement ** 2));
+  const well = (c: Well): Tensor =>
+    w
+      .sub(tensor(c.centre, w.dtype))
+      .square()
+      .sum(-1)
+      .div(-2 * c.width * c.width)
+      .exp()
+      .mul(-l.depth);
+  return well(l.sharp)
+    .add(well(l.flat))
+    .add(
+      w
+        .square()
+        .sum(-1)
+        .div(2 * l.confinement ** 2),
+    );
 }
 
 /** Which basin gradient descent on J from each point [n, 2] ends in: true for the flat one. */
 export function inFlatBasin(l: ToyLandscape, points: number[][]): boolean[] {
   const ends = scope(() => {
     let w = fromArray(Float64Array.from(points.flat()), [points.length, 2]);
-    const mu = 0.2 * l.sharp.width ** 2 / l.depth;
+    const mu = (0.2 * l.sharp.width ** 2) / l.depth;
     for (let i = 0; i < 4000; i++) {
       w = scope(() => {
         const x = w.detach().requiresGrad_();
@@ -106,16 +119,23 @@ export function toyStarts(l: ToyLandscape, replicas: number, seed: number): numb
 export function toyRun(l: ToyLandscape, s: ToyRunSettings): ToyRun {
   const { agents: K, replicas: R } = s;
   const starts = s.start === 'sharp' ? Array.from({ length: R }, () => [...l.sharp.centre]) : toyStarts(l, R, s.seed);
-  const A = combinationMatrix('metropolis', makeGraph({ topology: s.topology, agents: K, seed: deriveSeed(s.seed, 'graph') }));
+  const A = combinationMatrix(
+    'metropolis',
+    makeGraph({ topology: s.topology, agents: K, seed: deriveSeed(s.seed, 'graph') }),
+  );
   return scope(() => {
     const form = unifiedForm(s.algorithm, A, 'float64');
     const mixer = replicaMixer(R);
     // b_k: drawn afresh for every replica (the same for every algorithm), centred so Σ_k b_k = 0.
-    const draws = randn([R, K, 2], new Generator(deriveSeed(s.seed, 'toy-heterogeneity')), 'float64').mul(s.heterogeneity);
+    const draws = randn([R, K, 2], new Generator(deriveSeed(s.seed, 'toy-heterogeneity')), 'float64').mul(
+      s.heterogeneity,
+    );
     const b = keep(draws.sub(draws.mean(1, true)).reshape([R * K, 2]));
     const noiseGen = new Generator(deriveSeed(s.seed, 'toy-noise'));
     const noiseScale = s.noise / Math.sqrt(s.batchSize);
-    let w = [keep(fromArray(Float64Array.from(starts.flatMap((p) => Array.from({ length: K }, () => p).flat())), [R * K, 2]))];
+    let w = [
+      keep(fromArray(Float64Array.from(starts.flatMap((p) => Array.from({ length: K }, () => p).flat())), [R * K, 2])),
+    ];
     const settings = { form, stepSize: s.stepSize, local: plainSgd, momentum: null, mixer };
     for (let n = 0; n < s.steps; n++) {
       const next = scope(() => {
@@ -140,7 +160,9 @@ export function toyRun(l: ToyLandscape, s: ToyRunSettings): ToyRun {
 export function toyGrid(l: ToyLandscape, cells: number): { x: number; y: number; risk: number }[] {
   const [x0, x1, y0, y1] = l.box;
   const pts: number[][] = [];
-  for (let i = 0; i < cells; i++) for (let j = 0; j < cells; j++) pts.push([x0 + ((i + 0.5) * (x1 - x0)) / cells, y0 + ((j + 0.5) * (y1 - y0)) / cells]);
+  for (let i = 0; i < cells; i++)
+    for (let j = 0; j < cells; j++)
+      pts.push([x0 + ((i + 0.5) * (x1 - x0)) / cells, y0 + ((j + 0.5) * (y1 - y0)) / cells]);
   const risk = scope(() => toyRisk(l, fromArray(Float64Array.from(pts.flat()), [pts.length, 2])).toNumbers());
   return pts.map(([x, y], i) => ({ x, y, risk: risk[i] }));
 }

@@ -23,14 +23,19 @@ export class WorkStore {
    * Units live in <out>/work/<namespace>/: a namespace per scale, so a quick and a full
    * reproduction in one folder never take each other's results.
    */
-  constructor(out: string, namespace: string, private readonly log: WorkLog = () => {}) {
+  constructor(
+    out: string,
+    namespace: string,
+    private readonly log: WorkLog = () => {},
+  ) {
     this.dir = join(out, 'work', namespace);
     makeFolder(this.dir);
   }
 
   /** The file of a unit; ids are path-safe names like 'escape/b1024'. */
   path(id: string): string {
-    if (!/^[a-z0-9][a-z0-9._/-]*$/i.test(id) || id.includes('..')) throw new RangeError(`WorkStore: unit id '${id}' must be a plain name`);
+    if (!/^[a-z0-9][a-z0-9._/-]*$/i.test(id) || id.includes('..'))
+      throw new RangeError(`WorkStore: unit id '${id}' must be a plain name`);
     return join(this.dir, `${id.replaceAll('/', '__')}.json`);
   }
 
@@ -47,7 +52,10 @@ export class WorkStore {
       try {
         return (JSON.parse(readFileSync(file, 'utf8')) as { result: T }).result;
       } catch {
-        throw new DataError(file, 'a stored unit of work is not JSON (changed after it was written?) — delete it to compute it again');
+        throw new DataError(
+          file,
+          'a stored unit of work is not JSON (changed after it was written?) — delete it to compute it again',
+        );
       }
     }
     const started = Date.now();
@@ -64,6 +72,9 @@ export class WorkStore {
   totalSeconds(): number {
     return readdirSync(this.dir)
       .filter((f) => f.endsWith('.json'))
-      .reduce((s, f) => s + ((JSON.parse(readFileSync(join(this.dir, f), 'utf8')) as { seconds?: number }).seconds ?? 0), 0);
+      .reduce(
+        (s, f) => s + ((JSON.parse(readFileSync(join(this.dir, f), 'utf8')) as { seconds?: number }).seconds ?? 0),
+        0,
+      );
   }
 }

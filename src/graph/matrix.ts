@@ -69,7 +69,8 @@ const base: Record<string, (g: Graph) => Matrix> = { metropolis, uniform, laplac
 export function combinationMatrix(rule: string, g: Graph): Matrix {
   const lazyRule = rule.startsWith('lazy-');
   const name = lazyRule ? rule.slice('lazy-'.length) : rule;
-  if (!Object.hasOwn(base, name)) throw new ConfigError('rule', `unknown combination rule '${rule}' — one of: ${rules.join(', ')}`);
+  if (!Object.hasOwn(base, name))
+    throw new ConfigError('rule', `unknown combination rule '${rule}' — one of: ${rules.join(', ')}`);
   return lazyRule ? lazy(base[name](g)) : base[name](g);
 }
 
@@ -113,7 +114,10 @@ export function fromMatrixFile(path: string, graph?: Graph): Matrix {
   try {
     text = readFileSync(path, 'utf8');
   } catch (e) {
-    throw new DataError(path, `cannot read the matrix (${(e as NodeJS.ErrnoException).code ?? String(e)}) — give a JSON [[…], …] or CSV file, row l holding a_{l0}, …, a_{l,K−1}`);
+    throw new DataError(
+      path,
+      `cannot read the matrix (${(e as NodeJS.ErrnoException).code ?? String(e)}) — give a JSON [[…], …] or CSV file, row l holding a_{l0}, …, a_{l,K−1}`,
+    );
   }
   const A = text.trimStart().startsWith('[') ? parseJsonMatrix(path, text) : parseCsvMatrix(path, text);
   validateCombination(A, graph, path);
@@ -141,7 +145,11 @@ function parseCsvMatrix(path: string, text: string): Matrix {
     const cells = row.split(/[,;\s]+/);
     const values = cells.map(Number);
     const bad = values.findIndex((v, j) => cells[j] === '' || Number.isNaN(v));
-    if (bad >= 0) throw new DataError(path, `line ${i + 1}, cell ${bad + 1} is "${cells[bad]}", not a number — expected one matrix row per line, comma-separated`);
+    if (bad >= 0)
+      throw new DataError(
+        path,
+        `line ${i + 1}, cell ${bad + 1} is "${cells[bad]}", not a number — expected one matrix row per line, comma-separated`,
+      );
     A.push(values);
   });
   return A;

@@ -73,7 +73,10 @@ const describe = (g: Graph): Pick<GraphReport, 'agents' | 'edges' | 'topology' |
  */
 function onePeerReport(o: GraphOptions): GraphReport {
   if (o.rule !== undefined || o.matrix !== undefined) {
-    throw new ConfigError('rule', 'one-peer-exponential fixes its weights (each agent averages 1/2, 1/2 with one peer) — give neither a rule nor a matrix');
+    throw new ConfigError(
+      'rule',
+      'one-peer-exponential fixes its weights (each agent averages 1/2, 1/2 with one peer) — give neither a rule nor a matrix',
+    );
   }
   const g = makeGraph({ topology: 'one-peer-exponential', agents: o.agents ?? Number.NaN });
   const K = g.agents;
@@ -91,4 +94,3 @@ function onePeerReport(o: GraphOptions): GraphReport {
     matrix: period[0],
   };
 }
-

@@ -24,12 +24,16 @@ const spectralRadius = (M: Tensor): number =>
 export function perronVector(A: Matrix): number[] {
   const K = A.length;
   if (isDoublyStochastic(A)) return new Array<number>(K).fill(1 / K);
-  const system = A.map((row, l) => (l === K - 1 ? new Array<number>(K).fill(1) : row.map((a, k) => a - (l === k ? 1 : 0))));
+  const system = A.map((row, l) =>
+    l === K - 1 ? new Array<number>(K).fill(1) : row.map((a, k) => a - (l === k ? 1 : 0)),
+  );
   const rhs = Array.from({ length: K }, (_, l) => [l === K - 1 ? 1 : 0]);
   try {
     return scope(() => solve(asTensor(system), asTensor(rhs)).toNumbers());
   } catch (e) {
-    throw new UserError(`the combination matrix has no unique Perron vector (its graph is disconnected?): ${(e as Error).message.split('\n')[0]}`);
+    throw new UserError(
+      `the combination matrix has no unique Perron vector (its graph is disconnected?): ${(e as Error).message.split('\n')[0]}`,
+    );
   }
 }
 
@@ -44,7 +48,11 @@ export function mixingRate(A: Matrix, p: number[] = perronVector(A)): number {
  */
 export function periodicMixingRate(As: Matrix[]): number {
   if (As.length === 0) throw new UserError('a time-varying combination needs at least one matrix per period');
-  const product = scope(() => As.slice(1).reduce((P, A) => P.matmul(asTensor(A)), asTensor(As[0])).toNumbers());
+  const product = scope(() =>
+    As.slice(1)
+      .reduce((P, A) => P.matmul(asTensor(A)), asTensor(As[0]))
+      .toNumbers(),
+  );
   const K = As[0].length;
   const Phi = Array.from({ length: K }, (_, l) => product.slice(l * K, (l + 1) * K));
   const rho = mixingRate(Phi);
@@ -54,7 +62,10 @@ export function periodicMixingRate(As: Matrix[]): number {
 
 /** Columns sum to one (Aᵀ1 = 1) and no entry is negative. */
 export function isLeftStochastic(A: Matrix, tol = columnSumTolerance): boolean {
-  return A.every((row) => row.every((a) => a >= 0)) && A.every((_, k) => Math.abs(A.reduce((s, row) => s + row[k], 0) - 1) <= tol);
+  return (
+    A.every((row) => row.every((a) => a >= 0)) &&
+    A.every((_, k) => Math.abs(A.reduce((s, row) => s + row[k], 0) - 1) <= tol)
+  );
 }
 
 /** Left-stochastic and rows summing to one as well (A1 = 1). */
@@ -62,7 +73,8 @@ export function isDoublyStochastic(A: Matrix, tol = columnSumTolerance): boolean
   return isLeftStochastic(A, tol) && A.every((row) => Math.abs(row.reduce((s, a) => s + a, 0) - 1) <= tol);
 }
 
-export const isSymmetric = (A: Matrix, tol = 0): boolean => A.every((row, l) => row.every((a, k) => Math.abs(a - A[k][l]) <= tol));
+export const isSymmetric = (A: Matrix, tol = 0): boolean =>
+  A.every((row, l) => row.every((a, k) => Math.abs(a - A[k][l]) <= tol));
 
 export interface Spectrum {
   perron: number[];

@@ -13,7 +13,8 @@ export interface Graph {
 }
 
 function checkAgents(K: number, field = 'agents'): void {
-  if (!Number.isInteger(K) || K < 1) throw new ConfigError(field, `needs a whole number ≥ 1 (at least one agent), got ${Number.isNaN(K) ? 'none' : K}`);
+  if (!Number.isInteger(K) || K < 1)
+    throw new ConfigError(field, `needs a whole number ≥ 1 (at least one agent), got ${Number.isNaN(K) ? 'none' : K}`);
 }
 
 /** Edges normalized to l < k, without self-loops or repeats, in sorted order. */
@@ -36,18 +37,30 @@ const range = (n: number): number[] => Array.from({ length: Math.max(n, 0) }, (_
 
 export function ring(K: number): Graph {
   checkAgents(K);
-  return graphOf('ring', K, range(K).map((k): [number, number] => [k, (k + 1) % K]));
+  return graphOf(
+    'ring',
+    K,
+    range(K).map((k): [number, number] => [k, (k + 1) % K]),
+  );
 }
 
 export function line(K: number): Graph {
   checkAgents(K);
-  return graphOf('line', K, range(K - 1).map((k): [number, number] => [k, k + 1]));
+  return graphOf(
+    'line',
+    K,
+    range(K - 1).map((k): [number, number] => [k, k + 1]),
+  );
 }
 
 /** Agent 0 is the hub. */
 export function star(K: number): Graph {
   checkAgents(K);
-  return graphOf('star', K, range(K - 1).map((k): [number, number] => [0, k + 1]));
+  return graphOf(
+    'star',
+    K,
+    range(K - 1).map((k): [number, number] => [0, k + 1]),
+  );
 }
 
 export function complete(K: number): Graph {
@@ -81,7 +94,8 @@ const isPowerOfTwo = (K: number): boolean => Number.isInteger(K) && K >= 1 && (K
 /** K = 2^d agents; l and k linked when their binary labels differ in one bit. */
 export function hypercube(K: number): Graph {
   checkAgents(K);
-  if (!isPowerOfTwo(K)) throw new ConfigError('agents', `a hypercube needs a power of two agents (1, 2, 4, 8, …), got ${K}`);
+  if (!isPowerOfTwo(K))
+    throw new ConfigError('agents', `a hypercube needs a power of two agents (1, 2, 4, 8, …), got ${K}`);
   const pairs: [number, number][] = [];
   for (let k = 0; k < K; k++) for (let bit = 1; bit < K; bit <<= 1) pairs.push([k, k ^ bit]);
   return graphOf('hypercube', K, pairs);
@@ -118,7 +132,10 @@ export function erdosRenyi(K: number, p: number, seed: number): Graph {
     const g = graphOf('erdos-renyi', K, pairs);
     if (isConnected(g)) return g;
   }
-  throw new ConfigError('p', `no connected Erdős–Rényi graph with K = ${K}, p = ${p} in ${maxDraws} draws — raise p (≈ ln K / K is the threshold)`);
+  throw new ConfigError(
+    'p',
+    `no connected Erdős–Rényi graph with K = ${K}, p = ${p} in ${maxDraws} draws — raise p (≈ ln K / K is the threshold)`,
+  );
 }
 
 /** K points uniform in the unit square, linked when at most radius apart; seeded, redrawn until connected. */
@@ -137,7 +154,10 @@ export function randomGeometric(K: number, radius: number, seed: number): Graph 
     const g = graphOf('geometric', K, pairs);
     if (isConnected(g)) return g;
   }
-  throw new ConfigError('radius', `no connected random geometric graph with K = ${K}, radius = ${radius} in ${maxDraws} draws — raise the radius (≈ √(ln K / (πK)) is the threshold)`);
+  throw new ConfigError(
+    'radius',
+    `no connected random geometric graph with K = ${K}, radius = ${radius} in ${maxDraws} draws — raise the radius (≈ √(ln K / (πK)) is the threshold)`,
+  );
 }
 
 /**
@@ -149,7 +169,10 @@ export function fromEdgeList(path: string): Graph {
   try {
     text = readFileSync(path, 'utf8');
   } catch (e) {
-    throw new DataError(path, `cannot read the edge list (${(e as NodeJS.ErrnoException).code ?? String(e)}) — give a JSON [[l, k], …] or CSV "l,k" file`);
+    throw new DataError(
+      path,
+      `cannot read the edge list (${(e as NodeJS.ErrnoException).code ?? String(e)}) — give a JSON [[l, k], …] or CSV "l,k" file`,
+    );
   }
   const pairs = text.trimStart().startsWith('[') ? parseJsonEdges(path, text) : parseCsvEdges(path, text);
   if (pairs.length === 0) throw new DataError(path, 'the edge list has no edges — give at least one pair l,k');
@@ -171,7 +194,10 @@ function parseJsonEdges(path: string, text: string): [number, number][] {
   if (!Array.isArray(data)) throw new DataError(path, 'expected a JSON array of pairs [[l, k], …]');
   return data.map((pair: unknown, i): [number, number] => {
     if (!Array.isArray(pair) || pair.length !== 2 || !isLabel(pair[0]) || !isLabel(pair[1])) {
-      throw new DataError(path, `entry ${i} is ${JSON.stringify(pair)}, expected a pair of agent labels [l, k] (integers ≥ 0)`);
+      throw new DataError(
+        path,
+        `entry ${i} is ${JSON.stringify(pair)}, expected a pair of agent labels [l, k] (integers ≥ 0)`,
+      );
     }
     return [pair[0], pair[1]];
   });
@@ -241,7 +267,11 @@ export function validateGraph(g: Graph, field = 'graph'): void {
     if (!isLabel(l) || !isLabel(k) || l >= g.agents || k >= g.agents) {
       throw new ConfigError(field, `edge ${i} is [${l}, ${k}]; agent labels run 0..${g.agents - 1}`);
     }
-    if (l === k) throw new ConfigError(field, `edge ${i} is a self-loop at agent ${l}; N_k includes k already, list only links between distinct agents`);
+    if (l === k)
+      throw new ConfigError(
+        field,
+        `edge ${i} is a self-loop at agent ${l}; N_k includes k already, list only links between distinct agents`,
+      );
     const key = Math.min(l, k) * g.agents + Math.max(l, k);
     if (seen.has(key)) throw new ConfigError(field, `edge ${i} [${l}, ${k}] is listed twice`);
     seen.add(key);
@@ -249,11 +279,15 @@ export function validateGraph(g: Graph, field = 'graph'): void {
   if (!isConnected(g)) {
     const reached = new Set(reachable(g));
     const cut = range(g.agents).filter((k) => !reached.has(k));
-    throw new ConfigError(field, `the graph is disconnected: agents ${listSome(cut)} cannot be reached from agent 0 — add edges joining them`);
+    throw new ConfigError(
+      field,
+      `the graph is disconnected: agents ${listSome(cut)} cannot be reached from agent 0 — add edges joining them`,
+    );
   }
 }
 
-const listSome = (xs: number[]): string => (xs.length <= 8 ? xs.join(', ') : `${xs.slice(0, 8).join(', ')}, … (${xs.length} in all)`);
+const listSome = (xs: number[]): string =>
+  xs.length <= 8 ? xs.join(', ') : `${xs.slice(0, 8).join(', ')}, … (${xs.length} in all)`;
 
 /** The most square rows × cols = K factorization, rows ≤ cols. */
 export function squarestRows(K: number): number {
@@ -290,32 +324,54 @@ export function makeGraph(spec: GraphSpec): Graph {
   }
   if (topology !== 'file') checkAgents(K);
   if (topology !== 'file' && spec.file !== undefined) {
-    throw new ConfigError('file', `only topology 'file' reads an edge list, not '${topology}' — drop the file or use topology 'file'`);
+    throw new ConfigError(
+      'file',
+      `only topology 'file' reads an edge list, not '${topology}' — drop the file or use topology 'file'`,
+    );
   }
   const seed = spec.seed ?? 1;
   switch (topology as TopologyName) {
-    case 'ring': return ring(K);
-    case 'line': return line(K);
-    case 'star': return star(K);
-    case 'complete': return complete(K);
+    case 'ring':
+      return ring(K);
+    case 'line':
+      return line(K);
+    case 'star':
+      return star(K);
+    case 'complete':
+      return complete(K);
     case 'grid':
     case 'torus': {
       const rows = spec.rows ?? squarestRows(K);
       if (!Number.isInteger(rows) || rows < 1 || K % rows !== 0) {
-        throw new ConfigError('rows', `${rows} rows do not divide ${K} agents — give rows that divide K (or leave it out)`);
+        throw new ConfigError(
+          'rows',
+          `${rows} rows do not divide ${K} agents — give rows that divide K (or leave it out)`,
+        );
       }
       return topology === 'grid' ? grid(rows, K / rows) : torus(rows, K / rows);
     }
-    case 'hypercube': return hypercube(K);
-    case 'exponential': return exponential(K);
-    case 'one-peer-exponential': return { ...exponential(K), name: 'one-peer-exponential' };
-    case 'erdos-renyi': return erdosRenyi(K, spec.p ?? Math.min(1, (2 * Math.log(K)) / K), seed);
-    case 'geometric': return randomGeometric(K, spec.radius ?? Math.sqrt((2 * Math.log(Math.max(K, 2))) / (Math.PI * K)), seed);
+    case 'hypercube':
+      return hypercube(K);
+    case 'exponential':
+      return exponential(K);
+    case 'one-peer-exponential':
+      return { ...exponential(K), name: 'one-peer-exponential' };
+    case 'erdos-renyi':
+      return erdosRenyi(K, spec.p ?? Math.min(1, (2 * Math.log(K)) / K), seed);
+    case 'geometric':
+      return randomGeometric(K, spec.radius ?? Math.sqrt((2 * Math.log(Math.max(K, 2))) / (Math.PI * K)), seed);
     case 'file': {
-      if (!spec.file) throw new ConfigError('file', "topology 'file' needs the path of an edge list (JSON [[l, k], …] or CSV \"l,k\")");
+      if (!spec.file)
+        throw new ConfigError(
+          'file',
+          'topology \'file\' needs the path of an edge list (JSON [[l, k], …] or CSV "l,k")',
+        );
       const g = fromEdgeList(spec.file);
       if (Number.isInteger(K) && K >= 1 && K !== g.agents) {
-        throw new ConfigError('agents', `${K} agents asked for, but ${spec.file} has ${g.agents} (labels 0..${g.agents - 1})`);
+        throw new ConfigError(
+          'agents',
+          `${K} agents asked for, but ${spec.file} has ${g.agents} (labels 0..${g.agents - 1})`,
+        );
       }
       return g;
     }

@@ -17,6 +17,11 @@ export class Meter {
   private readonly start = performance.now();
 
   cost(): Cost {
-    return { hvps: this.hvps, gradients: this.gradients, evaluations: this.evaluations, seconds: (performance.now() - this.start) / 1000 };
+    return {
+      hvps: this.hvps,
+      gradients: this.gradients,
+      evaluations: this.evaluations,
+      seconds: (performance.now() - this.start) / 1000,
+    };
   }
 }

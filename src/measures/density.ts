@@ -59,15 +59,35 @@ export function spectralDensity(obj: Objective, params: Tensor[], o: DensityOpti
   const lo = Math.min(...all);
   const hi = Math.max(...all);
   const sigma = o.sigma ?? 0.01 * (hi - lo || Math.max(Math.abs(hi), 1));
-  const grid = Array.from({ length: gridPoints }, (_, i) => lo - 5 * sigma + ((hi - lo + 10 * sigma) * i) / (gridPoints - 1));
+  const grid = Array.from(
+    { length: gridPoints },
+    (_, i) => lo - 5 * sigma + ((hi - lo + 10 * sigma) * i) / (gridPoints - 1),
+  );
   const density = scope(() => {
     const t = tensor(grid, 'float64').unsqueeze(1);
     const theta = tensor(all, 'float64').unsqueeze(0);
     const tau = tensor(weights.flat(), 'float64').div(probes).unsqueeze(0);
-    const gauss = t.sub(theta).div(sigma).square().mul(-0.5).exp().div(sigma * Math.sqrt(2 * Math.PI));
+    const gauss = t
+      .sub(theta)
+      .div(sigma)
+      .square()
+      .mul(-0.5)
+      .exp()
+      .div(sigma * Math.sqrt(2 * Math.PI));
     return gauss.mul(tau).sum(1).toNumbers();
   });
   const means = nodes.map((row, p) => row.reduce((s, theta, i) => s + weights[p][i] * theta, 0));
   const { mean, stdError } = meanAndStdError(means);
-  return { nodes, weights, grid, density, sigma, meanEigenvalue: mean, meanEigenvalueStdError: stdError, probes, steps, cost: meter.cost() };
+  return {
+    nodes,
+    weights,
+    grid,
+    density,
+    sigma,
+    meanEigenvalue: mean,
+    meanEigenvalueStdError: stdError,
+    probes,
+    steps,
+    cost: meter.cost(),
+  };
 }

@@ -38,7 +38,14 @@ export function powerEigenvalues(obj: Objective, params: Tensor[], o: EigenOptio
   const meter = new Meter();
   const apply = hessianOperator(obj, params, meter);
   const m = dimension(params);
-  const out: Eigenvalues = { method: 'power', values: [], residuals: [], converged: [], iterations: [], cost: meter.cost() };
+  const out: Eigenvalues = {
+    method: 'power',
+    values: [],
+    residuals: [],
+    converged: [],
+    iterations: [],
+    cost: meter.cost(),
+  };
   scope(() => {
     const found: Tensor[] = [];
     const deflate = (x: Tensor): Tensor => found.reduce((y, u) => y.sub(u.mul(u.dot(y))), x);
@@ -102,6 +109,10 @@ export function lanczosEigenvalues(obj: Objective, params: Tensor[], o: EigenOpt
 }
 
 /** Top-k eigenvalues by the named method. */
-export function topEigenvalues(obj: Objective, params: Tensor[], o: EigenOptions & { method?: 'power' | 'lanczos' }): Eigenvalues {
+export function topEigenvalues(
+  obj: Objective,
+  params: Tensor[],
+  o: EigenOptions & { method?: 'power' | 'lanczos' },
+): Eigenvalues {
   return (o.method ?? 'lanczos') === 'power' ? powerEigenvalues(obj, params, o) : lanczosEigenvalues(obj, params, o);
 }

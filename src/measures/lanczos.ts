@@ -28,12 +28,18 @@ export interface RitzPairs {
 export function ritz(t: Tridiagonal): RitzPairs {
   return scope(() => {
     const m = t.alpha.length;
-    const rows = t.alpha.map((a, i) => t.alpha.map((_, j) => (i === j ? a : j === i + 1 ? t.beta[i] : i === j + 1 ? t.beta[j] : 0)));
+    const rows = t.alpha.map((a, i) =>
+      t.alpha.map((_, j) => (i === j ? a : j === i + 1 ? t.beta[i] : i === j + 1 ? t.beta[j] : 0)),
+    );
     const { values, vectors } = eigh(tensor(rows, 'float64'));
     return {
       values: values.toNumbers(),
       weights: vectors.select(0, 0).square().toNumbers(),
-      residuals: vectors.select(0, m - 1).abs().mul(t.residual).toNumbers(),
+      residuals: vectors
+        .select(0, m - 1)
+        .abs()
+        .mul(t.residual)
+        .toNumbers(),
     };
   });
 }

@@ -22,8 +22,13 @@ export interface Objective {
  * lossOn(start, length) must return the mean loss over examples [start, start + length).
  * Each chunk is weighted by its share length/count, so J is the mean over all examples.
  */
-export function meanObjective(count: number, chunkSize: number, lossOn: (start: number, length: number) => (params: Tensor[]) => Tensor): Objective {
-  if (!(count > 0 && chunkSize > 0)) throw new RangeError(`meanObjective: count (${count}) and chunkSize (${chunkSize}) must be positive`);
+export function meanObjective(
+  count: number,
+  chunkSize: number,
+  lossOn: (start: number, length: number) => (params: Tensor[]) => Tensor,
+): Objective {
+  if (!(count > 0 && chunkSize > 0))
+    throw new RangeError(`meanObjective: count (${count}) and chunkSize (${chunkSize}) must be positive`);
   const terms: ObjectiveTerm[] = [];
   for (let start = 0; start < count; start += chunkSize) {
     const length = Math.min(chunkSize, count - start);
@@ -38,8 +43,11 @@ const leaves = (params: Tensor[]): Tensor[] => params.map((p) => p.detach().requ
 /** ∇ of a scalar with respect to leaves, with zeros where it does not depend on a leaf. */
 function gradOrZeros(y: Tensor, xs: Tensor[], o: { createGraph?: boolean; retainGraph?: boolean } = {}): Tensor[] {
   if (!y.requiresGrad) return xs.map((x) => zeros(x.shape, x.dtype));
-  return grad(y, xs, { createGraph: o.createGraph ?? false, retainGraph: o.retainGraph ?? o.createGraph ?? false, allowUnused: true })
-    .map((g, j) => g ?? zeros(xs[j].shape, xs[j].dtype));
+  return grad(y, xs, {
+    createGraph: o.createGraph ?? false,
+    retainGraph: o.retainGraph ?? o.createGraph ?? false,
+    allowUnused: true,
+  }).map((g, j) => g ?? zeros(xs[j].shape, xs[j].dtype));
 }
 
 /** J(w). */
@@ -88,10 +96,14 @@ export function hvps(obj: Objective, params: Tensor[], vs: Tensor[][], meter?: M
       scope(() => {
         const xs = leaves(params);
         const g = gradOrZeros(term.loss(xs), xs, { createGraph: true });
-        vs.forEach((v, i) => scope(() => {
-          const gv = g.map((gj, j) => gj.mul(v[j]).sum()).reduce((a, b) => a.add(b));
-          gradOrZeros(gv, xs, { retainGraph: i + 1 < vs.length }).forEach((h, j) => totals[i][j].add_(h, term.weight));
-        }));
+        vs.forEach((v, i) =>
+          scope(() => {
+            const gv = g.map((gj, j) => gj.mul(v[j]).sum()).reduce((a, b) => a.add(b));
+            gradOrZeros(gv, xs, { retainGraph: i + 1 < vs.length }).forEach((h, j) =>
+              totals[i][j].add_(h, term.weight),
+            );
+          }),
+        );
       });
     }
     return totals;

@@ -22,12 +22,26 @@ export interface OptimizationError {
 }
 
 /** The optimization error at one model's params; `weightDecay` is the λ that obj includes (default 0). */
-export function optimizationError(obj: Objective, params: Tensor[], o: { reference?: number; weightDecay?: number } = {}): OptimizationError {
+export function optimizationError(
+  obj: Objective,
+  params: Tensor[],
+  o: { reference?: number; weightDecay?: number } = {},
+): OptimizationError {
   const meter = new Meter();
   const weightDecay = o.weightDecay ?? 0;
   return scope(() => {
     const { risk, gradient } = riskAndGradient(obj, params, meter);
-    const [decay] = decayTerms(params.map((p) => p.unsqueeze(0)), weightDecay);
-    return { risk, dataLoss: risk - decay, weightDecay, gradientNorm: norm(gradient), excessRisk: o.reference === undefined ? null : risk - o.reference, cost: meter.cost() };
+    const [decay] = decayTerms(
+      params.map((p) => p.unsqueeze(0)),
+      weightDecay,
+    );
+    return {
+      risk,
+      dataLoss: risk - decay,
+      weightDecay,
+      gradientNorm: norm(gradient),
+      excessRisk: o.reference === undefined ? null : risk - o.reference,
+      cost: meter.cost(),
+    };
   });
 }

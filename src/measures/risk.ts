@@ -21,7 +21,17 @@
  * Over a network of K agents: the centroid w_c = Σ_k p_k w_k and the consensus distance
  * (1/K) Σ_k ‖w_k − w_c‖², both computed from differences to agent 1 (cancellation-safe).
  */
-import { Generator, crossEntropy, fromArray, noGrad, randperm, scope, tensor, zeros, type Tensor } from '../tensor/index.js';
+import {
+  Generator,
+  crossEntropy,
+  fromArray,
+  noGrad,
+  randperm,
+  scope,
+  tensor,
+  zeros,
+  type Tensor,
+} from '../tensor/index.js';
 import type { Model } from '../models/index.js';
 import type { Objective, ObjectiveTerm } from './objective.js';
 
@@ -90,19 +100,44 @@ export function globalRisk(d: RiskDefinition, o: Subset = {}): ModelRisk {
 /** J_k, agent k's local risk on its part D_k. */
 export function agentRisk(d: RiskDefinition, k: number): ModelRisk {
   const part = d.parts[k];
-  return { model: d.model, data: d.train, index: Int32Array.from(part), weights: new Float64Array(part.length).fill(1), weightDecay: d.config.weightDecay };
+  return {
+    model: d.model,
+    data: d.train,
+    index: Int32Array.from(part),
+    weights: new Float64Array(part.length).fill(1),
+    weightDecay: d.config.weightDecay,
+  };
 }
 
 /** The mean loss over a data split (+ (λ/2)‖w‖²): all its examples, or a uniform random subset. */
-export function splitRisk(model: Model, data: { x: Tensor; y: Tensor }, weightDecay: number, o: Subset = {}): ModelRisk {
+export function splitRisk(
+  model: Model,
+  data: { x: Tensor; y: Tensor },
+  weightDecay: number,
+  o: Subset = {},
+): ModelRisk {
   const n = data.y.shape[0];
   const m = Math.min(n, o.maxExamples ?? n);
-  const index = m === n ? null : Int32Array.from(scope(() => randperm(n, new Generator(o.seed ?? 0)).narrow(0, 0, m).toNumbers()));
+  const index =
+    m === n
+      ? null
+      : Int32Array.from(
+          scope(() =>
+            randperm(n, new Generator(o.seed ?? 0))
+              .narrow(0, 0, m)
+              .toNumbers(),
+          ),
+        );
   return { model, data, index, weights: new Float64Array(m).fill(1), weightDecay };
 }
 
 /** Examples [start, start + length) of a risk: x in `dtype` [length, …], y [length], n·ω float64 [length]. */
-function examples(r: ModelRisk, start: number, length: number, dtype: Tensor['dtype']): { x: Tensor; y: Tensor; weights: Tensor } {
+function examples(
+  r: ModelRisk,
+  start: number,
+  length: number,
+  dtype: Tensor['dtype'],
+): { x: Tensor; y: Tensor; weights: Tensor } {
   const at = r.index && fromArray(r.index.subarray(start, start + length));
   const x = at ? r.data.x.indexSelect(0, at) : r.data.x.narrow(0, start, length);
   const y = at ? r.data.y.indexSelect(0, at) : r.data.y.narrow(0, start, length);
@@ -113,7 +148,13 @@ function examples(r: ModelRisk, start: number, length: number, dtype: Tensor['dt
 export function decayTerms(stacked: Tensor[], weightDecay: number): number[] {
   const S = stacked[0].shape[0];
   if (weightDecay === 0) return new Array<number>(S).fill(0);
-  return scope(() => stacked.map((p) => p.to('float64').reshape([S, -1]).square().sum(1)).reduce((a, b) => a.add(b)).mul(weightDecay / 2).toNumbers());
+  return scope(() =>
+    stacked
+      .map((p) => p.to('float64').reshape([S, -1]).square().sum(1))
+      .reduce((a, b) => a.add(b))
+      .mul(weightDecay / 2)
+      .toNumbers(),
+  );
 }
 
 /**
@@ -123,7 +164,8 @@ export function decayTerms(stacked: Tensor[], weightDecay: number): number[] {
  */
 export function riskObjective(r: ModelRisk, chunkSize = 1000): Objective {
   const n = r.weights.length;
-  if (!(n > 0 && chunkSize > 0)) throw new RangeError(`riskObjective: ${n} examples in chunks of ${chunkSize}: both must be positive`);
+  if (!(n > 0 && chunkSize > 0))
+    throw new RangeError(`riskObjective: ${n} examples in chunks of ${chunkSize}: both must be positive`);
   const terms: ObjectiveTerm[] = [];
   for (let start = 0; start < n; start += chunkSize) {
     const length = Math.min(chunkSize, n - start);
@@ -131,12 +173,22 @@ export function riskObjective(r: ModelRisk, chunkSize = 1000): Objective {
       weight: 1,
       loss: (params) => {
         const { x, y, weights } = examples(r, start, length, params[0].dtype);
-        const logits = r.model.forward(params.map((p) => p.unsqueeze(0)), x.unsqueeze(0));
-        return crossEntropy(logits.reshape([length, r.model.classes]), y, 'none').to('float64').dot(weights).div(n);
+        const logits = r.model.forward(
+          params.map((p) => p.unsqueeze(0)),
+          x.unsqueeze(0),
+        );
+        return crossEntropy(logits.reshape([length, r.model.classes]), y, 'none')
+          .to('float64')
+          .dot(weights)
+          .div(n);
       },
     });
   }
-  if (r.weightDecay > 0) terms.push({ weight: r.weightDecay / 2, loss: (params) => params.map((p) => p.square().sum()).reduce((a, b) => a.add(b)) });
+  if (r.weightDecay > 0)
+    terms.push({
+      weight: r.weightDecay / 2,
+      loss: (params) => params.map((p) => p.square().sum()).reduce((a, b) => a.add(b)),
+    });
   return { terms };
 }
 
@@ -165,9 +217,18 @@ export function stackedScores(r: ModelRisk, stacked: Tensor[]): Scores {
           const len = Math.min(chunk, n - start);
           const { x, y, weights } = examples(r, start, len, stacked[0].dtype);
           const logits = r.model.forward(stacked, x.unsqueeze(0).expand([S, ...x.shape]));
-          const losses = crossEntropy(logits.reshape([S * len, r.model.classes]), y.repeat([S]), 'none').reshape([S, len]);
+          const losses = crossEntropy(logits.reshape([S * len, r.model.classes]), y.repeat([S]), 'none').reshape([
+            S,
+            len,
+          ]);
           loss.add_(losses.to('float64').matmul(weights));
-          hits.add_(logits.argmax(2).eq(y.unsqueeze(0).expand([S, len])).to('float64').matmul(weights));
+          hits.add_(
+            logits
+              .argmax(2)
+              .eq(y.unsqueeze(0).expand([S, len]))
+              .to('float64')
+              .matmul(weights),
+          );
         });
       }
       const dataLoss = loss.div(n).toNumbers();
@@ -182,7 +243,8 @@ function weightsFor(K: number, like: Tensor, p: ArrayLike<number> | undefined): 
   const values = p === undefined ? Array.from({ length: K }, () => 1 / K) : Array.from(p);
   if (values.length !== K) throw new RangeError(`agent weights p have ${values.length} entries for K = ${K} agents`);
   const total = values.reduce((a, b) => a + b, 0);
-  if (Math.abs(total - 1) > 1e-6) throw new RangeError(`agent weights p must sum to 1 (a Perron vector), they sum to ${total}`);
+  if (Math.abs(total - 1) > 1e-6)
+    throw new RangeError(`agent weights p must sum to 1 (a Perron vector), they sum to ${total}`);
   return tensor(values, like.dtype).reshape([K, ...like.shape.slice(1).map(() => 1)]);
 }
 
@@ -198,7 +260,11 @@ export function centroids(stacked: Tensor[], p?: ArrayLike<number>, replicas = 1
       const K = w.shape[0] / replicas;
       const byReplica = w.reshape([replicas, K, ...w.shape.slice(1)]);
       const first = byReplica.narrow(1, 0, 1);
-      return byReplica.sub(first).mul(weightsFor(K, w, p).unsqueeze(0)).sum(1).add(first.squeeze(1));
+      return byReplica
+        .sub(first)
+        .mul(weightsFor(K, w, p).unsqueeze(0))
+        .sum(1)
+        .add(first.squeeze(1));
     }),
   );
 }
@@ -207,7 +273,8 @@ export function centroids(stacked: Tensor[], p?: ArrayLike<number>, replicas = 1
  * The centroid w_c = Σ_k p_k w_k of stacked [K, …] parameters: one model's parameters.
  * @throws RangeError when p does not have K entries summing to one.
  */
-export const centroid = (stacked: Tensor[], p?: ArrayLike<number>): Tensor[] => scope(() => centroids(stacked, p).map((t) => t.squeeze(0)));
+export const centroid = (stacked: Tensor[], p?: ArrayLike<number>): Tensor[] =>
+  scope(() => centroids(stacked, p).map((t) => t.squeeze(0)));
 
 /**
  * (1/K) Σ_k ‖w_k − w_c‖² over all parameter tensors, stacked [K, …]. From the differences
@@ -218,9 +285,18 @@ export const centroid = (stacked: Tensor[], p?: ArrayLike<number>): Tensor[] => 
 export function consensusDistance(stacked: Tensor[], p?: ArrayLike<number>): number {
   return scope(() => {
     const K = stacked[0].shape[0];
-    return stacked.reduce((s, w) => {
-      const d = w.sub(w.narrow(0, 0, 1));
-      return s + d.sub(d.mul(weightsFor(K, w, p)).sum(0, true)).square().sum().item();
-    }, 0) / K;
+    return (
+      stacked.reduce((s, w) => {
+        const d = w.sub(w.narrow(0, 0, 1));
+        return (
+          s +
+          d
+            .sub(d.mul(weightsFor(K, w, p)).sum(0, true))
+            .square()
+            .sum()
+            .item()
+        );
+      }, 0) / K
+    );
   });
 }

@@ -38,11 +38,13 @@ export function gaussianSharpness(obj: Objective, params: Tensor[], o: GaussianS
   const base = risk(obj, params, meter);
   const values: number[] = [];
   for (let s = 0; s < samples; s++) {
-    values.push(scope(() => {
-      const u = unflat(randn([params.reduce((n, p) => n + p.numel, 0)], o.gen, params[0].dtype).mul(o.sigma), params);
-      const plus = risk(obj, axpy(params, 1, u), meter);
-      return antithetic ? (plus + risk(obj, axpy(params, -1, u), meter)) / 2 - base : plus - base;
-    }));
+    values.push(
+      scope(() => {
+        const u = unflat(randn([params.reduce((n, p) => n + p.numel, 0)], o.gen, params[0].dtype).mul(o.sigma), params);
+        const plus = risk(obj, axpy(params, 1, u), meter);
+        return antithetic ? (plus + risk(obj, axpy(params, -1, u), meter)) / 2 - base : plus - base;
+      }),
+    );
   }
   return { ...meanAndStdError(values), samples, sigma: o.sigma, base, cost: meter.cost() };
 }
@@ -107,6 +109,14 @@ export function worstCaseSharpness(obj: Objective, params: Tensor[], o: WorstCas
       const previous = history[history.length - 2];
       if (previous !== undefined && Math.abs(next.value - previous) <= tol * Math.abs(next.value)) break;
     }
-    return { value: best.value, radius, deltaNorm: best.deltaNorm, steps: history.length, history, base, cost: meter.cost() };
+    return {
+      value: best.value,
+      radius,
+      deltaNorm: best.deltaNorm,
+      steps: history.length,
+      history,
+      base,
+      cost: meter.cost(),
+    };
   });
 }

@@ -22,20 +22,25 @@ export interface DirectionOptions {
 export function filterNormalizedDirection(params: Tensor[], o: DirectionOptions): Tensor[] {
   const filterDim = o.filterDim ?? 0;
   // Every tensor draws its d, so the directions of the others do not depend on `biases`.
-  return scope(() => params.map((w) => {
-    const d = randn(w.shape, o.gen, w.dtype);
-    if (w.ndim <= 1 && (o.biases ?? 'zero') === 'zero') return zeros(w.shape, w.dtype);
-    return scope(() => {
-      const dim = w.ndim <= 1 ? 0 : filterDim;
-      const rows = (t: Tensor) => (w.ndim === 0 ? t.reshape([1, 1]) : t.transpose(0, dim).reshape([w.shape[dim], -1]));
-      const scale = rows(w).norm(2, 1, true).div(rows(d).norm(2, 1, true).clamp(1e-30));
-      const scaled = rows(d).mul(scale);
-      if (w.ndim === 0) return scaled.reshape([]);
-      const moved = [...w.shape];
-      [moved[0], moved[dim]] = [moved[dim], moved[0]];
-      return scaled.reshape(moved).transpose(0, dim).contiguous();
-    });
-  }));
+  return scope(() =>
+    params.map((w) => {
+      const d = randn(w.shape, o.gen, w.dtype);
+      if (w.ndim <= 1 && (o.biases ?? 'zero') === 'zero') return zeros(w.shape, w.dtype);
+      return scope(() => {
+        const dim = w.ndim <= 1 ? 0 : filterDim;
+        const rows = (t: Tensor) =>
+          w.ndim === 0 ? t.reshape([1, 1]) : t.transpose(0, dim).reshape([w.shape[dim], -1]);
+        const scale = rows(w)
+          .norm(2, 1, true)
+          .div(rows(d).norm(2, 1, true).clamp(1e-30));
+        const scaled = rows(d).mul(scale);
+        if (w.ndim === 0) return scaled.reshape([]);
+        const moved = [...w.shape];
+        [moved[0], moved[dim]] = [moved[dim], moved[0]];
+        return scaled.reshape(moved).transpose(0, dim).contiguous();
+      });
+    }),
+  );
 }
 
 export interface SliceOptions extends DirectionOptions {

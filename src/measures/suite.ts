@@ -9,7 +9,14 @@ import { topEigenvalues, type EigenOptions, type Eigenvalues } from './eigenvalu
 import type { Objective } from './objective.js';
 import { optimizationError, type OptimizationError } from './optimization.js';
 import { consensusDistance } from './risk.js';
-import { gaussianSharpness, worstCaseSharpness, type GaussianSharpness, type GaussianSharpnessOptions, type WorstCaseSharpness, type WorstCaseSharpnessOptions } from './sharpness.js';
+import {
+  gaussianSharpness,
+  worstCaseSharpness,
+  type GaussianSharpness,
+  type GaussianSharpnessOptions,
+  type WorstCaseSharpness,
+  type WorstCaseSharpnessOptions,
+} from './sharpness.js';
 import { lossSlice1d, lossSlice2d, type LossSlice1d, type LossSlice2d, type SliceOptions } from './slices.js';
 import { hutchinsonTrace, type HutchinsonOptions, type TraceEstimate } from './trace.js';
 
@@ -60,11 +67,17 @@ export function measure(obj: Objective, params: Tensor[], spec: MeasureSpec, age
   };
   if (agents) report.consensusDistance = consensusDistance(agents.stacked, agents.p);
   if (spec.trace) report.trace = hutchinsonTrace(obj, params, { ...spec.trace, gen: generator(spec.seed, 'trace') });
-  if (spec.eigenvalues) report.eigenvalues = topEigenvalues(obj, params, { ...spec.eigenvalues, gen: generator(spec.seed, 'eigenvalues') });
-  if (spec.density) report.density = spectralDensity(obj, params, { ...spec.density, gen: generator(spec.seed, 'density') });
-  if (spec.gaussian) report.gaussian = gaussianSharpness(obj, params, { ...spec.gaussian, gen: generator(spec.seed, 'gaussian') });
-  if (spec.worstCase) report.worstCase = worstCaseSharpness(obj, params, { ...spec.worstCase, gen: generator(spec.seed, 'worstCase') });
-  if (spec.slice1d) report.slice1d = lossSlice1d(obj, params, { ...spec.slice1d, gen: generator(spec.seed, 'slice1d') });
-  if (spec.slice2d) report.slice2d = lossSlice2d(obj, params, { ...spec.slice2d, gen: generator(spec.seed, 'slice2d') });
+  if (spec.eigenvalues)
+    report.eigenvalues = topEigenvalues(obj, params, { ...spec.eigenvalues, gen: generator(spec.seed, 'eigenvalues') });
+  if (spec.density)
+    report.density = spectralDensity(obj, params, { ...spec.density, gen: generator(spec.seed, 'density') });
+  if (spec.gaussian)
+    report.gaussian = gaussianSharpness(obj, params, { ...spec.gaussian, gen: generator(spec.seed, 'gaussian') });
+  if (spec.worstCase)
+    report.worstCase = worstCaseSharpness(obj, params, { ...spec.worstCase, gen: generator(spec.seed, 'worstCase') });
+  if (spec.slice1d)
+    report.slice1d = lossSlice1d(obj, params, { ...spec.slice1d, gen: generator(spec.seed, 'slice1d') });
+  if (spec.slice2d)
+    report.slice2d = lossSlice2d(obj, params, { ...spec.slice2d, gen: generator(spec.seed, 'slice2d') });
   return report;
 }

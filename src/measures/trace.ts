@@ -36,10 +36,12 @@ export function hutchinsonTrace(obj: Objective, params: Tensor[], o: HutchinsonO
   const samples: number[] = [];
   for (;;) {
     const count = Math.min(perPass, maxProbes - samples.length);
-    samples.push(...scope(() => {
-      const vs = Array.from({ length: count }, () => unflat(rademacher([m], o.gen, params[0].dtype), params));
-      return hvps(obj, params, vs, meter).map((hv, i) => hv.reduce((s, t, j) => s + t.mul(vs[i][j]).sum().item(), 0));
-    }));
+    samples.push(
+      ...scope(() => {
+        const vs = Array.from({ length: count }, () => unflat(rademacher([m], o.gen, params[0].dtype), params));
+        return hvps(obj, params, vs, meter).map((hv, i) => hv.reduce((s, t, j) => s + t.mul(vs[i][j]).sum().item(), 0));
+      }),
+    );
     const { mean, stdError } = meanAndStdError(samples);
     const n = samples.length;
     if (n >= maxProbes || (n >= Math.max(minProbes, 2) && stdError <= relTol * Math.abs(mean))) {

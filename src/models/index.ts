@@ -9,7 +9,16 @@ import { torchscript } from './torchscript.js';
 import type { Model } from './model.js';
 import { modelNames } from './names.js';
 
-export { agentLosses, initParams, defineModel, torchDefault, type Model, type ParamSpec, type Init, type InitOptions } from './model.js';
+export {
+  agentLosses,
+  initParams,
+  defineModel,
+  torchDefault,
+  type Model,
+  type ParamSpec,
+  type Init,
+  type InitOptions,
+} from './model.js';
 export { activations, type Activation } from './layers.js';
 export { resnetNormGroups } from './resnet.js';
 
@@ -37,7 +46,10 @@ function imageOf(inputShape: number[], model: string): [number, number, number] 
   if (inputShape.length === 2) return [1, inputShape[0], inputShape[1]];
   const side = Math.round(Math.sqrt(inputShape[0]));
   if (inputShape.length === 1 && side * side === inputShape[0]) return [1, side, side];
-  throw new ConfigError('inputShape', `${model} needs images: [C, H, W], [H, W] or a square number of pixels, got [${inputShape.join(', ')}]`);
+  throw new ConfigError(
+    'inputShape',
+    `${model} needs images: [C, H, W], [H, W] or a square number of pixels, got [${inputShape.join(', ')}]`,
+  );
 }
 
 function activationOf(a: string | undefined): Activation {
@@ -49,9 +61,13 @@ function activationOf(a: string | undefined): Activation {
 export function makeModel(spec: ModelSpec): Model {
   const { model, inputShape, classes } = spec;
   if (!Array.isArray(inputShape) || inputShape.length === 0 || !inputShape.every(isPositiveInt)) {
-    throw new ConfigError('inputShape', `must be a non-empty list of positive integers, got ${JSON.stringify(inputShape)}`);
+    throw new ConfigError(
+      'inputShape',
+      `must be a non-empty list of positive integers, got ${JSON.stringify(inputShape)}`,
+    );
   }
-  if (!isPositiveInt(classes) || classes < 2) throw new ConfigError('classes', `must be an integer ≥ 2, got ${JSON.stringify(classes)}`);
+  if (!isPositiveInt(classes) || classes < 2)
+    throw new ConfigError('classes', `must be an integer ≥ 2, got ${JSON.stringify(classes)}`);
   if (model.startsWith('torchscript:')) return torchscript(model.slice('torchscript:'.length), inputShape, classes);
   const depth = /^resnet(\d+)$/.exec(model);
   if (!depth && !(modelNames as readonly string[]).includes(model)) {
@@ -65,7 +81,8 @@ export function makeModel(spec: ModelSpec): Model {
   }
   if (depth) {
     const d = Number(depth[1]);
-    if (d < 8 || (d - 2) % 6 !== 0) throw new ConfigError('model', `a CIFAR ResNet has depth 6n + 2 (resnet8, resnet20, resnet32, …), got ${model}`);
+    if (d < 8 || (d - 2) % 6 !== 0)
+      throw new ConfigError('model', `a CIFAR ResNet has depth 6n + 2 (resnet8, resnet20, resnet32, …), got ${model}`);
     return resnet(d, inputShape, imageOf(inputShape, model), classes);
   }
   if (model === 'mlp') return mlp(inputShape, classes, hidden, activation);

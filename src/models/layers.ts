@@ -10,11 +10,16 @@ export { activations, type Activation } from './names.js';
 
 export function activate(h: Tensor, a: Activation): Tensor {
   switch (a) {
-    case 'relu': return h.relu();
-    case 'tanh': return h.tanh();
-    case 'gelu': return h.gelu();
-    case 'sigmoid': return h.sigmoid();
-    case 'softplus': return h.softplus();
+    case 'relu':
+      return h.relu();
+    case 'tanh':
+      return h.tanh();
+    case 'gelu':
+      return h.gelu();
+    case 'sigmoid':
+      return h.sigmoid();
+    case 'softplus':
+      return h.softplus();
   }
 }
 
@@ -55,10 +60,23 @@ export function groupedConv(h: Tensor, weight: Tensor, bias: Tensor | null, o: C
   // LeNet's 1→6 and 6→16, K = 16; 10% faster on ResNet's 16→16 and 64→64): there,
   // one per agent. With more threads the one grouped call parallelizes better.
   if (Cin < 16 && K > 1 && getNumThreads() === 1) {
-    return cat(Array.from({ length: K }, (_, k) =>
-      conv2d(h.narrow(1, k * Cin, Cin), weight.select(0, k), { bias: bias === null ? null : bias.select(0, k), stride, padding })), 1);
+    return cat(
+      Array.from({ length: K }, (_, k) =>
+        conv2d(h.narrow(1, k * Cin, Cin), weight.select(0, k), {
+          bias: bias === null ? null : bias.select(0, k),
+          stride,
+          padding,
+        }),
+      ),
+      1,
+    );
   }
-  return conv2d(h, weight.reshape([K * Cout, Cin, kh, kw]), { bias: bias === null ? null : bias.reshape([K * Cout]), stride, padding, groups: K });
+  return conv2d(h, weight.reshape([K * Cout, Cin, kh, kw]), {
+    bias: bias === null ? null : bias.reshape([K * Cout]),
+    stride,
+    padding,
+    groups: K,
+  });
 }
 
 /** GroupNorm with `groups` groups per agent, affine weight and bias [K, C]. */

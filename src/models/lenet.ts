@@ -10,7 +10,12 @@ import { defineModel, torchDefault, type Model, type ParamSpec } from './model.j
 export const lenetFeatureSide = (s: number): number => Math.floor((Math.floor(s / 2) - 4) / 2);
 
 /** image: [C, H, W], the shape the inputs are viewed as (inputShape may be flat). */
-export function lenet(inputShape: number[], image: [number, number, number], classes: number, activation: Activation): Model {
+export function lenet(
+  inputShape: number[],
+  image: [number, number, number],
+  classes: number,
+  activation: Activation,
+): Model {
   const [C, H, W] = image;
   const features = 16 * lenetFeatureSide(H) * lenetFeatureSide(W);
   const layers: [string, number[]][] = [

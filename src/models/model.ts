@@ -48,11 +48,16 @@ export interface Model {
 const product = (shape: number[]): number => shape.reduce((a, b) => a * b, 1);
 
 /** PyTorch's default init for a layer whose weight has the given shape: U(±1/√fan_in), fan_in = all but the first dimension. */
-export const torchDefault = (weightShape: number[]): Init => ({ kind: 'uniform', bound: 1 / Math.sqrt(product(weightShape.slice(1))) });
+export const torchDefault = (weightShape: number[]): Init => ({
+  kind: 'uniform',
+  bound: 1 / Math.sqrt(product(weightShape.slice(1))),
+});
 
 function draw(init: Init, shape: number[], gen: Generator, dtype: DType): Tensor {
   if (init.kind === 'constant') return full(shape, init.value, dtype);
-  return rand(shape, gen, dtype).mul(2 * init.bound).sub(init.bound);
+  return rand(shape, gen, dtype)
+    .mul(2 * init.bound)
+    .sub(init.bound);
 }
 
 /** Stacked parameters [K, ...shape] drawn in the order of specs. */
@@ -63,7 +68,9 @@ export function initParams(specs: ParamSpec[], K: number, gen: Generator, o: Ini
     scope(() => {
       if (!sameInit) return draw(s.init, [K, ...s.shape], gen, dtype);
       // One draw, copied to every agent, so the starting point does not depend on K.
-      return draw(s.init, [1, ...s.shape], gen, dtype).expand([K, ...s.shape]).contiguous();
+      return draw(s.init, [1, ...s.shape], gen, dtype)
+        .expand([K, ...s.shape])
+        .contiguous();
     }),
   );
 }
@@ -85,7 +92,8 @@ export function defineModel(
     parameterCount: specs.reduce((m, s) => m + product(s.shape), 0),
     init: (K, gen, o) => initParams(specs, K, gen, o),
     forward(params, x) {
-      if (params.length !== specs.length) throw new Error(`${name}: expected ${specs.length} parameter tensors, got ${params.length}`);
+      if (params.length !== specs.length)
+        throw new Error(`${name}: expected ${specs.length} parameter tensors, got ${params.length}`);
       const ex = x.shape.slice(2);
       if (x.ndim < 2 || ex.length !== inputShape.length || ex.some((d, i) => d !== inputShape[i])) {
         throw new Error(`${name}: inputs must be [K, B, ${inputShape.join(', ')}], got [${x.shape.join(', ')}]`);
@@ -103,5 +111,7 @@ export function defineModel(
 export function agentLosses(model: Model, params: Tensor[], x: Tensor, y: Tensor): Tensor {
   const [K, B] = y.shape;
   const logits = model.forward(params, x);
-  return crossEntropy(logits.reshape([K * B, model.classes]), y.reshape([K * B]), 'none').reshape([K, B]).mean(1);
+  return crossEntropy(logits.reshape([K * B, model.classes]), y.reshape([K * B]), 'none')
+    .reshape([K, B])
+    .mean(1);
 }

@@ -85,11 +85,18 @@ export function torchscript(path: string, inputShape: number[], classes: number)
       }
       const dtype = o.dtype ?? 'float32';
       return scope(() =>
-        module.parameters().map(({ tensor }) => tensor.to(dtype).unsqueeze(0).expand([K, ...tensor.shape]).contiguous()),
+        module.parameters().map(({ tensor }) =>
+          tensor
+            .to(dtype)
+            .unsqueeze(0)
+            .expand([K, ...tensor.shape])
+            .contiguous(),
+        ),
       );
     },
     forward(w: Tensor[], x: Tensor): Tensor {
-      if (w.length !== params.length) throw new Error(`${name}: expected ${params.length} parameter tensors, got ${w.length}`);
+      if (w.length !== params.length)
+        throw new Error(`${name}: expected ${params.length} parameter tensors, got ${w.length}`);
       const ex = x.shape.slice(2);
       if (x.ndim < 2 || ex.length !== inputShape.length || ex.some((d, i) => d !== inputShape[i])) {
         throw new Error(`${name}: inputs must be [K, B, ${inputShape.join(', ')}], got ${shapeText(x.shape)}`);
@@ -97,10 +104,15 @@ export function torchscript(path: string, inputShape: number[], classes: number)
       const [K, B] = x.shape;
       return scope(() => {
         const outputs = Array.from({ length: K }, (_, k) => {
-          const out = module.forward(w.map((p) => p.select(0, k)), x.select(0, k));
+          const out = module.forward(
+            w.map((p) => p.select(0, k)),
+            x.select(0, k),
+          );
           if (out.ndim !== 2 || out.shape[0] !== B || out.shape[1] !== classes) {
             const expected = shapeText([B, classes]);
-            throw new Error(`${name}: the module returned ${shapeText(out.shape)} for a batch of ${B}, expected ${expected}`);
+            throw new Error(
+              `${name}: the module returned ${shapeText(out.shape)} for a batch of ${B}, expected ${expected}`,
+            );
           }
           return out;
         });
@@ -136,7 +148,8 @@ function probe(module: ScriptModule, inputShape: number[], classes: number): voi
       if (changed.length > 0) {
         throw new UserError(`${where} forward changed the buffer ${changed[0].name} — ${traceInEval}`);
       }
-      if (!a.eq(b).all().item()) throw new UserError(`${where} two forwards on the same input differ (dropout?) — ${traceInEval}`);
+      if (!a.eq(b).all().item())
+        throw new UserError(`${where} two forwards on the same input differ (dropout?) — ${traceInEval}`);
     }),
   );
 }

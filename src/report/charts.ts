@@ -16,7 +16,17 @@ const algorithmColours: Record<string, string> = {
 
 /** The name a reader sees for an algorithm. */
 export function algorithmLabel(algorithm: string): string {
-  return ({ centralized: 'centralized', consensus: 'consensus', atc: 'diffusion (ATC)', cta: 'diffusion (CTA)', noncooperative: 'non-cooperative' } as Record<string, string>)[algorithm] ?? algorithm;
+  return (
+    (
+      {
+        centralized: 'centralized',
+        consensus: 'consensus',
+        atc: 'diffusion (ATC)',
+        cta: 'diffusion (CTA)',
+        noncooperative: 'non-cooperative',
+      } as Record<string, string>
+    )[algorithm] ?? algorithm
+  );
 }
 
 const algorithmColour = (labels: string[]) => ({
@@ -60,16 +70,40 @@ export interface BandLines {
 
 /** Measured lines with 95% bands, optionally with predicted dashed lines, faceted in columns. */
 export function bandLines(o: BandLines): VegaLiteSpec {
-  const x = { field: o.x.field, type: 'quantitative', title: o.x.title, ...(o.x.log ? { scale: { type: 'log', nice: false } } : {}) };
-  const yScale = o.y.symlog !== undefined ? { scale: { type: 'symlog', constant: o.y.symlog } } : o.y.log ? { scale: { type: 'log' } } : {};
+  const x = {
+    field: o.x.field,
+    type: 'quantitative',
+    title: o.x.title,
+    ...(o.x.log ? { scale: { type: 'log', nice: false } } : {}),
+  };
+  const yScale =
+    o.y.symlog !== undefined
+      ? { scale: { type: 'symlog', constant: o.y.symlog } }
+      : o.y.log
+        ? { scale: { type: 'log' } }
+        : {};
   const colour = algorithmColour(o.colourLabels);
   const layers: VegaLiteSpec[] = [];
   if (o.band) {
-    layers.push({ mark: { type: 'area', opacity: 0.18 }, encoding: { x, y: { field: o.band.lo, type: 'quantitative', title: o.y.title, ...yScale }, y2: { field: o.band.hi }, color: colour } });
+    layers.push({
+      mark: { type: 'area', opacity: 0.18 },
+      encoding: {
+        x,
+        y: { field: o.band.lo, type: 'quantitative', title: o.y.title, ...yScale },
+        y2: { field: o.band.hi },
+        color: colour,
+      },
+    });
   }
-  layers.push({ mark: { type: 'line', strokeWidth: 2, point: { size: 25 } }, encoding: { x, y: { field: o.y.field, type: 'quantitative', title: o.y.title, ...yScale }, color: colour } });
+  layers.push({
+    mark: { type: 'line', strokeWidth: 2, point: { size: 25 } },
+    encoding: { x, y: { field: o.y.field, type: 'quantitative', title: o.y.title, ...yScale }, color: colour },
+  });
   if (o.predicted) {
-    layers.push({ mark: { type: 'line', strokeWidth: 1.5, strokeDash: [5, 3] }, encoding: { x, y: { field: o.predicted, type: 'quantitative', ...yScale }, color: colour } });
+    layers.push({
+      mark: { type: 'line', strokeWidth: 1.5, strokeDash: [5, 3] },
+      encoding: { x, y: { field: o.predicted, type: 'quantitative', ...yScale }, color: colour },
+    });
   }
   const inner = { width: o.width ?? 220, height: o.height ?? 180, layer: layers };
   return facetedByColumn(o, inner);
@@ -83,7 +117,14 @@ function facetedByColumn(
   if (!o.column) return chart({ data: { values: o.rows }, ...inner });
   return chart({
     data: { values: o.rows },
-    facet: { column: { field: o.column.field, type: 'ordinal', title: o.column.title, ...(o.column.sort ? { sort: o.column.sort } : {}) } },
+    facet: {
+      column: {
+        field: o.column.field,
+        type: 'ordinal',
+        title: o.column.title,
+        ...(o.column.sort ? { sort: o.column.sort } : {}),
+      },
+    },
     spec: inner,
     resolve: { scale: { y: o.independentY ? 'independent' : 'shared' } },
   });
@@ -107,15 +148,34 @@ export interface PointsWithErrors {
 
 /** Dots with 95% error bars per category and algorithm (dodged), hollow diamonds for a prediction. */
 export function pointsWithErrors(o: PointsWithErrors): VegaLiteSpec {
-  const x = { field: o.x.field, type: 'ordinal', title: o.x.title, ...(o.x.sort ? { sort: o.x.sort } : {}), axis: { labelAngle: 0, labelLimit: 240 } };
+  const x = {
+    field: o.x.field,
+    type: 'ordinal',
+    title: o.x.title,
+    ...(o.x.sort ? { sort: o.x.sort } : {}),
+    axis: { labelAngle: 0, labelLimit: 240 },
+  };
   const colour = algorithmColour(o.colourLabels);
   const offset = { xOffset: { field: 'algorithm', type: 'nominal', scale: { domain: o.colourLabels } } };
   const y = { field: o.y.field, type: 'quantitative', title: o.y.title, scale: { zero: o.y.zero ?? false } };
   const layers: VegaLiteSpec[] = [
-    { mark: { type: 'rule', strokeWidth: 2 }, encoding: { x, ...offset, y: { field: o.lo, type: 'quantitative', title: o.y.title }, y2: { field: o.hi }, color: colour } },
+    {
+      mark: { type: 'rule', strokeWidth: 2 },
+      encoding: {
+        x,
+        ...offset,
+        y: { field: o.lo, type: 'quantitative', title: o.y.title },
+        y2: { field: o.hi },
+        color: colour,
+      },
+    },
     { mark: { type: 'point', filled: true, size: 50 }, encoding: { x, ...offset, y, color: colour } },
   ];
-  if (o.predicted) layers.push({ mark: { type: 'point', shape: 'diamond', filled: false, size: 70, strokeWidth: 1.5 }, encoding: { x, ...offset, y: { field: o.predicted, type: 'quantitative' }, color: colour } });
+  if (o.predicted)
+    layers.push({
+      mark: { type: 'point', shape: 'diamond', filled: false, size: 70, strokeWidth: 1.5 },
+      encoding: { x, ...offset, y: { field: o.predicted, type: 'quantitative' }, color: colour },
+    });
   const inner = { width: o.width ?? 200, height: o.height ?? 180, layer: layers };
   return facetedByColumn(o, inner);
 }
@@ -127,7 +187,12 @@ export interface ScatterPanel {
 }
 
 /** Test accuracy against each measure, one panel per measure, coloured by algorithm, shaped by batch size, with a least-squares line. */
-export function scatterPanels(rows: Row[], y: { field: string; title: string }, panels: ScatterPanel[], colourLabels: string[]): VegaLiteSpec {
+export function scatterPanels(
+  rows: Row[],
+  y: { field: string; title: string },
+  panels: ScatterPanel[],
+  colourLabels: string[],
+): VegaLiteSpec {
   return chart({
     data: { values: rows },
     hconcat: panels.map((p) => ({
@@ -137,7 +202,12 @@ export function scatterPanels(rows: Row[], y: { field: string; title: string }, 
         {
           mark: { type: 'point', filled: true, size: 45, opacity: 0.85 },
           encoding: {
-            x: { field: p.field, type: 'quantitative', title: p.title, scale: p.log ? { type: 'log' } : { zero: false } },
+            x: {
+              field: p.field,
+              type: 'quantitative',
+              title: p.title,
+              scale: p.log ? { type: 'log' } : { zero: false },
+            },
             y: { field: y.field, type: 'quantitative', title: y.title, scale: { zero: false } },
             color: algorithmColour(colourLabels),
             shape: { field: 'batch', type: 'nominal', title: 'batch size B', legend: { orient: 'bottom' } },
@@ -146,7 +216,9 @@ export function scatterPanels(rows: Row[], y: { field: string; title: string }, 
         {
           mark: { type: 'line', color: '#888888', strokeDash: [4, 3] },
           transform: [
-            ...(p.log ? [{ calculate: `log(datum['${p.field}'])`, as: '__x' }] : [{ calculate: `datum['${p.field}']`, as: '__x' }]),
+            ...(p.log
+              ? [{ calculate: `log(datum['${p.field}'])`, as: '__x' }]
+              : [{ calculate: `datum['${p.field}']`, as: '__x' }]),
             { regression: y.field, on: '__x' },
             ...(p.log ? [{ calculate: 'exp(datum.__x)', as: p.field }] : [{ calculate: 'datum.__x', as: p.field }]),
           ],

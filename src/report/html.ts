@@ -3,9 +3,15 @@
 // figure, statistic, verdict and interpretation, then how it was made.
 import type { Results, Status, SuiteResult, Table } from './results.js';
 
-const escapeHtml = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+const escapeHtml = (s: string): string =>
+  s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
-export const statusLabel: Record<Status, string> = { holds: 'holds', fails: 'does not hold', mixed: 'holds in part', inconclusive: 'inconclusive' };
+export const statusLabel: Record<Status, string> = {
+  holds: 'holds',
+  fails: 'does not hold',
+  mixed: 'holds in part',
+  inconclusive: 'inconclusive',
+};
 
 const badge = (s: Status): string => `<span class="badge ${s}">${statusLabel[s]}</span>`;
 
@@ -16,7 +22,8 @@ export function headline(r: Results): string {
     count('holds') && `${count('holds')} of ${r.suites.length} claims hold`,
     count('mixed') && `${count('mixed')} ${count('mixed') === 1 ? 'holds' : 'hold'} in part`,
     count('fails') && `${count('fails')} ${count('fails') === 1 ? 'does' : 'do'} not hold`,
-    count('inconclusive') && `${count('inconclusive')} ${count('inconclusive') === 1 ? 'is' : 'are'} inconclusive at this scale`,
+    count('inconclusive') &&
+      `${count('inconclusive')} ${count('inconclusive') === 1 ? 'is' : 'are'} inconclusive at this scale`,
   ].filter(Boolean);
   return `${parts.join(', ')}.`;
 }
@@ -31,20 +38,32 @@ export function formatCell(v: string | number): string {
 
 function table(t: Table): string {
   const head = t.columns.map((c) => `<th>${escapeHtml(c)}</th>`).join('');
-  const body = t.rows.map((r) => `<tr>${r.map((c) => `<td${typeof c === 'number' ? ' class="num"' : ''}>${escapeHtml(formatCell(c))}</td>`).join('')}</tr>`).join('\n');
+  const body = t.rows
+    .map(
+      (r) =>
+        `<tr>${r.map((c) => `<td${typeof c === 'number' ? ' class="num"' : ''}>${escapeHtml(formatCell(c))}</td>`).join('')}</tr>`,
+    )
+    .join('\n');
   return `<figure class="table"><figcaption>${escapeHtml(t.title)}</figcaption><div class="scroll"><table><thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table></div>${t.note ? `<p class="note">${escapeHtml(t.note)}</p>` : ''}</figure>`;
 }
 
 function settings(s: Record<string, unknown>): string {
   const rows = Object.entries(s)
     .filter(([, v]) => v !== undefined)
-    .map(([k, v]) => `<tr><th>${escapeHtml(k)}</th><td><code>${escapeHtml(typeof v === 'string' ? v : JSON.stringify(v))}</code></td></tr>`).join('');
+    .map(
+      ([k, v]) =>
+        `<tr><th>${escapeHtml(k)}</th><td><code>${escapeHtml(typeof v === 'string' ? v : JSON.stringify(v))}</code></td></tr>`,
+    )
+    .join('');
   return `<details><summary>Settings and seeds</summary><table class="settings">${rows}</table></details>`;
 }
 
 function section(s: SuiteResult, svgs: Record<string, string>, n: number): string {
   const figures = s.figures
-    .map((f, i) => `<figure class="chart" id="fig-${escapeHtml(f.id)}"><div class="svg">${svgs[f.id] ?? ''}</div><figcaption><b>Figure ${n}.${i + 1}.</b> ${escapeHtml(f.caption)}</figcaption></figure>`)
+    .map(
+      (f, i) =>
+        `<figure class="chart" id="fig-${escapeHtml(f.id)}"><div class="svg">${svgs[f.id] ?? ''}</div><figcaption><b>Figure ${n}.${i + 1}.</b> ${escapeHtml(f.caption)}</figcaption></figure>`,
+    )
     .join('\n');
   return `<section id="${s.id}">
 <h2>${n}. ${escapeHtml(s.title)}</h2>
@@ -101,19 +120,46 @@ table.settings td { padding: 3px 0; }
 `;
 
 export function reportHtml(r: Results, svgs: Record<string, string>): string {
-  const env = r.environment as { flatdist?: string; libtorch?: string; node?: string; commit?: string | null; threads?: number; machine?: { cpu: string; cores: number; memoryGiB: number; os: string } };
+  const env = r.environment as {
+    flatdist?: string;
+    libtorch?: string;
+    node?: string;
+    commit?: string | null;
+    threads?: number;
+    machine?: { cpu: string; cores: number; memoryGiB: number; os: string };
+  };
   const verdictRows = r.suites
-    .map((s, i) => `<tr><td>${i + 1}</td><td><a href="#${s.id}">${escapeHtml(s.title)}</a><br><span class="note">${escapeHtml(s.claim)}</span></td><td>${badge(s.verdict.status)}</td><td>${escapeHtml(s.verdict.statement)}</td></tr>`)
+    .map(
+      (s, i) =>
+        `<tr><td>${i + 1}</td><td><a href="#${s.id}">${escapeHtml(s.title)}</a><br><span class="note">${escapeHtml(s.claim)}</span></td><td>${badge(s.verdict.status)}</td><td>${escapeHtml(s.verdict.statement)}</td></tr>`,
+    )
     .join('\n');
   const facts: [string, string][] = [
     ['command', `<code>${escapeHtml(r.command)}</code>`],
     ['scale', escapeHtml(r.scale)],
     ['started / finished', `${escapeHtml(r.started)} / ${escapeHtml(r.finished)}`],
-    ['wall time', `${r.seconds.toFixed(0)} s this invocation; ${r.work.seconds.toFixed(0)} s of compute over all ${r.work.computed + r.work.reused} units of work (${r.work.computed} computed now, ${r.work.reused} reused)`],
-    ['load average', `${r.load.before.map((x) => x.toFixed(2)).join(', ')} before → ${r.load.after.map((x) => x.toFixed(2)).join(', ')} after (1, 5, 15 min)`],
-    ['flatdist', `${escapeHtml(env.flatdist ?? '?')}${env.commit ? ` (commit <code>${escapeHtml(env.commit.slice(0, 12))}</code>)` : ''}`],
-    ['libtorch / node', `${escapeHtml(env.libtorch ?? '?')} / ${escapeHtml(env.node ?? '?')}, ${env.threads ?? '?'} threads`],
-    ['machine', env.machine ? escapeHtml(`${env.machine.cpu}, ${env.machine.cores} cores, ${env.machine.memoryGiB} GiB, ${env.machine.os}`) : '?'],
+    [
+      'wall time',
+      `${r.seconds.toFixed(0)} s this invocation; ${r.work.seconds.toFixed(0)} s of compute over all ${r.work.computed + r.work.reused} units of work (${r.work.computed} computed now, ${r.work.reused} reused)`,
+    ],
+    [
+      'load average',
+      `${r.load.before.map((x) => x.toFixed(2)).join(', ')} before → ${r.load.after.map((x) => x.toFixed(2)).join(', ')} after (1, 5, 15 min)`,
+    ],
+    [
+      'flatdist',
+      `${escapeHtml(env.flatdist ?? '?')}${env.commit ? ` (commit <code>${escapeHtml(env.commit.slice(0, 12))}</code>)` : ''}`,
+    ],
+    [
+      'libtorch / node',
+      `${escapeHtml(env.libtorch ?? '?')} / ${escapeHtml(env.node ?? '?')}, ${env.threads ?? '?'} threads`,
+    ],
+    [
+      'machine',
+      env.machine
+        ? escapeHtml(`${env.machine.cpu}, ${env.machine.cores} cores, ${env.machine.memoryGiB} GiB, ${env.machine.os}`)
+        : '?',
+    ],
   ];
   return `<!DOCTYPE html>
 <html lang="en">

@@ -34,7 +34,12 @@ export async function writeReport(r: Results, dir: string): Promise<ReportFiles>
       figures.push(join(figuresDir, `${f.id}.svg`));
     }
   }
-  const files = { html: join(dir, 'report.html'), summary: join(dir, 'summary.md'), results: join(dir, 'results.json'), figures };
+  const files = {
+    html: join(dir, 'report.html'),
+    summary: join(dir, 'summary.md'),
+    results: join(dir, 'results.json'),
+    figures,
+  };
   writeFileAtomic(files.html, reportHtml(r, svgs));
   writeFileAtomic(files.summary, summaryMarkdown(r));
   writeFileAtomic(files.results, `${JSON.stringify(r, null, 1)}\n`);

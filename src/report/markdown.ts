@@ -20,11 +20,22 @@ export function summaryMarkdown(r: Results): string {
     '',
     '| # | claim | verdict | measured |',
     '|---|---|---|---|',
-    ...r.suites.map((s, i) => `| ${i + 1} | ${cell(s.title)} | **${statusLabel[s.verdict.status]}** | ${cell(s.verdict.statement)} |`),
+    ...r.suites.map(
+      (s, i) => `| ${i + 1} | ${cell(s.title)} | **${statusLabel[s.verdict.status]}** | ${cell(s.verdict.statement)} |`,
+    ),
     '',
   ];
   for (const s of r.suites) {
-    lines.push(`## ${s.title}`, '', `*Claim:* ${s.claim}`, '', `**Verdict: ${statusLabel[s.verdict.status]}.** ${s.verdict.statement}`, '', s.interpretation, '');
+    lines.push(
+      `## ${s.title}`,
+      '',
+      `*Claim:* ${s.claim}`,
+      '',
+      `**Verdict: ${statusLabel[s.verdict.status]}.** ${s.verdict.statement}`,
+      '',
+      s.interpretation,
+      '',
+    );
     if (s.tables[0]) lines.push(`${s.tables[0].title}:`, '', markdownTable(s.tables[0]), '');
     if (s.figures[0]) lines.push(`![${s.figures[0].title}](figures/${s.figures[0].id}.png)`, '');
   }

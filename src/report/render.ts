@@ -18,7 +18,11 @@ export async function renderSvg(spec: VegaLiteSpec): Promise<string> {
 
 /** A PNG of an SVG at `scale` times its size, on white. */
 export function svgToPng(svg: string, scale = 2): Buffer {
-  const image = new Resvg(svg, { fitTo: { mode: 'zoom', value: scale }, background: 'white', font: { loadSystemFonts: true, defaultFontFamily: 'DejaVu Sans' } }).render();
+  const image = new Resvg(svg, {
+    fitTo: { mode: 'zoom', value: scale },
+    background: 'white',
+    font: { loadSystemFonts: true, defaultFontFamily: 'DejaVu Sans' },
+  }).render();
   return image.asPng();
 }
 

@@ -34,11 +34,19 @@ function batchedFit(X: Tensor, y: Tensor): { beta: Tensor; r2: Tensor } {
     const Xt = X.mT;
     const gram = Xt.bmm(X);
     const ridge = gram.amax().item() * 1e-12;
-    const eye = fromArray(Float64Array.from({ length: q * q }, (_, i) => (i % (q + 1) === 0 ? ridge : 0)), [q, q]);
+    const eye = fromArray(
+      Float64Array.from({ length: q * q }, (_, i) => (i % (q + 1) === 0 ? ridge : 0)),
+      [q, q],
+    );
     const beta = solve(gram.add(eye), Xt.bmm(y.unsqueeze(2)));
     const residual = y.sub(X.bmm(beta).squeeze(2));
     const centred = y.sub(y.mean([1], true));
-    const r2 = residual.square().sum([1]).div(centred.square().sum([1])).neg().add(1);
+    const r2 = residual
+      .square()
+      .sum([1])
+      .div(centred.square().sum([1]))
+      .neg()
+      .add(1);
     return { beta: beta.squeeze(2), r2 };
   });
 }
@@ -56,8 +64,12 @@ export function leastSquares(predictors: number[][], y: number[]): Fit {
 }
 
 function checkShapes(predictors: number[][], y: number[]): void {
-  if (predictors.some((c) => c.length !== y.length)) throw new RangeError(`leastSquares: every predictor needs ${y.length} values`);
-  if (y.length < predictors.length + 2) throw new RangeError(`leastSquares: ${y.length} observations cannot fit ${predictors.length} predictors and an intercept with a residual`);
+  if (predictors.some((c) => c.length !== y.length))
+    throw new RangeError(`leastSquares: every predictor needs ${y.length} values`);
+  if (y.length < predictors.length + 2)
+    throw new RangeError(
+      `leastSquares: ${y.length} observations cannot fit ${predictors.length} predictors and an intercept with a residual`,
+    );
 }
 
 export interface BootstrapFit extends Fit {
@@ -76,7 +88,11 @@ function resampleIndices(n: number, resamples: number, seed: number): Tensor {
  * Least squares with percentile-bootstrap 95% intervals for R² and every coefficient (all resamples solved in one batch).
  * @throws RangeError as leastSquares.
  */
-export function bootstrapLeastSquares(predictors: number[][], y: number[], o: { resamples?: number; seed: number }): BootstrapFit {
+export function bootstrapLeastSquares(
+  predictors: number[][],
+  y: number[],
+  o: { resamples?: number; seed: number },
+): BootstrapFit {
   checkShapes(predictors, y);
   const resamples = o.resamples ?? 2000;
   const fit = leastSquares(predictors, y);
@@ -92,14 +108,23 @@ export function bootstrapLeastSquares(predictors: number[][], y: number[], o: { 
     return {
       ...fit,
       r2Interval: percentileInterval(fit.r2, r2.toNumbers()),
-      coefficientIntervals: fit.coefficients.map((c, j) => percentileInterval(c, Array.from({ length: resamples }, (_, b) => betas[b * q + j]))),
+      coefficientIntervals: fit.coefficients.map((c, j) =>
+        percentileInterval(
+          c,
+          Array.from({ length: resamples }, (_, b) => betas[b * q + j]),
+        ),
+      ),
       resamples,
     };
   });
 }
 
 /** Percentile-bootstrap interval of a statistic of paired samples (resampling the pairs' indices). */
-export function bootstrapStatistic(n: number, statistic: (indices: number[]) => number, o: { resamples?: number; seed: number }): Interval {
+export function bootstrapStatistic(
+  n: number,
+  statistic: (indices: number[]) => number,
+  o: { resamples?: number; seed: number },
+): Interval {
   const resamples = o.resamples ?? 2000;
   const all = Array.from({ length: n }, (_, i) => i);
   const idx = scope(() => resampleIndices(n, resamples, o.seed).toNumbers());

@@ -14,7 +14,11 @@ export interface GradOptions {
   allowUnused?: boolean;
 }
 
-export function grad(outputs: Tensor | Tensor[], inputs: Tensor[], o: GradOptions & { allowUnused: true }): (Tensor | null)[];
+export function grad(
+  outputs: Tensor | Tensor[],
+  inputs: Tensor[],
+  o: GradOptions & { allowUnused: true },
+): (Tensor | null)[];
 export function grad(outputs: Tensor | Tensor[], inputs: Tensor[], o?: GradOptions): Tensor[];
 export function grad(outputs: Tensor | Tensor[], inputs: Tensor[], o: GradOptions = {}): (Tensor | null)[] {
   const outs = Array.isArray(outputs) ? outputs : [outputs];

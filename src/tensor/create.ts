@@ -4,10 +4,18 @@ import { wrap, type Tensor, type TypedArray } from './tensor.js';
 
 export type NestedNumbers = number | NestedNumbers[];
 
-export function zeros(shape: number[], dtype: DType = 'float32'): Tensor { return wrap(native.zeros(shape, dtype)); }
-export function ones(shape: number[], dtype: DType = 'float32'): Tensor { return wrap(native.ones(shape, dtype)); }
-export function full(shape: number[], value: number, dtype: DType = 'float32'): Tensor { return wrap(native.full(shape, value, dtype)); }
-export function eye(n: number, dtype: DType = 'float32'): Tensor { return wrap(native.eye(n, dtype)); }
+export function zeros(shape: number[], dtype: DType = 'float32'): Tensor {
+  return wrap(native.zeros(shape, dtype));
+}
+export function ones(shape: number[], dtype: DType = 'float32'): Tensor {
+  return wrap(native.ones(shape, dtype));
+}
+export function full(shape: number[], value: number, dtype: DType = 'float32'): Tensor {
+  return wrap(native.full(shape, value, dtype));
+}
+export function eye(n: number, dtype: DType = 'float32'): Tensor {
+  return wrap(native.eye(n, dtype));
+}
 export function arange(start: number, end: number, step = 1, dtype: DType = 'int64'): Tensor {
   return wrap(native.arange(start, end, step, dtype));
 }
@@ -33,11 +41,22 @@ export function tensor(data: NestedNumbers, dtype: DType = 'float32'): Tensor {
   };
   walk(data);
   const expected = shape.reduce((a, b) => a * b, 1);
-  if (flat.length !== expected) throw new Error(`ragged nested array: shape [${shape.join(', ')}] needs ${expected} numbers, got ${flat.length}`);
+  if (flat.length !== expected)
+    throw new Error(`ragged nested array: shape [${shape.join(', ')}] needs ${expected} numbers, got ${flat.length}`);
   switch (dtype) {
-    case 'float32': return fromArray(Float32Array.from(flat), shape);
-    case 'float64': return fromArray(Float64Array.from(flat), shape);
-    case 'int64': return fromArray(BigInt64Array.from(flat, (v) => BigInt(v)), shape);
-    case 'bool': return fromArray(Uint8Array.from(flat, (v) => (v ? 1 : 0)), shape);
+    case 'float32':
+      return fromArray(Float32Array.from(flat), shape);
+    case 'float64':
+      return fromArray(Float64Array.from(flat), shape);
+    case 'int64':
+      return fromArray(
+        BigInt64Array.from(flat, (v) => BigInt(v)),
+        shape,
+      );
+    case 'bool':
+      return fromArray(
+        Uint8Array.from(flat, (v) => (v ? 1 : 0)),
+        shape,
+      );
   }
 }

@@ -2,9 +2,22 @@
 import { native, type Reduction } from './native.js';
 import { wrap, type Tensor } from './tensor.js';
 
-export const cat = (ts: Tensor[], dim = 0): Tensor => wrap(native.cat(ts.map((t) => t.handle), dim));
-export const stack = (ts: Tensor[], dim = 0): Tensor => wrap(native.stack(ts.map((t) => t.handle), dim));
-export const where = (cond: Tensor, a: Tensor, b: Tensor): Tensor => wrap(native.where(cond.handle, a.handle, b.handle));
+export const cat = (ts: Tensor[], dim = 0): Tensor =>
+  wrap(
+    native.cat(
+      ts.map((t) => t.handle),
+      dim,
+    ),
+  );
+export const stack = (ts: Tensor[], dim = 0): Tensor =>
+  wrap(
+    native.stack(
+      ts.map((t) => t.handle),
+      dim,
+    ),
+  );
+export const where = (cond: Tensor, a: Tensor, b: Tensor): Tensor =>
+  wrap(native.where(cond.handle, a.handle, b.handle));
 
 /** β·input + α·(m1 m2) */
 export const addmm = (input: Tensor, m1: Tensor, m2: Tensor, beta = 1, alpha = 1): Tensor =>
@@ -37,7 +50,16 @@ export interface Conv2dOptions {
 const pair = (x: number | [number, number]): [number, number] => (typeof x === 'number' ? [x, x] : x);
 
 export function conv2d(input: Tensor, weight: Tensor, o: Conv2dOptions = {}): Tensor {
-  return wrap(native.conv2d(input.handle, weight.handle, o.bias?.handle ?? null, pair(o.stride ?? 1), pair(o.padding ?? 0), o.groups ?? 1));
+  return wrap(
+    native.conv2d(
+      input.handle,
+      weight.handle,
+      o.bias?.handle ?? null,
+      pair(o.stride ?? 1),
+      pair(o.padding ?? 0),
+      o.groups ?? 1,
+    ),
+  );
 }
 export interface PoolOptions {
   stride?: number | [number, number];
@@ -49,7 +71,12 @@ export function maxPool2d(input: Tensor, kernel: number | [number, number], o: P
 export function avgPool2d(input: Tensor, kernel: number | [number, number], o: PoolOptions = {}): Tensor {
   return wrap(native.avgPool2d(input.handle, pair(kernel), pair(o.stride ?? kernel), pair(o.padding ?? 0)));
 }
-export function groupNorm(input: Tensor, groups: number, weight: Tensor | null = null, bias: Tensor | null = null): Tensor {
+export function groupNorm(
+  input: Tensor,
+  groups: number,
+  weight: Tensor | null = null,
+  bias: Tensor | null = null,
+): Tensor {
   return wrap(native.groupNorm(input.handle, groups, weight?.handle ?? null, bias?.handle ?? null));
 }
 

@@ -50,6 +50,11 @@ export class ScriptModule {
    *   fails (its message's last line), or when it does not return one tensor.
    */
   forward(params: Tensor[], x: Tensor): Tensor {
-    return wrap(this.handle.forward(params.map((p) => p.handle), x.handle));
+    return wrap(
+      this.handle.forward(
+        params.map((p) => p.handle),
+        x.handle,
+      ),
+    );
   }
 }

@@ -51,17 +51,42 @@ export interface Native {
   randperm(n: number, gen: NativeGenerator): T;
   dirichlet(alpha: T, gen: NativeGenerator): T;
 
-  add(a: T, b: TS): T; sub(a: T, b: TS): T; mul(a: T, b: TS): T; div(a: T, b: TS): T; pow(a: T, b: TS): T;
-  eq(a: T, b: TS): T; ne(a: T, b: TS): T; lt(a: T, b: TS): T; le(a: T, b: TS): T; gt(a: T, b: TS): T; ge(a: T, b: TS): T;
-  maximum(a: T, b: TS): T; minimum(a: T, b: TS): T;
-  logicalAnd(a: T, b: T): T; logicalOr(a: T, b: T): T; logicalNot(a: T): T;
-  neg(a: T): T; exp(a: T): T; log(a: T): T; sqrt(a: T): T; abs(a: T): T; sign(a: T): T; square(a: T): T;
-  sin(a: T): T; cos(a: T): T; isfinite(a: T): T;
+  add(a: T, b: TS): T;
+  sub(a: T, b: TS): T;
+  mul(a: T, b: TS): T;
+  div(a: T, b: TS): T;
+  pow(a: T, b: TS): T;
+  eq(a: T, b: TS): T;
+  ne(a: T, b: TS): T;
+  lt(a: T, b: TS): T;
+  le(a: T, b: TS): T;
+  gt(a: T, b: TS): T;
+  ge(a: T, b: TS): T;
+  maximum(a: T, b: TS): T;
+  minimum(a: T, b: TS): T;
+  logicalAnd(a: T, b: T): T;
+  logicalOr(a: T, b: T): T;
+  logicalNot(a: T): T;
+  neg(a: T): T;
+  exp(a: T): T;
+  log(a: T): T;
+  sqrt(a: T): T;
+  abs(a: T): T;
+  sign(a: T): T;
+  square(a: T): T;
+  sin(a: T): T;
+  cos(a: T): T;
+  isfinite(a: T): T;
   where(cond: T, a: T, b: T): T;
   clamp(a: T, min: number | null, max: number | null): T;
 
-  relu(a: T): T; tanh(a: T): T; sigmoid(a: T): T; gelu(a: T): T; softplus(a: T): T;
-  logSoftmax(a: T, dim: number): T; softmax(a: T, dim: number): T;
+  relu(a: T): T;
+  tanh(a: T): T;
+  sigmoid(a: T): T;
+  gelu(a: T): T;
+  softplus(a: T): T;
+  logSoftmax(a: T, dim: number): T;
+  softmax(a: T, dim: number): T;
   crossEntropy(logits: T, target: T, reduction: Reduction): T;
   nllLoss(logProbs: T, target: T, reduction: Reduction): T;
   mseLoss(a: T, b: T, reduction: Reduction): T;
@@ -70,36 +95,65 @@ export interface Native {
   avgPool2d(input: T, kernel: number[], stride: number[], padding: number[]): T;
   groupNorm(input: T, groups: number, weight: T | null, bias: T | null): T;
 
-  matmul(a: T, b: T): T; mm(a: T, b: T): T; bmm(a: T, b: T): T;
+  matmul(a: T, b: T): T;
+  mm(a: T, b: T): T;
+  bmm(a: T, b: T): T;
   baddbmm(input: T, b1: T, b2: T, beta: number, alpha: number): T;
   addmm(input: T, m1: T, m2: T, beta: number, alpha: number): T;
   kron(a: T, b: T): T;
   eigh(a: T): [T, T];
   eigvals(a: T): [T, T];
-  solve(a: T, b: T): T; inverse(a: T): T; cholesky(a: T): T; trace(a: T): T; dot(a: T, b: T): T;
+  solve(a: T, b: T): T;
+  inverse(a: T): T;
+  cholesky(a: T): T;
+  trace(a: T): T;
+  dot(a: T, b: T): T;
 
-  sum(a: T, dims: Dims, keepdim: boolean): T; mean(a: T, dims: Dims, keepdim: boolean): T;
-  amax(a: T, dims: Dims, keepdim: boolean): T; amin(a: T, dims: Dims, keepdim: boolean): T;
+  sum(a: T, dims: Dims, keepdim: boolean): T;
+  mean(a: T, dims: Dims, keepdim: boolean): T;
+  amax(a: T, dims: Dims, keepdim: boolean): T;
+  amin(a: T, dims: Dims, keepdim: boolean): T;
   max(a: T, dim: number, keepdim: boolean): [T, T];
   argmax(a: T, dim: number, keepdim: boolean): T;
   norm(a: T, p: number, dims: Dims, keepdim: boolean): T;
   var(a: T, dims: Dims, unbiased: boolean, keepdim: boolean): T;
-  all(a: T): T; any(a: T): T;
+  all(a: T): T;
+  any(a: T): T;
 
-  reshape(a: T, shape: number[]): T; view(a: T, shape: number[]): T; permute(a: T, dims: number[]): T;
-  transpose(a: T, d0: number, d1: number): T; contiguous(a: T): T;
-  narrow(a: T, dim: number, start: number, length: number): T; select(a: T, dim: number, index: number): T;
-  indexSelect(a: T, dim: number, index: T): T; gather(a: T, dim: number, index: T): T;
-  cat(ts: T[], dim: number): T; stack(ts: T[], dim: number): T;
-  expand(a: T, shape: number[]): T; repeat(a: T, reps: number[]): T;
-  unsqueeze(a: T, dim: number): T; squeeze(a: T, dim: number): T;
-  clone(a: T): T; detach(a: T): T; to(a: T, dtype: DType): T;
+  reshape(a: T, shape: number[]): T;
+  view(a: T, shape: number[]): T;
+  permute(a: T, dims: number[]): T;
+  transpose(a: T, d0: number, d1: number): T;
+  contiguous(a: T): T;
+  narrow(a: T, dim: number, start: number, length: number): T;
+  select(a: T, dim: number, index: number): T;
+  indexSelect(a: T, dim: number, index: T): T;
+  gather(a: T, dim: number, index: T): T;
+  cat(ts: T[], dim: number): T;
+  stack(ts: T[], dim: number): T;
+  expand(a: T, shape: number[]): T;
+  repeat(a: T, reps: number[]): T;
+  unsqueeze(a: T, dim: number): T;
+  squeeze(a: T, dim: number): T;
+  clone(a: T): T;
+  detach(a: T): T;
+  to(a: T, dtype: DType): T;
 
-  add_(a: T, b: TS, alpha?: number): T; mul_(a: T, b: TS): T; copy_(a: T, src: T): T; zero_(a: T): T;
+  add_(a: T, b: TS, alpha?: number): T;
+  mul_(a: T, b: TS): T;
+  copy_(a: T, src: T): T;
+  zero_(a: T): T;
   addmm_(a: T, m1: T, m2: T, beta: number, alpha: number): T;
   baddbmm_(a: T, b1: T, b2: T, beta: number, alpha: number): T;
 
-  grad(outputs: T[], inputs: T[], gradOutputs: T[] | null, createGraph: boolean, retainGraph: boolean, allowUnused: boolean): (T | null)[];
+  grad(
+    outputs: T[],
+    inputs: T[],
+    gradOutputs: T[] | null,
+    createGraph: boolean,
+    retainGraph: boolean,
+    allowUnused: boolean,
+  ): (T | null)[];
   setRequiresGrad(a: T, on: boolean): T;
   setGradEnabled(on: boolean): boolean;
   isGradEnabled(): boolean;

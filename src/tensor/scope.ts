@@ -32,7 +32,8 @@ function collect(value: unknown, owned: Set<Disposable>, out: Set<Disposable>, s
   }
   if (Array.isArray(value)) for (const v of value) collect(v, owned, out, seen);
   else if (value instanceof Map) for (const v of value.values()) collect(v, owned, out, seen);
-  else if (Object.getPrototypeOf(value) === Object.prototype) for (const v of Object.values(value)) collect(v, owned, out, seen);
+  else if (Object.getPrototypeOf(value) === Object.prototype)
+    for (const v of Object.values(value)) collect(v, owned, out, seen);
 }
 
 /** Run fn; free the tensors it created, except those reachable from its result. */

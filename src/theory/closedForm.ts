@@ -87,50 +87,91 @@ export function closedForm(model: LinearizedModel, s: LinearizedSettings): Close
       if (A === null) return I;
       const A64 = A.to('float64');
       const drift = A64.matmul(p).sub(p).abs().amax().item();
-      if (drift > 1e-9) throw new UserError(`closed form: the combination matrix ${name} does not keep the centroid (A p ≠ p by ${drift.toPrecision(3)}); use the Perron vector of A as p, and uniform p for centralized`);
+      if (drift > 1e-9)
+        throw new UserError(
+          `closed form: the combination matrix ${name} does not keep the centroid (A p ≠ p by ${drift.toPrecision(3)}); use the Perron vector of A as p, and uniform p for centralized`,
+        );
       return A64;
     };
     const [Ao, A1, A2] = [matrix(s.form.Ao, 'A_o'), matrix(s.form.A1, 'A_1'), matrix(s.form.A2, 'A_2')];
     const onesP = p.reshape([1, K]).expand([K, K]);
     const P = A2.mT.mm(Ao.mT).mm(A1.mT).sub(onesP);
     const mixingRate = spectralRadius(P);
-    if (!(mixingRate < 1)) throw new UserError(`closed form: the network does not mix (λ = ${mixingRate.toPrecision(6)} ≥ 1); the agents' disagreement has no steady state — use a connected graph and a cooperative algorithm`);
+    if (!(mixingRate < 1))
+      throw new UserError(
+        `closed form: the network does not mix (λ = ${mixingRate.toPrecision(6)} ≥ 1); the agents' disagreement has no steady state — use a connected graph and a cooperative algorithm`,
+      );
     const G0 = I.sub(onesP).mm(A2.mT);
     const G = solve(I.sub(P), G0);
 
     const Hbar = H.mul(p.reshape([K, 1, 1])).sum(0);
     const { values: h, vectors: U } = eigh(Hbar);
-    if (!(h.amin().item() > 0)) throw new UserError(`closed form: H̄ = Σ_k p_k H_k is not positive definite (smallest eigenvalue ${h.amin().item().toPrecision(6)}); w* is not a strict local minimum`);
+    if (!(h.amin().item() > 0))
+      throw new UserError(
+        `closed form: H̄ = Σ_k p_k H_k is not positive definite (smallest eigenvalue ${h.amin().item().toPrecision(6)}); w* is not a strict local minimum`,
+      );
 
     // C₀ solves H̄C₀ + C₀H̄ = μS/B: in H̄'s eigenbasis, entry (i, j) divides by h_i + h_j.
     const S = R.mul(p.square().reshape([K, 1, 1])).sum(0);
-    const C0 = U.mm(U.mT.mm(S).mm(U).div(h.reshape([M, 1]).add(h.reshape([1, M])))).mm(U.mT).mul(mu / B);
+    const C0 = U.mm(
+      U.mT
+        .mm(S)
+        .mm(U)
+        .div(h.reshape([M, 1]).add(h.reshape([1, M]))),
+    )
+      .mm(U.mT)
+      .mul(mu / B);
     const noise = (mu * S.trace().item()) / (4 * B);
     const secondOrder = (mu / 4) * Hbar.mm(C0).mm(Hbar).trace().item();
 
     const mixBlocks = (W: Tensor, X: Tensor): Tensor => W.mm(X.reshape([K, -1])).reshape(X.shape);
-    const X = mixBlocks(G, R.mul(p.reshape([K, 1, 1])).mul((mu * mu) / B).sub(H.matmul(C0).mul(mu)));
+    const X = mixBlocks(
+      G,
+      R.mul(p.reshape([K, 1, 1]))
+        .mul((mu * mu) / B)
+        .sub(H.matmul(C0).mul(mu)),
+    );
     const Xphi = mixBlocks(A1.mT, X);
     const centroidNetwork = -0.5 * traceProduct(H.mul(p.reshape([K, 1, 1])), Xphi).item();
 
     const ebar = mixBlocks(G, d).mul(-mu);
     const xbar = mixBlocks(A1.mT, ebar);
-    const mc = solve(Hbar, H.bmm(xbar.reshape([K, M, 1])).reshape([K, M]).mul(p.reshape([K, 1])).sum(0).neg().reshape([M, 1])).reshape([M]);
+    const mc = solve(
+      Hbar,
+      H.bmm(xbar.reshape([K, M, 1]))
+        .reshape([K, M])
+        .mul(p.reshape([K, 1]))
+        .sum(0)
+        .neg()
+        .reshape([M, 1]),
+    ).reshape([M]);
     const centroidHeterogeneity = 0.5 * mc.dot(Hbar.matmul(mc)).item();
 
     const cross = traceProduct(Hbar, X.sum(0)).item() / K;
     // S_kl = (X_l)_kk with X_l = P X_l Pᵀ + g_l g_lᵀ, g_l = G₀'s column l; one batched equation.
     const g = G0.mT;
-    const Xl = solveDiscreteLyapunov(P, g.reshape([K, K, 1]).mul(g.reshape([K, 1, K])), { what: 'the disagreement recursion' });
+    const Xl = solveDiscreteLyapunov(P, g.reshape([K, K, 1]).mul(g.reshape([K, 1, K])), {
+      what: 'the disagreement recursion',
+    });
     const Skl = Xl.reshape([K, K * K]).indexSelect(1, arange(0, K * K, K + 1)).mT;
-    const spread = Skl.sum(0).dot(R.mul(Hbar.reshape([1, M, M])).sum([1, 2])).item();
+    const spread = Skl.sum(0)
+      .dot(R.mul(Hbar.reshape([1, M, M])).sum([1, 2]))
+      .item();
     const disagreementNoise = (mu * mu * spread) / (2 * K * B);
     const HbarE = ebar.mm(Hbar);
-    const agentHeterogeneity = HbarE.mul(ebar.mul(0.5).add(mc.reshape([1, M]))).sum().item() / K;
+    const agentHeterogeneity =
+      HbarE.mul(ebar.mul(0.5).add(mc.reshape([1, M])))
+        .sum()
+        .item() / K;
 
     return {
       centroid: terms(noise, secondOrder, centroidNetwork, centroidHeterogeneity),
-      agentAverage: terms(noise, secondOrder, centroidNetwork + cross + disagreementNoise, centroidHeterogeneity + agentHeterogeneity),
+      agentAverage: terms(
+        noise,
+        secondOrder,
+        centroidNetwork + cross + disagreementNoise,
+        centroidHeterogeneity + agentHeterogeneity,
+      ),
       mixingRate,
     };
   });

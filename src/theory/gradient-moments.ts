@@ -25,7 +25,8 @@ export class GradientMoments {
   private outer: Tensor | null = null;
 
   add(chunk: Tensor): void {
-    if (chunk.ndim !== 2 || chunk.shape[0] === 0) throw new DataError('per-sample gradients', `expected a non-empty [n, M] chunk, got [${chunk.shape.join(', ')}]`);
+    if (chunk.ndim !== 2 || chunk.shape[0] === 0)
+      throw new DataError('per-sample gradients', `expected a non-empty [n, M] chunk, got [${chunk.shape.join(', ')}]`);
     // The running sums outlive this call: keep() exempts them from every open scope.
     scope(() => {
       const g = chunk.to('float64');
@@ -47,7 +48,8 @@ export class GradientMoments {
 
   /** d = mean gradient [M] and R = per-sample covariance [M, M] (normalized by N). */
   finish(): { mean: Tensor; covariance: Tensor } {
-    if (this.shift === null || this.sum === null || this.outer === null) throw new DataError('per-sample gradients', 'no samples were added');
+    if (this.shift === null || this.sum === null || this.outer === null)
+      throw new DataError('per-sample gradients', 'no samples were added');
     const { shift, sum, outer, count } = this;
     return scope(() => {
       const offset = sum.div(count);
@@ -80,7 +82,10 @@ export function gradientStatistics(perSample: Tensor): { mean: Tensor; covarianc
  */
 export function modelFromSamples(hessians: Tensor[], perSampleGradients: Tensor[], p?: Tensor): LinearizedModel {
   if (hessians.length !== perSampleGradients.length) {
-    throw new DataError('per-sample gradients', `${hessians.length} Hessians but ${perSampleGradients.length} sets of per-sample gradients: give one of each per agent`);
+    throw new DataError(
+      'per-sample gradients',
+      `${hessians.length} Hessians but ${perSampleGradients.length} sets of per-sample gradients: give one of each per agent`,
+    );
   }
   return scope(() => {
     const stats = perSampleGradients.map(gradientStatistics);

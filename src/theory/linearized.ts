@@ -60,13 +60,21 @@ const symmetric = (X: Tensor): Tensor => X.add(X.mT).mul(0.5);
  */
 export function linearizedModel(H: Tensor, d: Tensor, R: Tensor, p?: Tensor): LinearizedModel {
   const [K, M] = d.shape;
-  if (d.ndim !== 2) throw new ConfigError('theory.d', `expected the local gradients as [K, M], got [${d.shape.join(', ')}]`);
-  for (const [name, X] of [['H', H], ['R', R]] as const) {
+  if (d.ndim !== 2)
+    throw new ConfigError('theory.d', `expected the local gradients as [K, M], got [${d.shape.join(', ')}]`);
+  for (const [name, X] of [
+    ['H', H],
+    ['R', R],
+  ] as const) {
     if (X.ndim !== 3 || X.shape[0] !== K || X.shape[1] !== M || X.shape[2] !== M) {
-      throw new ConfigError(`theory.${name}`, `expected [K, M, M] = [${K}, ${M}, ${M}] to match d, got [${X.shape.join(', ')}]`);
+      throw new ConfigError(
+        `theory.${name}`,
+        `expected [K, M, M] = [${K}, ${M}, ${M}] to match d, got [${X.shape.join(', ')}]`,
+      );
     }
   }
-  if (p && (p.ndim !== 1 || p.shape[0] !== K)) throw new ConfigError('theory.p', `expected K = ${K} weights, got [${p.shape.join(', ')}]`);
+  if (p && (p.ndim !== 1 || p.shape[0] !== K))
+    throw new ConfigError('theory.p', `expected K = ${K} weights, got [${p.shape.join(', ')}]`);
   return scope(() => {
     const weights = p ? p.to('float64') : full([K], 1 / K, 'float64');
     const total = weights.sum().item();
@@ -81,7 +89,9 @@ export function linearizedModel(H: Tensor, d: Tensor, R: Tensor, p?: Tensor): Li
 export function mixAgents(A: Combination, X: Tensor): Tensor {
   if (A === null) return X;
   const K = X.shape[0];
-  return A.to('float64').mT.mm(X.reshape([K, -1])).reshape(X.shape);
+  return A.to('float64')
+    .mT.mm(X.reshape([K, -1]))
+    .reshape(X.shape);
 }
 
 /** The linear recursion e_n = ℱ e_{n−1} + b + noise of the linearized unified form. */
@@ -108,11 +118,18 @@ export function linearRecursion(model: LinearizedModel, s: LinearizedSettings): 
       return mixAgents(form.A2, psi).reshape(X.shape);
     });
   return scope(() => {
-    const drift = mixAgents(form.A2, d).mul(-mu).reshape([K * M]);
+    const drift = mixAgents(form.A2, d)
+      .mul(-mu)
+      .reshape([K * M]);
     // blockdiag(R_k) as [K, M, K, M]: entry (k, i, l, j) = δ_kl R_k[i, j].
-    const blockR = eye(K, 'float64').reshape([K, 1, K, 1]).mul(R.reshape([K, M, 1, M])).reshape([K * M, K * M]);
+    const blockR = eye(K, 'float64')
+      .reshape([K, 1, K, 1])
+      .mul(R.reshape([K, M, 1, M]))
+      .reshape([K * M, K * M]);
     const left = mixAgents(form.A2, blockR.reshape([K, M, K * M])).reshape([K * M, K * M]);
-    const noise = mixAgents(form.A2, left.mT.reshape([K, M, K * M])).reshape([K * M, K * M]).mul((mu * mu) / B);
+    const noise = mixAgents(form.A2, left.mT.reshape([K, M, K * M]))
+      .reshape([K * M, K * M])
+      .mul((mu * mu) / B);
     return { K, M, apply, drift, noise: symmetric(noise) };
   });
 }
@@ -153,7 +170,11 @@ function excessRisk(model: LinearizedModel, r: Readout, mean: Tensor, cov: Tenso
     const Cc = r.centroidMap.mm(cov).mm(r.centroidMap.mT);
     const centroid = quadratic(r, Cc.add(mc.reshape([M, 1]).mul(mc.reshape([1, M]))), mc);
     const m = mean.reshape([K, M]);
-    const Ckk = cov.reshape([K, M, K, M]).permute([0, 2, 1, 3]).reshape([K * K, M, M]).indexSelect(0, r.diagonalBlocks);
+    const Ckk = cov
+      .reshape([K, M, K, M])
+      .permute([0, 2, 1, 3])
+      .reshape([K * K, M, M])
+      .indexSelect(0, r.diagonalBlocks);
     const agentAverage = quadratic(r, Ckk.sum(0).add(m.mT.mm(m)), m.sum(0)) / K;
     return { centroid, agentAverage };
   });
@@ -175,7 +196,12 @@ export interface MomentPropagation {
  * Propagates mean and covariance of the stacked error for N steps from a
  * deterministic start e_0 ([K, M], default 0: every agent at w*).
  */
-export function propagateMoments(model: LinearizedModel, s: LinearizedSettings, steps: number, start?: Tensor): MomentPropagation {
+export function propagateMoments(
+  model: LinearizedModel,
+  s: LinearizedSettings,
+  steps: number,
+  start?: Tensor,
+): MomentPropagation {
   const [K, M] = model.d.shape;
   return scope(() => {
     const rec = linearRecursion(model, s);
@@ -225,7 +251,11 @@ export function recursionMatrix(model: LinearizedModel, s: LinearizedSettings): 
  * The steady state; `known` passes ℱ and ρ(ℱ) when the caller has them already.
  * @throws UserError when ρ(ℱ) ≥ 1 (no steady state exists).
  */
-export function steadyState(model: LinearizedModel, s: LinearizedSettings, known = recursionMatrix(model, s)): SteadyState {
+export function steadyState(
+  model: LinearizedModel,
+  s: LinearizedSettings,
+  known = recursionMatrix(model, s),
+): SteadyState {
   const [K, M] = model.d.shape;
   return scope(() => {
     const rec = linearRecursion(model, s);
@@ -249,7 +279,8 @@ export function steadyState(model: LinearizedModel, s: LinearizedSettings, known
  */
 export function restrictToSubspace(model: LinearizedModel, V: Tensor): LinearizedModel {
   const M = model.d.shape[1];
-  if (V.ndim !== 2 || V.shape[0] !== M) throw new ConfigError('theory.basis', `expected an [M, r] = [${M}, r] basis, got [${V.shape.join(', ')}]`);
+  if (V.ndim !== 2 || V.shape[0] !== M)
+    throw new ConfigError('theory.basis', `expected an [M, r] = [${M}, r] basis, got [${V.shape.join(', ')}]`);
   return scope(() => {
     const basis = V.to('float64');
     const project = (X: Tensor): Tensor => basis.mT.matmul(X).matmul(basis);

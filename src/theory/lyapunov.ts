@@ -32,7 +32,9 @@ export interface LyapunovOptions {
 export function requireStable(F: Tensor | number, what = 'the recursion'): number {
   const rho = typeof F === 'number' ? F : spectralRadius(F);
   if (!(rho < 1)) {
-    throw new UserError(`${what} is unstable: ρ(F) = ${rho.toPrecision(6)} ≥ 1, so no steady state exists; take a smaller step size μ (or check that the Hessians are positive definite)`);
+    throw new UserError(
+      `${what} is unstable: ρ(F) = ${rho.toPrecision(6)} ≥ 1, so no steady state exists; take a smaller step size μ (or check that the Hessians are positive definite)`,
+    );
   }
   return rho;
 }
@@ -55,6 +57,8 @@ export function solveDiscreteLyapunov(F: Tensor, Q: Tensor, o: LyapunovOptions =
       if (added.norm().item() <= tol * size || size === 0) return C.add(C.mT).mul(0.5);
       Fi = Fi.matmul(Fi);
     }
-    throw new UserError(`${o.what ?? 'the recursion'}: the Lyapunov doubling did not converge in ${maxIterations} iterations (ρ(F) too close to 1)`);
+    throw new UserError(
+      `${o.what ?? 'the recursion'}: the Lyapunov doubling did not converge in ${maxIterations} iterations (ρ(F) too close to 1)`,
+    );
   });
 }

@@ -4,7 +4,13 @@
 // positive definite) is reported with the reason instead of failing the whole prediction.
 import { scope } from '../tensor/index.js';
 import { UserError } from '../errors.js';
-import { propagateMoments, recursionMatrix, steadyState, type LinearizedModel, type LinearizedSettings } from './linearized.js';
+import {
+  propagateMoments,
+  recursionMatrix,
+  steadyState,
+  type LinearizedModel,
+  type LinearizedSettings,
+} from './linearized.js';
 import { closedForm, type ClosedForm } from './closedForm.js';
 
 export interface Unavailable {
@@ -54,7 +60,9 @@ export function predictEscape(model: LinearizedModel, s: LinearizedSettings, ste
     const known = recursionMatrix(model, s);
     const rho = known.spectralRadius;
     const stable = rho < 1;
-    const unstable: Unavailable = { unavailable: `the linearized recursion is unstable at μ = ${s.stepSize} (ρ(ℱ) = ${rho.toPrecision(6)} ≥ 1): it has no steady state and the small-μ closed form does not apply; take a smaller step size` };
+    const unstable: Unavailable = {
+      unavailable: `the linearized recursion is unstable at μ = ${s.stepSize} (ρ(ℱ) = ${rho.toPrecision(6)} ≥ 1): it has no steady state and the small-μ closed form does not apply; take a smaller step size`,
+    };
     const { centroid, agentAverage } = propagateMoments(model, s, steps);
     return {
       stepSize: s.stepSize,
@@ -80,7 +88,8 @@ export function instabilityWarnings(rows: { algorithm: string; prediction: Escap
     .map((r) => `${r.algorithm}: ${(r.prediction.steady as Unavailable).unavailable}`);
 }
 
-const cell = (x: number | undefined): string => (x === undefined ? '—' : x === Number.POSITIVE_INFINITY ? '∞' : x.toExponential(3));
+const cell = (x: number | undefined): string =>
+  x === undefined ? '—' : x === Number.POSITIVE_INFINITY ? '∞' : x.toExponential(3);
 
 /**
  * Exact and closed-form predictions side by side, one line per algorithm: the curve's
@@ -89,7 +98,17 @@ const cell = (x: number | undefined): string => (x === undefined ? '—' : x ===
  * below the table names each unstable setting.
  */
 export function predictionTable(rows: { algorithm: string; prediction: EscapePrediction }[]): string {
-  const header = ['algorithm', 'centroid n=N', 'steady', 'closed form', 'agents n=N', 'steady', 'closed form', 'ρ(ℱ)', 'λ'];
+  const header = [
+    'algorithm',
+    'centroid n=N',
+    'steady',
+    'closed form',
+    'agents n=N',
+    'steady',
+    'closed form',
+    'ρ(ℱ)',
+    'λ',
+  ];
   const lines = rows.map(({ algorithm, prediction: p }) => {
     const steady = isUnavailable(p.steady) ? undefined : p.steady;
     const closed = isUnavailable(p.closedForm) ? undefined : p.closedForm;
@@ -107,6 +126,11 @@ export function predictionTable(rows: { algorithm: string; prediction: EscapePre
     ];
   });
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
-  const table = [header, ...lines].map((l) => l.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd());
+  const table = [header, ...lines].map((l) =>
+    l
+      .map((c, i) => c.padEnd(widths[i]))
+      .join('  ')
+      .trimEnd(),
+  );
   return [...table, ...instabilityWarnings(rows)].join('\n');
 }

@@ -80,10 +80,12 @@ export function saveCheckpoint(dir: string, c: Checkpoint, keep: number | null =
 
 /** The checkpoint files in a folder, by step. */
 export function checkpointFiles(dir: string): { step: number; file: string }[] {
-  return listFolder(dir).flatMap((file) => {
-    const m = filePattern.exec(file);
-    return m ? [{ step: Number(m[1]), file }] : [];
-  }).sort((a, b) => a.step - b.step);
+  return listFolder(dir)
+    .flatMap((file) => {
+      const m = filePattern.exec(file);
+      return m ? [{ step: Number(m[1]), file }] : [];
+    })
+    .sort((a, b) => a.step - b.step);
 }
 
 /** Removes checkpoints past a step: written after the one a resumed run restarts from, before latest.json named them. */
@@ -110,9 +112,11 @@ export function latestCheckpointPath(dir: string): string | null {
   } catch {
     throw new DataError(pointer, 'not JSON — the pointer to the latest checkpoint is damaged');
   }
-  if (typeof file !== 'string' || !filePattern.test(file)) throw new DataError(pointer, `names no checkpoint file (got ${JSON.stringify(file)})`);
+  if (typeof file !== 'string' || !filePattern.test(file))
+    throw new DataError(pointer, `names no checkpoint file (got ${JSON.stringify(file)})`);
   const path = join(dir, file);
-  if (!checkpointFiles(dir).some((f) => f.file === file)) throw new DataError(pointer, `names ${file}, which is missing`);
+  if (!checkpointFiles(dir).some((f) => f.file === file))
+    throw new DataError(pointer, `names ${file}, which is missing`);
   return path;
 }
 
@@ -140,35 +144,60 @@ const isFolder = (path: string): boolean => {
  */
 export function loadCheckpoint(path: string): LoadedCheckpoint {
   const folder = isFolder(path);
-  if (folder && !isFolder(join(path, 'checkpoints'))) throw new DataError(path, 'a folder without checkpoints/ — give a run folder or a .safetensors file');
+  if (folder && !isFolder(join(path, 'checkpoints')))
+    throw new DataError(path, 'a folder without checkpoints/ — give a run folder or a .safetensors file');
   const file = folder ? latestCheckpointPath(join(path, 'checkpoints')) : path;
   if (file === null) throw new DataError(path, 'the run has no checkpoint yet');
   // In a scope: tensors of the file that are not returned (or all, on an error) are freed.
   return scope(() => {
     const { tensors, metadata } = readSafetensors(file);
-    if (metadata.format !== checkpointFormat) throw new DataError(file, `not a flatdist checkpoint (format '${metadata.format ?? 'none'}', expected ${checkpointFormat})`);
+    if (metadata.format !== checkpointFormat)
+      throw new DataError(
+        file,
+        `not a flatdist checkpoint (format '${metadata.format ?? 'none'}', expected ${checkpointFormat})`,
+      );
     const paramNames = metadataJson(file, metadata, 'paramNames');
-    if (!Array.isArray(paramNames) || paramNames.length === 0 || !paramNames.every((n) => typeof n === 'string')) throw new DataError(file, 'the checkpoint\'s paramNames is not a list of names');
+    if (!Array.isArray(paramNames) || paramNames.length === 0 || !paramNames.every((n) => typeof n === 'string'))
+      throw new DataError(file, "the checkpoint's paramNames is not a list of names");
     const perron = metadataJson(file, metadata, 'perron');
-    if (!Array.isArray(perron) || !perron.every((p) => typeof p === 'number' && Number.isFinite(p))) throw new DataError(file, 'the checkpoint\'s Perron vector is not a list of finite numbers');
+    if (!Array.isArray(perron) || !perron.every((p) => typeof p === 'number' && Number.isFinite(p)))
+      throw new DataError(file, "the checkpoint's Perron vector is not a list of finite numbers");
     const samplers = metadataJson(file, metadata, 'samplers');
-    if (!Array.isArray(samplers)) throw new DataError(file, 'the checkpoint\'s sampler states are not a list');
+    if (!Array.isArray(samplers)) throw new DataError(file, "the checkpoint's sampler states are not a list");
     const step = Number(metadata.step);
-    if (!Number.isInteger(step) || step < 0) throw new DataError(file, `the checkpoint's step is not a non-negative integer (got ${JSON.stringify(metadata.step)})`);
+    if (!Number.isInteger(step) || step < 0)
+      throw new DataError(
+        file,
+        `the checkpoint's step is not a non-negative integer (got ${JSON.stringify(metadata.step)})`,
+      );
     const K = perron.length;
     const get = (name: string): Tensor => {
       const t = tensors[name];
       if (t === undefined) throw new DataError(file, `missing tensor ${name}`);
       if (t.dtype !== 'float32') throw new DataError(file, `tensor ${name} is ${t.dtype}, expected float32`);
-      if (t.shape[0] !== K) throw new DataError(file, `tensor ${name} has shape [${t.shape.join(', ')}], expected ${K} agents (the Perron vector's length) first`);
-      if (!allFinite(t)) throw new DataError(file, `tensor ${name} holds NaN or Inf values — the checkpoint cannot be used`);
+      if (t.shape[0] !== K)
+        throw new DataError(
+          file,
+          `tensor ${name} has shape [${t.shape.join(', ')}], expected ${K} agents (the Perron vector's length) first`,
+        );
+      if (!allFinite(t))
+        throw new DataError(file, `tensor ${name} holds NaN or Inf values — the checkpoint cannot be used`);
       return t;
     };
     const params = (paramNames as string[]).map((n) => get(`agents.${n}`));
     const hasMomentum = (paramNames as string[]).some((n) => `momentum.${n}` in tensors);
     const momentum = hasMomentum ? (paramNames as string[]).map((n) => get(`momentum.${n}`)) : null;
     const config = metadataJson(file, metadata, 'config');
-    return { step, paramNames: paramNames as string[], params, momentum, perron: perron as number[], samplers, config, file };
+    return {
+      step,
+      paramNames: paramNames as string[],
+      params,
+      momentum,
+      perron: perron as number[],
+      samplers,
+      config,
+      file,
+    };
   });
 }
 
@@ -179,16 +208,30 @@ export function loadCheckpoint(path: string): LoadedCheckpoint {
  * @param group the tensors' prefix in the file: agents (parameters) or momentum
  * @throws DataError naming the file and the first tensor that does not fit
  */
-export function checkAgainstModel(file: string, names: string[], params: Tensor[], model: ParamLayout, leading: number[], group = 'agents'): void {
+export function checkAgainstModel(
+  file: string,
+  names: string[],
+  params: Tensor[],
+  model: ParamLayout,
+  leading: number[],
+  group = 'agents',
+): void {
   if (names.join() !== model.paramNames.join()) {
-    throw new DataError(file, `holds tensors ${names.join(', ')}; the model needs ${model.paramNames.join(', ')} — give the model flags of the run that wrote it`);
+    throw new DataError(
+      file,
+      `holds tensors ${names.join(', ')}; the model needs ${model.paramNames.join(', ')} — give the model flags of the run that wrote it`,
+    );
   }
   params.forEach((t, i) => {
     const want = [...leading, ...model.paramShapes[i]];
     if (t.shape.join() !== want.join()) {
-      throw new DataError(file, `tensor ${group}.${names[i]} has shape [${t.shape.join(', ')}], the model needs [${want.join(', ')}] — the file was changed, or the model flags differ from the run's`);
+      throw new DataError(
+        file,
+        `tensor ${group}.${names[i]} has shape [${t.shape.join(', ')}], the model needs [${want.join(', ')}] — the file was changed, or the model flags differ from the run's`,
+      );
     }
-    if (t.dtype !== 'float32' && t.dtype !== 'float64') throw new DataError(file, `tensor ${group}.${names[i]} is ${t.dtype}, expected floating point`);
+    if (t.dtype !== 'float32' && t.dtype !== 'float64')
+      throw new DataError(file, `tensor ${group}.${names[i]} is ${t.dtype}, expected floating point`);
   });
 }
 
@@ -198,8 +241,13 @@ export function checkAgainstModel(file: string, names: string[], params: Tensor[
  * @throws DataError naming the file and what does not fit
  */
 export function checkCheckpoint(ck: LoadedCheckpoint, model: ParamLayout, agents: number, samplers = false): void {
-  if (ck.perron.length !== agents) throw new DataError(ck.file, `holds ${ck.perron.length} agents, the run has ${agents}`);
+  if (ck.perron.length !== agents)
+    throw new DataError(ck.file, `holds ${ck.perron.length} agents, the run has ${agents}`);
   checkAgainstModel(ck.file, ck.paramNames, ck.params, model, [agents]);
   if (ck.momentum) checkAgainstModel(ck.file, ck.paramNames, ck.momentum, model, [agents], 'momentum');
-  if (samplers && ck.samplers.length !== agents) throw new DataError(ck.file, `holds ${ck.samplers.length} sampler states, the run has ${agents} agents — it cannot be resumed`);
+  if (samplers && ck.samplers.length !== agents)
+    throw new DataError(
+      ck.file,
+      `holds ${ck.samplers.length} sampler states, the run has ${agents} agents — it cannot be resumed`,
+    );
 }

@@ -44,18 +44,47 @@ export const algorithmName = choice(algorithms, 'algorithm', { diffusion: 'atc' 
 
 /** The fields of a run, in the order help lists them. */
 export const runFields = {
-  dataset: field(choice(DATASETS, 'dataset'), 'mnist', { group: data, placeholder: 'NAME', description: 'the data set', values: DATASETS }),
-  dataDir: field(optional(text()), null, { group: data, placeholder: 'DIR', description: "folder of the data set's files: required for cifar10, else the bundled copy" }),
-  trainSubset: field(optional(integer(1)), null, { group: data, placeholder: 'N', unit: 'examples', description: 'train on N training examples drawn by the seed (default: all)' }),
+  dataset: field(choice(DATASETS, 'dataset'), 'mnist', {
+    group: data,
+    placeholder: 'NAME',
+    description: 'the data set',
+    values: DATASETS,
+  }),
+  dataDir: field(optional(text()), null, {
+    group: data,
+    placeholder: 'DIR',
+    description: "folder of the data set's files: required for cifar10, else the bundled copy",
+  }),
+  trainSubset: field(optional(integer(1)), null, {
+    group: data,
+    placeholder: 'N',
+    unit: 'examples',
+    description: 'train on N training examples drawn by the seed (default: all)',
+  }),
   partition: field(partitionKind, 'iid', {
     group: data,
     placeholder: 'SPEC',
     description: 'how the training examples are split among the agents',
     values: ['iid', 'dirichlet[:α]', 'shards[:per agent]', 'quantity[:α]'],
   }),
-  model: field(text(), 'mlp', { group: model, placeholder: 'NAME', description: 'the model', values: [...modelNames, 'resnet<6n+2>'] }),
-  hidden: field(widths(), [256], { group: model, placeholder: 'WIDTHS', unit: 'units', description: 'hidden layer widths of the MLP, e.g. 256 or 256,128' }),
-  activation: field(choice(activations, 'activation'), 'relu', { group: model, placeholder: 'NAME', description: 'activation of the MLP and LeNet', values: activations }),
+  model: field(text(), 'mlp', {
+    group: model,
+    placeholder: 'NAME',
+    description: 'the model',
+    values: [...modelNames, 'resnet<6n+2>'],
+  }),
+  hidden: field(widths(), [256], {
+    group: model,
+    placeholder: 'WIDTHS',
+    unit: 'units',
+    description: 'hidden layer widths of the MLP, e.g. 256 or 256,128',
+  }),
+  activation: field(choice(activations, 'activation'), 'relu', {
+    group: model,
+    placeholder: 'NAME',
+    description: 'activation of the MLP and LeNet',
+    values: activations,
+  }),
   algorithm: field(algorithmName, 'atc', {
     group: network,
     placeholder: 'NAME',
@@ -64,31 +93,115 @@ export const runFields = {
   }),
   agents: field(integer(1), 8, { group: network, placeholder: 'K', description: 'number of agents K' }),
   // Typed as text: a problem built on a given matrix names its graph 'given'.
-  topology: field(choice(topologies, 'topology').transform((t): string => t), 'ring', { group: network, placeholder: 'NAME', description: 'the graph of the agents', values: topologies }),
-  edges: field(optional(text()), null, { group: network, placeholder: 'FILE', description: 'edge list of topology file: JSON [[l, k], …] or CSV "l,k" lines' }),
-  edgeProbability: field(optional(real({ above: 0 })), null, { group: network, placeholder: 'P', description: 'erdos-renyi edge probability (default 2 ln K / K)' }),
-  radius: field(optional(real({ above: 0 })), null, { group: network, placeholder: 'R', unit: 'unit square', description: 'geometric link radius (default √(2 ln K / (πK)))' }),
-  rule: field(choice(rules, 'combination rule'), 'metropolis', { group: network, placeholder: 'RULE', description: 'combination rule giving the weights a_lk', values: rules }),
+  topology: field(
+    choice(topologies, 'topology').transform((t): string => t),
+    'ring',
+    { group: network, placeholder: 'NAME', description: 'the graph of the agents', values: topologies },
+  ),
+  edges: field(optional(text()), null, {
+    group: network,
+    placeholder: 'FILE',
+    description: 'edge list of topology file: JSON [[l, k], …] or CSV "l,k" lines',
+  }),
+  edgeProbability: field(optional(real({ above: 0 })), null, {
+    group: network,
+    placeholder: 'P',
+    description: 'erdos-renyi edge probability (default 2 ln K / K)',
+  }),
+  radius: field(optional(real({ above: 0 })), null, {
+    group: network,
+    placeholder: 'R',
+    unit: 'unit square',
+    description: 'geometric link radius (default √(2 ln K / (πK)))',
+  }),
+  rule: field(choice(rules, 'combination rule'), 'metropolis', {
+    group: network,
+    placeholder: 'RULE',
+    description: 'combination rule giving the weights a_lk',
+    values: rules,
+  }),
   matrix: field(optional(text()), null, {
     group: network,
     placeholder: 'FILE',
     description: 'a combination matrix in place of the rule: JSON rows or CSV, a_lk in row l, column k',
   }),
-  batchSize: field(integer(1), 64, { group: optimization, placeholder: 'B', unit: 'examples', description: 'batch size B of each agent' }),
+  batchSize: field(integer(1), 64, {
+    group: optimization,
+    placeholder: 'B',
+    unit: 'examples',
+    description: 'batch size B of each agent',
+  }),
   stepSize: field(real({ above: 0 }), 0.1, { group: optimization, placeholder: 'μ', description: 'step size μ' }),
-  schedule: field(scheduleKind, { kind: 'constant' }, { group: optimization, placeholder: 'SPEC', description: `step-size schedule: ${scheduleSpellings}` }),
-  momentum: field(real({ min: 0, below: 1 }), 0, { group: optimization, placeholder: 'β', description: 'heavy-ball momentum β, in [0, 1)' }),
-  weightDecay: field(real({ min: 0 }), 0, { group: optimization, placeholder: 'λ', description: 'weight decay λ: J gains (λ/2)‖w‖²' }),
-  clipNorm: field(optional(real({ above: 0 })), null, { group: optimization, placeholder: 'C', description: "clip each agent's gradient to norm C (default: no clipping)" }),
-  steps: field(integer(1), 300, { group: optimization, placeholder: 'N', unit: 'steps', description: 'number of steps N' }),
-  epochs: field(optional(real({ above: 0 })), null, { group: optimization, placeholder: 'E', unit: 'epochs', description: 'train for E passes instead: steps = ⌈E · n / (K·B)⌉' }),
-  seed: field(integer(0), 1, { group: optimization, placeholder: 'S', description: 'fixes initialization, partition, batch order and noise' }),
-  sameInit: field(flag(), true, { group: optimization, placeholder: 'BOOL', description: 'every agent starts from the same point (false: independent draws)' }),
-  evalEvery: field(integer(1), 100, { group: output, placeholder: 'N', unit: 'steps', description: 'evaluate every N steps' }),
-  evalSubset: field(integer(1), 10000, { group: output, placeholder: 'N', unit: 'examples', description: 'training examples the train metrics are computed on' }),
-  checkpointEvery: field(integer(1), 100, { group: output, placeholder: 'N', unit: 'steps', description: 'save a checkpoint every N steps' }),
-  keepCheckpoints: field(optional(integer(1)), null, { group: output, placeholder: 'N', description: "keep only the last N checkpoints (default: all); latest.json's is always kept" }),
-  out: field(text(), 'runs/latest', { group: output, placeholder: 'DIR', description: 'the run directory (run.json, metrics.jsonl, checkpoints)' }),
+  schedule: field(
+    scheduleKind,
+    { kind: 'constant' },
+    { group: optimization, placeholder: 'SPEC', description: `step-size schedule: ${scheduleSpellings}` },
+  ),
+  momentum: field(real({ min: 0, below: 1 }), 0, {
+    group: optimization,
+    placeholder: 'β',
+    description: 'heavy-ball momentum β, in [0, 1)',
+  }),
+  weightDecay: field(real({ min: 0 }), 0, {
+    group: optimization,
+    placeholder: 'λ',
+    description: 'weight decay λ: J gains (λ/2)‖w‖²',
+  }),
+  clipNorm: field(optional(real({ above: 0 })), null, {
+    group: optimization,
+    placeholder: 'C',
+    description: "clip each agent's gradient to norm C (default: no clipping)",
+  }),
+  steps: field(integer(1), 300, {
+    group: optimization,
+    placeholder: 'N',
+    unit: 'steps',
+    description: 'number of steps N',
+  }),
+  epochs: field(optional(real({ above: 0 })), null, {
+    group: optimization,
+    placeholder: 'E',
+    unit: 'epochs',
+    description: 'train for E passes instead: steps = ⌈E · n / (K·B)⌉',
+  }),
+  seed: field(integer(0), 1, {
+    group: optimization,
+    placeholder: 'S',
+    description: 'fixes initialization, partition, batch order and noise',
+  }),
+  sameInit: field(flag(), true, {
+    group: optimization,
+    placeholder: 'BOOL',
+    description: 'every agent starts from the same point (false: independent draws)',
+  }),
+  evalEvery: field(integer(1), 100, {
+    group: output,
+    placeholder: 'N',
+    unit: 'steps',
+    description: 'evaluate every N steps',
+  }),
+  evalSubset: field(integer(1), 10000, {
+    group: output,
+    placeholder: 'N',
+    unit: 'examples',
+    description: 'training examples the train metrics are computed on',
+  }),
+  checkpointEvery: field(integer(1), 100, {
+    group: output,
+    placeholder: 'N',
+    unit: 'steps',
+    description: 'save a checkpoint every N steps',
+  }),
+  keepCheckpoints: field(optional(integer(1)), null, {
+    group: output,
+    placeholder: 'N',
+    description: "keep only the last N checkpoints (default: all); latest.json's is always kept",
+  }),
+  out: field(text(), 'runs/latest', {
+    group: output,
+    placeholder: 'DIR',
+    description: 'the run directory (run.json, metrics.jsonl, checkpoints)',
+  }),
 };
 
 export const runSchema = z.strictObject(runFields);
@@ -119,8 +232,11 @@ export function readConfigFile(path: string): Record<string, unknown> {
   try {
     value = path.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
   } catch (e) {
-    throw new UserError(`${path}: not valid ${path.endsWith('.json') ? 'JSON' : 'YAML'} (${(e as Error).message.split('\n')[0]})`);
+    throw new UserError(
+      `${path}: not valid ${path.endsWith('.json') ? 'JSON' : 'YAML'} (${(e as Error).message.split('\n')[0]})`,
+    );
   }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new UserError(`${path}: a config file must hold a mapping of field: value`);
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    throw new UserError(`${path}: a config file must hold a mapping of field: value`);
   return value as Record<string, unknown>;
 }

@@ -3,7 +3,17 @@
 // batched forward pass over K + 1 models; J(w_c) = data loss + (λ/2)‖w_c‖² and ‖∇J(w_c)‖;
 // and the consensus distance (1/K) Σ_k ‖w_k − w_c‖².
 import { cat, scope, type Tensor } from '../tensor/index.js';
-import { centroid, consensusDistance, flat, globalRisk, riskAndGradient, riskObjective, stackedScores, type ModelRisk, type RiskDefinition } from '../measures/index.js';
+import {
+  centroid,
+  consensusDistance,
+  flat,
+  globalRisk,
+  riskAndGradient,
+  riskObjective,
+  stackedScores,
+  type ModelRisk,
+  type RiskDefinition,
+} from '../measures/index.js';
 import { deriveSeed } from '../util/seed.js';
 
 export interface Score {
@@ -44,7 +54,11 @@ export interface NetworkEvaluation {
 }
 
 /** Scores of K stacked agents [K, …] and their centroid w_c (weights p) on the training and test risks' examples. */
-export function evaluateNetwork(risks: { train: ModelRisk; test: ModelRisk }, w: Tensor[], p: number[]): NetworkEvaluation {
+export function evaluateNetwork(
+  risks: { train: ModelRisk; test: ModelRisk },
+  w: Tensor[],
+  p: number[],
+): NetworkEvaluation {
   const K = w[0].shape[0];
   return scope(() => {
     const wc = centroid(w, p);
@@ -59,7 +73,11 @@ export function evaluateNetwork(risks: { train: ModelRisk; test: ModelRisk }, w:
     return {
       train: train.evaluation,
       test: scored(risks.test).evaluation,
-      objective: { weightDecay: risks.train.weightDecay, centroid: train.risk[K], gradNorm: flat(gradient).norm().item() },
+      objective: {
+        weightDecay: risks.train.weightDecay,
+        centroid: train.risk[K],
+        gradNorm: flat(gradient).norm().item(),
+      },
       consensusDistance: consensusDistance(w, p),
     };
   });

@@ -23,20 +23,30 @@ export interface FieldInfo {
 export const fieldInfo = z.registry<FieldInfo>();
 
 const show = (v: unknown): string => (typeof v === 'string' ? `'${v}'` : JSON.stringify(v));
-const numberFromText = (v: unknown): unknown => (typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v)) ? Number(v) : v);
+const numberFromText = (v: unknown): unknown =>
+  typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v)) ? Number(v) : v;
 
 /** A whole number ≥ min. */
 export const integer = (min: number) => {
   const notWhole = (iss: { input: unknown }): string => `${show(iss.input)} is not a whole number`;
   return z.preprocess(
     numberFromText,
-    z.number({ error: notWhole }).int({ error: notWhole }).min(min, { error: (iss) => `must be at least ${min}, got ${show(iss.input)}` }),
+    z
+      .number({ error: notWhole })
+      .int({ error: notWhole })
+      .min(min, { error: (iss) => `must be at least ${min}, got ${show(iss.input)}` }),
   );
 };
 
 /** A finite number, ≥ min, > above and < below where given. */
 export const real = (o: { min?: number; above?: number; below?: number } = {}) => {
-  const range = [o.min !== undefined && `≥ ${o.min}`, o.above !== undefined && `> ${o.above}`, o.below !== undefined && `< ${o.below}`].filter(Boolean).join(' and ');
+  const range = [
+    o.min !== undefined && `≥ ${o.min}`,
+    o.above !== undefined && `> ${o.above}`,
+    o.below !== undefined && `< ${o.below}`,
+  ]
+    .filter(Boolean)
+    .join(' and ');
   const outside = (iss: { input: unknown }): string => `must be a number ${range}, got ${show(iss.input)}`;
   let n = z.number({ error: (iss) => `${show(iss.input)} is not a number` });
   if (o.min !== undefined) n = n.min(o.min, { error: outside });
@@ -46,25 +56,38 @@ export const real = (o: { min?: number; above?: number; below?: number } = {}) =
 };
 
 /** One of a list of names; aliases are other spellings of a name ('diffusion' for 'atc'). */
-export const choice = <const T extends readonly [string, ...string[]]>(values: T, noun: string, aliases: Record<string, T[number]> = {}) =>
+export const choice = <const T extends readonly [string, ...string[]]>(
+  values: T,
+  noun: string,
+  aliases: Record<string, T[number]> = {},
+) =>
   z.preprocess(
     (v) => (typeof v === 'string' && Object.hasOwn(aliases, v) ? aliases[v] : v),
-    z.enum(values, { error: (iss) => `unknown ${noun} ${show(iss.input)} — one of ${[...values, ...Object.keys(aliases)].join(', ')}` }),
+    z.enum(values, {
+      error: (iss) => `unknown ${noun} ${show(iss.input)} — one of ${[...values, ...Object.keys(aliases)].join(', ')}`,
+    }),
   );
 
 /** Text (a name, a path); a number in YAML is read as its text. */
 export const text = () =>
-  z.preprocess((v) => (typeof v === 'number' ? String(v) : v), z.string({ error: (iss) => `must be text, got ${show(iss.input)}` }));
+  z.preprocess(
+    (v) => (typeof v === 'number' ? String(v) : v),
+    z.string({ error: (iss) => `must be text, got ${show(iss.input)}` }),
+  );
 
 /** true or false. */
 export const flag = () =>
-  z.preprocess((v) => (v === 'true' ? true : v === 'false' ? false : v), z.boolean({ error: (iss) => `must be true or false, got ${show(iss.input)}` }));
+  z.preprocess(
+    (v) => (v === 'true' ? true : v === 'false' ? false : v),
+    z.boolean({ error: (iss) => `must be true or false, got ${show(iss.input)}` }),
+  );
 
 /** Whole numbers ≥ 1, as a list or as comma-separated text ("256,128"). */
 export const widths = () => {
   const bad = (iss: { input: unknown }): string => `must be widths like 256 or 256,128, got ${show(iss.input)}`;
   return z.preprocess(
-    (v) => (typeof v === 'string' ? v.split(',').map((s) => numberFromText(s.trim())) : typeof v === 'number' ? [v] : v),
+    (v) =>
+      typeof v === 'string' ? v.split(',').map((s) => numberFromText(s.trim())) : typeof v === 'number' ? [v] : v,
     z.array(z.number({ error: bad }).int({ error: bad }).min(1, { error: bad }), { error: bad }).min(1, { error: bad }),
   );
 };
@@ -72,12 +95,21 @@ export const widths = () => {
 /** A list of values of one kind, as a list or as comma-separated text ("trace,eigs"). */
 export const list = <S extends z.ZodType>(kind: S, noun: string) =>
   z.preprocess(
-    (v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : v),
-    z.array(kind, { error: (iss) => `must be a comma-separated list, got ${show(iss.input)}` }).min(1, { error: `name at least one ${noun}` }),
+    (v) =>
+      typeof v === 'string'
+        ? v
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean)
+        : v,
+    z
+      .array(kind, { error: (iss) => `must be a comma-separated list, got ${show(iss.input)}` })
+      .min(1, { error: `name at least one ${noun}` }),
   );
 
 /** A value that may be absent: null, or the text "null" on the command line. */
-export const optional = <S extends z.ZodType>(kind: S) => z.preprocess((v) => (v === 'null' ? null : v), kind.nullable());
+export const optional = <S extends z.ZodType>(kind: S) =>
+  z.preprocess((v) => (v === 'null' ? null : v), kind.nullable());
 
 /** A field: its kind, its default, its help. */
 export function field<S extends z.ZodType>(kind: S, fallback: z.output<S>, info: FieldInfo) {
@@ -112,7 +144,13 @@ export function describeField(schema: z.ZodType, o: { showDefault?: boolean } = 
 }
 
 const formatValue = (v: unknown): string =>
-  Array.isArray(v) ? v.join(',') : v !== null && typeof v === 'object' && 'kind' in v ? String(v.kind) : typeof v === 'string' ? v : JSON.stringify(v);
+  Array.isArray(v)
+    ? v.join(',')
+    : v !== null && typeof v === 'object' && 'kind' in v
+      ? String(v.kind)
+      : typeof v === 'string'
+        ? v
+        : JSON.stringify(v);
 
 /** kebab-case of a camelCase name: batchSize → batch-size. */
 export const kebab = (name: string): string => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
@@ -121,12 +159,15 @@ export const camel = (name: string): string => name.replace(/-([a-z0-9])/g, (_, 
 
 /** Edit distance (insertions, deletions, substitutions, adjacent swaps). */
 function distance(a: string, b: string): number {
-  const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  const d = Array.from({ length: a.length + 1 }, (_, i) =>
+    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  );
   for (let i = 1; i <= a.length; i++) {
     for (let j = 1; j <= b.length; j++) {
       const cost = a[i - 1] === b[j - 1] ? 0 : 1;
       d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+        d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
     }
   }
   return d[a.length][b.length];
@@ -136,7 +177,10 @@ function distance(a: string, b: string): number {
 export function nearest(word: string, candidates: readonly string[]): string {
   const plain = (s: string): string => s.toLowerCase().replace(/[-_]/g, '');
   return candidates.reduce((best, c) => {
-    const [dc, db] = [distance(plain(word), plain(c)) + distance(word, c) / 100, distance(plain(word), plain(best)) + distance(word, best) / 100];
+    const [dc, db] = [
+      distance(plain(word), plain(c)) + distance(word, c) / 100,
+      distance(plain(word), plain(best)) + distance(word, best) / 100,
+    ];
     return dc < db ? c : best;
   });
 }

@@ -78,7 +78,12 @@ export function requireMatrixFits(K: number): void {
 }
 
 /** The estimate of a run's memory by part (matrices, parameters, activations). */
-export function runMemory(o: { agents: number; batchSize: number; parameterCount: number; activationBytesPerExample: number }): MemoryPart[] {
+export function runMemory(o: {
+  agents: number;
+  batchSize: number;
+  parameterCount: number;
+  activationBytesPerExample: number;
+}): MemoryPart[] {
   const { agents: K, batchSize: B } = o;
   return [
     { what: `combination matrices (K = ${K})`, bytes: matrixMemory(K).total },
@@ -96,7 +101,11 @@ export function requireRunFits(parts: MemoryPart[]): void {
   const available = availableMemory();
   if (total <= 0.8 * available) return;
   const largest = parts.reduce((a, b) => (b.bytes > a.bytes ? b : a));
-  const hint = largest.what.startsWith('batch') ? 'lower --batch-size or --agents' : largest.what.startsWith('param') ? 'use a smaller model or fewer agents' : 'use fewer agents';
+  const hint = largest.what.startsWith('batch')
+    ? 'lower --batch-size or --agents'
+    : largest.what.startsWith('param')
+      ? 'use a smaller model or fewer agents'
+      : 'use fewer agents';
   throw new UserError(
     `this run needs about ${formatBytes(total)} (${parts.map((p) => `${p.what}: ${formatBytes(p.bytes)}`).join('; ')}) but the machine has ${formatBytes(available)} — ${hint}`,
   );

@@ -2,7 +2,8 @@
 // stderr is a terminal, plain lines at each evaluation otherwise.
 import type { MetricsLine, Progress } from './trainer.js';
 
-const fmt = (s: number): string => (s >= 60 ? `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, '0')}s` : `${s.toFixed(0)}s`);
+const fmt = (s: number): string =>
+  s >= 60 ? `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, '0')}s` : `${s.toFixed(0)}s`;
 
 export function terminalProgress(label: string, stream: NodeJS.WriteStream = process.stderr): Progress {
   const started = Date.now();
@@ -20,7 +21,9 @@ export function terminalProgress(label: string, stream: NodeJS.WriteStream = pro
       const width = 24;
       const filled = Math.round((width * n) / total);
       const bar = '█'.repeat(filled) + '░'.repeat(width - filled);
-      stream.write(`\r${label} ${bar} ${n}/${total}  ${rate.toFixed(1)} steps/s  ${fmt((total - n) / Math.max(rate, 1e-9))} left  loss ${loss.toFixed(4)}  `);
+      stream.write(
+        `\r${label} ${bar} ${n}/${total}  ${rate.toFixed(1)} steps/s  ${fmt((total - n) / Math.max(rate, 1e-9))} left  loss ${loss.toFixed(4)}  `,
+      );
     },
     evaluated(line: MetricsLine) {
       const text = `${label} step ${line.step}: test acc ${(line.test.centroid.accuracy * 100).toFixed(2)}%  test loss ${line.test.centroid.loss.toFixed(4)}  train loss ${line.train.centroid.loss.toFixed(4)}  consensus dist ${line.consensusDistance.toExponential(2)}`;

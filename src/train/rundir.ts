@@ -35,7 +35,9 @@ export function environment(): Environment {
   const root = packageRoot();
   let commit: string | null;
   try {
-    commit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: root, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+    commit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: root, stdio: ['ignore', 'pipe', 'ignore'] })
+      .toString()
+      .trim();
   } catch {
     commit = null;
   }
@@ -46,7 +48,12 @@ export function environment(): Environment {
     node: process.version,
     commit,
     threads: getNumThreads(),
-    machine: { cpu: cpu[0]?.model ?? 'unknown', cores: cpu.length, memoryGiB: Math.round(totalmem() / 2 ** 30), os: `${platform()} ${release()}` },
+    machine: {
+      cpu: cpu[0]?.model ?? 'unknown',
+      cores: cpu.length,
+      memoryGiB: Math.round(totalmem() / 2 ** 30),
+      os: `${platform()} ${release()}`,
+    },
   };
 }
 
@@ -68,10 +75,14 @@ export interface ClaimOptions {
  * @throws FileSystemError when the folder cannot be created (a file in the way, read-only, …)
  */
 export function claimRunFolder(out: string, o: ClaimOptions): Lock {
-  if (o.resume && o.overwrite) throw new UserError('--resume continues a run, --overwrite starts it over — give one of them');
+  if (o.resume && o.overwrite)
+    throw new UserError('--resume continues a run, --overwrite starts it over — give one of them');
   makeFolder(out);
   const lock = acquireLock(paths(out).lock, o.command);
-  if (lock.replaced) console.error(`flatdist: note: ${out} was held by ${describeOwner(lock.replaced)}, which is no longer running — taken over`);
+  if (lock.replaced)
+    console.error(
+      `flatdist: note: ${out} was held by ${describeOwner(lock.replaced)}, which is no longer running — taken over`,
+    );
   try {
     for (const dir of [out, paths(out).checkpoints]) {
       for (const name of listFolder(dir)) if (isTemporary(name)) remove(join(dir, name));
@@ -79,7 +90,9 @@ export function claimRunFolder(out: string, o: ClaimOptions): Lock {
     const present = runFiles.filter((f) => existsSync(join(out, f)));
     if (!o.resume && present.length > 0) {
       if (!o.overwrite) {
-        throw new UserError(`${out} holds a run already (${present.join(', ')}) — continue it with --resume ${out}, replace it with --overwrite, or give another --out`);
+        throw new UserError(
+          `${out} holds a run already (${present.join(', ')}) — continue it with --resume ${out}, replace it with --overwrite, or give another --out`,
+        );
       }
       for (const f of present) remove(join(out, f));
     }
@@ -128,6 +141,9 @@ export function readMetrics<T = Record<string, unknown>>(out: string): T[] {
 export function truncateMetrics(out: string, step: number): void {
   const file = paths(out).metrics;
   if (!existsSync(file)) return;
-  const kept = metricsLines(file).filter((l) => l.value.step <= step).map((l) => `${l.text}\n`).join('');
+  const kept = metricsLines(file)
+    .filter((l) => l.value.step <= step)
+    .map((l) => `${l.text}\n`)
+    .join('');
   if (kept !== readFileSync(file, 'utf8')) writeFileAtomic(file, kept);
 }

@@ -47,7 +47,11 @@ export function encodeSafetensors(tensors: Record<string, Tensor>, metadata: Rec
 }
 
 /** Writes a safetensors file atomically (see util/files). */
-export function writeSafetensors(path: string, tensors: Record<string, Tensor>, metadata: Record<string, string> = {}): void {
+export function writeSafetensors(
+  path: string,
+  tensors: Record<string, Tensor>,
+  metadata: Record<string, string> = {},
+): void {
   writeFileAtomic(path, encodeSafetensors(tensors, metadata));
 }
 
@@ -59,9 +63,14 @@ export interface Safetensors {
 const isEntry = (v: unknown): v is Entry => {
   const e = v as Entry;
   return (
-    typeof e === 'object' && e !== null && typeof e.dtype === 'string' &&
-    Array.isArray(e.shape) && e.shape.every((d) => Number.isInteger(d) && d >= 0) &&
-    Array.isArray(e.data_offsets) && e.data_offsets.length === 2 && e.data_offsets.every((d) => Number.isInteger(d))
+    typeof e === 'object' &&
+    e !== null &&
+    typeof e.dtype === 'string' &&
+    Array.isArray(e.shape) &&
+    e.shape.every((d) => Number.isInteger(d) && d >= 0) &&
+    Array.isArray(e.data_offsets) &&
+    e.data_offsets.length === 2 &&
+    e.data_offsets.every((d) => Number.isInteger(d))
   );
 };
 
@@ -75,7 +84,12 @@ export function readSafetensors(path: string): Safetensors {
     buf = readFileSync(path);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new DataError(path, code === 'EISDIR' ? 'is a folder, not a checkpoint — give a run folder (with checkpoints/) or a .safetensors file' : `cannot read the checkpoint (${code ?? 'unreadable'}) — expected a .safetensors file`);
+    throw new DataError(
+      path,
+      code === 'EISDIR'
+        ? 'is a folder, not a checkpoint — give a run folder (with checkpoints/) or a .safetensors file'
+        : `cannot read the checkpoint (${code ?? 'unreadable'}) — expected a .safetensors file`,
+    );
   }
   const bad = (why: string): never => {
     throw new DataError(path, `not a valid safetensors file: ${why}`);
@@ -97,12 +111,17 @@ export function readSafetensors(path: string): Safetensors {
     if (!isEntry(e)) bad(`tensor '${name}' has a malformed entry (dtype, shape and data_offsets expected)`);
     const dtype = dtypes[(e as Entry).dtype] ?? bad(`tensor '${name}' has unsupported dtype ${(e as Entry).dtype}`);
     const [begin, end] = (e as Entry).data_offsets;
-    if (!(begin >= 0 && end <= data.length && begin <= end)) bad(`tensor '${name}' lies outside the data (truncated file?)`);
+    if (!(begin >= 0 && end <= data.length && begin <= end))
+      bad(`tensor '${name}' lies outside the data (truncated file?)`);
     const expected = (e as Entry).shape.reduce((a, b) => a * b, 1) * itemBytes[dtype];
-    if (end - begin !== expected) bad(`tensor '${name}' has ${end - begin} bytes, its shape [${(e as Entry).shape.join(', ')}] needs ${expected}`);
+    if (end - begin !== expected)
+      bad(`tensor '${name}' has ${end - begin} bytes, its shape [${(e as Entry).shape.join(', ')}] needs ${expected}`);
   }
   if (metadata[checksumKey] !== undefined && sha256([data]) !== metadata[checksumKey]) {
-    throw new DataError(path, 'the data does not match its checksum (sha256): the file was damaged or changed after it was written');
+    throw new DataError(
+      path,
+      'the data does not match its checksum (sha256): the file was damaged or changed after it was written',
+    );
   }
   const tensors: Record<string, Tensor> = {};
   for (const [name, value] of entries) {
@@ -112,10 +131,13 @@ export function readSafetensors(path: string): Safetensors {
     const bytes = new Uint8Array(end - begin);
     bytes.set(data.subarray(begin, end));
     const array =
-      dtype === 'float32' ? new Float32Array(bytes.buffer)
-      : dtype === 'float64' ? new Float64Array(bytes.buffer)
-      : dtype === 'int64' ? new BigInt64Array(bytes.buffer)
-      : bytes;
+      dtype === 'float32'
+        ? new Float32Array(bytes.buffer)
+        : dtype === 'float64'
+          ? new Float64Array(bytes.buffer)
+          : dtype === 'int64'
+            ? new BigInt64Array(bytes.buffer)
+            : bytes;
     tensors[name] = fromArray(array, e.shape);
   }
   return { tensors, metadata };

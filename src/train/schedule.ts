@@ -16,7 +16,9 @@ export function stepSizeAt(schedule: Schedule, mu: number, n: number, total: num
     case 'cosine':
       return schedule.final + 0.5 * (mu - schedule.final) * (1 + Math.cos((Math.PI * n) / Math.max(1, total)));
     case 'warmup':
-      return n < schedule.steps ? (mu * (n + 1)) / schedule.steps : stepSizeAt(schedule.then, mu, n - schedule.steps, total - schedule.steps);
+      return n < schedule.steps
+        ? (mu * (n + 1)) / schedule.steps
+        : stepSizeAt(schedule.then, mu, n - schedule.steps, total - schedule.steps);
   }
 }
 
@@ -27,13 +29,15 @@ const bad = (what: string): ConfigError => new ConfigError('schedule', `${what} 
 
 function whole(name: string, v: unknown): number {
   const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : v;
-  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1) throw bad(`${name} must be a whole number ≥ 1, got ${JSON.stringify(v)}`);
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1)
+    throw bad(`${name} must be a whole number ≥ 1, got ${JSON.stringify(v)}`);
   return n;
 }
 
 function nonNegative(name: string, v: unknown): number {
   const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : v;
-  if (typeof n !== 'number' || !Number.isFinite(n) || n < 0) throw bad(`${name} must be a number ≥ 0, got ${JSON.stringify(v)}`);
+  if (typeof n !== 'number' || !Number.isFinite(n) || n < 0)
+    throw bad(`${name} must be a number ≥ 0, got ${JSON.stringify(v)}`);
   return n;
 }
 
@@ -47,18 +51,30 @@ export function parseSchedule(v: unknown): Schedule {
   if (typeof v === 'string') {
     const [kind, a, ...rest] = v.split(':');
     switch (kind) {
-      case 'constant': if (a === undefined) return { kind }; break;
-      case 'step': if (rest.length <= 1) return { kind, every: whole('every', a ?? ''), factor: nonNegative('factor', rest[0] ?? '0.1') }; break;
-      case 'cosine': if (rest.length === 0) return { kind, final: nonNegative('final', a ?? '0') }; break;
-      case 'warmup': return warmup(whole('steps', a ?? ''), rest.join(':') || 'constant');
+      case 'constant':
+        if (a === undefined) return { kind };
+        break;
+      case 'step':
+        if (rest.length <= 1)
+          return { kind, every: whole('every', a ?? ''), factor: nonNegative('factor', rest[0] ?? '0.1') };
+        break;
+      case 'cosine':
+        if (rest.length === 0) return { kind, final: nonNegative('final', a ?? '0') };
+        break;
+      case 'warmup':
+        return warmup(whole('steps', a ?? ''), rest.join(':') || 'constant');
     }
   } else if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
     const o = v as Record<string, unknown>;
     switch (o.kind) {
-      case 'constant': return { kind: 'constant' };
-      case 'step': return { kind: 'step', every: whole('every', o.every), factor: nonNegative('factor', o.factor ?? 0.1) };
-      case 'cosine': return { kind: 'cosine', final: nonNegative('final', o.final ?? 0) };
-      case 'warmup': return warmup(whole('steps', o.steps), o.then ?? 'constant');
+      case 'constant':
+        return { kind: 'constant' };
+      case 'step':
+        return { kind: 'step', every: whole('every', o.every), factor: nonNegative('factor', o.factor ?? 0.1) };
+      case 'cosine':
+        return { kind: 'cosine', final: nonNegative('final', o.final ?? 0) };
+      case 'warmup':
+        return warmup(whole('steps', o.steps), o.then ?? 'constant');
     }
   }
   throw bad(`cannot read ${JSON.stringify(v)}`);

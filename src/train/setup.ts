@@ -2,7 +2,16 @@
 // graph and its combination matrices, the data and its partition across agents,
 // the model, and each agent's batch stream. Every process of a distributed run
 // computes the same Setup.
-import { loadDataset, partition, parsePartition, labelHistogram, AgentSampler, datasetTensors, gatherBatch, type DatasetTensors } from '../data/index.js';
+import {
+  loadDataset,
+  partition,
+  parsePartition,
+  labelHistogram,
+  AgentSampler,
+  datasetTensors,
+  gatherBatch,
+  type DatasetTensors,
+} from '../data/index.js';
 import { combinationSchedule, fromMatrixFile, makeGraph, type Graph, type Matrix } from '../graph/index.js';
 import { spectrum as analyze, type Spectrum } from '../graph/spectrum.js';
 import { makeModel, type Model } from '../models/index.js';
@@ -30,7 +39,6 @@ export interface Setup {
   batch(indices: Int32Array[]): { x: Tensor; y: Tensor };
 }
 
-
 /** @throws UserError when the run cannot fit in memory (src/train/memory.ts), before anything large is built. */
 export function prepare(config: TrainConfig): Setup {
   const c = config;
@@ -47,10 +55,33 @@ export function prepare(config: TrainConfig): Setup {
   const combination = userMatrix ? () => userMatrix : combinationSchedule(c.rule, graph);
   const timeVarying = graph.name === 'one-peer-exponential';
   const spectrum = analyze(combination(0));
-  const data = loadDataset(c.dataset, { dataDir: c.dataDir ?? undefined, trainSubset: c.trainSubset ?? undefined, seed: deriveSeed(c.seed, 'subset') });
-  const parts = partition(data.train.y, data.train.classes, c.agents, parsePartition(c.partition), deriveSeed(c.seed, 'partition'));
-  const model = makeModel({ model: c.model, inputShape: data.train.shape, classes: data.train.classes, hidden: c.hidden, activation: c.activation });
-  requireRunFits(runMemory({ agents: c.agents, batchSize: c.batchSize, parameterCount: model.parameterCount, activationBytesPerExample: activationBytesPerExample(model) }));
+  const data = loadDataset(c.dataset, {
+    dataDir: c.dataDir ?? undefined,
+    trainSubset: c.trainSubset ?? undefined,
+    seed: deriveSeed(c.seed, 'subset'),
+  });
+  const parts = partition(
+    data.train.y,
+    data.train.classes,
+    c.agents,
+    parsePartition(c.partition),
+    deriveSeed(c.seed, 'partition'),
+  );
+  const model = makeModel({
+    model: c.model,
+    inputShape: data.train.shape,
+    classes: data.train.classes,
+    hidden: c.hidden,
+    activation: c.activation,
+  });
+  requireRunFits(
+    runMemory({
+      agents: c.agents,
+      batchSize: c.batchSize,
+      parameterCount: model.parameterCount,
+      activationBytesPerExample: activationBytesPerExample(model),
+    }),
+  );
   const train = datasetTensors(data.train);
   return {
     config: c,

@@ -9,7 +9,13 @@ import type { SamplerState } from '../data/sampler.js';
 import { agentLosses } from '../models/index.js';
 import { Generator, fromArray, keep, noGrad, scope, type Tensor } from '../tensor/index.js';
 import { makeFolder } from '../util/files.js';
-import { checkCheckpoint, discardCheckpointsAfter, latestCheckpointPath, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
+import {
+  checkCheckpoint,
+  discardCheckpointsAfter,
+  latestCheckpointPath,
+  loadCheckpoint,
+  saveCheckpoint,
+} from './checkpoint.js';
 import type { TrainConfig } from './config.js';
 import { evaluateNetwork, trainingRisk, type Evaluation, type ObjectiveAtCentroid } from './evaluate.js';
 import { splitRisk } from '../measures/index.js';
@@ -80,7 +86,11 @@ export interface TrainOptions {
   writer?: boolean;
 }
 
-const stats = (xs: number[]): Stats => ({ mean: xs.reduce((a, b) => a + b, 0) / xs.length, min: Math.min(...xs), max: Math.max(...xs) });
+const stats = (xs: number[]): Stats => ({
+  mean: xs.reduce((a, b) => a + b, 0) / xs.length,
+  min: Math.min(...xs),
+  max: Math.max(...xs),
+});
 
 function summarize(e: Evaluation): MetricsLine['train'] {
   return {
@@ -138,13 +148,26 @@ export async function train(setup: Setup, o: TrainOptions = {}): Promise<Summary
   let lastLine: MetricsLine | null = null;
 
   /** Every agent's mean batch loss, and communication since the last evaluation, over all processes. */
-  const networkStats = (step: number, localLossSum: number): { batchLoss: number; communication?: MetricsLine['communication'] } => {
+  const networkStats = (
+    step: number,
+    localLossSum: number,
+  ): { batchLoss: number; communication?: MetricsLine['communication'] } => {
     const now = { step, time: performance.now(), ...(o.communication?.() ?? { bytesSent: 0, seconds: 0 }) };
-    const [lossSum, bytes, commSeconds, wallSeconds] = sumOverProcesses([localLossSum, now.bytesSent - since.bytesSent, now.seconds - since.seconds, (now.time - since.time) / 1000]);
+    const [lossSum, bytes, commSeconds, wallSeconds] = sumOverProcesses([
+      localLossSum,
+      now.bytesSent - since.bytesSent,
+      now.seconds - since.seconds,
+      (now.time - since.time) / 1000,
+    ]);
     const steps = Math.max(1, step - since.step);
     since = now;
     const batchLoss = lossSum / c.agents;
-    return o.communication ? { batchLoss, communication: { bytesPerAgentPerStep: bytes / (c.agents * steps), fraction: commSeconds / wallSeconds } } : { batchLoss };
+    return o.communication
+      ? {
+          batchLoss,
+          communication: { bytesPerAgentPerStep: bytes / (c.agents * steps), fraction: commSeconds / wallSeconds },
+        }
+      : { batchLoss };
   };
 
   const evaluateNow = (step: number, localLossSum: number, stepSize: number): MetricsLine =>
@@ -171,15 +194,19 @@ export async function train(setup: Setup, o: TrainOptions = {}): Promise<Summary
       const allBuffers = buffers ? gatherAll(buffers) : null;
       const states = gatherStates(samplers.map((s) => s.state()));
       if (!writer) return;
-      saveCheckpoint(out.checkpoints, {
-        step,
-        paramNames: model.paramNames,
-        params: all,
-        momentum: allBuffers,
-        perron: setup.perron,
-        samplers: states,
-        config: c,
-      }, c.keepCheckpoints);
+      saveCheckpoint(
+        out.checkpoints,
+        {
+          step,
+          paramNames: model.paramNames,
+          params: all,
+          momentum: allBuffers,
+          perron: setup.perron,
+          samplers: states,
+          config: c,
+        },
+        c.keepCheckpoints,
+      );
     });
 
   for (let n = start; n < total; n++) {
@@ -192,7 +219,9 @@ export async function train(setup: Setup, o: TrainOptions = {}): Promise<Summary
     const batchLoss = batchLossSum / hosted.length;
     if (!Number.isFinite(batchLoss)) {
       next.forEach((t) => t.dispose());
-      throw new DivergenceError(`training diverged at step ${n + 1} (batch loss ${batchLoss}) — lower --step-size; the last good checkpoint is kept in ${out.checkpoints}`);
+      throw new DivergenceError(
+        `training diverged at step ${n + 1} (batch loss ${batchLoss}) — lower --step-size; the last good checkpoint is kept in ${out.checkpoints}`,
+      );
     }
     w.forEach((t) => t.dispose());
     w = next;
@@ -210,7 +239,8 @@ export async function train(setup: Setup, o: TrainOptions = {}): Promise<Summary
   }
   forms.dispose();
   o.progress?.done();
-  if (lastLine === null) lastLine = evaluateNow(total, Number.NaN, stepSizeAt(c.schedule, c.stepSize, total - 1, total));
+  if (lastLine === null)
+    lastLine = evaluateNow(total, Number.NaN, stepSizeAt(c.schedule, c.stepSize, total - 1, total));
   return {
     algorithm: c.algorithm,
     agents: c.agents,
@@ -227,7 +257,10 @@ export async function train(setup: Setup, o: TrainOptions = {}): Promise<Summary
 
 function assertFinite(w: Tensor[], step: number, checkpoints: string): void {
   const finite = noGrad(() => scope(() => w.every((t) => t.isfinite().all().item() === 1)));
-  if (!finite) throw new DivergenceError(`parameters became NaN/Inf at step ${step} — lower --step-size; the last good checkpoint is kept in ${checkpoints}`);
+  if (!finite)
+    throw new DivergenceError(
+      `parameters became NaN/Inf at step ${step} — lower --step-size; the last good checkpoint is kept in ${checkpoints}`,
+    );
 }
 
 /** The rows of a stacked [K, ...] tensor for the hosted agents (the tensor itself when all are hosted). */

@@ -9,7 +9,19 @@
 //
 // Under a file-size limit (ulimit -f) the kernel sends SIGXFSZ; Node ignores that signal
 // from startup, so the write returns EFBIG and is reported like a full disk.
-import { closeSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  fstatSync,
+  fsyncSync,
+  ftruncateSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { FileSystemError } from '../errors.js';
 
@@ -32,7 +44,11 @@ const causes: Record<string, string> = {
 };
 
 const errnoOf = (e: unknown): NodeJS.ErrnoException | null =>
-  e instanceof Error && typeof (e as NodeJS.ErrnoException).code === 'string' && (e as NodeJS.ErrnoException).syscall !== undefined ? (e as NodeJS.ErrnoException) : null;
+  e instanceof Error &&
+  typeof (e as NodeJS.ErrnoException).code === 'string' &&
+  (e as NodeJS.ErrnoException).syscall !== undefined
+    ? (e as NodeJS.ErrnoException)
+    : null;
 
 /** What a system call was doing, for an error that reaches the command line unexplained. */
 const actions: Record<string, string> = {
@@ -86,7 +102,12 @@ export function makeFolder(path: string): void {
       }
       throw osError(e, 'cannot create the folder', path);
     }
-    if (!isFolder) throw new FileSystemError(path, 'ENOTDIR', `cannot create the folder: ${p} is a file, not a folder — give another path`);
+    if (!isFolder)
+      throw new FileSystemError(
+        path,
+        'ENOTDIR',
+        `cannot create the folder: ${p} is a file, not a folder — give another path`,
+      );
     break;
   }
   for (const p of missing.reverse()) {
@@ -168,7 +189,8 @@ export function writeFileAtomic(path: string, data: string | Uint8Array): void {
     writeAll(fd, bytes);
     fsyncSync(fd);
     const size = fstatSync(fd).size;
-    if (size !== bytes.length) throw Object.assign(new Error(`wrote ${size} of ${bytes.length} bytes`), { code: 'EIO', syscall: 'write' });
+    if (size !== bytes.length)
+      throw Object.assign(new Error(`wrote ${size} of ${bytes.length} bytes`), { code: 'EIO', syscall: 'write' });
     closeSync(fd);
     fd = null;
     renameSync(tmp, path);

@@ -8,7 +8,17 @@
 // calls block the event loop for the whole run), so the timer would never fire and a
 // second process would take the lock from a live run. It also records no owner to name.
 import { randomBytes } from 'node:crypto';
-import { closeSync, linkSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync, fsyncSync } from 'node:fs';
+import {
+  closeSync,
+  linkSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeSync,
+  fsyncSync,
+} from 'node:fs';
 import { hostname } from 'node:os';
 import { UserError } from '../errors.js';
 import { osError } from './files.js';
@@ -67,7 +77,14 @@ function parseOwner(text: string): LockOwner | null {
   try {
     const o = JSON.parse(text) as Partial<LockOwner>;
     return typeof o.pid === 'number' && typeof o.host === 'string' && typeof o.token === 'string'
-      ? { pid: o.pid, host: o.host, started: String(o.started), command: String(o.command), token: o.token, startTicks: typeof o.startTicks === 'number' ? o.startTicks : null }
+      ? {
+          pid: o.pid,
+          host: o.host,
+          started: String(o.started),
+          command: String(o.command),
+          token: o.token,
+          startTicks: typeof o.startTicks === 'number' ? o.startTicks : null,
+        }
       : null;
   } catch {
     return null;
@@ -83,7 +100,8 @@ const readText = (file: string): string | null => {
   }
 };
 
-export const describeOwner = (o: LockOwner): string => `${o.command} (pid ${o.pid} on host ${o.host}, since ${o.started})`;
+export const describeOwner = (o: LockOwner): string =>
+  `${o.command} (pid ${o.pid} on host ${o.host}, since ${o.started})`;
 
 /** Creates the lock file exclusively; false when it exists. */
 function create(file: string, owner: LockOwner): boolean {
@@ -171,9 +189,14 @@ export function acquireLock(file: string, command: string): Lock {
     }
     if (inherited !== undefined && current.token === inherited) return held(file, current, null, false);
     const alive = ownerAlive(current);
-    if (alive === true) throw new UserError(`${file}: the folder is in use by ${describeOwner(current)} — wait for it to finish, or give another folder`);
+    if (alive === true)
+      throw new UserError(
+        `${file}: the folder is in use by ${describeOwner(current)} — wait for it to finish, or give another folder`,
+      );
     if (alive === null) {
-      throw new UserError(`${file}: the folder is in use by ${describeOwner(current)}, which cannot be checked from here — if that process is gone, delete ${file}`);
+      throw new UserError(
+        `${file}: the folder is in use by ${describeOwner(current)}, which cannot be checked from here — if that process is gone, delete ${file}`,
+      );
     }
     replaced = current;
     removeStale(file, text);

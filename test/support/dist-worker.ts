@@ -41,7 +41,8 @@ async function main(): Promise<void> {
     const b = rank === N - 1 ? t.tensor([7, 8, 9], 'float32') : t.zeros([3]);
     out.broadcast = group.broadcast(b, N - 1).toNumbers();
     // A ring of point-to-point messages, even ranks sending first so blocking calls pair up.
-    const next = (rank + 1) % N, prev = (rank + N - 1) % N;
+    const next = (rank + 1) % N,
+      prev = (rank + N - 1) % N;
     const got = t.zeros([2], 'int64');
     const mine = t.tensor([rank, 100 + rank], 'int64');
     if (rank % 2 === 0) {
@@ -69,7 +70,10 @@ async function main(): Promise<void> {
     const hostedIdx = t.fromArray(Int32Array.from(mixer.hosted));
     const W = [t.randn([K, 3, 2], new t.Generator(11), 'float64'), t.randn([K, 5], new t.Generator(12), 'float64')];
     const expected = localMixer.mix(A, W).map((p) => p.indexSelect(0, hostedIdx));
-    const got = mixer.mix(A, W.map((p) => p.indexSelect(0, hostedIdx)));
+    const got = mixer.mix(
+      A,
+      W.map((p) => p.indexSelect(0, hostedIdx)),
+    );
     out.maxDiff = Math.max(...got.map((g, i) => g.sub(expected[i]).abs().amax().item()));
     out.bytes = mixer.lastBytesSent;
     if (o.gather !== false) {

@@ -5,7 +5,11 @@ import { join } from 'node:path';
 
 export type Line = Record<string, unknown>;
 
-export const metrics = (out: string): Line[] => readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Line);
+export const metrics = (out: string): Line[] =>
+  readFileSync(join(out, 'metrics.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Line);
 
 function leaves(o: unknown, prefix = '', out: Record<string, number> = {}): Record<string, number> {
   for (const [k, v] of Object.entries(o as Record<string, unknown>)) {

@@ -45,7 +45,13 @@ export function spawnProcess(command: string, args: string[], env: NodeJS.Proces
     stderr += d.toString();
     recheck();
   });
-  const finished = (): Finished => ({ code: child.exitCode, signal: child.signalCode, stdout, stderr, ms: (exited?.ms ?? Date.now() - started) });
+  const finished = (): Finished => ({
+    code: child.exitCode,
+    signal: child.signalCode,
+    stdout,
+    stderr,
+    ms: exited?.ms ?? Date.now() - started,
+  });
   const done = new Promise<Finished>((resolve) =>
     child.on('exit', () => {
       exited = finished();
@@ -72,7 +78,10 @@ export function spawnProcess(command: string, args: string[], env: NodeJS.Proces
   // Complete lines only: a chunk may end mid-line.
   const line = (field: string) =>
     awaitOutput(() => {
-      const complete = stdout.split('\n').slice(0, -1).filter((l) => l.startsWith('{'));
+      const complete = stdout
+        .split('\n')
+        .slice(0, -1)
+        .filter((l) => l.startsWith('{'));
       return complete.map((l) => JSON.parse(l) as Record<string, unknown>).find((v) => field in v);
     }, `'${field}'`);
   const stderrMatch = (re: RegExp) => awaitOutput(() => re.exec(stderr) ?? undefined, String(re));
@@ -86,7 +95,10 @@ export function spawnRank(scenario: string, options: Record<string, unknown>, en
 /** The last JSON line a finished rank printed; throws with its stderr when it failed. */
 export function result(f: Finished): Record<string, unknown> {
   if (f.code !== 0) throw new Error(`rank exited with ${f.code ?? f.signal}: ${f.stderr}`);
-  const lines = f.stdout.trim().split('\n').filter((l) => l.startsWith('{'));
+  const lines = f.stdout
+    .trim()
+    .split('\n')
+    .filter((l) => l.startsWith('{'));
   return JSON.parse(lines[lines.length - 1]) as Record<string, unknown>;
 }
 

@@ -4,7 +4,12 @@ import assert from 'node:assert/strict';
 import { Generator, fromArray, grad, noGrad, randn, scope, type Tensor } from '../../src/tensor/index.js';
 
 /** Asserts |actual_i − expected_i| ≤ tol·max(1, |expected_i|) for every i. */
-export function assertClose(actual: ArrayLike<number | bigint>, expected: ArrayLike<number | bigint>, tol = 1e-6, what = 'values'): void {
+export function assertClose(
+  actual: ArrayLike<number | bigint>,
+  expected: ArrayLike<number | bigint>,
+  tol = 1e-6,
+  what = 'values',
+): void {
   assert.equal(actual.length, expected.length, `${what}: length ${actual.length} ≠ ${expected.length}`);
   for (let i = 0; i < actual.length; i++) {
     const a = Number(actual[i]);
@@ -44,7 +49,14 @@ export function gradCheck(f: (...xs: Tensor[]) => Tensor, inputs: Tensor[], o: G
     const bases = inputs.map((x) => Float64Array.from(x.toArray() as Float64Array));
     // L at the inputs with input k replaced by the given elements.
     const L = (k: number, elements: Float64Array): number =>
-      scope(() => noGrad(() => f(...inputs.map((x, j) => (j === k ? fromArray(elements, x.shape) : x))).mul(P).sum().item()));
+      scope(() =>
+        noGrad(() =>
+          f(...inputs.map((x, j) => (j === k ? fromArray(elements, x.shape) : x)))
+            .mul(P)
+            .sum()
+            .item(),
+        ),
+      );
     bases.forEach((base, k) => {
       const g = grads[k].toArray();
       assert.deepEqual(grads[k].shape, inputs[k].shape, `gradient ${k} has the input's shape`);
@@ -55,7 +67,10 @@ export function gradCheck(f: (...xs: Tensor[]) => Tensor, inputs: Tensor[], o: G
         minus[i] -= h;
         const fd = (L(k, plus) - L(k, minus)) / (2 * h);
         const ag = Number(g[i]);
-        assert.ok(Math.abs(ag - fd) <= tol * Math.max(1, Math.abs(fd)), `input ${k}, element ${i}: autograd ${ag}, finite difference ${fd}`);
+        assert.ok(
+          Math.abs(ag - fd) <= tol * Math.max(1, Math.abs(fd)),
+          `input ${k}, element ${i}: autograd ${ag}, finite difference ${fd}`,
+        );
       }
     });
   });
@@ -76,25 +91,51 @@ export function hvpCheck(f: (...xs: Tensor[]) => Tensor, inputs: Tensor[], o: Gr
     const v = inputs.map((x) => randn(x.shape, gen, 'float64'));
     const gradients = (xs: Tensor[], createGraph: boolean): Tensor[] => {
       const leaves = xs.map((x) => x.detach().clone().requiresGrad_());
-      return [...leaves, ...grad(f(...leaves).mul(P).sum(), leaves, { createGraph })];
+      return [
+        ...leaves,
+        ...grad(
+          f(...leaves)
+            .mul(P)
+            .sum(),
+          leaves,
+          { createGraph },
+        ),
+      ];
     };
     const lg = gradients(inputs, true);
     const leaves = lg.slice(0, inputs.length);
     const g = lg.slice(inputs.length);
-    const dependent = g.map((gi, i) => (gi.requiresGrad ? gi.mul(v[i]).sum() : null)).filter((t): t is Tensor => t !== null);
-    const hv = dependent.length === 0
-      ? inputs.map(() => null)
-      : grad(dependent.reduce((a, b) => a.add(b)), leaves, { allowUnused: true });
-    const shifted = (sign: number): Tensor[] => gradients(inputs.map((x, i) => x.add(v[i].mul(sign * h))), false).slice(inputs.length);
+    const dependent = g
+      .map((gi, i) => (gi.requiresGrad ? gi.mul(v[i]).sum() : null))
+      .filter((t): t is Tensor => t !== null);
+    const hv =
+      dependent.length === 0
+        ? inputs.map(() => null)
+        : grad(
+            dependent.reduce((a, b) => a.add(b)),
+            leaves,
+            { allowUnused: true },
+          );
+    const shifted = (sign: number): Tensor[] =>
+      gradients(
+        inputs.map((x, i) => x.add(v[i].mul(sign * h))),
+        false,
+      ).slice(inputs.length);
     const plus = shifted(1);
     const minus = shifted(-1);
     inputs.forEach((x, i) => {
-      const fd = plus[i].sub(minus[i]).div(2 * h).toArray();
+      const fd = plus[i]
+        .sub(minus[i])
+        .div(2 * h)
+        .toArray();
       const ag = hv[i] === null ? new Float64Array(x.numel) : hv[i].toArray();
       for (let j = 0; j < fd.length; j++) {
         const a = Number(ag[j]);
         const d = Number(fd[j]);
-        assert.ok(Math.abs(a - d) <= tol * Math.max(1, Math.abs(d)), `input ${i}, element ${j}: double backward ${a}, difference of gradients ${d}`);
+        assert.ok(
+          Math.abs(a - d) <= tol * Math.max(1, Math.abs(d)),
+          `input ${i}, element ${j}: double backward ${a}, difference of gradients ${d}`,
+        );
       }
     });
   });
