@@ -468,7 +468,7 @@ test(
       const m = flatdist([
         'measure',
         path,
-        '--subset',
+        '--eval-subset',
         '256',
         '--measures',
         'trace,eigs',
