@@ -20,7 +20,7 @@ export function resolveToken(option: string | undefined, env: NodeJS.ProcessEnv 
   const token = option ?? env.FLATDIST_TOKEN;
   if (!token)
     throw new ConfigError(
-      '--token',
+      'token',
       'joining a group needs a shared token: pass --token or set FLATDIST_TOKEN to the same value in every process',
     );
   return token;

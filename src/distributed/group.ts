@@ -52,9 +52,9 @@ const message = (e: unknown): string => (e instanceof Error ? e.message : String
 
 function checkRank(rank: number, worldSize: number): void {
   if (!Number.isInteger(worldSize) || worldSize < 1)
-    throw new ConfigError('--world-size', `must be a positive integer, got ${worldSize}`);
+    throw new ConfigError('worldSize', `must be a positive integer, got ${worldSize}`);
   if (!Number.isInteger(rank) || rank < 0 || rank >= worldSize)
-    throw new ConfigError('--rank', `must be an integer in 0..${worldSize - 1}, got ${rank}`);
+    throw new ConfigError('rank', `must be an integer in 0..${worldSize - 1}, got ${rank}`);
 }
 
 export class ProcessGroup {
@@ -76,7 +76,7 @@ export class ProcessGroup {
     checkRank(o.rank, o.worldSize);
     const timeoutMs = o.timeoutMs ?? defaultTimeoutMs;
     if (!(timeoutMs > 0))
-      throw new ConfigError('--timeout', `must be a positive number of milliseconds, got ${timeoutMs}`);
+      throw new ConfigError('timeout', `must be a positive number of milliseconds, got ${timeoutMs}`);
     const server = o.serve ? StoreServer.listen(o.store.host, o.store.port, { host: 'store', port: 'store' }) : null;
     let address = o.store;
     if (server) {

@@ -6,7 +6,7 @@ import { ConfigError } from '../errors.js';
 export function blockPlacement(K: number, worldSize: number): number[] {
   if (worldSize > K)
     throw new ConfigError(
-      '--nproc',
+      'nproc',
       `${worldSize} processes for ${K} agents: every process must host at least one agent`,
     );
   return Array.from({ length: K }, (_, k) => Math.floor((k * worldSize) / K));

@@ -15,7 +15,7 @@ export interface StoreAddress {
 export const loopback = '127.0.0.1';
 
 /** 'host:port' (or '[v6]:port') → address; names the option it came from when it does not parse. */
-export function parseStoreAddress(text: string, field = '--store'): StoreAddress {
+export function parseStoreAddress(text: string, field = 'store'): StoreAddress {
   const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(text.trim());
   if (!m) throw new ConfigError(field, `expected host:port (e.g. 127.0.0.1:29500), got '${text}'`);
   const port = Number(m[3]);
