@@ -6,14 +6,15 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { makeModel } from '../src/models/index.js';
 import { packageRoot } from '../src/util/package.js';
-import { activationBytesPerExample, requireRunFits, runMemory } from '../src/train/memory.js';
+import { activationBytesPerExample } from '../src/models/index.js';
+import { requireRunFits, runMemory } from '../src/train/memory.js';
 import { cli } from './support/cli.js';
 
 for (const [name, flags, message] of [
   [
     '20000 agents (a dense K×K matrix beyond the JavaScript heap)',
     ['--agents', '20000', '--batch-size', '1', '--steps', '1'],
-    /K = 20000 agents: the dense K×K combination matrix needs about 3\.0 GiB of JavaScript heap.*--agents/,
+    /K = 20000 agents: the dense K×K combination matrix takes 3\.0 GiB per copy.*JavaScript heap, whose limit is .*--agents/,
   ],
   [
     'a batch of 10⁸ examples per agent',

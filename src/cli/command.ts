@@ -149,11 +149,17 @@ export const parseOptions = <S extends z.ZodObject>(schema: S, options: Record<s
 /** An error in the user's words: a ConfigError's field as the flag or config key they wrote. */
 export function say(err: Error, ctx: Context): string {
   if (!(err instanceof ConfigError)) return err.message;
-  const [head, ...rest] = err.field.split('.');
+  const [head] = err.field.split('.');
   const named = ctx.names.get(err.field) ?? ctx.names.get(libraryNames[head] ?? head);
   if (named === undefined) return err.message;
-  return `${named}: ${rest.length > 0 && ctx.names.has(head) ? `${rest.join('.')} ` : ''}${err.detail}`;
+  // A sub-field's name (partition.alpha) is the library's: the detail says it in words.
+  return `${named}: ${err.detail}`;
 }
 
 /** The graph library's names of run fields (GraphSpec.p is the config's edgeProbability). */
-const libraryNames: Record<string, string> = { p: 'edgeProbability', file: 'edges', algorithms: 'algorithm' };
+const libraryNames: Record<string, string> = {
+  p: 'edgeProbability',
+  file: 'edges',
+  algorithms: 'algorithm',
+  inputShape: 'model',
+};

@@ -116,6 +116,7 @@ export const minimize = command({
       const lock = claimRunFolder(config.out, {
         command: 'flatdist minimize',
         resume: false,
+        resumable: false,
         overwrite: options.overwrite === true,
       });
       try {

@@ -65,7 +65,7 @@ function iidPartition(n: number, K: number, gen: Generator): number[][] {
 
 function checkAlpha(alpha: number): void {
   if (!(alpha > 0) || !Number.isFinite(alpha))
-    throw new ConfigError('partition.alpha', `must be a positive number, got ${alpha}`);
+    throw new ConfigError('partition.alpha', `the concentration α must be a positive number, got ${alpha}`);
 }
 
 /** Rows of Dirichlet(α·1_K) draws, one per row; null when a draw underflowed (tiny α). */
@@ -110,7 +110,10 @@ function dirichletPartition(y: Int32Array, classes: number, K: number, alpha: nu
 function shardPartition(y: Int32Array, K: number, shardsPerAgent: number, gen: Generator): number[][] {
   const s = shardsPerAgent;
   if (!Number.isInteger(s) || s < 1)
-    throw new ConfigError('partition.shardsPerAgent', `must be a positive integer, got ${s}`);
+    throw new ConfigError(
+      'partition.shardsPerAgent',
+      `the shards per agent (shards:S) must be a positive integer, got ${s}`,
+    );
   const shards = K * s;
   if (shards > y.length)
     throw new ConfigError('partition.shardsPerAgent', `${K} agents × ${s} shards exceeds the ${y.length} examples`);

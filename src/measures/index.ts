@@ -53,6 +53,7 @@ export {
   splitRisk,
   riskObjective,
   stackedScores,
+  evaluationBudgetBytes,
   decayTerms,
   centroids,
   centroid,

@@ -32,7 +32,7 @@ import {
   zeros,
   type Tensor,
 } from '../tensor/index.js';
-import type { Model } from '../models/index.js';
+import { activationBytesPerExample, type Model } from '../models/index.js';
 import type { Objective, ObjectiveTerm } from './objective.js';
 
 /** What defines J: the model, the training examples, each agent's part D_k, p, and λ (a training Setup is one). */
@@ -199,15 +199,18 @@ export interface Scores {
   risk: number[];
 }
 
+/** What the S models' forward passes over one evaluation chunk may hold: 256 MiB. */
+export const evaluationBudgetBytes = 256 * 1024 ** 2;
+
 /**
  * The scores of S stacked models [S, …] (float64 sums), in chunks sized so that the S
- * copies of a chunk's inputs stay small.
+ * models' activations over a chunk stay within evaluationBudgetBytes.
  */
 export function stackedScores(r: ModelRisk, stacked: Tensor[]): Scores {
   const S = stacked[0].shape[0];
   const n = r.weights.length;
-  const perExample = r.data.x.numel / r.data.x.shape[0];
-  const chunk = Math.max(1, Math.min(n, Math.floor(2 ** 23 / (S * perExample))));
+  const perExample = activationBytesPerExample(r.model);
+  const chunk = Math.max(1, Math.min(n, Math.floor(evaluationBudgetBytes / (S * perExample))));
   return noGrad(() =>
     scope(() => {
       const loss = zeros([S], 'float64');

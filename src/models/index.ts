@@ -95,3 +95,4 @@ export function makeModel(spec: ModelSpec): Model {
   }
   return logistic(inputShape, classes);
 }
+export { activationBytesPerExample } from './footprint.js';

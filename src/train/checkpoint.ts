@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { DataError, UserError } from '../errors.js';
 import { noGrad, scope, type Tensor } from '../tensor/index.js';
 import { listFolder, makeFolder, osError, remove, writeFileAtomic } from '../util/files.js';
-import { readSafetensors, writeSafetensors } from './safetensors.js';
+import { checksumKey, readSafetensors, writeSafetensors } from './safetensors.js';
 
 export const checkpointFormat = 'flatdist-checkpoint/1';
 
@@ -155,6 +155,12 @@ export function loadCheckpoint(path: string): LoadedCheckpoint {
       throw new DataError(
         file,
         `not a flatdist checkpoint (format '${metadata.format ?? 'none'}', expected ${checkpointFormat})`,
+      );
+    // Every checkpoint flatdist writes carries its checksum: one without it was written by hand or edited.
+    if (metadata[checksumKey] === undefined)
+      throw new DataError(
+        file,
+        `has no ${checksumKey} checksum in its metadata, so its data cannot be verified — flatdist writes one into every checkpoint; this file was edited or written by another tool`,
       );
     const paramNames = metadataJson(file, metadata, 'paramNames');
     if (!Array.isArray(paramNames) || paramNames.length === 0 || !paramNames.every((n) => typeof n === 'string'))

@@ -5,15 +5,16 @@
 //                                               float64 tensor, its spectrum's workspace)
 //   parameters             ≈ 6 · 4KM bytes     (w, φ, the gradient, ψ, the next w, momentum)
 //   batch activations      ≈ 3 · K·B·a bytes   (a = bytes a forward pass keeps per example,
-//                                               measured on a probe; backward about doubles it)
+//                                               measured on a probe, src/models/footprint.ts;
+//                                               backward about doubles it)
+//   evaluation             ≤ evaluationBudgetBytes (stackedScores sizes its chunks to it)
 //
 // Estimates within a factor of about two: enough to tell "fits" from "needs a terabyte".
 import { readFileSync } from 'node:fs';
 import { totalmem } from 'node:os';
 import { getHeapStatistics } from 'node:v8';
 import { UserError } from '../errors.js';
-import type { Model } from '../models/index.js';
-import { Generator, grad, liveTensors, randn, scope } from '../tensor/index.js';
+import { evaluationBudgetBytes } from '../measures/index.js';
 
 export interface MemoryPart {
   what: string;
@@ -45,23 +46,6 @@ export function matrixMemory(K: number): { heap: number; total: number } {
 }
 
 /**
- * Bytes one example's forward pass keeps alive in a one-agent model (inputs, every
- * intermediate the autograd graph saves): measured on a probe batch of two examples.
- */
-export function activationBytesPerExample(model: Model): number {
-  return scope(() => {
-    const gen = new Generator(0);
-    const params = model.init(1, gen).map((p) => p.requiresGrad_());
-    const before = liveTensors().bytes;
-    const probe = 2;
-    const logits = model.forward(params, randn([1, probe, ...model.inputShape], gen));
-    const held = liveTensors().bytes - before;
-    grad(logits.sum(), params);
-    return held / probe;
-  });
-}
-
-/**
  * Refuses a network whose K×K matrices cannot fit, before any is built.
  * @throws UserError with the estimate, the limit it exceeds, and what to lower.
  */
@@ -71,8 +55,9 @@ export function requireMatrixFits(K: number): void {
   // The rows are copied a few times on the way to A (graph, rule, Perron vector).
   if (3 * heap > 0.75 * heapLimit || total > availableMemory() / 2) {
     throw new UserError(
-      `K = ${K} agents: the dense K×K combination matrix needs about ${formatBytes(heap)} of JavaScript heap (limit ${formatBytes(heapLimit)}) ` +
-        `and ${formatBytes(total)} in all, with the machine's ${formatBytes(availableMemory())} — use fewer agents (--agents)`,
+      `K = ${K} agents: the dense K×K combination matrix takes ${formatBytes(heap)} per copy, and building it holds about three copies ` +
+        `(${formatBytes(3 * heap)}) in the JavaScript heap, whose limit is ${formatBytes(heapLimit)}; with its tensors it needs ${formatBytes(total)} ` +
+        `of the machine's ${formatBytes(availableMemory())} — use fewer agents (--agents)`,
     );
   }
 }
@@ -89,6 +74,7 @@ export function runMemory(o: {
     { what: `combination matrices (K = ${K})`, bytes: matrixMemory(K).total },
     { what: `parameters (K·M = ${K}·${o.parameterCount})`, bytes: 6 * 4 * K * o.parameterCount },
     { what: `batch activations (K·B = ${K}·${B} examples)`, bytes: 3 * K * B * o.activationBytesPerExample },
+    { what: 'evaluation', bytes: evaluationBudgetBytes },
   ];
 }
 

@@ -64,6 +64,8 @@ export interface ClaimOptions {
   resume: boolean;
   /** Remove the run that is there (its runFiles) and start afresh. */
   overwrite: boolean;
+  /** Whether the command can continue a run with --resume (default true), for the hint. */
+  resumable?: boolean;
 }
 
 /**
@@ -91,7 +93,7 @@ export function claimRunFolder(out: string, o: ClaimOptions): Lock {
     if (!o.resume && present.length > 0) {
       if (!o.overwrite) {
         throw new UserError(
-          `${out} holds a run already (${present.join(', ')}) — continue it with --resume ${out}, replace it with --overwrite, or give another --out`,
+          `${out} holds a run already (${present.join(', ')}) — ${o.resumable === false ? '' : `continue it with --resume ${out}, `}replace it with --overwrite, or give another --out`,
         );
       }
       for (const f of present) remove(join(out, f));

@@ -14,11 +14,11 @@ import {
 } from '../data/index.js';
 import { combinationSchedule, fromMatrixFile, makeGraph, type Graph, type Matrix } from '../graph/index.js';
 import { spectrum as analyze, type Spectrum } from '../graph/spectrum.js';
-import { makeModel, type Model } from '../models/index.js';
+import { activationBytesPerExample, makeModel, type Model } from '../models/index.js';
 import type { Tensor } from '../tensor/index.js';
 import type { TrainConfig } from './config.js';
 import { deriveSeed } from '../util/seed.js';
-import { activationBytesPerExample, requireMatrixFits, requireRunFits, runMemory } from './memory.js';
+import { requireMatrixFits, requireRunFits, runMemory } from './memory.js';
 
 export interface Setup {
   config: TrainConfig;
