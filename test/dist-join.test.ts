@@ -251,3 +251,31 @@ test(
     }
   },
 );
+
+test('a store that never answers: one line naming the store and the timeout, no libtorch log lines', async () => {
+  const server = StoreServer.listen();
+  const port = server.port;
+  server.close();
+  const r = await spawnProcess(
+    process.execPath,
+    [
+      cli,
+      'agent',
+      '--rank',
+      '1',
+      '--world-size',
+      '2',
+      '--store',
+      `127.0.0.1:${port}`,
+      ...small,
+      '--timeout',
+      '3',
+      '--out',
+      join(scratch, 'no-store'),
+    ],
+    env,
+  ).done;
+  assert.equal(r.code, 2, r.stderr);
+  assert.deepEqual(r.stderr.trim().split('\n').length, 1, r.stderr);
+  assert.match(r.stderr, new RegExp(`store at 127\\.0\\.0\\.1:${port}: .*timed out`));
+});

@@ -169,6 +169,12 @@ function load(): Native {
   if (!existsSync(path)) {
     throw new Error(`flatdist: the native addon is not built (${path} is missing) — run 'npm ci' or 'npm run build'`);
   }
+  // libtorch logs errors (a c10d socket timing out, …) to stderr as it loads and runs; flatdist
+  // reports each failure as its own one-line error, so only fatal logs are let through unless
+  // the user asks for more. The level is read once, when the library loads: TORCH_CPP_LOG_LEVEL
+  // for c10's own logging, GLOG_minloglevel (3 = FATAL) where libtorch is built with glog (Debian).
+  process.env.TORCH_CPP_LOG_LEVEL ??= 'FATAL';
+  process.env.GLOG_minloglevel ??= '3';
   return createRequire(import.meta.url)(path) as Native;
 }
 
