@@ -191,10 +191,13 @@ export function replicaMixer(replicas: number): Mixer {
   return {
     mix(A, w) {
       const plan = neighbourPlan(A);
-      const At = A.mT;
+      const K = A.shape[0];
+      // bmm with Aᵀ expanded over the replicas: matmul([K, K], [R, K, M]) folds the replicas into the
+      // rows of a transposed copy instead, twice the time (R = 4, K = 8, MLP: 21 → 10 ms of CPU).
+      const At = A.mT.unsqueeze(0).expand([replicas, K, K]);
       return w.map((p) => {
-        const W = p.reshape([replicas, A.shape[0], -1]);
-        return (plan ? neighbourSum(plan, W, A.dtype) : At.matmul(W)).reshape(p.shape);
+        const W = p.reshape([replicas, K, -1]);
+        return (plan ? neighbourSum(plan, W, A.dtype) : At.bmm(W)).reshape(p.shape);
       });
     },
   };
