@@ -285,8 +285,8 @@ class Curvature:
     """Hutchinson's trace or the top-k eigenvalues, PyHessian-style, on one batch or a loader of batches.
     The object is built per step, as a measurement at a new point builds it."""
 
-    def __init__(self, cmd, gen):
-        self.cmd, self.gen = cmd, gen
+    def __init__(self, cmd):
+        self.cmd = cmd
         B, n = cmd["B"], cmd["B"] * cmd["batches"]
         self.net, x, y = pattern_problem(n)
         self.batches = [(x[i:i + B], y[i:i + B]) for i in range(0, n, B)]
@@ -295,10 +295,11 @@ class Curvature:
     def step(self):
         h = PyHessianStyle(self.net, self.batches)
         c = self.cmd
+        gen = torch.Generator().manual_seed(c.get("seed", 0))  # the same probes at every step, and flatdist's
         if c["kind"] == "trace":
-            self.detail = h.trace(c["probes"], self.gen)
+            self.detail = h.trace(c["probes"], gen)
         else:
-            self.detail = h.eigenvalues(c["k"], c["tol"], self.gen)
+            self.detail = h.eigenvalues(c["k"], c["tol"], gen)
         return self.detail[0]
 
 
@@ -413,7 +414,7 @@ def prepare(cmd):
     gen = torch.Generator().manual_seed(cmd.get("seed", 0))
     impl = cmd["impl"]
     if impl in ("trace-batch", "trace-loader", "eigen-power"):
-        return Curvature(cmd, gen)
+        return Curvature(cmd)
     if impl in ("escape-loop", "escape-batched"):
         return Escape(cmd, impl == "escape-batched", gen)
     if impl in ("hvp-reuse", "hvp-rebuild"):

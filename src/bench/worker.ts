@@ -147,10 +147,11 @@ function patternProblem(B: number, batches: number) {
 /** flatdist's curvature measures as `flatdist measure` runs them: Hutchinson's trace, the top eigenvalues by Lanczos. */
 function curvature(job: CurvatureJob): Prepared {
   const { x, y, params, objective } = patternProblem(job.B, job.batches);
-  const gen = new Generator(job.seed);
   let detail: number[] = [];
   return {
     step() {
+      // The same probes at every step, and the peer's (libtorch's generator, the same seed).
+      const gen = new Generator(job.seed);
       if (job.kind === 'trace') {
         const t = hutchinsonTrace(objective, params, {
           gen,
