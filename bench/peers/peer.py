@@ -5,6 +5,9 @@ Training step (diffusion ATC over the combination matrix A, a_{lk} = A[l][k]):
     psi_k = w_k - mu * grad J_k(w_k)        (agent k's mean cross-entropy on its own batch)
     w_k   = sum_l a_{lk} psi_l              (A^T W, one matrix product per parameter)
 
+Also: Hutchinson's trace and the top eigenvalues PyHessian-style (one batch, or a loader of
+batches), and an escape experiment as a loop over seeds and agents and as a batched version.
+
 Implementations:
   loop  one nn.Module and torch.optim.SGD per agent, forward/backward agent by agent,
         then the combination on the stacked parameters (typical simulation code);
@@ -182,9 +185,238 @@ class Hvp:
         return sum(torch.sum(a * b) for a, b in zip(v, hv)).item()
 
 
+def pattern(n, offset, scale):
+    """flatdist's pattern (src/bench/worker.ts): frac(t*phi + offset) in float64, to [-scale, scale) or [0, 1)."""
+    u = torch.arange(n, dtype=torch.float64) * 0.6180339887498949 + offset
+    f = u - torch.floor(u)
+    return (f if scale == 0 else (f - 0.5) * 2 * scale).float()
+
+
+def pattern_problem(n):
+    """The MLP at the pattern parameters and n pattern examples, as flatdist makes them."""
+    net = mlp()
+    with torch.no_grad():
+        for j, p in enumerate(net.parameters()):
+            fan_in = 784 if j < 2 else 256
+            p.copy_(pattern(p.numel(), 0.1 * (j + 1), 1 / fan_in ** 0.5).view_as(p))
+    x = pattern(n * 784, 0.1, 0).view(n, 784)
+    y = torch.arange(n) % 10
+    return net, x, y
+
+
+# PyHessian's method (Yao et al. 2020, github.com/amirgholami/PyHessian), written out in plain PyTorch:
+# lists of tensors as vectors, Hv by a second torch.autograd.grad through the gradient's graph.
+def dot(xs, ys):
+    return sum(torch.sum(x * y) for x, y in zip(xs, ys))
+
+
+def normalized(v):
+    norm = dot(v, v).sqrt().item()
+    return [x / (norm + 1e-6) for x in v]
+
+
+def orthonormalized(w, basis):
+    for u in basis:
+        c = dot(w, u)
+        w = [wi - c * ui for wi, ui in zip(w, u)]
+    return normalized(w)
+
+
+class PyHessianStyle:
+    """Hessian of the mean cross-entropy the PyHessian way. One batch: forward and backward with
+    create_graph once, then every Hv is one more autograd.grad through that graph. A loader of
+    batches: every Hv runs each batch's forward, gradient and double backward anew, weighted by
+    the batch's size."""
+
+    def __init__(self, net, batches):
+        self.net, self.batches = net, batches
+        self.params = list(net.parameters())
+        if len(batches) == 1:
+            x, y = batches[0]
+            loss = F.cross_entropy(net(x), y)
+            self.grads = torch.autograd.grad(loss, self.params, create_graph=True)
+
+    def hv(self, v):
+        if len(self.batches) == 1:
+            return list(torch.autograd.grad(self.grads, self.params, grad_outputs=v, retain_graph=True))
+        total = [torch.zeros_like(p) for p in self.params]
+        count = 0
+        for x, y in self.batches:
+            loss = F.cross_entropy(self.net(x), y)
+            grads = torch.autograd.grad(loss, self.params, create_graph=True)
+            hv = torch.autograd.grad(grads, self.params, grad_outputs=v)
+            total = [t + h * float(len(y)) for t, h in zip(total, hv)]
+            count += len(y)
+        return [t / float(count) for t in total]
+
+    def trace(self, probes, gen):
+        """Hutchinson: the mean of v^T H v over Rademacher probes (a fixed count, to match flatdist's)."""
+        samples = []
+        for _ in range(probes):
+            v = [torch.randint(0, 2, p.shape, generator=gen).float() * 2 - 1 for p in self.params]
+            samples.append(dot(self.hv(v), v).item())
+        n = len(samples)
+        mean = sum(samples) / n
+        var = sum((s - mean) ** 2 for s in samples) / (n - 1)
+        return [mean, (var / n) ** 0.5]
+
+    def eigenvalues(self, k, tol, gen, max_iter=100):
+        """Power iteration with deflation: each eigenvector is kept orthogonal to those found, and
+        iterated until the Rayleigh quotient changes by less than tol relative to itself."""
+        values, vectors = [], []
+        for _ in range(k):
+            v = normalized([torch.randn(p.shape, generator=gen) for p in self.params])
+            value = None
+            for _ in range(max_iter):
+                v = orthonormalized(v, vectors)
+                hv = self.hv(v)
+                estimate = dot(hv, v).item()
+                v = normalized(hv)
+                if value is not None and abs(value - estimate) / (abs(value) + 1e-6) < tol:
+                    value = estimate
+                    break
+                value = estimate
+            values.append(value)
+            vectors.append(v)
+        return values
+
+
+class Curvature:
+    """Hutchinson's trace or the top-k eigenvalues, PyHessian-style, on one batch or a loader of batches.
+    The object is built per step, as a measurement at a new point builds it."""
+
+    def __init__(self, cmd):
+        self.cmd = cmd
+        B, n = cmd["B"], cmd["B"] * cmd["batches"]
+        self.net, x, y = pattern_problem(n)
+        self.batches = [(x[i:i + B], y[i:i + B]) for i in range(0, n, B)]
+        self.detail = []
+
+    def step(self):
+        h = PyHessianStyle(self.net, self.batches)
+        c = self.cmd
+        gen = torch.Generator().manual_seed(c.get("seed", 0))  # the same probes at every step, and flatdist's
+        if c["kind"] == "trace":
+            self.detail = h.trace(c["probes"], gen)
+        else:
+            self.detail = h.eigenvalues(c["k"], c["tol"], gen)
+        return self.detail[0]
+
+
+class Escape:
+    """R seeds x 3 algorithms x K agents from one w*, N steps, J of each replica's centroid every m steps.
+    loop: one module per agent, seed after seed; batched: the R*K agents of an algorithm stacked."""
+
+    ALGORITHMS = ("consensus", "atc", "centralized")
+
+    def __init__(self, cmd, batched, gen):
+        self.c, self.batched, self.gen = cmd, batched, gen
+        K, n = cmd["K"], cmd["examples"]
+        self.start, self.x, self.y = pattern_problem(n)
+        self.At = torch.tensor(cmd["A"], dtype=torch.float32).t().contiguous()
+        self.part = n // K
+        self.detail = []
+
+    def draw(self, gens, K):
+        """Each agent's B examples, with replacement from its own part (rows k*part ... (k+1)*part - 1)."""
+        B, part = self.c["B"], self.part
+        return [torch.randint(0, part, (B,), generator=g) + (i % K) * part for i, g in enumerate(gens)]
+
+    def step(self):
+        return (self.batched_run if self.batched else self.loop_run)()
+
+    def loop_run(self):
+        c, K, R, mu = self.c, self.c["K"], self.c["R"], self.c["mu"]
+        finals = []
+        for algorithm in self.ALGORITHMS:
+            per_seed = []
+            for r in range(R):
+                gen = torch.Generator().manual_seed(1000 + r)
+                nets = [mlp() for _ in range(K)]
+                for net in nets:
+                    net.load_state_dict(self.start.state_dict())
+                with torch.no_grad():
+                    reference = F.cross_entropy(self.start(self.x), self.y).item()
+                curve = []
+                for n in range(c["steps"] + 1):
+                    if n % c["every"] == 0 or n == c["steps"]:
+                        with torch.no_grad():
+                            centroid = [torch.stack(ps).mean(0) for ps in zip(*(net.parameters() for net in nets))]
+                            h = torch.relu(F.linear(self.x, centroid[0], centroid[1]))
+                            curve.append(F.cross_entropy(F.linear(h, centroid[2], centroid[3]), self.y).item() - reference)
+                    if n == c["steps"]:
+                        break
+                    grads = []
+                    for k, net in enumerate(nets):
+                        idx = torch.randint(0, self.part, (c["B"],), generator=gen) + k * self.part
+                        loss = F.cross_entropy(net(self.x[idx]), self.y[idx])
+                        grads.append(torch.autograd.grad(loss, list(net.parameters())))
+                    with torch.no_grad():
+                        for j, ps in enumerate(zip(*(net.parameters() for net in nets))):
+                            W = torch.stack(ps).view(K, -1)
+                            G = torch.stack([g[j] for g in grads]).view(K, -1)
+                            if algorithm == "consensus":
+                                new = self.At.mm(W) - mu * G
+                            elif algorithm == "atc":
+                                new = self.At.mm(W - mu * G)
+                            else:
+                                new = (W - mu * G).mean(0, keepdim=True).expand(K, -1)
+                            for k, p in enumerate(ps):
+                                p.copy_(new[k].view_as(p))
+                per_seed.append(curve[-1])
+            finals.append(sum(per_seed) / R)
+        self.detail = finals
+        return finals[0]
+
+    def batched_run(self):
+        c, K, R, mu = self.c, self.c["K"], self.c["R"], self.c["mu"]
+        finals = []
+        with torch.no_grad():
+            reference = F.cross_entropy(self.start(self.x), self.y).item()
+        for algorithm in self.ALGORITHMS:
+            params = [p.detach().unsqueeze(0).repeat((R * K,) + (1,) * p.dim()) for p in self.start.parameters()]
+            gens = [torch.Generator().manual_seed(1000 + r) for r in range(R)]
+            curve = []
+            for n in range(c["steps"] + 1):
+                if n % c["every"] == 0 or n == c["steps"]:
+                    with torch.no_grad():
+                        wc = [p.view(R, K, *p.shape[1:]).mean(1) for p in params]
+                        xs = self.x.unsqueeze(0).expand(R, -1, -1)
+                        logits = dense(torch.relu(dense(xs, wc[0], wc[1])), wc[2], wc[3])
+                        losses = [F.cross_entropy(logits[r], self.y).item() - reference for r in range(R)]
+                        curve.append(sum(losses) / R)
+                if n == c["steps"]:
+                    break
+                idx = torch.cat([torch.randint(0, self.part, (K, c["B"]), generator=g)
+                                 + torch.arange(K).unsqueeze(1) * self.part for g in gens])
+                leaves = [p.requires_grad_() for p in params]
+                logits = dense(torch.relu(dense(self.x[idx], leaves[0], leaves[1])), leaves[2], leaves[3])
+                loss = F.cross_entropy(logits.reshape(-1, 10), self.y[idx].reshape(-1), reduction="sum") / c["B"]
+                grads = torch.autograd.grad(loss, leaves)
+                with torch.no_grad():
+                    new = []
+                    for p, g in zip(params, grads):
+                        W, G = p.detach().reshape(R, K, -1), g.reshape(R, K, -1)
+                        if algorithm == "consensus":
+                            out = torch.matmul(self.At, W) - mu * G
+                        elif algorithm == "atc":
+                            out = torch.matmul(self.At, W - mu * G)
+                        else:
+                            out = (W - mu * G).mean(1, keepdim=True).expand(R, K, -1)
+                        new.append(out.reshape(p.shape).contiguous())
+                params = new
+            finals.append(curve[-1])
+        self.detail = finals
+        return finals[0]
+
+
 def prepare(cmd):
     gen = torch.Generator().manual_seed(cmd.get("seed", 0))
     impl = cmd["impl"]
+    if impl in ("trace-batch", "trace-loader", "eigen-power"):
+        return Curvature(cmd)
+    if impl in ("escape-loop", "escape-batched"):
+        return Escape(cmd, impl == "escape-batched", gen)
     if impl in ("hvp-reuse", "hvp-rebuild"):
         return Hvp(cmd["model"], cmd["B"], impl == "hvp-reuse", gen)
     cls = {"loop": Loop, "bmm": Bmm, "vmap": Vmap}[impl]
@@ -262,6 +494,8 @@ def serve():
                 for _ in range(cmd["steps"]):
                     value = s.step()
                 reply = {"seconds": time.perf_counter() - start, "cpuSeconds": time.process_time() - cpu, "value": value}
+                if getattr(s, "detail", None):
+                    reply["detail"] = s.detail
             elif op == "sgemm":
                 reply = sgemm(cmd["n"], cmd["seconds"])
             else:

@@ -28,13 +28,31 @@ export interface BenchOptions {
  * (cpuMedian, the rate one fully available machine would see with these threads).
  */
 export type Measurement =
-  { median: number; runs: number[]; cpuMedian?: number; cpuRuns?: number[]; stepsPerRun: number } | { error: string };
+  | {
+      median: number;
+      runs: number[];
+      cpuMedian?: number;
+      cpuRuns?: number[];
+      stepsPerRun: number;
+      /** What the last run found (a trace ± its standard error, eigenvalues, escape values). */
+      detail?: number[];
+    }
+  | { error: string };
 
 export interface TrainRow {
   model: 'mlp' | 'lenet';
   K: number;
   B: number;
   /** agent-steps per second by implementation: flatdist, loop, bmm, vmap. */
+  rates: Record<string, Measurement>;
+}
+
+export interface CurvatureRow {
+  name: 'trace, one batch' | 'trace, loader' | 'top-5 eigenvalues';
+  B: number;
+  batches: number;
+  probes: number;
+  /** Estimates per second (a whole trace, or all k eigenvalues), by implementation. */
   rates: Record<string, Measurement>;
 }
 
@@ -89,7 +107,12 @@ export interface BenchResults {
   train: TrainRow[];
   /** flatdist's matrix-product GFLOP/s on the MLP step, by (K, B); the fraction of sgemm counts the exact FLOPs. */
   mlpFlops: MlpFlops[];
-  hvp: { model: 'mlp'; B: number; rates: Record<string, Measurement> };
+  /** flatdist-hvp: one product per pass (the graph rebuilt); flatdist-hvps: `probes` products per pass. */
+  hvp: { model: 'mlp'; B: number; probes: number; rates: Record<string, Measurement> };
+  /** Hutchinson's trace (one batch; a loader of batches) and the top-5 eigenvalues, flatdist against PyHessian-style peers. */
+  curvature: CurvatureRow[];
+  /** The escape experiment, agent-steps/s (3 algorithms × R × K × N per experiment). */
+  escape: { K: number; R: number; steps: number; every: number; B: number; rates: Record<string, Measurement> } | null;
   memory: MemoryRow[];
   targets: Target[];
 }
@@ -134,6 +157,8 @@ function grid(quick: boolean): Grid {
   const mlpK = quick ? [1, 16, 64] : [1, 4, 16, 64];
   const mlpB = quick ? [64] : [32, 64, 256];
   for (const K of mlpK) for (const B of mlpB) train.push({ model: 'mlp', K, B });
+  // A large sparse network: the combination goes through the ring's neighbours (recursion.ts).
+  train.push({ model: 'mlp', K: 256, B: 64 });
   // LeNet's per-agent loop costs seconds per step at K = 64: its grid stops at B = 32 there.
   const lenet: [number, number][] = quick
     ? [[16, 64]]
@@ -163,7 +188,7 @@ function grid(quick: boolean): Grid {
 }
 
 const trainImpls = ['flatdist', 'loop', 'bmm', 'vmap'] as const;
-const hvpImpls = ['flatdist-hvp', 'hvp-reuse', 'hvp-rebuild'] as const;
+const hvpImpls = ['flatdist-hvp', 'flatdist-hvps', 'hvp-reuse', 'hvp-rebuild'] as const;
 
 interface Entry {
   name: string;
@@ -180,7 +205,7 @@ interface Entry {
  */
 async function interleave(entries: Entry[], o: BenchOptions): Promise<Record<string, Measurement>> {
   const out: Record<string, Measurement> = {};
-  const live: (Entry & { steps: number; runs: number[]; cpuRuns: number[] })[] = [];
+  const live: (Entry & { steps: number; runs: number[]; cpuRuns: number[]; detail?: number[] })[] = [];
   for (const e of entries) {
     try {
       await e.channel.request<RunReply>({ op: 'run', id: e.id, steps: 1 });
@@ -195,7 +220,12 @@ async function interleave(entries: Entry[], o: BenchOptions): Promise<Record<str
       const e = live[(i + r) % live.length];
       if (e.name in out) continue;
       try {
-        const { seconds, cpuSeconds } = await e.channel.request<RunReply>({ op: 'run', id: e.id, steps: e.steps });
+        const { seconds, cpuSeconds, detail } = await e.channel.request<RunReply>({
+          op: 'run',
+          id: e.id,
+          steps: e.steps,
+        });
+        e.detail = detail;
         e.runs.push((e.units * e.steps) / seconds);
         e.cpuRuns.push((e.units * e.steps) / cpuSeconds);
       } catch (err) {
@@ -211,6 +241,7 @@ async function interleave(entries: Entry[], o: BenchOptions): Promise<Record<str
         cpuMedian: median(e.cpuRuns),
         cpuRuns: e.cpuRuns,
         stepsPerRun: e.steps,
+        ...(e.detail ? { detail: e.detail } : {}),
       };
   }
   return out;
@@ -312,17 +343,51 @@ export async function runBench(o: BenchOptions): Promise<BenchResults> {
 
     o.log('Hessian-vector products');
     const hvpB = 256;
+    const probes = 8;
     const hvpJobs = hvpImpls.map((impl) => ({
-      channel: impl === 'flatdist-hvp' ? worker : peer,
-      job: { impl, model: 'mlp' as const, B: hvpB, seed: 0 },
-      units: 1,
+      channel: impl.startsWith('flatdist') ? worker : peer,
+      job: { impl, model: 'mlp' as const, B: hvpB, seed: 0, probes: impl === 'flatdist-hvps' ? probes : 1 },
+      units: impl === 'flatdist-hvps' ? probes : 1,
     }));
     const prepared = await prepareAll(hvpJobs);
     const hvp = {
       model: 'mlp' as const,
       B: hvpB,
+      probes,
       rates: { ...prepared.errors, ...(await interleave(prepared.entries, o)) },
     };
+    await worker.request({ op: 'clear' });
+    await peer.request({ op: 'clear' });
+
+    const curvature: CurvatureRow[] = [];
+    const curvatureRuns = [
+      { name: 'trace, one batch', kind: 'trace', batches: 1, peerImpl: 'trace-batch' },
+      { name: 'trace, loader', kind: 'trace', batches: 4, peerImpl: 'trace-loader' },
+      { name: 'top-5 eigenvalues', kind: 'eigen', batches: 1, peerImpl: 'eigen-power' },
+    ] as const;
+    for (const c of curvatureRuns) {
+      o.log(c.name);
+      const job = { kind: c.kind, B: 256, batches: c.batches, probes: 16, k: 5, tol: 1e-3, seed: 0 };
+      const prepared = await prepareAll([
+        { channel: worker, job: { impl: `flatdist-${c.kind}`, ...job }, units: 1 },
+        { channel: peer, job: { impl: c.peerImpl, ...job }, units: 1 },
+      ]);
+      const rates = { ...prepared.errors, ...(await interleave(prepared.entries, o)) };
+      curvature.push({ name: c.name, B: job.B, batches: job.batches, probes: job.probes, rates });
+      await worker.request({ op: 'clear' });
+      await peer.request({ op: 'clear' });
+    }
+
+    o.log('escape experiment');
+    const esc = { K: 8, R: 4, steps: 10, every: 5, B: 32 };
+    const escapeJob = { ...esc, examples: 1024, mu: 0.05, A: ringMatrix(esc.K), seed: 0 };
+    const units = 3 * esc.R * esc.K * esc.steps;
+    const escPrepared = await prepareAll([
+      { channel: worker, job: { impl: 'flatdist-escape', ...escapeJob }, units },
+      { channel: peer, job: { impl: 'escape-loop', ...escapeJob }, units },
+      { channel: peer, job: { impl: 'escape-batched', ...escapeJob }, units },
+    ]);
+    const escape = { ...esc, rates: { ...escPrepared.errors, ...(await interleave(escPrepared.entries, o)) } };
     await worker.request({ op: 'clear' });
     await peer.request({ op: 'clear' });
 
@@ -337,6 +402,8 @@ export async function runBench(o: BenchOptions): Promise<BenchResults> {
       train,
       mlpFlops: [],
       hvp,
+      curvature,
+      escape,
       memory,
       targets: [],
     });
@@ -435,10 +502,43 @@ function targets(res: BenchResults): Target[] {
     const value = of('wall');
     return { name, value, cpuValue: of('cpu'), goal, met: value !== null && value >= goal };
   };
+  const over = (rates: Record<string, Measurement> | undefined, mine: string, peers: string[], basis: Basis) => {
+    const f = rateOf(rates?.[mine], basis);
+    const xs = peers.map((i) => rateOf(rates?.[i], basis)).filter((v): v is number => v !== null);
+    return f === null || xs.length === 0 ? null : f / Math.max(...xs);
+  };
+  const curve = (name: CurvatureRow['name']) => res.curvature?.find((c) => c.name === name)?.rates;
   return [
+    t(
+      'HVPs, MLP B=256: × PyTorch with the graph reused',
+      (b) => over(res.hvp.rates, 'flatdist-hvps', ['hvp-reuse'], b),
+      1.5,
+    ),
+    t(
+      'Hutchinson trace, one batch: × PyHessian-style',
+      (b) => over(curve('trace, one batch'), 'flatdist-trace', ['trace-batch'], b),
+      1.5,
+    ),
+    t(
+      'Hutchinson trace, loader of 4 batches: × PyHessian-style',
+      (b) => over(curve('trace, loader'), 'flatdist-trace', ['trace-loader'], b),
+      1.5,
+    ),
+    t(
+      'top-5 eigenvalues: × PyHessian-style power iteration',
+      (b) => over(curve('top-5 eigenvalues'), 'flatdist-eigen', ['eigen-power'], b),
+      1.5,
+    ),
+    t(
+      'escape: × loop over replicas and agents',
+      (b) => over(res.escape?.rates, 'flatdist-escape', ['escape-loop'], b),
+      3,
+    ),
+    t('escape: × batched PyTorch', (b) => over(res.escape?.rates, 'flatdist-escape', ['escape-batched'], b), 1.2),
+    t('MLP ring K=64 B=64: × per-agent loop', (b) => overLoop(row('mlp', 64, 64), b), 3),
+    t('LeNet K=16 B=64: × the better peer', (b) => overBestPeer(row('lenet', 16, 64), b), 1.1),
     t('MLP K=16 B=64: × agent-batched PyTorch', (b) => overBatched(row('mlp', 16, 64), b), 1.2),
     t('MLP K=16 B=64: × per-agent loop', (b) => overLoop(row('mlp', 16, 64), b), 2),
-    t('MLP K=64 B=64: × per-agent loop', (b) => overLoop(row('mlp', 64, 64), b), 5),
     {
       ...t(
         'MLP K=16 B=64: fraction of sgemm GFLOP/s, nominal FLOPs',
@@ -447,6 +547,5 @@ function targets(res: BenchResults): Target[] {
       ),
       detail: flops?.exactFraction == null ? undefined : `exact FLOPs ${(flops.exactFraction * 100).toFixed(0)}%`,
     },
-    t('LeNet K=16 B=64: × the better peer', (b) => overBestPeer(row('lenet', 16, 64), b), 1),
   ];
 }

@@ -14,15 +14,52 @@ export interface TrainJob {
   seed: number;
 }
 
-/** Hessian-vector products of one model's mean cross-entropy on one batch of B examples. */
+/** Hessian-vector products of one model's mean cross-entropy on one batch of B examples; `probes` products per step. */
 export interface HvpJob {
   impl: string;
   model: 'mlp' | 'lenet';
   B: number;
   seed: number;
+  probes?: number;
 }
 
-export type Job = TrainJob | HvpJob;
+/**
+ * Curvature of the MLP's mean cross-entropy over `batches` batches of B examples, at parameters and
+ * examples both sides make from the same formula (`pattern` in worker.ts and peer.py), so their results
+ * can be compared: one step is a whole Hutchinson trace of `probes` Rademacher probes ('trace'), or the
+ * top `k` eigenvalues to relative tolerance `tol` ('eigen').
+ */
+export interface CurvatureJob {
+  impl: string;
+  kind: 'trace' | 'eigen';
+  B: number;
+  batches: number;
+  probes: number;
+  k: number;
+  tol: number;
+  seed: number;
+}
+
+/**
+ * An escape experiment: R seeds × the algorithms (consensus, ATC, centralized) × K agents on a
+ * Metropolis ring, all from one w*, N steps of batch B (drawn with replacement from each agent's part
+ * of `examples` examples, μ = mu), J of every replica's centroid recorded every m steps on all examples.
+ * One step is the whole experiment.
+ */
+export interface EscapeJob {
+  impl: string;
+  K: number;
+  R: number;
+  steps: number;
+  every: number;
+  B: number;
+  examples: number;
+  mu: number;
+  A: number[][];
+  seed: number;
+}
+
+export type Job = TrainJob | HvpJob | CurvatureJob | EscapeJob;
 
 export type Request =
   | { op: 'info' }
@@ -38,6 +75,8 @@ export interface RunReply {
   cpuSeconds: number;
   /** The last step's loss (or vᵀHv): a check that real work was done. */
   value: number;
+  /** What the last step found, for comparing results: a trace's mean and standard error, or the eigenvalues. */
+  detail?: number[];
 }
 
 /**

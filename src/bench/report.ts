@@ -78,20 +78,94 @@ function flopsTable(res: BenchResults): string {
   );
 }
 
+/** A ratio of two implementations' rates, by wall clock and by CPU time. */
+function ratios(rates: Record<string, Measurement>, mine: string, peer: string): string {
+  const by = (basis: 'wall' | 'cpu'): number | null => {
+    const f = rateOf(rates[mine], basis);
+    const p = rateOf(rates[peer], basis);
+    return f === null || p === null ? null : f / p;
+  };
+  return `${times(by('wall'))} (cpu ${times(by('cpu'))})`;
+}
+
+const cpuRate = (m: Measurement | undefined, digits = 0): string => num(rateOf(m, 'cpu'), digits);
+
 function hvpTable(res: BenchResults): string {
   const r = res.hvp.rates;
-  const f = rateOf(r['flatdist-hvp']);
-  const rel = (k: string): string => {
-    const p = rateOf(r[k]);
-    return f === null || p === null ? '—' : times(f / p);
-  };
+  const P = res.hvp.probes ?? 8;
   return table(
-    ['Hessian-vector products/s', 'flatdist', 'PyTorch, graph reused', 'PyTorch, graph rebuilt'],
+    ['Hessian-vector products/s, MLP B=' + res.hvp.B, 'wall', 'cpu', 'flatdist ×, wall (cpu)'],
     [
-      [`MLP, B=${res.hvp.B}`, num(f, 0), num(rateOf(r['hvp-reuse']), 0), num(rateOf(r['hvp-rebuild']), 0)],
-      ['flatdist ×', '', rel('hvp-reuse'), rel('hvp-rebuild')],
+      ['flatdist, one product per pass', rate(r['flatdist-hvp']), cpuRate(r['flatdist-hvp']), ''],
+      [`flatdist, ${P} products per pass (hvps)`, rate(r['flatdist-hvps']), cpuRate(r['flatdist-hvps']), ''],
+      ['PyTorch, graph reused', rate(r['hvp-reuse']), cpuRate(r['hvp-reuse']), ratios(r, 'flatdist-hvps', 'hvp-reuse')],
+      [
+        'PyTorch, graph rebuilt',
+        rate(r['hvp-rebuild']),
+        cpuRate(r['hvp-rebuild']),
+        ratios(r, 'flatdist-hvp', 'hvp-rebuild'),
+      ],
     ],
   );
+}
+
+const detail = (m: Measurement | undefined, digits: number): string =>
+  m && 'detail' in m && m.detail ? m.detail.map((x) => x.toFixed(digits)).join(', ') : '—';
+
+function curvatureTable(res: BenchResults): string {
+  const rows = (res.curvature ?? []).map((c) => {
+    const keys = Object.keys(c.rates);
+    const mine = keys.find((k) => k.startsWith('flatdist')) ?? '';
+    const peer = keys.find((k) => !k.startsWith('flatdist')) ?? '';
+    const digits = c.name.startsWith('trace') ? 1 : 3;
+    return [
+      `${c.name} (${c.batches}×${c.B} examples${c.name.startsWith('trace') ? `, ${c.probes} probes` : ''})`,
+      num(rateOf(c.rates[mine], 'wall'), 2),
+      num(rateOf(c.rates[peer], 'wall'), 2),
+      ratios(c.rates, mine, peer),
+      detail(c.rates[mine], digits),
+      detail(c.rates[peer], digits),
+    ];
+  });
+  return table(
+    ['estimates/s', 'flatdist', 'PyHessian-style', 'flatdist ×, wall (cpu)', 'flatdist found', 'peer found'],
+    rows,
+  );
+}
+
+function escapeTable(res: BenchResults): string {
+  const e = res.escape;
+  if (!e) return '';
+  const r = e.rates;
+  return [
+    `Escape experiment, agent-steps/s: R = ${e.R} seeds × 3 algorithms × K = ${e.K} agents (MLP, ring), N = ${e.steps} steps of B = ${e.B}, J of the centroids every ${e.every}:`,
+    table(
+      ['implementation', 'wall', 'cpu', 'flatdist ×, wall (cpu)', 'J(w_c,N) − J(w*): consensus, ATC, centralized'],
+      [
+        [
+          'flatdist (runEscape)',
+          rate(r['flatdist-escape']),
+          cpuRate(r['flatdist-escape']),
+          '',
+          detail(r['flatdist-escape'], 3),
+        ],
+        [
+          'loop over seeds and agents',
+          rate(r['escape-loop']),
+          cpuRate(r['escape-loop']),
+          ratios(r, 'flatdist-escape', 'escape-loop'),
+          detail(r['escape-loop'], 3),
+        ],
+        [
+          'batched PyTorch',
+          rate(r['escape-batched']),
+          cpuRate(r['escape-batched']),
+          ratios(r, 'flatdist-escape', 'escape-batched'),
+          detail(r['escape-batched'], 3),
+        ],
+      ],
+    ),
+  ].join('\n');
 }
 
 function memoryTable(res: BenchResults): string {
@@ -155,6 +229,11 @@ export function report(res: BenchResults): string {
     flopsTable(res),
     '',
     hvpTable(res),
+    '',
+    'Curvature at the same parameters and examples (the same formula on both sides; the same Rademacher probes), one estimate per step:',
+    curvatureTable(res),
+    '',
+    escapeTable(res),
     '',
     'Peak RSS per agent / marginal per agent (MiB), B = 64:',
     memoryTable(res),

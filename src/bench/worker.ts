@@ -8,7 +8,17 @@ import { readFileSync } from 'node:fs';
 import { plainSgd } from '../algorithms/local.js';
 import { unifiedForm, type UnifiedForm } from '../algorithms/recursion.js';
 import { sgdStep } from '../algorithms/step.js';
-import { hessianOperator, riskObjective, splitRisk } from '../measures/index.js';
+import {
+  hessianOperator,
+  hutchinsonTrace,
+  hvps,
+  riskObjective,
+  splitRisk,
+  topEigenvalues,
+  unflat,
+} from '../measures/index.js';
+import { runEscape, type EscapeProblem } from '../escape/index.js';
+import { perronVector } from '../graph/index.js';
 import { agentLosses, makeModel, type Model } from '../models/index.js';
 import {
   Generator,
@@ -16,6 +26,7 @@ import {
   getNumThreads,
   keep,
   rademacher,
+  fromArray,
   rand,
   randint,
   scope,
@@ -23,7 +34,7 @@ import {
   torchVersion,
   type Tensor,
 } from '../tensor/index.js';
-import type { HvpJob, Job, Request, TrainJob } from './protocol.js';
+import type { CurvatureJob, EscapeJob, HvpJob, Job, Request, TrainJob } from './protocol.js';
 
 const inputShapes = { mlp: [784], lenet: [1, 28, 28] } as const;
 
@@ -34,7 +45,22 @@ function modelOf(name: 'mlp' | 'lenet'): Model {
 interface Prepared {
   /** One unit of work; returns the loss (or vᵀHv) it computed. */
   step(): number;
+  /** What the last step found (a trace's mean and standard error, eigenvalues). */
+  detail?: () => number[];
   dispose(): void;
+}
+
+/**
+ * n float32 numbers both sides of the benchmark make alike (peer.py's pattern): frac(t·φ + offset)
+ * for t = 0 … n−1 in float64, mapped to [−scale, scale) (or [0, 1) with scale 0) and rounded to float32.
+ */
+export function pattern(n: number, offset: number, scale: number): Float32Array {
+  const phi = 0.6180339887498949;
+  return Float32Array.from({ length: n }, (_, t) => {
+    const u = t * phi + offset;
+    const f = u - Math.floor(u);
+    return scale === 0 ? f : (f - 0.5) * 2 * scale;
+  });
 }
 
 /** The trainer's step: stacked forward/backward of all K agents, then the ATC combination. */
@@ -61,7 +87,10 @@ function trainer(job: TrainJob): Prepared {
   };
 }
 
-/** What Hutchinson's trace estimator does per probe: a Rademacher v, then vᵀ(∇²J v) through the measures' operator. */
+/**
+ * What Hutchinson's trace estimator does: Rademacher probes v, then vᵀ(∇²J v), `probes` of them
+ * sharing one forward and gradient graph (hvps), or one at a time through the measures' operator.
+ */
 function hessianProducts(job: HvpJob): Prepared {
   const model = modelOf(job.model);
   const gen = new Generator(job.seed);
@@ -74,12 +103,117 @@ function hessianProducts(job: HvpJob): Prepared {
     params.map((p) => p.squeeze(0)),
   );
   const m = params.reduce((s, p) => s + p.numel, 0);
+  const P = job.probes ?? 1;
+  const single = params.map((p) => p.squeeze(0));
   return {
     step: () =>
       scope(() => {
-        const v = rademacher([m], gen);
-        return v.dot(apply(v)).item();
+        if (P === 1) {
+          const v = rademacher([m], gen);
+          return v.dot(apply(v)).item();
+        }
+        const vs = Array.from({ length: P }, () => unflat(rademacher([m], gen), single));
+        const hv = hvps(objective, single, vs);
+        return hv.reduce((s, h, i) => s + h.reduce((t, x, j) => t + x.mul(vs[i][j]).sum().item(), 0), 0) / P;
       }),
+    dispose() {
+      [...params, x, y].forEach((t) => t.dispose());
+    },
+  };
+}
+
+/** The MLP 784-256-10 at pattern parameters, and its mean cross-entropy over `batches` batches of B pattern examples. */
+function patternProblem(B: number, batches: number) {
+  const model = modelOf('mlp');
+  const n = B * batches;
+  const x = keep(fromArray(pattern(n * 784, 0.1, 0), [n, 784]));
+  const y = keep(fromArray(Int32Array.from({ length: n }, (_, i) => i % 10)).to('int64'));
+  const params = model.paramShapes.map((shape, j) => {
+    const fanIn = model.paramShapes[j - (j % 2)][1];
+    return keep(
+      fromArray(
+        pattern(
+          shape.reduce((a, b) => a * b, 1),
+          0.1 * (j + 1),
+          1 / Math.sqrt(fanIn),
+        ),
+        shape,
+      ),
+    );
+  });
+  return { model, x, y, params, objective: riskObjective(splitRisk(model, { x, y }, 0), B) };
+}
+
+/** flatdist's curvature measures as `flatdist measure` runs them: Hutchinson's trace, the top eigenvalues by Lanczos. */
+function curvature(job: CurvatureJob): Prepared {
+  const { x, y, params, objective } = patternProblem(job.B, job.batches);
+  let detail: number[] = [];
+  return {
+    step() {
+      // The same probes at every step, and the peer's (libtorch's generator, the same seed).
+      const gen = new Generator(job.seed);
+      if (job.kind === 'trace') {
+        const t = hutchinsonTrace(objective, params, {
+          gen,
+          maxProbes: job.probes,
+          minProbes: job.probes,
+          probesPerPass: job.probes,
+        });
+        detail = [t.mean, t.stdError];
+        return t.mean;
+      }
+      const e = topEigenvalues(objective, params, { k: job.k, gen, tol: job.tol, method: 'lanczos' });
+      detail = e.values;
+      return e.values[0];
+    },
+    detail: () => detail,
+    dispose() {
+      [...params, x, y].forEach((t) => t.dispose());
+    },
+  };
+}
+
+/** An escape experiment through the escape library's runEscape: R replicas × K agents stacked, one algorithm after another. */
+function escape(job: EscapeJob): Prepared {
+  const { K, R, B } = job;
+  const { model, x, y, params } = patternProblem(job.examples, 1);
+  const parts = Array.from({ length: K }, (_, k) =>
+    Array.from({ length: job.examples / K }, (_, i) => k * (job.examples / K) + i),
+  );
+  const setup: EscapeProblem = {
+    model,
+    train: { x, y },
+    parts,
+    perron: perronVector(job.A),
+    config: {
+      agents: K,
+      topology: 'ring',
+      stepSize: job.mu,
+      batchSize: B,
+      schedule: { kind: 'constant' },
+      weightDecay: 0,
+      clipNorm: null,
+      momentum: 0,
+      evalSubset: job.examples,
+      seed: job.seed,
+    },
+    combination: () => job.A,
+    timeVarying: false,
+  };
+  let detail: number[] = [];
+  return {
+    step() {
+      const r = runEscape(setup, params, {
+        algorithms: ['consensus', 'atc', 'centralized'],
+        steps: job.steps,
+        seeds: R,
+        every: job.every,
+        recordAgents: [],
+      });
+      detail = r.curves.map((c) => c.points[c.points.length - 1].centroid.estimate);
+      return detail[0];
+    },
+    detail: () => detail,
     dispose() {
       [...params, x, y].forEach((t) => t.dispose());
     },
@@ -88,7 +222,9 @@ function hessianProducts(job: HvpJob): Prepared {
 
 function prepare(job: Job): Prepared {
   if (job.impl === 'flatdist') return trainer(job as TrainJob);
-  if (job.impl === 'flatdist-hvp') return hessianProducts(job as HvpJob);
+  if (job.impl.startsWith('flatdist-hvp')) return hessianProducts(job as HvpJob);
+  if (job.impl === 'flatdist-trace' || job.impl === 'flatdist-eigen') return curvature(job as CurvatureJob);
+  if (job.impl === 'flatdist-escape') return escape(job as EscapeJob);
   throw new Error(`unknown implementation '${job.impl}'`);
 }
 
@@ -152,7 +288,12 @@ async function serve(): Promise<void> {
           const cpu = process.cpuUsage();
           for (let i = 0; i < req.steps; i++) value = p.step();
           const used = process.cpuUsage(cpu);
-          reply = { seconds: (performance.now() - start) / 1000, cpuSeconds: (used.user + used.system) / 1e6, value };
+          reply = {
+            seconds: (performance.now() - start) / 1000,
+            cpuSeconds: (used.user + used.system) / 1e6,
+            value,
+            detail: p.detail?.(),
+          };
           break;
         }
         case 'sgemm':

@@ -39,7 +39,11 @@ const measureFields = {
     description:
       "J(w*) for the excess risk: a value, or a minimum's checkpoint or run directory (default: no excess risk)",
   }),
-  maxProbes: field(integer(1), 100, { placeholder: 'N', description: 'trace: most Rademacher probes (Hutchinson)' }),
+  maxProbes: field(integer(1), 100, {
+    placeholder: 'N',
+    description:
+      "trace: most Rademacher probes (Hutchinson; 4 share each pass over the data, holding 8·M numbers for M parameters beside one chunk's graph)",
+  }),
   topK: field(integer(1), 5, { placeholder: 'K', description: 'eigs: how many top eigenvalues (Lanczos)' }),
   sigma: field(real({ above: 0 }), 0.01, {
     placeholder: 'σ',

@@ -85,8 +85,11 @@ export function hvp(obj: Objective, params: Tensor[], v: Tensor[], meter?: Meter
 }
 
 /**
- * ∇²J(w) v for several v in one pass over the chunks: each chunk's forward pass and
- * first backward (∇loss_i with its graph) serve every v, which then costs one double backward.
+ * ∇²J(w) v for several v in one pass over the chunks: each chunk's forward pass and first
+ * backward (∇loss_i with its graph) are built once and serve every v, which then costs one
+ * double backward, v passed as the gradient's output gradient (no ⟨∇loss_i, v⟩ node).
+ * Memory: one chunk's graph at a time (its activations and the gradient's graph), plus the
+ * |vs| results and the caller's |vs| vectors, 2·|vs|·M numbers.
  */
 export function hvps(obj: Objective, params: Tensor[], vs: Tensor[][], meter?: Meter): Tensor[][] {
   if (meter) meter.hvps += vs.length;
@@ -95,13 +98,22 @@ export function hvps(obj: Objective, params: Tensor[], vs: Tensor[][], meter?: M
     for (const term of obj.terms) {
       scope(() => {
         const xs = leaves(params);
-        const g = gradOrZeros(term.loss(xs), xs, { createGraph: true });
+        const loss = term.loss(xs);
+        if (!loss.requiresGrad) return;
+        const g = grad(loss, xs, { createGraph: true, allowUnused: true });
+        // Only the gradient's parts that depend on w carry a Hessian block; the rest are zero.
+        const live = g.flatMap((gj, j) => (gj !== null && gj.requiresGrad ? [j] : []));
+        if (live.length === 0) return;
         vs.forEach((v, i) =>
           scope(() => {
-            const gv = g.map((gj, j) => gj.mul(v[j]).sum()).reduce((a, b) => a.add(b));
-            gradOrZeros(gv, xs, { retainGraph: i + 1 < vs.length }).forEach((h, j) =>
-              totals[i][j].add_(h, term.weight),
+            const hv = grad(
+              live.map((j) => g[j] as Tensor),
+              xs,
+              { gradOutputs: live.map((j) => v[j]), retainGraph: i + 1 < vs.length, allowUnused: true },
             );
+            hv.forEach((h, j) => {
+              if (h !== null) totals[i][j].add_(h, term.weight);
+            });
           }),
         );
       });

@@ -13,7 +13,11 @@ export interface HutchinsonOptions {
   maxProbes?: number;
   minProbes?: number;
   relTol?: number;
-  /** Probes whose HVPs share one pass over the data (default 4); the stopping rule is checked after each pass. */
+  /**
+   * Probes whose HVPs share one pass over the data (default 4): each chunk's forward and gradient graph
+   * is built once per pass and serves them all (hvps), holding 2·probesPerPass·M numbers (the probes
+   * and their products) beside one chunk's graph. The stopping rule is checked after each pass.
+   */
   probesPerPass?: number;
 }
 
