@@ -4,9 +4,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { makeModel } from '../src/models/index.js';
+import { activationBytesPerExample, makeModel } from '../src/models/index.js';
 import { packageRoot } from '../src/util/package.js';
-import { activationBytesPerExample } from '../src/models/index.js';
 import { requireRunFits, runMemory } from '../src/train/memory.js';
 import { cli } from './support/cli.js';
 
