@@ -121,6 +121,11 @@ test('unknown flags, keys and commands name the nearest valid one; errors speak 
     [['measure', 'x', '--subset', '10'], /measure: Unknown option '--subset' — it is now --eval-subset/],
     [['escape', '--algorithms', 'atc'], /escape: Unknown option '--algorithms' — it is now --algorithm/],
     [['trian'], /unknown command 'trian' — did you mean train\?/],
+    [['help', 'trian'], /unknown command 'trian' — did you mean train\?/],
+    [
+      ['train', '--partition', 'shards:0'],
+      /^flatdist: --partition: the shards per agent \(shards:S\) must be a positive integer, got 0$/m,
+    ],
   ];
   for (const [args, message] of cases) {
     const r = run(args);

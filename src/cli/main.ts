@@ -27,7 +27,9 @@ export const versionText = (): string =>
 export async function main(argv: string[]): Promise<number> {
   const debug = argv.includes('--debug');
   const json = argv.includes('--json');
-  const args = argv.filter((a) => a !== '--debug');
+  const given = argv.filter((a) => a !== '--debug');
+  // `help <not a command>` is the same mistake as `<not a command>`: one line naming the nearest command.
+  const args = given[0] === 'help' && given.length === 2 && !(given[1] in commands) ? [given[1]] : given;
   if (args.length === 1 && (args[0] === '--version' || args[0] === '-v')) {
     console.log(versionText());
     return 0;
