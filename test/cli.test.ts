@@ -123,6 +123,10 @@ test('unknown flags, keys and commands name the nearest valid one; errors speak 
     [['trian'], /unknown command 'trian' — did you mean train\?/],
     [['help', 'trian'], /unknown command 'trian' — did you mean train\?/],
     [
+      ['train', '--dataset', 'two-moons', '--train-subset', '99999999'],
+      /^flatdist: --train-subset: 99999999 is more than the 10000 training examples of two-moons$/m,
+    ],
+    [
       ['train', '--partition', 'shards:0'],
       /^flatdist: --partition: the shards per agent \(shards:S\) must be a positive integer, got 0$/m,
     ],

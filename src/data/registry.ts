@@ -38,6 +38,13 @@ export function loadDataset(name: string, o: LoadOptions = {}): Splits {
   const full = load(name, o);
   // Distinct streams for the two subsets, so they do not pick the same positions.
   const testSeed = o.seed === undefined ? undefined : deriveSeed(o.seed, 'test-subset');
+  // A recorded subset larger than the data would claim examples the run never had.
+  if (o.trainSubset !== undefined && o.trainSubset > full.train.n) {
+    throw new ConfigError(
+      'trainSubset',
+      `${o.trainSubset} is more than the ${full.train.n} training examples of ${name}`,
+    );
+  }
   return {
     train: o.trainSubset === undefined ? full.train : takeSubset(full.train, o.trainSubset, o.seed),
     test: o.testSubset === undefined ? full.test : takeSubset(full.test, o.testSubset, testSeed),
