@@ -1,5 +1,5 @@
 // The run directory: run.json (config and environment), metrics.jsonl (one JSON
-// line per evaluation), checkpoints/, and run.lock while a process writes it. A
+// line per evaluation), parts.safetensors (each agent's examples, train/parts.ts), checkpoints/, and run.lock while a process writes it. A
 // measure or report reads only these. One process owns a run folder at a time
 // (claimRunFolder); every file in it is written atomically or appended durably.
 import { existsSync, readFileSync } from 'node:fs';
@@ -20,7 +20,7 @@ export const paths = (out: string) => ({
 });
 
 /** The files a run (or a minimum) leaves in its folder: what --overwrite removes. */
-export const runFiles = ['run.json', 'metrics.jsonl', 'checkpoints', 'minimum.json'];
+export const runFiles = ['run.json', 'metrics.jsonl', 'checkpoints', 'minimum.json', 'parts.safetensors'];
 
 export interface Environment {
   flatdist: string;
