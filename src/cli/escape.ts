@@ -106,15 +106,17 @@ export async function theoryAt(
   wStar: Tensor[],
   algorithms: Algorithm[],
   steps: number,
-  o: { rank: number; maxFull: number },
+  o: { rank: number; maxFull: number; saveProblem?: string },
 ): Promise<{ estimate: Omit<LinearizedEstimate, 'model'>; predictions: PredictedCurve[] }> {
-  const [{ scope }, { estimateLinearized, predictEscapeCurves }] = await Promise.all([
+  const [{ scope }, { estimateLinearized, predictEscapeCurves }, { saveProblem }] = await Promise.all([
     import('../tensor/index.js'),
     import('../escape/index.js'),
+    import('../escape/problem-file.js'),
   ]);
   return scope(() => {
     const estimate = estimateLinearized(setup, wStar, { rank: o.rank, maxFull: o.maxFull });
     const predictions = predictEscapeCurves(setup, estimate.model, algorithms, steps);
+    if (o.saveProblem !== undefined) saveProblem(o.saveProblem, { model: estimate.model, A: setup.combination(0) });
     const { model: _model, ...rest } = estimate;
     return { estimate: rest, predictions };
   });
