@@ -134,16 +134,22 @@ export const predictionSummary = (p: EscapePrediction) => ({
   },
 });
 
+/** A value per seed, null where it was not evaluated (JSON has no NaN). */
+const bySeed = (rows: number[][], i: number): (number | null)[] =>
+  rows.map((row) => (Number.isNaN(row[i]) ? null : row[i]));
+
+/** One line per algorithm and recorded step: the mean and interval over the seeds, and each seed's value (seed r's stream is deriveSeed(seed, 'escape/r')). */
 export function escapeLines(result: EscapeResult, predictions: PredictedCurve[] | null): object[] {
   return result.curves.flatMap((curve) => {
     const p = predictions?.find((x) => x.algorithm === curve.algorithm)?.prediction;
-    return curve.points.map((point) => ({
+    return curve.points.map((point, i) => ({
       algorithm: curve.algorithm,
       step: point.step,
       seeds: result.seeds,
       sampling: result.sampling,
       centroid: point.centroid,
       agentAverage: point.agentAverage,
+      perSeed: { centroid: bySeed(curve.perSeed.centroid, i), agentAverage: bySeed(curve.perSeed.agentAverage, i) },
       ...(p
         ? { predicted: { centroid: p.curve.centroid[point.step], agentAverage: p.curve.agentAverage[point.step] } }
         : {}),
@@ -180,7 +186,8 @@ export const escape = command({
         'over R seeds, recording E J(w_c,n) − J(w*) and (1/K) Σ_k E J(w_k,n) − J(w*) with 95% intervals. J = Σ_k p_k J_k + (λ/2)‖w‖²,',
         "the objective w* was found for, on the agents' examples (all of them up to --eval-subset, else a fixed stratified",
         'subset; J(w*) on every example is printed beside it). Writes <out>/escape.jsonl',
-        '(one line per algorithm and step) and <out>/escape.json (summary); --out defaults to DIR/escape.',
+        "(one line per algorithm and step, with each seed's values) and <out>/escape.json (summary, with each seed's",
+        'values per curve); --out defaults to DIR/escape.',
       ].join('\n'),
     );
     onRun(cmd, ctx, async (options) => {
@@ -230,6 +237,12 @@ export const escape = command({
           algorithm: curve.algorithm,
           seconds: curve.seconds,
           final: curve.points[curve.points.length - 1],
+          // Each seed's values, [seed][point] at these steps; seed r ran on deriveSeed(seed, 'escape/r').
+          perSeed: {
+            steps: curve.points.map((point) => point.step),
+            centroid: curve.perSeed.centroid,
+            agentAverage: curve.perSeed.agentAverage.map((row) => row.map((v) => (Number.isNaN(v) ? null : v))),
+          },
         })),
         theory: theory && {
           ...theory.estimate,
