@@ -82,3 +82,40 @@ test('a problem whose A is not left-stochastic, or that mixes with generator fla
   assert.equal(mixed.status, 2);
   assert.match(mixed.stderr, /--dimension: describes a generated problem/);
 });
+
+test("theory gives the closed form's relative difference to the exact steady state, which vanishes as μ → 0", () => {
+  type Gap = { centroid: number; agentAverage: number };
+  const at = (mu: string): { algorithm: string; gap: Gap; closed: number; steady: number }[] => {
+    const r = spawnSync(
+      process.execPath,
+      [cli, 'theory', '--agents', '4', '--dimension', '3', '--step-size', mu, '--steps', '5', '--json'],
+      { encoding: 'utf8' },
+    );
+    assert.equal(r.status, 0, r.stderr);
+    const out = JSON.parse(r.stdout) as {
+      predictions: {
+        algorithm: string;
+        closedFormRelativeDifference: Gap;
+        closedForm: { centroid: { total: number } };
+        steady: { centroid: number };
+      }[];
+    };
+    return out.predictions.map((p) => ({
+      algorithm: p.algorithm,
+      gap: p.closedFormRelativeDifference,
+      closed: p.closedForm.centroid.total,
+      steady: p.steady.centroid,
+    }));
+  };
+  const [coarse, fine] = [at('0.05'), at('0.005')];
+  coarse.forEach((c, i) => {
+    assert.equal(c.gap.centroid, (c.closed - c.steady) / c.steady);
+    for (const key of ['centroid', 'agentAverage'] as const)
+      assert.ok(
+        Math.abs(fine[i].gap[key]) < Math.abs(c.gap[key]) / 5,
+        `${c.algorithm} ${key}: ${c.gap[key]} at μ = 0.05, ${fine[i].gap[key]} at μ = 0.005`,
+      );
+  });
+  const text = spawnSync(process.execPath, [cli, 'theory', '--agents', '4', '--dimension', '3'], { encoding: 'utf8' });
+  assert.match(text.stdout.split('\n')[0], /closed form\s+vs steady\s+agents n=N/);
+});

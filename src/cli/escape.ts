@@ -10,6 +10,7 @@ import type { EscapeResult, LinearizedEstimate, PredictedCurve } from '../escape
 import { samplings } from '../escape/names.js';
 import { ConfigError, UserError } from '../errors.js';
 import type { EscapePrediction } from '../theory/index.js';
+import { closedFormRelativeDifference } from '../theory/closed-form-gap.js';
 import { algorithmName, type TrainConfig } from '../train/config.js';
 import { choice, field, integer, list, optional, text } from '../train/fields.js';
 import type { Setup } from '../train/setup.js';
@@ -128,6 +129,7 @@ export const predictionSummary = (p: EscapePrediction) => ({
   spectralRadius: p.spectralRadius,
   steady: p.steady,
   closedForm: p.closedForm,
+  closedFormRelativeDifference: closedFormRelativeDifference(p),
   final: {
     centroid: p.curve.centroid[p.curve.centroid.length - 1],
     agentAverage: p.curve.agentAverage[p.curve.agentAverage.length - 1],
