@@ -58,7 +58,17 @@ const escapeFields = {
 };
 
 /** The run options of a command started at a minimum: all but the algorithm (a list there). */
-export const minimumRunFields = runFieldsBut('algorithm');
+// Curvature during training does not apply to a run started at a minimum.
+export const minimumRunFields = runFieldsBut(
+  'algorithm',
+  'measureEvery',
+  'measures',
+  'measureProbes',
+  'measureTopK',
+  'measureSubset',
+  'measureSeed',
+  'measureAgents',
+);
 
 /** What defines J and w*: a minimum's data, model and seed cannot change under it. */
 const fixedByMinimum: (keyof TrainConfig)[] = [
