@@ -104,6 +104,9 @@ def main():
     with open(args.measure) as f:
         record = json.load(f)
     used = record['examplesUsed']
+    if 'indices' not in used:
+        sys.exit(f"{args.measure}: the measurement used {used['count']} examples, recorded by their hash only; "
+                 f"measure again with --eval-subset N (at most 20000) to redo it here")
     indices = np.asarray(used['indices'], dtype='<i8')
     if hashlib.sha256(indices.tobytes()).hexdigest() != used['indicesSha256']:
         sys.exit('the recorded indices do not match their hash')
