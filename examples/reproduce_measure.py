@@ -3,7 +3,7 @@
 
     python3 reproduce_measure.py RUN_DIR MEASURE.json [--data-dir DIR]
 
-Reads RUN_DIR/parts.safetensors (each agent's training examples, as indices into the data
+Reads RUN_DIR/run.json's parts (each agent's training examples, as indices into the data
 set's own training split), the checkpoint MEASURE.json names (a safetensors file of the
 stacked agents' parameters [K, ...] and the centroid's weights p), and the examples the
 measurement recorded (examplesUsed: indices and weights n·ω_i). It rebuilds the model from
@@ -111,11 +111,12 @@ def main():
     if hashlib.sha256(indices.tobytes()).hexdigest() != used['indicesSha256']:
         sys.exit('the recorded indices do not match their hash')
 
-    parts_tensors, parts_meta = read_safetensors(os.path.join(args.run, 'parts.safetensors'))
-    K = int(parts_meta['agents'])
-    parts = [parts_tensors[f'agent.{k}'] for k in range(K)]
-    if hashlib.sha256(b''.join(p.astype('<i8').tobytes() for p in parts)).hexdigest() != parts_meta['indicesSha256']:
-        sys.exit('parts.safetensors: the indices do not match their hash')
+    with open(os.path.join(args.run, 'run.json')) as f:
+        record_parts = json.load(f)['parts']
+    K = record_parts['agents']
+    parts = [np.asarray(ix, dtype='<i8') for ix in record_parts['indices']]
+    if hashlib.sha256(b''.join(p.tobytes() for p in parts)).hexdigest() != record_parts['indicesSha256']:
+        sys.exit('run.json: the parts do not match their hash')
 
     tensors, meta = read_safetensors(checkpoint_file(record['checkpoint']))
     config = json.loads(meta['config'])
@@ -135,7 +136,7 @@ def main():
         weight_check = float((ours - weights).abs().max())
         weights = ours
 
-    x, y = load_split(parts_meta['dataset'], args.data_dir, used['split'])
+    x, y = load_split(record_parts['dataset'], args.data_dir, used['split'])
     at = torch.from_numpy(indices)
     x, y = x[at].double(), y[at]
     decay = config['weightDecay']

@@ -1,10 +1,10 @@
-// Provenance: a run folder says which examples each agent holds (parts.safetensors), and a
+// Provenance: a run folder says which examples each agent holds (run.json's parts), and a
 // measurement says which examples it used, so an independent PyTorch script redoes it from the
 // run folder alone: the same J and ‖∇J‖, and the same Hessian-vector product along ∇J.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { packageRoot } from '../src/util/package.js';
@@ -61,15 +61,16 @@ const runArgs = (out: string): string[] => [
   '--json',
 ];
 
-test("parts.safetensors holds each agent's examples as indices into the data set's own training split", () => {
+test("run.json records each agent's examples as indices into the data set's own training split, with their hash", () => {
   const out = join(mkdtempSync(join(tmpdir(), 'flatdist-parts-')), 'run');
   flatdist(...runArgs(out));
-  const { parts, metadata } = readParts(out);
-  const run = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')) as {
-    parts: { indicesSha256: string; dataset: string; trainSplit: number; examples: number };
-  };
-  assert.equal(run.parts.indicesSha256, indicesSha256(parts), 'run.json and the file name the same indices');
-  assert.deepEqual([metadata.dataset, metadata.trainSplit, metadata.trainSubset], ['mnist', '60000', '600']);
+  const record = readParts(out);
+  const parts = record.indices;
+  assert.equal(record.indicesSha256, indicesSha256(parts));
+  assert.deepEqual(
+    [record.dataset, record.trainSplit, record.testSplit, record.trainSubset, record.agents, record.examples],
+    ['mnist', 60000, 10000, 600, 4, 600],
+  );
   const all = parts.flat();
   assert.equal(new Set(all).size, 600, 'the parts are disjoint and cover the 600 examples');
   assert.ok(Math.max(...all) >= 600, 'indices are in the 60000-example split, not 0..599');
@@ -111,7 +112,7 @@ test(
       gradientCurvature: number;
       weightsMaxDifference: number;
     };
-    assert.ok(theirs.weightsMaxDifference < 1e-12, 'the recorded weights are p_k n/|S_k| from parts.safetensors');
+    assert.ok(theirs.weightsMaxDifference < 1e-12, "the recorded weights are p_k n/|S_k| from run.json's parts");
     const ours = measured.reports[0].report.optimization;
     // flatdist measures in the checkpoint's float32, the script in float64.
     const rel = (a: number, b: number): number => Math.abs(a - b) / Math.abs(b);

@@ -52,7 +52,7 @@ export const demo = command({
         { claimRunFolder, environment, writeRunRecord },
         { prepare },
         { train },
-        { writeParts },
+        { partsRecord },
       ] = await Promise.all([
         import('../train/progress.js'),
         import('../train/rundir.js'),
@@ -87,7 +87,7 @@ export const demo = command({
             environment: environment(),
             graph: { topology: shared.graph.name, agents: base.agents, ...shared.spectrum },
             labelHistogram: shared.labelHistogram,
-            parts: writeParts(config.out, setup),
+            parts: partsRecord(setup),
             started: new Date().toISOString(),
           });
           rows.push(await train(setup, { progress: terminalProgress(label[algorithm]) }));

@@ -96,7 +96,7 @@ export const train = command({
         { train: run },
         { claimRunFolder, environment, writeRunRecord },
         { terminalProgress, silentProgress },
-        { writeParts },
+        { partsRecord },
       ] = await Promise.all([
         import('../train/setup.js'),
         import('../train/trainer.js'),
@@ -123,7 +123,7 @@ export const train = command({
               ...setup.spectrum,
             },
             labelHistogram: setup.labelHistogram,
-            parts: writeParts(config.out, setup),
+            parts: partsRecord(setup),
             started: new Date().toISOString(),
           });
         }

@@ -1,23 +1,20 @@
 // Which examples a run and a measurement used, recorded so that either can be redone outside
-// flatdist. A run folder holds parts.safetensors: one int64 tensor `agent.<k>` per agent, the
-// indices of D_k in the data set's own training split (a --train-subset mapped back to it), in
-// the order the agent holds them; its metadata names the data set and its split sizes, and
-// `indicesSha256` hashes the indices: SHA-256 of agent.0, agent.1, … as little-endian int64,
-// one after another (the same bytes as the file's data section).
+// flatdist. A run's run.json holds `parts`: for each agent the indices of D_k in the data set's
+// own training split (a --train-subset mapped back to it), in the order the agent holds them,
+// with the data set's name and split sizes, and `indicesSha256`: SHA-256 of the indices of
+// agent 0, 1, … as little-endian int64, one after another. (In run.json rather than a file of
+// its own: a run folder's files are fixed — run.json, metrics.jsonl, checkpoints/.)
 import { createHash } from 'node:crypto';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { DataError } from '../errors.js';
 import type { ModelRisk } from '../measures/index.js';
-import { fromArray, type Tensor } from '../tensor/index.js';
-import { readSafetensors, writeSafetensors } from './safetensors.js';
+import { paths } from './rundir.js';
 import type { Setup } from './setup.js';
 
-export const partsFile = 'parts.safetensors';
 export const partsFormat = 'flatdist-parts/1';
 
-/** What run.json says of parts.safetensors. */
+/** What run.json records under `parts`: each agent's examples and where they come from. */
 export interface PartsRecord {
-  file: string;
   format: string;
   /** The data set's name (as --dataset spells it) and the sizes of its own splits. */
   dataset: string;
@@ -30,6 +27,8 @@ export interface PartsRecord {
   agents: number;
   /** SHA-256 of the indices, agent by agent, as little-endian int64. */
   indicesSha256: string;
+  /** indices[k]: agent k's examples, as indices into the data set's training split, in the order it holds them. */
+  indices: number[][];
 }
 
 /** SHA-256 of index lists, one after another, as little-endian int64 (what Python's `np.asarray(ix, '<i8').tobytes()` hashes). */
@@ -50,60 +49,37 @@ export function inTrainSplit(source: NonNullable<Setup['source']>, indices: Arra
 }
 
 /**
- * Writes parts.safetensors into a run folder (atomically) and returns what run.json records of it.
+ * The record of each agent's examples, for run.json.
  * @throws DataError when the setup's examples are derived features, not a data set's own
- * @throws FileSystemError when the file cannot be written
  */
-export function writeParts(out: string, setup: Setup): PartsRecord {
+export function partsRecord(setup: Setup): PartsRecord {
   const source = setup.source;
-  if (!source) throw new DataError(out, "the run's examples are derived features: no data set indices to record");
-  const parts = setup.parts.map((part) => inTrainSplit(source, part));
-  const record: PartsRecord = {
-    file: partsFile,
+  if (!source) throw new DataError('parts', "the run's examples are derived features: no data set indices to record");
+  const indices = setup.parts.map((part) => inTrainSplit(source, part));
+  return {
     format: partsFormat,
     dataset: source.dataset,
     trainSplit: source.trainSplit,
     testSplit: source.testSplit,
     trainSubset: setup.config.trainSubset,
-    examples: parts.reduce((n, p) => n + p.length, 0),
-    agents: parts.length,
-    indicesSha256: indicesSha256(parts),
+    examples: indices.reduce((n, p) => n + p.length, 0),
+    agents: indices.length,
+    indicesSha256: indicesSha256(indices),
+    indices,
   };
-  const tensors: Record<string, Tensor> = {};
-  parts.forEach(
-    (p, k) =>
-      (tensors[`agent.${k}`] = fromArray(
-        BigInt64Array.from(p, (i) => BigInt(i)),
-        [p.length],
-      )),
-  );
-  const metadata = Object.fromEntries(Object.entries(record).map(([key, v]) => [key, String(v)]));
-  try {
-    writeSafetensors(join(out, partsFile), tensors, metadata);
-  } finally {
-    Object.values(tensors).forEach((t) => t.dispose());
-  }
-  return record;
 }
 
 /**
- * The indices of each agent's part in the data set's training split, from a run folder's parts.safetensors.
- * @throws DataError when the file is missing, damaged, or its indices do not match their hash
+ * Each agent's part as run.json records it, checked against its hash.
+ * @throws DataError when the run has no such record, or its indices do not match their hash
  */
-export function readParts(out: string): { parts: number[][]; metadata: Record<string, string> } {
-  const file = join(out, partsFile);
-  const { tensors, metadata } = readSafetensors(file);
-  const K = Number(metadata.agents);
-  const parts = Array.from({ length: K }, (_, k) => {
-    const t = tensors[`agent.${k}`];
-    if (!t) throw new DataError(file, `no tensor agent.${k} for agent ${k} of ${K}`);
-    const values = Array.from(t.toArray() as BigInt64Array, Number);
-    t.dispose();
-    return values;
-  });
-  if (indicesSha256(parts) !== metadata.indicesSha256)
-    throw new DataError(file, 'the indices do not match indicesSha256: the file was changed after it was written');
-  return { parts, metadata };
+export function readParts(out: string): PartsRecord {
+  const file = paths(out).run;
+  const record = (JSON.parse(readFileSync(file, 'utf8')) as { parts?: PartsRecord }).parts;
+  if (!record) throw new DataError(file, 'no parts: the run was made before flatdist recorded its examples');
+  if (indicesSha256(record.indices) !== record.indicesSha256)
+    throw new DataError(file, 'the parts do not match indicesSha256: run.json was changed after it was written');
+  return record;
 }
 
 /** The examples a measurement's J sums over, as `measure --json` records them. */

@@ -1,5 +1,5 @@
 // The run directory: run.json (config and environment), metrics.jsonl (one JSON
-// line per evaluation), parts.safetensors (each agent's examples, train/parts.ts), checkpoints/, and run.lock while a process writes it. A
+// line per evaluation), checkpoints/, and run.lock while a process writes it. A
 // measure or report reads only these. One process owns a run folder at a time
 // (claimRunFolder); every file in it is written atomically or appended durably.
 import { existsSync, readFileSync } from 'node:fs';
@@ -20,7 +20,7 @@ export const paths = (out: string) => ({
 });
 
 /** The files a run (or a minimum) leaves in its folder: what --overwrite removes. */
-export const runFiles = ['run.json', 'metrics.jsonl', 'checkpoints', 'minimum.json', 'parts.safetensors'];
+export const runFiles = ['run.json', 'metrics.jsonl', 'checkpoints', 'minimum.json'];
 
 export interface Environment {
   flatdist: string;
@@ -103,9 +103,15 @@ export function claimRunFolder(out: string, o: ClaimOptions): Lock {
   return lock;
 }
 
+/** JSON indented by two, lists of plain numbers kept on one line (a run's example indices are many). */
+const recordText = (record: object): string =>
+  JSON.stringify(record, null, 2).replace(/\[(\s*-?[\d.eE+-]+,)*\s*-?[\d.eE+-]+\s*\]/g, (list) =>
+    list.replace(/\s+/g, ''),
+  );
+
 export function writeRunRecord(out: string, record: object): void {
   makeFolder(out);
-  writeFileAtomic(paths(out).run, `${JSON.stringify(record, null, 2)}\n`);
+  writeFileAtomic(paths(out).run, `${recordText(record)}\n`);
 }
 
 /** Appends one metrics line, durably (see util/files). */
