@@ -427,3 +427,15 @@ test('flatdist graph refuses unknown flags and bad values with a one-line UserEr
     /^rule: one-peer-exponential fixes its weights/,
   );
 });
+
+test('graph names what the one-peer exponential rate is: per step over a period, beside step 0 alone (cos(π/8) for K = 8)', async () => {
+  const report = JSON.parse(
+    await runGraph(['--topology', 'one-peer-exponential', '--agents', '8', '--json']),
+  ) as GraphReport;
+  assert.equal(report.periodic?.period, 3);
+  close(report.periodic?.stepZeroRate ?? Number.NaN, Math.cos(Math.PI / 8), 1e-9);
+  const text = await runGraph(['--topology', 'one-peer-exponential', '--agents', '8']);
+  assert.match(text, /mixing rate per step over a period of τ = 3 steps: λ = ρ\(A₀A₁⋯A_\{τ−1\} − p1ᵀ\)\^\{1\/τ\} = 0,/);
+  assert.match(text, /step 0's matrix alone \(shown below\): ρ\(A₀ − p1ᵀ\) = 0\.923880/);
+  assert.doesNotMatch(text, /λ = ρ\(A − p1ᵀ\)/);
+});

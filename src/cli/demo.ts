@@ -47,13 +47,19 @@ export const demo = command({
     );
     onRun(cmd, ctx, async (options) => {
       const o = parseOptions(z.strictObject(demoFields), options);
-      const [{ terminalProgress }, { claimRunFolder, environment, writeRunRecord }, { prepare }, { train }] =
-        await Promise.all([
-          import('../train/progress.js'),
-          import('../train/rundir.js'),
-          import('../train/setup.js'),
-          import('../train/trainer.js'),
-        ]);
+      const [
+        { terminalProgress },
+        { claimRunFolder, environment, writeRunRecord },
+        { prepare },
+        { train },
+        { partsRecord },
+      ] = await Promise.all([
+        import('../train/progress.js'),
+        import('../train/rundir.js'),
+        import('../train/setup.js'),
+        import('../train/trainer.js'),
+        import('../train/parts.js'),
+      ]);
       const base = makeConfig({
         dataset: 'mnist',
         model: 'mlp',
@@ -81,6 +87,7 @@ export const demo = command({
             environment: environment(),
             graph: { topology: shared.graph.name, agents: base.agents, ...shared.spectrum },
             labelHistogram: shared.labelHistogram,
+            parts: partsRecord(setup),
             started: new Date().toISOString(),
           });
           rows.push(await train(setup, { progress: terminalProgress(label[algorithm]) }));

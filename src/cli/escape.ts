@@ -10,6 +10,7 @@ import type { EscapeResult, LinearizedEstimate, PredictedCurve } from '../escape
 import { samplings } from '../escape/names.js';
 import { ConfigError, UserError } from '../errors.js';
 import type { EscapePrediction } from '../theory/index.js';
+import { closedFormRelativeDifference } from '../theory/closed-form-gap.js';
 import { algorithmName, type TrainConfig } from '../train/config.js';
 import { choice, field, integer, list, optional, text } from '../train/fields.js';
 import type { Setup } from '../train/setup.js';
@@ -57,7 +58,17 @@ const escapeFields = {
 };
 
 /** The run options of a command started at a minimum: all but the algorithm (a list there). */
-export const minimumRunFields = runFieldsBut('algorithm');
+// Curvature during training does not apply to a run started at a minimum.
+export const minimumRunFields = runFieldsBut(
+  'algorithm',
+  'measureEvery',
+  'measures',
+  'measureProbes',
+  'measureTopK',
+  'measureSubset',
+  'measureSeed',
+  'measureAgents',
+);
 
 /** What defines J and w*: a minimum's data, model and seed cannot change under it. */
 const fixedByMinimum: (keyof TrainConfig)[] = [
@@ -106,15 +117,17 @@ export async function theoryAt(
   wStar: Tensor[],
   algorithms: Algorithm[],
   steps: number,
-  o: { rank: number; maxFull: number },
+  o: { rank: number; maxFull: number; saveProblem?: string },
 ): Promise<{ estimate: Omit<LinearizedEstimate, 'model'>; predictions: PredictedCurve[] }> {
-  const [{ scope }, { estimateLinearized, predictEscapeCurves }] = await Promise.all([
+  const [{ scope }, { estimateLinearized, predictEscapeCurves }, { saveProblem }] = await Promise.all([
     import('../tensor/index.js'),
     import('../escape/index.js'),
+    import('../escape/problem-file.js'),
   ]);
   return scope(() => {
     const estimate = estimateLinearized(setup, wStar, { rank: o.rank, maxFull: o.maxFull });
     const predictions = predictEscapeCurves(setup, estimate.model, algorithms, steps);
+    if (o.saveProblem !== undefined) saveProblem(o.saveProblem, { model: estimate.model, A: setup.combination(0) });
     const { model: _model, ...rest } = estimate;
     return { estimate: rest, predictions };
   });
@@ -126,22 +139,29 @@ export const predictionSummary = (p: EscapePrediction) => ({
   spectralRadius: p.spectralRadius,
   steady: p.steady,
   closedForm: p.closedForm,
+  closedFormRelativeDifference: closedFormRelativeDifference(p),
   final: {
     centroid: p.curve.centroid[p.curve.centroid.length - 1],
     agentAverage: p.curve.agentAverage[p.curve.agentAverage.length - 1],
   },
 });
 
+/** A value per seed, null where it was not evaluated (JSON has no NaN). */
+const bySeed = (rows: number[][], i: number): (number | null)[] =>
+  rows.map((row) => (Number.isNaN(row[i]) ? null : row[i]));
+
+/** One line per algorithm and recorded step: the mean and interval over the seeds, and each seed's value (seed r's stream is deriveSeed(seed, 'escape/r')). */
 export function escapeLines(result: EscapeResult, predictions: PredictedCurve[] | null): object[] {
   return result.curves.flatMap((curve) => {
     const p = predictions?.find((x) => x.algorithm === curve.algorithm)?.prediction;
-    return curve.points.map((point) => ({
+    return curve.points.map((point, i) => ({
       algorithm: curve.algorithm,
       step: point.step,
       seeds: result.seeds,
       sampling: result.sampling,
       centroid: point.centroid,
       agentAverage: point.agentAverage,
+      perSeed: { centroid: bySeed(curve.perSeed.centroid, i), agentAverage: bySeed(curve.perSeed.agentAverage, i) },
       ...(p
         ? { predicted: { centroid: p.curve.centroid[point.step], agentAverage: p.curve.agentAverage[point.step] } }
         : {}),
@@ -178,7 +198,8 @@ export const escape = command({
         'over R seeds, recording E J(w_c,n) − J(w*) and (1/K) Σ_k E J(w_k,n) − J(w*) with 95% intervals. J = Σ_k p_k J_k + (λ/2)‖w‖²,',
         "the objective w* was found for, on the agents' examples (all of them up to --eval-subset, else a fixed stratified",
         'subset; J(w*) on every example is printed beside it). Writes <out>/escape.jsonl',
-        '(one line per algorithm and step) and <out>/escape.json (summary); --out defaults to DIR/escape.',
+        "(one line per algorithm and step, with each seed's values) and <out>/escape.json (summary, with each seed's",
+        'values per curve); --out defaults to DIR/escape.',
       ].join('\n'),
     );
     onRun(cmd, ctx, async (options) => {
@@ -228,6 +249,12 @@ export const escape = command({
           algorithm: curve.algorithm,
           seconds: curve.seconds,
           final: curve.points[curve.points.length - 1],
+          // Each seed's values, [seed][point] at these steps; seed r ran on deriveSeed(seed, 'escape/r').
+          perSeed: {
+            steps: curve.points.map((point) => point.step),
+            centroid: curve.perSeed.centroid,
+            agentAverage: curve.perSeed.agentAverage.map((row) => row.map((v) => (Number.isNaN(v) ? null : v))),
+          },
         })),
         theory: theory && {
           ...theory.estimate,

@@ -46,7 +46,12 @@ function summary(r: GraphReport): string {
   const lines = [
     `${r.topology}: ${r.agents} agents, ${r.edges} edges, degree ${dmin === dmax ? dmin : `${dmin}–${dmax}`}`,
     `rule ${r.rule}: ${kind}${r.symmetric ? ', symmetric' : ''}`,
-    `mixing rate λ = ρ(A − p1ᵀ) = ${fmt(r.lambda)}, spectral gap 1 − λ = ${fmt(r.spectralGap)}`,
+    ...(r.periodic
+      ? [
+          `mixing rate per step over a period of τ = ${r.periodic.period} steps: λ = ρ(A₀A₁⋯A_{τ−1} − p1ᵀ)^{1/τ} = ${fmt(r.lambda)}, spectral gap 1 − λ = ${fmt(r.spectralGap)}`,
+          `step 0's matrix alone (shown below): ρ(A₀ − p1ᵀ) = ${fmt(r.periodic.stepZeroRate)}`,
+        ]
+      : [`mixing rate λ = ρ(A − p1ᵀ) = ${fmt(r.lambda)}, spectral gap 1 − λ = ${fmt(r.spectralGap)}`]),
     `Perron vector p = ${uniformPerron ? `1/${r.agents} (uniform)` : `[${r.perron.map((p) => fmt(p, 4)).join(', ')}]`}`,
   ];
   if (r.agents <= 12)

@@ -15,6 +15,7 @@ export const commands: Record<string, () => Promise<CommandSpec>> = {
   escape: async () => (await import('./escape.js')).escape,
   theory: async () => (await import('./theory.js')).theory,
   reproduce: async () => (await import('./reproduce.js')).reproduce,
+  report: async () => (await import('./report.js')).report,
   launch: async () => (await import('./launch.js')).launch,
   agent: async () => (await import('./agent.js')).agent,
   bench: async () => (await import('./bench.js')).bench,

@@ -150,6 +150,7 @@ export const measure = command({
         { prepare },
         { checkMinimum, loadMinimum },
         { deriveSeed },
+        { examplesRecord },
       ] = await Promise.all([
         import('node:fs'),
         import('../tensor/index.js'),
@@ -159,6 +160,7 @@ export const measure = command({
         import('../train/setup.js'),
         import('../escape/index.js'),
         import('../util/seed.js'),
+        import('../train/parts.js'),
       ]);
       if (!existsSync(path)) throw new DataError(path, 'no such checkpoint file or run directory');
       const { which, split, seed, evalSubset, chunk } = o;
@@ -207,6 +209,12 @@ export const measure = command({
           step: ck.step,
           split,
           examples: r.weights.length,
+          examplesUsed: examplesRecord(
+            r,
+            split,
+            setup,
+            `flatdist measure ${path} --split ${split}${evalSubset === null ? '' : ` --eval-subset ${evalSubset} --seed ${seed}`}`,
+          ),
           objective: 'J(w) = data loss + (λ/2)‖w‖²',
           weightDecay,
           seed,

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import type { Algorithm } from '../algorithms/names.js';
 import { ConfigError } from '../errors.js';
 import type { EscapePrediction } from '../theory/index.js';
+import type { TheoryProblem } from '../escape/problem-file.js';
 import { readConfigFile, runFields } from '../train/config.js';
 import { field, flag, infoOf, integer, parseFields, real, widths } from '../train/fields.js';
 import { command, onRun, parseOptions, pick } from './command.js';
@@ -59,6 +60,8 @@ const quadraticFields = {
   algorithm: algorithmsField,
 };
 const quadraticSchema = z.strictObject(quadraticFields);
+/** The quadratic fields that are settings of the recursion, not of the problem: they apply with --problem too. */
+const settingsFields = ['stepSize', 'batchSize', 'steps', 'algorithm'];
 type Quadratic = z.output<typeof quadraticSchema>;
 
 /** What a prediction at a minimum takes besides the run options. */
@@ -66,24 +69,41 @@ const atMinimum = z.strictObject({ algorithm: algorithmsField, ...minimumFields 
 /** The run options not also a quadratic problem's: they apply only with --minimum. */
 const runOnly = Object.fromEntries(Object.entries(minimumRunFields).filter(([k]) => !(k in quadraticFields)));
 
-/** Predictions on the generated quadratic problem. */
-export async function quadraticPredictions(
-  q: Quadratic,
-): Promise<{ algorithm: Algorithm; prediction: EscapePrediction }[]> {
+type Rows = { algorithm: Algorithm; prediction: EscapePrediction }[];
+
+/** The theory's predictions on a problem (the model at w* and A) for each algorithm at μ, B over N steps. */
+export async function problemPredictions(
+  problem: TheoryProblem,
+  algorithms: Algorithm[],
+  s: { stepSize: number; batchSize: number; steps: number },
+): Promise<Rows> {
+  const [{ unifiedForm }, { predictEscape }] = await Promise.all([
+    import('../algorithms/recursion.js'),
+    import('../theory/index.js'),
+  ]);
+  return algorithms.map((algorithm) => ({
+    algorithm,
+    prediction: predictEscape(
+      problem.model,
+      { form: unifiedForm(algorithm, problem.A, 'float64'), stepSize: s.stepSize, batchSize: s.batchSize },
+      s.steps,
+    ),
+  }));
+}
+
+/** The generated quadratic problem: its model at w* and A. */
+export async function quadraticTheoryProblem(q: Quadratic): Promise<TheoryProblem> {
   const [
     { combinationMatrix, makeGraph, perronVector },
     { quadraticHeterogeneity, quadraticProblem },
     { fromArray, scope, stack },
-    { unifiedForm },
-    { linearizedModel, predictEscape },
+    { linearizedModel },
   ] = await Promise.all([
     import('../graph/index.js'),
     import('../data/index.js'),
     import('../tensor/index.js'),
-    import('../algorithms/recursion.js'),
     import('../theory/index.js'),
   ]);
-  const algorithms = q.algorithm;
   const problem = quadraticProblem({
     K: q.agents,
     M: q.dimension,
@@ -98,23 +118,15 @@ export async function quadraticPredictions(
   const p = perronVector(A);
   const d = quadraticHeterogeneity(problem, p);
   const M = q.dimension;
-  return scope(() => {
-    const model = linearizedModel(
+  const model = scope(() =>
+    linearizedModel(
       stack(problem.H.map((h) => fromArray(h, [M, M]))),
       stack(d.map((x) => fromArray(x, [M]))),
       stack(problem.R.map((r) => fromArray(r, [M, M]))),
       fromArray(Float64Array.from(p)),
-    );
-    const At = fromArray(Float64Array.from(A.flat()), [q.agents, q.agents]);
-    return algorithms.map((algorithm) => ({
-      algorithm,
-      prediction: predictEscape(
-        model,
-        { form: unifiedForm(algorithm, At), stepSize: q.stepSize, batchSize: q.batchSize },
-        q.steps,
-      ),
-    }));
-  });
+    ),
+  );
+  return { model, A };
 }
 
 /** A few points of each curve: n = 0, N/4, N/2, 3N/4, N. */
@@ -142,7 +154,13 @@ export const theory = command({
   name: 'theory',
   summary: 'linearized-theory predictions (exact curve, steady state, closed form) for a quadratic or a minimum',
   define(cmd, ctx) {
-    cmd.option('--json', 'print the predictions and their curves as JSON');
+    cmd
+      .option('--json', 'print the predictions and their curves as JSON')
+      .option(
+        '--problem <FILE>',
+        'the problem from a file in place of a generated one: JSON or safetensors with H [K,M,M], d or c [K,M], R [K,M,M], A [K,K], p [K] (p optional)',
+      )
+      .option('--save-problem <FILE>', 'write the problem generated or estimated (.json: JSON, else safetensors)');
     addMinimumOptions(cmd, { ...quadraticFields, ...minimumFields }, 'theory', runOnly).addHelpText(
       'after',
       [
@@ -157,10 +175,21 @@ export const theory = command({
     onRun(cmd, ctx, async (options) => {
       const own = parseOptions(atMinimum, options);
       let source: object;
-      let rows: { algorithm: Algorithm; prediction: EscapePrediction }[];
+      let rows: Rows;
+      const problemFile = typeof options.problem === 'string' ? options.problem : null;
+      const saveTo = typeof options.saveProblem === 'string' ? options.saveProblem : undefined;
+      const { loadProblem, saveProblem } = await import('../escape/problem-file.js');
       if (own.minimum !== null) {
+        if (problemFile !== null)
+          throw new ConfigError(
+            'problem',
+            'give --problem FILE or --minimum DIR (a problem estimated at w*), not both',
+          );
         const { dir, setup, wStar } = await minimumSetup(own.minimum, options, ctx, 'theory');
-        const { estimate, predictions } = await theoryAt(setup, wStar, own.algorithm, setup.config.steps, own);
+        const { estimate, predictions } = await theoryAt(setup, wStar, own.algorithm, setup.config.steps, {
+          ...own,
+          saveProblem: saveTo,
+        });
         source = {
           minimum: dir,
           agents: setup.config.agents,
@@ -171,14 +200,32 @@ export const theory = command({
         };
         rows = predictions;
       } else {
-        const given = Object.keys(pick(options, runOnly));
-        if (given.length > 0)
-          throw new ConfigError(given[0], 'applies only with --minimum DIR (a quadratic problem has no data or model)');
+        const runGiven = Object.keys(pick(options, runOnly));
+        if (runGiven.length > 0)
+          throw new ConfigError(runGiven[0], 'applies only with --minimum DIR (a quadratic problem has no data or model)');
         const file = typeof options.config === 'string' ? options.config : undefined;
         const fromFile = file === undefined ? {} : readConfigFile(file);
-        const q = parseFields(quadraticSchema, { ...fromFile, ...pick(options, quadraticFields) });
-        source = { quadratic: q };
-        rows = await quadraticPredictions(q);
+        const given: Record<string, unknown> = { ...fromFile, ...pick(options, quadraticFields) };
+        const q = parseFields(quadraticSchema, given);
+        let problem: TheoryProblem;
+        if (problemFile !== null) {
+          const generator = Object.keys(given).filter((k) => !settingsFields.includes(k));
+          if (generator.length > 0)
+            throw new ConfigError(generator[0], 'describes a generated problem: it does not apply with --problem FILE');
+          problem = loadProblem(problemFile);
+          source = {
+            problem: problemFile,
+            agents: problem.A.length,
+            stepSize: q.stepSize,
+            batchSize: q.batchSize,
+            steps: q.steps,
+          };
+        } else {
+          problem = await quadraticTheoryProblem(q);
+          source = { quadratic: q };
+        }
+        if (saveTo !== undefined) saveProblem(saveTo, problem);
+        rows = await problemPredictions(problem, q.algorithm, q);
       }
       if (options.json) {
         console.log(

@@ -96,11 +96,13 @@ export const train = command({
         { train: run },
         { claimRunFolder, environment, writeRunRecord },
         { terminalProgress, silentProgress },
+        { partsRecord },
       ] = await Promise.all([
         import('../train/setup.js'),
         import('../train/trainer.js'),
         import('../train/rundir.js'),
         import('../train/progress.js'),
+        import('../train/parts.js'),
       ]);
       const setup = prepare(config);
       const lock = claimRunFolder(config.out, {
@@ -121,6 +123,7 @@ export const train = command({
               ...setup.spectrum,
             },
             labelHistogram: setup.labelHistogram,
+            parts: partsRecord(setup),
             started: new Date().toISOString(),
           });
         }

@@ -15,6 +15,8 @@ export interface Dataset {
   n: number;
   /** How pixels became x: x = (pixel/255 − mean[c]) / std[c] for channel c. Absent for generated data. */
   normalization?: { mean: number[]; std: number[] };
+  /** For a subset: the size n of the split it was taken from and each example's index there. */
+  origin?: { n: number; indices: Int32Array };
 }
 
 export interface Splits {
@@ -56,7 +58,11 @@ export function subsetOf(ds: Dataset, indices: ArrayLike<number>, name = ds.name
     x.set(ds.x.subarray(i * size, (i + 1) * size), j * size);
     y[j] = ds.y[i];
   }
-  return { ...ds, name, x, y, n: indices.length };
+  const origin = {
+    n: ds.origin?.n ?? ds.n,
+    indices: Int32Array.from(indices, (i) => (ds.origin ? ds.origin.indices[i] : i)),
+  };
+  return { ...ds, name, x, y, n: indices.length, origin };
 }
 
 /**

@@ -9,6 +9,7 @@ import { packageRoot } from '../util/package.js';
 import type { TrainConfig } from '../train/config.js';
 import { silentProgress, terminalProgress } from '../train/progress.js';
 import { claimRunFolder, environment, writeRunRecord } from '../train/rundir.js';
+import { partsRecord } from '../train/parts.js';
 import { inheritedLockVariable } from '../util/lock.js';
 import { prepare } from '../train/setup.js';
 import { train } from '../train/trainer.js';
@@ -75,6 +76,7 @@ export async function runAgent(o: AgentOptions): Promise<number> {
         ...setup.spectrum,
       },
       labelHistogram: setup.labelHistogram,
+      parts: partsRecord(setup),
       processes: worldSize,
       started: new Date().toISOString(),
     });

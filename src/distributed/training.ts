@@ -49,9 +49,22 @@ export function distributedOptions(
  * The run every rank of a group must agree on at join: the config's fields and
  * whether it resumes. Left out are the locations, which may differ from machine
  * to machine: out (where rank 0 writes) and dataDir (where a machine keeps the data),
- * and keepCheckpoints, which only the writing rank reads.
+ * and keepCheckpoints and the curvature-during-training fields, which only the writing rank reads.
  */
 export function agreedRun(config: TrainConfig, resume: boolean): Record<string, unknown> {
-  const { out: _out, dataDir: _dataDir, keepCheckpoints: _keep, ...run } = config;
+  // What only the writer reads (curvature during training is measured by the writer) is left out.
+  const {
+    out: _out,
+    dataDir: _dataDir,
+    keepCheckpoints: _keep,
+    measureEvery: _measureEvery,
+    measures: _measures,
+    measureProbes: _probes,
+    measureTopK: _topK,
+    measureSubset: _subset,
+    measureSeed: _seed,
+    measureAgents: _agents,
+    ...run
+  } = config;
   return { ...run, resume };
 }

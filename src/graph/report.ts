@@ -3,7 +3,7 @@
 import { ConfigError } from '../errors.js';
 import { combinationMatrix, fromMatrixFile, onePeerExponential, onePeerPeriod, type Matrix } from './matrix.js';
 import { graphOfMatrix } from './validate.js';
-import { periodicMixingRate, spectrum } from './spectrum.js';
+import { mixingRate, periodicMixingRate, spectrum } from './spectrum.js';
 import { degrees, makeGraph, type Graph } from './topology.js';
 
 export interface GraphReport {
@@ -11,6 +11,7 @@ export interface GraphReport {
   edges: number;
   topology: string;
   rule: string;
+  /** The mixing rate: ρ(A − p1ᵀ); for a time-varying graph, the per-step rate over one period (see `periodic`). */
   lambda: number;
   spectralGap: number;
   perron: number[];
@@ -21,6 +22,11 @@ export interface GraphReport {
   edgeList: [number, number][];
   /** A[l][k] = a_{lk}; for the one-peer exponential graph, A at step 0 */
   matrix: Matrix;
+  /**
+   * A time-varying graph (one-peer exponential): its period τ, and ρ(A₀ − p1ᵀ) of step 0's matrix alone —
+   * λ above is ρ(A₀A₁⋯A_{τ−1} − p1ᵀ)^{1/τ}, the rate per step over a whole period.
+   */
+  periodic?: { period: number; stepZeroRate: number };
 }
 
 export interface GraphOptions {
@@ -92,5 +98,6 @@ function onePeerReport(o: GraphOptions): GraphReport {
     leftStochastic: true,
     symmetric: K <= 2,
     matrix: period[0],
+    periodic: { period: period.length, stepZeroRate: mixingRate(period[0]) },
   };
 }

@@ -3,7 +3,7 @@
 // figure, statistic, verdict and interpretation, then how it was made.
 import type { Results, Status, SuiteResult, Table } from './results.js';
 
-const escapeHtml = (s: string): string =>
+export const escapeHtml = (s: string): string =>
   s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
 export const statusLabel: Record<Status, string> = {

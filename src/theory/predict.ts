@@ -12,6 +12,7 @@ import {
   type LinearizedSettings,
 } from './linearized.js';
 import { closedForm, type ClosedForm } from './closedForm.js';
+import { closedFormRelativeDifference, isUnavailable } from './closed-form-gap.js';
 
 export interface Unavailable {
   unavailable: string;
@@ -39,7 +40,7 @@ const attempt = <T>(f: () => T): T | Unavailable => {
   }
 };
 
-export const isUnavailable = (x: object): x is Unavailable => 'unavailable' in x;
+export { closedFormRelativeDifference, isUnavailable } from './closed-form-gap.js';
 
 /**
  * A curve of an unstable recursion grows geometrically until float64 overflows and ∞ − ∞
@@ -93,8 +94,8 @@ const cell = (x: number | undefined): string =>
 
 /**
  * Exact and closed-form predictions side by side, one line per algorithm: the curve's
- * last value (n = N), the exact steady state and the closed form, for the centroid and
- * the agent average, with ρ(ℱ) and the mixing rate λ. Unavailable parts print as —; a line
+ * last value (n = N), the exact steady state, the closed form and its relative difference
+ * to the steady state, for the centroid and the agent average, with ρ(ℱ) and the mixing rate λ. Unavailable parts print as —; a line
  * below the table names each unstable setting.
  */
 export function predictionTable(rows: { algorithm: string; prediction: EscapePrediction }[]): string {
@@ -103,9 +104,11 @@ export function predictionTable(rows: { algorithm: string; prediction: EscapePre
     'centroid n=N',
     'steady',
     'closed form',
+    'vs steady',
     'agents n=N',
     'steady',
     'closed form',
+    'vs steady',
     'ρ(ℱ)',
     'λ',
   ];
@@ -113,14 +116,19 @@ export function predictionTable(rows: { algorithm: string; prediction: EscapePre
     const steady = isUnavailable(p.steady) ? undefined : p.steady;
     const closed = isUnavailable(p.closedForm) ? undefined : p.closedForm;
     const last = (xs: number[]): number | undefined => xs[xs.length - 1];
+    const off = closedFormRelativeDifference(p);
+    const relative = (x: number | undefined): string =>
+      x === undefined ? '—' : `${x >= 0 ? '+' : ''}${(100 * x).toPrecision(3)}%`;
     return [
       algorithm,
       cell(last(p.curve.centroid)),
       cell(steady?.centroid),
       cell(closed?.centroid.total),
+      relative(off?.centroid),
       cell(last(p.curve.agentAverage)),
       cell(steady?.agentAverage),
       cell(closed?.agentAverage.total),
+      relative(off?.agentAverage),
       p.stable ? p.spectralRadius.toFixed(5) : `${p.spectralRadius.toPrecision(4)} (unstable)`,
       closed ? closed.mixingRate.toFixed(4) : '—',
     ];

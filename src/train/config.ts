@@ -10,7 +10,7 @@ import { DATASETS, parsePartition } from '../data/names.js';
 import { ConfigError, UserError } from '../errors.js';
 import { rules, topologies } from '../graph/names.js';
 import { activations, modelNames } from '../models/names.js';
-import { choice, field, flag, integer, optional, parseFields, real, text, widths } from './fields.js';
+import { choice, field, flag, integer, list, optional, parseFields, real, text, widths } from './fields.js';
 import { parseSchedule, scheduleSpellings, type Schedule } from './schedule.js';
 
 const data = 'data';
@@ -18,6 +18,10 @@ const model = 'model';
 const network = 'agents and network';
 const optimization = 'optimization';
 const output = 'evaluation and output';
+const curvature = 'curvature during training';
+
+/** The curvature measures a run can record as it trains (src/train/curvature.ts). */
+export const trainingMeasures = ['trace', 'eigs'] as const;
 
 /** A partition spelling, checked by the partitioner's own parser. */
 const partitionKind = text().superRefine((v, ctx) => {
@@ -196,6 +200,46 @@ export const runFields = {
     group: output,
     placeholder: 'N',
     description: "keep only the last N checkpoints (default: all); latest.json's is always kept",
+  }),
+  measureEvery: field(optional(integer(1)), null, {
+    group: curvature,
+    placeholder: 'N',
+    unit: 'steps',
+    description:
+      'also record the curvature of the centroid in metrics.jsonl every N steps (default: never). Cost per model measured: ' +
+      'trace --measure-probes HVPs, eigs a Krylov space of max(4·top-k, 40) HVPs; one HVP ≈ 2 gradients over --measure-subset examples',
+  }),
+  measures: field(list(choice(trainingMeasures, 'measure'), 'measure'), ['trace', 'eigs'], {
+    group: curvature,
+    placeholder: 'LIST',
+    description: 'with --measure-every: Tr ∇²J (Hutchinson) and/or the top eigenvalues of ∇²J (Lanczos)',
+    values: trainingMeasures,
+  }),
+  measureProbes: field(integer(1), 30, {
+    group: curvature,
+    placeholder: 'N',
+    description: 'trace: most Rademacher probes',
+  }),
+  measureTopK: field(integer(1), 3, {
+    group: curvature,
+    placeholder: 'K',
+    description: 'eigs: how many top eigenvalues',
+  }),
+  measureSubset: field(integer(1), 1000, {
+    group: curvature,
+    placeholder: 'N',
+    unit: 'examples',
+    description: "J's examples for the curvature: a stratified subset of N training examples",
+  }),
+  measureSeed: field(optional(integer(0)), null, {
+    group: curvature,
+    placeholder: 'S',
+    description: "fixes the curvature's subset and probes, the same at every step (default: from --seed)",
+  }),
+  measureAgents: field(flag(), false, {
+    group: curvature,
+    placeholder: 'BOOL',
+    description: 'measure every agent too, on the same J (K + 1 times the cost)',
   }),
   out: field(text(), 'runs/latest', {
     group: output,

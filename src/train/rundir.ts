@@ -105,9 +105,15 @@ export function claimRunFolder(out: string, o: ClaimOptions): Lock {
   return lock;
 }
 
+/** JSON indented by two, lists of plain numbers kept on one line (a run's example indices are many). */
+const recordText = (record: object): string =>
+  JSON.stringify(record, null, 2).replace(/\[(\s*-?[\d.eE+-]+,)*\s*-?[\d.eE+-]+\s*\]/g, (list) =>
+    list.replace(/\s+/g, ''),
+  );
+
 export function writeRunRecord(out: string, record: object): void {
   makeFolder(out);
-  writeFileAtomic(paths(out).run, `${JSON.stringify(record, null, 2)}\n`);
+  writeFileAtomic(paths(out).run, `${recordText(record)}\n`);
 }
 
 /** Appends one metrics line, durably (see util/files). */

@@ -34,6 +34,11 @@ export interface Setup {
   test: DatasetTensors;
   /** Training-example indices held by each agent. */
   parts: number[][];
+  /**
+   * Where the training examples come from: the data set, its splits' sizes, and (for a subset) their indices in its
+   * training split. Absent when they are derived features (pooled images) rather than a data set's own examples.
+   */
+  source?: { dataset: string; trainSplit: number; testSplit: number; trainIndices: Int32Array | null };
   labelHistogram: number[][];
   sampler(agent: number): AgentSampler;
   batch(indices: Int32Array[]): { x: Tensor; y: Tensor };
@@ -94,6 +99,12 @@ export function prepare(config: TrainConfig): Setup {
     train,
     test: datasetTensors(data.test),
     parts,
+    source: {
+      dataset: c.dataset,
+      trainSplit: data.train.origin?.n ?? data.train.n,
+      testSplit: data.test.origin?.n ?? data.test.n,
+      trainIndices: data.train.origin?.indices ?? null,
+    },
     labelHistogram: labelHistogram(data.train.y, parts, data.train.classes),
     sampler: (k) => new AgentSampler(parts[k], c.batchSize, c.seed, k),
     batch: (indices) => gatherBatch(train, indices),

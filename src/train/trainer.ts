@@ -21,6 +21,7 @@ import { evaluateNetwork, trainingRisk, type Evaluation, type ObjectiveAtCentroi
 import { splitRisk } from '../measures/index.js';
 import { appendMetrics, paths, truncateMetrics } from './rundir.js';
 import { stepSizeAt } from './schedule.js';
+import { curvatureMeter, type CurvatureLine } from './curvature.js';
 import { deriveSeed } from '../util/seed.js';
 import type { Setup } from './setup.js';
 
@@ -42,6 +43,8 @@ export interface MetricsLine {
   objective: ObjectiveAtCentroid;
   /** (1/K) Σ_k ‖w_k − w_c‖². */
   consensusDistance: number;
+  /** With --measure-every, at its steps: the curvature of the centroid (and agents), src/train/curvature.ts. */
+  curvature?: CurvatureLine;
   /** Distributed runs: bytes each agent sent per step and the fraction of wall time spent communicating, since the last evaluation. */
   communication?: { bytesPerAgentPerStep: number; fraction: number };
 }
@@ -119,6 +122,7 @@ export async function train(setup: Setup, o: TrainOptions = {}): Promise<Summary
   const p = setup.perron;
   const risks = { train: trainingRisk(setup), test: splitRisk(model, setup.test, c.weightDecay) };
   const samplers = hosted.map((k) => setup.sampler(k));
+  const curvature = writer ? curvatureMeter(setup) : null;
 
   let w: Tensor[];
   let buffers: Tensor[] | null;
@@ -170,10 +174,11 @@ export async function train(setup: Setup, o: TrainOptions = {}): Promise<Summary
       : { batchLoss };
   };
 
-  const evaluateNow = (step: number, localLossSum: number, stepSize: number): MetricsLine =>
+  const evaluateNow = (step: number, localLossSum: number, stepSize: number, measuring = false): MetricsLine =>
     scope(() => {
       const { batchLoss, communication } = networkStats(step, localLossSum);
-      const e = evaluateNetwork(risks, gatherAll(w), p);
+      const all = gatherAll(w);
+      const e = evaluateNetwork(risks, all, p);
       return {
         step,
         epoch: (step * c.agents * c.batchSize) / setup.train.y.shape[0],
@@ -183,6 +188,7 @@ export async function train(setup: Setup, o: TrainOptions = {}): Promise<Summary
         test: summarize(e.test),
         objective: e.objective,
         consensusDistance: e.consensusDistance,
+        ...(measuring && curvature ? { curvature: curvature(all) } : {}),
         ...(communication ? { communication } : {}),
       };
     });
@@ -227,11 +233,12 @@ export async function train(setup: Setup, o: TrainOptions = {}): Promise<Summary
     w = next;
     const step = n + 1;
     o.progress?.step(step, total, batchLoss);
-    const evaluating = step % c.evalEvery === 0 || step === total;
+    const measuring = c.measureEvery !== null && (step % c.measureEvery === 0 || step === total);
+    const evaluating = step % c.evalEvery === 0 || step === total || measuring;
     const checkpointing = step % c.checkpointEvery === 0 || step === total;
     if (evaluating || checkpointing) assertFinite(w, step, out.checkpoints);
     if (evaluating) {
-      lastLine = evaluateNow(step, batchLossSum, mu);
+      lastLine = evaluateNow(step, batchLossSum, mu, measuring);
       if (writer) appendMetrics(c.out, lastLine);
       o.progress?.evaluated(lastLine);
     }
