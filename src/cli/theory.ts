@@ -202,7 +202,10 @@ export const theory = command({
       } else {
         const runGiven = Object.keys(pick(options, runOnly));
         if (runGiven.length > 0)
-          throw new ConfigError(runGiven[0], 'applies only with --minimum DIR (a quadratic problem has no data or model)');
+          throw new ConfigError(
+            runGiven[0],
+            'applies only with --minimum DIR (a quadratic problem has no data or model)',
+          );
         const file = typeof options.config === 'string' ? options.config : undefined;
         const fromFile = file === undefined ? {} : readConfigFile(file);
         const given: Record<string, unknown> = { ...fromFile, ...pick(options, quadraticFields) };
