@@ -4,7 +4,7 @@
 // resumed run's summary counts the whole run: its steps and its time, earlier parts included.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { resumableFields, runFields } from '../src/train/config.js';
 import { infoOf } from '../src/train/fields.js';
@@ -165,4 +165,45 @@ test('SIGINT: exit 130 with one line naming the step, the last checkpoint and th
   const s = JSON.parse(resumed.stdout) as Summary;
   assert.equal(s.resumedFrom, checkpoint);
   assert.equal(s.steps, checkpoint + 20);
+});
+
+test('SIGINT to launch: the line names the last checkpoint and the launch command that resumes; that command continues the run over both processes', async () => {
+  const out = join(dir, 'launched');
+  const run = start([
+    'launch',
+    '--nproc',
+    '2',
+    '--port',
+    '0',
+    ...moons.slice(1),
+    '--steps',
+    '100000000',
+    '--eval-every',
+    '100000000',
+    '--checkpoint-every',
+    '20',
+    '--out',
+    out,
+  ]);
+  // A checkpoint gathers every agent's parameters: once one is written, both processes are training.
+  const deadline = Date.now() + 60_000;
+  while (!existsSync(join(out, 'checkpoints', 'latest.json'))) {
+    assert.ok(run.child.exitCode === null && Date.now() < deadline, 'the launch checkpointed before it ended');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  run.child.kill('SIGINT');
+  const r = await run.done;
+  assert.equal(r.status, 130, r.stderr);
+  const m =
+    /^flatdist: launch interrupted \(last checkpoint at step (\d+)\) — continue with: (flatdist launch --nproc 2 --resume (.*))$/m.exec(
+      r.stderr,
+    );
+  assert.ok(m, r.stderr);
+  assert.equal(m[3], out);
+  const last = Number(m[1]);
+  const resumed = await flatdist(['launch', '--nproc', '2', '--resume', out, '--steps', String(last + 20), '--json']);
+  assert.equal(resumed.status, 0, resumed.stderr);
+  const s = JSON.parse(resumed.stdout) as Summary & { processes: number };
+  assert.deepEqual([s.steps, s.resumedFrom, s.processes], [last + 20, last, 2]);
+  assert.ok(s.earlierSeconds !== null && s.seconds > s.earlierSeconds, 'the summary counts the whole run');
 });
