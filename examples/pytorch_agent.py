@@ -728,7 +728,10 @@ def train(setup, rank):
             d = local_direction(list(g), leaves, c, buffers)
             psi = [b - t * mu for b, t in zip(combine(A_o, phi), d)]
             w = combine(A_2, psi)
-        if not math.isfinite(batch_loss_sum):
+        if n == 0:
+            # The initial loss, the divergence bound's scale: a sum over every process at the first step.
+            initial_loss = sum_over_processes([batch_loss_sum])[0] / c["agents"]
+        if not math.isfinite(batch_loss_sum) or batch_loss_sum / len(hosted) > c["divergenceFactor"] * initial_loss > 0:
             raise SystemExit(f"rank {rank}: training diverged at step {n + 1} (batch loss {batch_loss_sum / len(hosted)}) — lower --step-size")
         step = n + 1
         if step % c["evalEvery"] == 0 or step == total:

@@ -35,15 +35,15 @@ export function addRunOptions(
 
 /** The config of an earlier run (its run.json), or null when the folder has none. */
 export async function runConfig(dir: string): Promise<Record<string, unknown> | null> {
-  const [{ existsSync, readFileSync }, { paths }] = await Promise.all([
-    import('node:fs'),
-    import('../train/rundir.js'),
-  ]);
-  const record = paths(dir).run;
-  return existsSync(record)
-    ? (JSON.parse(readFileSync(record, 'utf8')) as { config: Record<string, unknown> }).config
-    : null;
+  const { readRunRecord } = await import('../train/rundir.js');
+  return (readRunRecord(dir)?.config as Record<string, unknown> | undefined) ?? null;
 }
+
+/** The flags a resume may give (--out is the resumed folder itself). */
+const resumableFlags = resumableFields
+  .filter((f) => f !== 'out')
+  .map((f) => `--${kebab(f)}`)
+  .join(', ');
 
 /**
  * The config from a base (an earlier run's), --resume's run.json, --config and the flags, each over the one
@@ -60,6 +60,8 @@ export async function configFromOptions(
   const resume = typeof options.resume === 'string' ? options.resume : undefined;
   let recorded: TrainConfig | null = null;
   if (resume !== undefined) {
+    const { requireResumeOrOverwrite } = await import('../train/rundir.js');
+    requireResumeOrOverwrite({ resume: true, overwrite: options.overwrite === true });
     const record = await runConfig(resume);
     if (record === null)
       throw new UserError(`--resume ${resume}: no run.json there — give the --out folder of an earlier run`);
@@ -88,10 +90,7 @@ export async function configFromOptions(
       typeof v === 'string' ? v : Array.isArray(v) ? v.join(',') : JSON.stringify(v);
     const named = refused.map((c) => `${ctx.names.get(c.field) ?? c.field} ${show(c.to)} (recorded: ${show(c.from)})`);
     throw new UserError(
-      `--resume ${resume} continues the recorded run, which ${named.join(', ')} would change — only ${resumableFields
-        .filter((f) => f !== 'out')
-        .map((f) => `--${kebab(f)}`)
-        .join(', ')} may; start a new run (another --out) to change the others`,
+      `--resume ${resume} continues the recorded run, which ${named.join(', ')} would change — only ${resumableFlags} may; start a new run (another --out) to change the others`,
     );
   }
   return { config, resume: true, changes: allowed };
@@ -104,7 +103,7 @@ export const train = command({
     addRunOptions(cmd)
       .option(
         '--resume <DIR>',
-        'continue the run in DIR from its last checkpoint (its run.json is the config; flags change what they name)',
+        `continue the run in DIR from its last checkpoint (its run.json is the config); only ${resumableFlags} may change`,
       )
       .option(
         '--overwrite',

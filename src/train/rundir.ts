@@ -70,6 +70,12 @@ export interface ClaimOptions {
   overwrite: boolean;
 }
 
+/** @throws UserError when both resume and overwrite are asked for. */
+export function requireResumeOrOverwrite(o: { resume: boolean; overwrite: boolean }): void {
+  if (o.resume && o.overwrite)
+    throw new UserError('--resume continues a run, --overwrite starts it over — give one of them');
+}
+
 /**
  * Makes this process the one owner of a run folder: creates it, takes its lock (a stale lock
  * of a dead process is taken over, with a note on stderr), and removes temporary files of
@@ -79,8 +85,7 @@ export interface ClaimOptions {
  * @throws FileSystemError when the folder cannot be created (a file in the way, read-only, …)
  */
 export function claimRunFolder(out: string, o: ClaimOptions): Lock {
-  if (o.resume && o.overwrite)
-    throw new UserError('--resume continues a run, --overwrite starts it over — give one of them');
+  requireResumeOrOverwrite(o);
   makeFolder(out);
   const lock = acquireLock(paths(out).lock, o.command);
   if (lock.replaced)

@@ -187,7 +187,7 @@ export async function train(setup: Setup, o: TrainOptions = {}): Promise<Summary
   const seconds = (): number | null =>
     earlierSeconds === null ? null : Math.round(1000 * earlierSeconds + Date.now() - started) / 1000;
   let lastCheckpoint: number | null = resumeFrom ? start : null;
-  // The divergence bound's scale: the mean batch loss at w_0, as the run recorded it (or this invocation's first).
+  // The divergence bound's scale: the mean batch loss at w_0, as the run recorded it (else this invocation's first).
   let initialLoss: number | null = start > 0 && typeof record?.initialLoss === 'number' ? record.initialLoss : null;
   const diverged = (step: number, mu: number, reason: string): DivergenceError =>
     new DivergenceError(
@@ -276,10 +276,11 @@ export async function train(setup: Setup, o: TrainOptions = {}): Promise<Summary
     });
     const batchLoss = batchLossSum / hosted.length;
     const step = n + 1;
-    if (initialLoss === null) {
-      // Every process takes part (a sum over them) at the same step.
-      initialLoss = sumOverProcesses([batchLossSum])[0] / c.agents;
-      if (writer && start === 0 && Number.isFinite(initialLoss)) recordInitialLoss(c.out, initialLoss);
+    if (n === start) {
+      // Every process takes part in this sum, whatever it read from run.json, so that none waits alone.
+      const first = sumOverProcesses([batchLossSum])[0] / c.agents;
+      initialLoss ??= first;
+      if (writer && start === 0 && Number.isFinite(first)) recordInitialLoss(c.out, first);
     }
     const why = divergence([{ what: 'the batch loss', value: batchLoss, bounded: true }], initialLoss, c);
     if (why !== null) {
