@@ -155,7 +155,8 @@ export const train = command({
           lastCheckpoint: e.lastCheckpoint,
           resume: `flatdist train --resume ${shellWord(config.out)}`,
         });
-        console.error(`\nflatdist: ${line}`);
+        // Below the progress bar, on a terminal.
+        console.error(`${process.stderr.isTTY ? '\n' : ''}flatdist: ${line}`);
         if (options.json)
           console.log(JSON.stringify({ interrupted: { step: e.step, lastCheckpoint: e.lastCheckpoint } }));
         return 130;
