@@ -3,6 +3,7 @@
 // serves; agent joins a group from any machine. Their options are parsed in
 // src/cli/launch.ts and src/cli/agent.ts.
 import { randomBytes } from 'node:crypto';
+import { constants } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { packageRoot } from '../util/package.js';
@@ -154,8 +155,8 @@ export async function launchLocal(o: LaunchOptions): Promise<number> {
       `flatdist: store listening on ${formatStoreAddress(server.address)}; ranks 0..${N - 1} are processes ${children.map((c) => c.pid).join(', ')}`,
     );
     const code = await superviseAgents(children, wait);
-    // Stopped by a signal: say what was kept and how to go on.
-    if (code > 128) {
+    // Stopped by SIGINT or SIGTERM: say what was kept and how to go on.
+    if (code === 128 + constants.signals.SIGINT || code === 128 + constants.signals.SIGTERM) {
       const resume = [
         'flatdist launch --nproc',
         String(N),
