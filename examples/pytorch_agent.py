@@ -304,11 +304,12 @@ DEFAULTS = {
     "hidden": [256], "activation": "relu", "algorithm": "atc", "topology": "ring", "edges": None,
     "edgeProbability": None, "radius": None, "rule": "metropolis", "matrix": None, "agents": 8,
     "batchSize": 64, "stepSize": 0.1, "schedule": {"kind": "constant"}, "momentum": 0, "weightDecay": 0,
-    "clipNorm": None, "steps": 300, "epochs": None, "evalEvery": 100, "evalSubset": 10000,
+    "clipNorm": None, "steps": 300, "epochs": None, "divergenceFactor": 1000, "evalEvery": 100, "evalSubset": 10000,
     "checkpointEvery": 100, "keepCheckpoints": None, "seed": 1, "sameInit": True, "out": "runs/latest",
 }
 INTEGER_FIELDS = {"trainSubset", "agents", "batchSize", "steps", "evalEvery", "evalSubset", "checkpointEvery", "seed"}
-NUMBER_FIELDS = {"edgeProbability", "radius", "stepSize", "momentum", "weightDecay", "clipNorm", "epochs"}
+NUMBER_FIELDS = {"edgeProbability", "radius", "stepSize", "momentum", "weightDecay", "clipNorm", "epochs",
+                 "divergenceFactor"}
 
 
 class ConfigError(SystemExit):
@@ -727,7 +728,10 @@ def train(setup, rank):
             d = local_direction(list(g), leaves, c, buffers)
             psi = [b - t * mu for b, t in zip(combine(A_o, phi), d)]
             w = combine(A_2, psi)
-        if not math.isfinite(batch_loss_sum):
+        if n == 0:
+            # The initial loss, the divergence bound's scale: a sum over every process at the first step.
+            initial_loss = sum_over_processes([batch_loss_sum])[0] / c["agents"]
+        if not math.isfinite(batch_loss_sum) or batch_loss_sum / len(hosted) > c["divergenceFactor"] * initial_loss > 0:
             raise SystemExit(f"rank {rank}: training diverged at step {n + 1} (batch loss {batch_loss_sum / len(hosted)}) — lower --step-size")
         step = n + 1
         if step % c["evalEvery"] == 0 or step == total:

@@ -53,11 +53,12 @@ export const agent = command({
       );
     onRun(cmd, ctx, async (options) => {
       const o = parseOptions(z.strictObject(agentFields), options);
-      const { config, resume } = await configFromOptions(options, ctx);
+      const { config, resume, changes } = await configFromOptions(options, ctx);
       const { runAgent } = await import('../distributed/processes.js');
       return runAgent({
         config,
         resume,
+        changes,
         overwrite: options.overwrite === true,
         rank: o.rank,
         worldSize: o.worldSize,

@@ -49,7 +49,7 @@ export const demo = command({
       const o = parseOptions(z.strictObject(demoFields), options);
       const [
         { terminalProgress },
-        { claimRunFolder, environment, writeRunRecord },
+        { claimRunFolder, runRecord, writeRunRecord },
         { prepare },
         { train },
         { partsRecord },
@@ -82,14 +82,7 @@ export const demo = command({
         // The demo's runs replace those of an earlier demo (never merged with them).
         const lock = claimRunFolder(config.out, { command: 'flatdist demo', resume: false, overwrite: true });
         try {
-          writeRunRecord(config.out, {
-            config,
-            environment: environment(),
-            graph: { topology: shared.graph.name, agents: base.agents, ...shared.spectrum },
-            labelHistogram: shared.labelHistogram,
-            parts: partsRecord(setup),
-            started: new Date().toISOString(),
-          });
+          writeRunRecord(config.out, runRecord(setup, { parts: partsRecord(setup) }));
           rows.push(await train(setup, { progress: terminalProgress(label[algorithm]) }));
         } finally {
           lock.release();

@@ -218,6 +218,8 @@ export const measure = command({
           objective: 'J(w) = data loss + (λ/2)‖w‖²',
           weightDecay,
           seed,
+          // A TorchScript module runs as saved, its buffers (batch-norm statistics) fixed: the curvature is eval mode's.
+          ...(setup.model.source ? { mode: 'eval', model: setup.model.source } : {}),
           reports,
         };
         if (options.json) console.log(JSON.stringify(record));
@@ -225,6 +227,10 @@ export const measure = command({
           console.log(
             `${path} (step ${ck.step}), ${split} split, ${record.examples} examples, M = ${reports[0].report.dimension}; J(w) = data loss + (λ/2)‖w‖², λ = ${weightDecay}, ∇²J = H + λI`,
           );
+          if (setup.model.source)
+            console.log(
+              `the TorchScript module ${setup.model.source.path} runs in eval mode (buffers such as batch-norm statistics fixed): the curvature is that of its eval-mode function`,
+            );
           for (const { which: w, report } of reports) {
             console.log(`${w}:`);
             for (const line of describe(report)) console.log(`  ${line}`);

@@ -2,7 +2,15 @@
 // options every command that builds a run shares (minimize, escape, launch, agent).
 import type { Command } from 'commander';
 import { ConfigError, UserError } from '../errors.js';
-import { makeConfig, readConfigFile, runFields, type TrainConfig } from '../train/config.js';
+import {
+  makeConfig,
+  readConfigFile,
+  resumableFields,
+  resumeChanges,
+  runFields,
+  type FieldChange,
+  type TrainConfig,
+} from '../train/config.js';
 import { camel, kebab, normalizeKeys } from '../train/fields.js';
 import { addFields, command, onRun, pick, type Context } from './command.js';
 
@@ -27,32 +35,38 @@ export function addRunOptions(
 
 /** The config of an earlier run (its run.json), or null when the folder has none. */
 export async function runConfig(dir: string): Promise<Record<string, unknown> | null> {
-  const [{ existsSync, readFileSync }, { paths }] = await Promise.all([
-    import('node:fs'),
-    import('../train/rundir.js'),
-  ]);
-  const record = paths(dir).run;
-  return existsSync(record)
-    ? (JSON.parse(readFileSync(record, 'utf8')) as { config: Record<string, unknown> }).config
-    : null;
+  const { readRunRecord } = await import('../train/rundir.js');
+  return (readRunRecord(dir)?.config as Record<string, unknown> | undefined) ?? null;
 }
+
+/** The flags a resume may give (--out is the resumed folder itself). */
+const resumableFlags = resumableFields
+  .filter((f) => f !== 'out')
+  .map((f) => `--${kebab(f)}`)
+  .join(', ');
 
 /**
  * The config from a base (an earlier run's), --resume's run.json, --config and the flags, each over the one
- * before; errors name the flag or the config file's key the user wrote.
+ * before; errors name the flag or the config file's key the user wrote. A resume continues the recorded run:
+ * only the resumable fields (steps, evaluation and checkpoint cadence, …) may change, and `changes` lists them.
+ * @throws UserError naming every flag (or key) that would change a resumed run, with its recorded value
  */
 export async function configFromOptions(
   options: Record<string, unknown>,
   ctx: Context,
   o: { base?: Record<string, unknown>; fields?: Partial<typeof runFields> } = {},
-): Promise<{ config: TrainConfig; resume: boolean }> {
+): Promise<{ config: TrainConfig; resume: boolean; changes: FieldChange[] }> {
   let partial: Record<string, unknown> = { ...o.base };
   const resume = typeof options.resume === 'string' ? options.resume : undefined;
+  let recorded: TrainConfig | null = null;
   if (resume !== undefined) {
+    const { requireResumeOrOverwrite } = await import('../train/rundir.js');
+    requireResumeOrOverwrite({ resume: true, overwrite: options.overwrite === true });
     const record = await runConfig(resume);
     if (record === null)
       throw new UserError(`--resume ${resume}: no run.json there — give the --out folder of an earlier run`);
     partial = record;
+    recorded = makeConfig({ ...record, out: resume });
   }
   if (typeof options.config === 'string') {
     const file = options.config;
@@ -68,7 +82,18 @@ export async function configFromOptions(
   for (const f of Object.keys(flags)) ctx.names.set(f, `--${kebab(f)}`);
   partial = { ...partial, ...flags };
   if (resume !== undefined) partial.out = resume;
-  return { config: makeConfig(partial), resume: resume !== undefined };
+  const config = makeConfig(partial);
+  if (recorded === null) return { config, resume: false, changes: [] };
+  const { allowed, refused } = resumeChanges(recorded, config);
+  if (refused.length > 0) {
+    const show = (v: unknown): string =>
+      typeof v === 'string' ? v : Array.isArray(v) ? v.join(',') : JSON.stringify(v);
+    const named = refused.map((c) => `${ctx.names.get(c.field) ?? c.field} ${show(c.to)} (recorded: ${show(c.from)})`);
+    throw new UserError(
+      `--resume ${resume} continues the recorded run, which ${named.join(', ')} would change — only ${resumableFlags} may; start a new run (another --out) to change the others`,
+    );
+  }
+  return { config, resume: true, changes: allowed };
 }
 
 export const train = command({
@@ -78,7 +103,7 @@ export const train = command({
     addRunOptions(cmd)
       .option(
         '--resume <DIR>',
-        'continue the run in DIR from its last checkpoint (its run.json is the config; flags change what they name)',
+        `continue the run in DIR from its last checkpoint (its run.json is the config); only ${resumableFlags} may change`,
       )
       .option(
         '--overwrite',
@@ -90,18 +115,20 @@ export const train = command({
         '\nA run writes DIR/run.json (the config), DIR/metrics.jsonl and DIR/checkpoints/; the same seed gives the same metrics.',
       );
     onRun(cmd, ctx, async (options) => {
-      const { config, resume } = await configFromOptions(options, ctx);
+      const { config, resume, changes } = await configFromOptions(options, ctx);
       const [
         { prepare },
-        { train: run },
-        { claimRunFolder, environment, writeRunRecord },
+        { train: run, Interrupted },
+        { claimRunFolder, runRecord, writeRunRecord },
         { terminalProgress, silentProgress },
+        { interruptedLine, shellWord, summaryLines },
         { partsRecord },
       ] = await Promise.all([
         import('../train/setup.js'),
         import('../train/trainer.js'),
         import('../train/rundir.js'),
         import('../train/progress.js'),
+        import('../train/summary.js'),
         import('../train/parts.js'),
       ]);
       const setup = prepare(config);
@@ -110,40 +137,37 @@ export const train = command({
         resume,
         overwrite: options.overwrite === true,
       });
+      // The first SIGINT stops the run after its current step; a second one ends the process at once.
+      const stop = new AbortController();
+      const interrupt = (): void => stop.abort();
+      process.once('SIGINT', interrupt);
       let summary;
       try {
-        if (!resume) {
-          writeRunRecord(config.out, {
-            config,
-            environment: environment(),
-            graph: {
-              topology: setup.graph.name,
-              agents: setup.graph.agents,
-              edges: setup.graph.edges.length,
-              ...setup.spectrum,
-            },
-            labelHistogram: setup.labelHistogram,
-            parts: partsRecord(setup),
-            started: new Date().toISOString(),
-          });
-        }
+        if (!resume) writeRunRecord(config.out, runRecord(setup, { parts: partsRecord(setup) }));
         summary = await run(setup, {
           resume,
+          changes,
+          signal: stop.signal,
           progress: options.json ? silentProgress : terminalProgress(config.algorithm),
         });
+      } catch (e) {
+        if (!(e instanceof Interrupted)) throw e;
+        const line = interruptedLine({
+          step: e.step,
+          lastCheckpoint: e.lastCheckpoint,
+          resume: `flatdist train --resume ${shellWord(config.out)}`,
+        });
+        // Below the progress bar, on a terminal.
+        console.error(`${process.stderr.isTTY ? '\n' : ''}flatdist: ${line}`);
+        if (options.json)
+          console.log(JSON.stringify({ interrupted: { step: e.step, lastCheckpoint: e.lastCheckpoint } }));
+        return 130;
       } finally {
+        process.off('SIGINT', interrupt);
         lock.release();
       }
       if (options.json) console.log(JSON.stringify(summary));
-      else {
-        console.log(
-          `${summary.algorithm}: ${summary.steps} steps, K = ${summary.agents}, ${summary.seconds.toFixed(1)} s`,
-        );
-        console.log(
-          `  test accuracy ${(summary.testAccuracy * 100).toFixed(2)}%, test loss ${summary.testLoss.toFixed(4)}, train loss ${summary.trainLoss.toFixed(4)}, consensus distance ${summary.consensusDistance.toExponential(3)}`,
-        );
-        console.log(`  run directory: ${config.out}`);
-      }
+      else for (const line of summaryLines(summary, config.out)) console.log(line);
       return 0;
     });
   },

@@ -3,12 +3,14 @@
 // serves; agent joins a group from any machine. Their options are parsed in
 // src/cli/launch.ts and src/cli/agent.ts.
 import { randomBytes } from 'node:crypto';
+import { constants } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { packageRoot } from '../util/package.js';
-import type { TrainConfig } from '../train/config.js';
+import type { FieldChange, TrainConfig } from '../train/config.js';
 import { silentProgress, terminalProgress } from '../train/progress.js';
-import { claimRunFolder, environment, writeRunRecord } from '../train/rundir.js';
+import { claimRunFolder, lastCheckpointStep, runRecord, writeRunRecord } from '../train/rundir.js';
+import { interruptedLine, shellWord, summaryLines } from '../train/summary.js';
 import { partsRecord } from '../train/parts.js';
 import { inheritedLockVariable } from '../util/lock.js';
 import { prepare } from '../train/setup.js';
@@ -22,6 +24,8 @@ import { startAgents, superviseAgents, watchLauncher } from './supervision.js';
 export interface AgentOptions {
   config: TrainConfig;
   resume: boolean;
+  /** A resume's changes to the recorded run, for run.json's history (rank 0 writes it). */
+  changes?: FieldChange[];
   /** Replace a run already in config.out (rank 0). */
   overwrite: boolean;
   rank: number;
@@ -65,27 +69,14 @@ export async function runAgent(o: AgentOptions): Promise<number> {
   const setup = prepare(config);
   // Rank 0 writes the run folder, so it owns it (under launch, it shares the launcher's lock).
   if (rank === 0) claimRunFolder(config.out, { command: 'flatdist agent (rank 0)', resume, overwrite: o.overwrite });
-  if (rank === 0 && !resume) {
-    writeRunRecord(config.out, {
-      config,
-      environment: environment(),
-      graph: {
-        topology: setup.graph.name,
-        agents: setup.graph.agents,
-        edges: setup.graph.edges.length,
-        ...setup.spectrum,
-      },
-      labelHistogram: setup.labelHistogram,
-      parts: partsRecord(setup),
-      processes: worldSize,
-      started: new Date().toISOString(),
-    });
-  }
+  if (rank === 0 && !resume)
+    writeRunRecord(config.out, runRecord(setup, { parts: partsRecord(setup), processes: worldSize }));
   const opts = distributedOptions(group, config.agents);
   const started = performance.now();
   const summary = await train(setup, {
     ...opts,
     resume,
+    changes: o.changes,
     progress: rank === 0 && !o.json ? terminalProgress(config.algorithm) : silentProgress,
   });
   const seconds = (performance.now() - started) / 1000;
@@ -98,16 +89,13 @@ export async function runAgent(o: AgentOptions): Promise<number> {
   if (rank !== 0) return 0;
   if (o.json) console.log(JSON.stringify({ ...summary, processes: worldSize, rank0: comm }));
   else {
-    console.log(
-      `${summary.algorithm}: ${summary.steps} steps, K = ${summary.agents} over ${worldSize} process${worldSize === 1 ? '' : 'es'}, ${summary.seconds.toFixed(1)} s`,
-    );
-    console.log(
-      `  test accuracy ${(summary.testAccuracy * 100).toFixed(2)}%, test loss ${summary.testLoss.toFixed(4)}, train loss ${summary.trainLoss.toFixed(4)}, consensus distance ${summary.consensusDistance.toExponential(3)}`,
-    );
+    const [first, ...rest] = summaryLines(summary, config.out, { processes: worldSize });
+    console.log(first);
+    console.log(rest[0]);
     console.log(
       `  rank 0: ${Math.round(comm.bytesSentPerMixPerAgent)} bytes sent per agent per combination step, ${(comm.communicationFraction * 100).toFixed(1)}% of the time communicating`,
     );
-    console.log(`  run directory: ${config.out}`);
+    for (const line of rest.slice(1)) console.log(line);
   }
   return 0;
 }
@@ -168,7 +156,21 @@ export async function launchLocal(o: LaunchOptions): Promise<number> {
     console.error(
       `flatdist: store listening on ${formatStoreAddress(server.address)}; ranks 0..${N - 1} are processes ${children.map((c) => c.pid).join(', ')}`,
     );
-    return await superviseAgents(children, wait);
+    const code = await superviseAgents(children, wait);
+    // Stopped by SIGINT or SIGTERM: say what was kept and how to go on.
+    if (code === 128 + constants.signals.SIGINT || code === 128 + constants.signals.SIGTERM) {
+      const resume = [
+        'flatdist launch --nproc',
+        String(N),
+        ...(o.port === 0 ? [] : ['--port', String(o.port)]),
+        '--resume',
+        shellWord(o.config.out),
+      ].join(' ');
+      console.error(
+        `flatdist: launch ${interruptedLine({ step: null, lastCheckpoint: lastCheckpointStep(o.config.out), resume })}`,
+      );
+    }
+    return code;
   } finally {
     server.close();
     lock.release();

@@ -3,7 +3,7 @@
 import { unifiedForm, type Algorithm } from '../algorithms/recursion.js';
 import { ConfigError } from '../errors.js';
 import { scope } from '../tensor/index.js';
-import { formatInterval, type Interval } from '../stats/index.js';
+import { formatInterval, oneValue, type Interval } from '../stats/index.js';
 import { predictEscape, predictionTable, type EscapePrediction, type LinearizedModel } from '../theory/index.js';
 import type { EscapeProblem } from './problem.js';
 import type { EscapeResult } from './run.js';
@@ -76,6 +76,7 @@ export function escapeTable(result: EscapeResult, predictions?: PredictedCurve[]
       .join('  ')
       .trimEnd(),
   );
+  if (result.seeds === 1) lines.push(`R = 1 seed: ${oneValue} — give --seeds 2 or more for 95% intervals`);
   if (predictions) lines.push('', predictionTable(predictions));
   return lines.join('\n');
 }

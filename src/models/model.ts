@@ -25,8 +25,18 @@ export interface InitOptions {
   dtype?: DType;
 }
 
+/** The file a model was loaded from (a TorchScript module), for the run record. */
+export interface ModelSource {
+  /** Absolute path. */
+  path: string;
+  /** SHA-256 of the file's bytes, hex. */
+  sha256: string;
+}
+
 export interface Model {
   readonly name: string;
+  /** The file the model came from, when it came from one. */
+  readonly source?: ModelSource;
   /** One example's shape, e.g. [784] or [1, 28, 28]. */
   readonly inputShape: number[];
   readonly classes: number;

@@ -18,20 +18,14 @@
 // dropout masks in forward) is refused.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { ConfigError, UserError } from '../errors.js';
 import { Generator, noGrad, randn, scope, stack, type DType, type Tensor } from '../tensor/index.js';
 import { ScriptModule } from '../tensor/jit.js';
-import type { InitOptions, Model } from './model.js';
-
-/** The module file a model was loaded from, for the run record. */
-export interface ModuleSource {
-  path: string;
-  /** SHA-256 of the file's bytes, hex. */
-  sha256: string;
-}
+import type { InitOptions, Model, ModelSource } from './model.js';
 
 export interface TorchScriptModel extends Model {
-  readonly source: ModuleSource;
+  readonly source: ModelSource;
   /** The module's buffers: fixed (eval mode), shared by every agent, not in checkpoints. */
   readonly buffers: { name: string; shape: number[]; dtype: DType }[];
 }
@@ -74,7 +68,7 @@ export function torchscript(path: string, inputShape: number[], classes: number)
     paramShapes,
     paramNames: params.map((p) => p.name),
     parameterCount: paramShapes.reduce((m, s) => m + product(s), 0),
-    source: { path, sha256: createHash('sha256').update(readFileSync(path)).digest('hex') },
+    source: { path: resolve(path), sha256: createHash('sha256').update(readFileSync(path)).digest('hex') },
     buffers,
     init(K: number, _gen: Generator, o: InitOptions = {}): Tensor[] {
       if (o.sameInit === false) {

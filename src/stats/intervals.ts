@@ -5,17 +5,25 @@
 //   Wilson score interval of a proportion (Wilson 1927)
 //   percentile interval of bootstrap replicates (Efron & Tibshirani 1993, §13.3)
 
-/** A point estimate with a two-sided confidence interval [lo, hi]. */
+/**
+ * A point estimate with a two-sided confidence interval [lo, hi]. Where the data give no interval
+ * (a mean of one value) the bounds are NaN — null in JSON — and `none` says why.
+ */
 export interface Interval {
   estimate: number;
   lo: number;
   hi: number;
+  /** Why there is no interval (the bounds are NaN); absent when there is one. */
+  none?: string;
 }
 
-/** The interval of a mean over independent values, with its standard error s/√n (0 for one value). */
+/** The interval of a mean over independent values, with its standard error s/√n (NaN for one value). */
 export interface MeanInterval extends Interval {
   stdError: number;
 }
+
+/** Why one value gives no interval of its mean. */
+export const oneValue = 'n = 1: one value has no spread, so no interval';
 
 const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0);
 
@@ -85,21 +93,24 @@ export function tQuantile(p: number, df: number): number {
 }
 
 /**
- * The mean with its two-sided Student-t interval at `level` (default 95%), and its
- * standard error; a point for a single value.
+ * The mean with its two-sided Student-t interval at `level` (default 95%), and its standard
+ * error. One value has no spread: its bounds and standard error are NaN (null in JSON), with the reason.
+ * An interval with NaN bounds straddles nothing: sign() calls it inconclusive.
  * @throws RangeError for no values.
  */
 export function meanInterval(xs: number[], level = 0.95): MeanInterval {
   if (xs.length === 0) throw new RangeError('meanInterval: no values');
   const { mean: m, stdError } = meanAndStdError(xs);
-  if (xs.length < 2) return { estimate: m, stdError, lo: m, hi: m };
+  if (xs.length < 2) return { estimate: m, stdError: Number.NaN, lo: Number.NaN, hi: Number.NaN, none: oneValue };
   const half = tQuantile(0.5 + level / 2, xs.length - 1) * stdError;
   return { estimate: m, stdError, lo: m - half, hi: m + half };
 }
 
-/** `estimate [lo, hi]` in exponential notation with `digits` digits after the point. */
+/** `estimate [lo, hi]` in exponential notation with `digits` digits after the point; `estimate (no interval: n = 1)` without one. */
 export const formatInterval = (i: Interval, digits = 2): string =>
-  `${i.estimate.toExponential(digits)} [${i.lo.toExponential(digits)}, ${i.hi.toExponential(digits)}]`;
+  i.none !== undefined
+    ? `${i.estimate.toExponential(digits)} (no interval: ${i.none.split(':')[0]})`
+    : `${i.estimate.toExponential(digits)} [${i.lo.toExponential(digits)}, ${i.hi.toExponential(digits)}]`;
 
 /** Whether an interval lies wholly above (1), wholly below (−1) zero, or straddles it (0). */
 export const sign = (i: Interval): -1 | 0 | 1 => (i.lo > 0 ? 1 : i.hi < 0 ? -1 : 0);
@@ -111,10 +122,10 @@ const percentile = (sorted: number[], q: number): number => {
   return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
 };
 
-/** The percentile interval of bootstrap replicates around a point estimate (non-finite replicates dropped). */
+/** The percentile interval of bootstrap replicates around a point estimate (non-finite replicates dropped; none when none is left). */
 export function percentileInterval(estimate: number, replicates: number[], level = 0.95): Interval {
   const finite = replicates.filter(Number.isFinite).sort((a, b) => a - b);
-  if (finite.length === 0) return { estimate, lo: estimate, hi: estimate };
+  if (finite.length === 0) return { estimate, lo: Number.NaN, hi: Number.NaN, none: 'no finite bootstrap replicate' };
   return { estimate, lo: percentile(finite, (1 - level) / 2), hi: percentile(finite, (1 + level) / 2) };
 }
 

@@ -3,6 +3,7 @@
 // run.json, flags), and the command line derives its flags and help from it.
 // Loads no libtorch: the names it checks against live apart from the tensor code.
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { algorithms } from '../algorithms/names.js';
@@ -10,9 +11,10 @@ import { DATASETS, parsePartition } from '../data/names.js';
 import { ConfigError, UserError } from '../errors.js';
 import { rules, topologies } from '../graph/names.js';
 import { activations, modelNames } from '../models/names.js';
-import { choice, field, flag, integer, list, optional, parseFields, real, text, widths } from './fields.js';
+import { choice, field, flag, infoOf, integer, list, optional, parseFields, real, text, widths } from './fields.js';
 import { parseSchedule, scheduleSpellings, type Schedule } from './schedule.js';
 
+const torchscriptPrefix = 'torchscript:';
 const data = 'data';
 const model = 'model';
 const network = 'agents and network';
@@ -57,6 +59,7 @@ export const runFields = {
   dataDir: field(optional(text()), null, {
     group: data,
     placeholder: 'DIR',
+    resumable: true,
     description: "folder of the data set's files: required for cifar10, else the bundled copy",
   }),
   trainSubset: field(optional(integer(1)), null, {
@@ -71,12 +74,19 @@ export const runFields = {
     description: 'how the training examples are split among the agents',
     values: ['iid', 'dirichlet[:α]', 'shards[:per agent]', 'quantity[:α]'],
   }),
-  model: field(text(), 'mlp', {
-    group: model,
-    placeholder: 'NAME',
-    description: 'the model',
-    values: [...modelNames, 'resnet<6n+2>'],
-  }),
+  // A TorchScript module's path is kept absolute, so measure and --resume find it from any folder.
+  model: field(
+    text().transform((v) =>
+      v.startsWith(torchscriptPrefix) ? torchscriptPrefix + resolve(v.slice(torchscriptPrefix.length)) : v,
+    ),
+    'mlp',
+    {
+      group: model,
+      placeholder: 'NAME',
+      description: 'the model',
+      values: [...modelNames, 'resnet<6n+2>'],
+    },
+  ),
   hidden: field(widths(), [256], {
     group: model,
     placeholder: 'WIDTHS',
@@ -160,13 +170,22 @@ export const runFields = {
     group: optimization,
     placeholder: 'N',
     unit: 'steps',
+    resumable: true,
     description: 'number of steps N',
   }),
   epochs: field(optional(real({ above: 0 })), null, {
     group: optimization,
     placeholder: 'E',
     unit: 'epochs',
+    resumable: true,
     description: 'train for E passes instead: steps = ⌈E · n / (K·B)⌉',
+  }),
+  divergenceFactor: field(real({ above: 1 }), 1000, {
+    group: optimization,
+    placeholder: 'F',
+    resumable: true,
+    description:
+      'stop as diverged when a loss exceeds F × the initial loss (or any loss or the consensus distance is not finite)',
   }),
   seed: field(integer(0), 1, {
     group: optimization,
@@ -182,6 +201,7 @@ export const runFields = {
     group: output,
     placeholder: 'N',
     unit: 'steps',
+    resumable: true,
     description: 'evaluate every N steps',
   }),
   evalSubset: field(integer(1), 10000, {
@@ -194,11 +214,13 @@ export const runFields = {
     group: output,
     placeholder: 'N',
     unit: 'steps',
+    resumable: true,
     description: 'save a checkpoint every N steps',
   }),
   keepCheckpoints: field(optional(integer(1)), null, {
     group: output,
     placeholder: 'N',
+    resumable: true,
     description: "keep only the last N checkpoints (default: all); latest.json's is always kept",
   }),
   measureEvery: field(optional(integer(1)), null, {
@@ -244,6 +266,7 @@ export const runFields = {
   out: field(text(), 'runs/latest', {
     group: output,
     placeholder: 'DIR',
+    resumable: true,
     description: 'the run directory (run.json, metrics.jsonl, checkpoints)',
   }),
 };
@@ -260,6 +283,35 @@ export const defaults: TrainConfig = runSchema.parse({});
  * @throws ConfigError naming the field (as the schema spells it) and what is allowed.
  */
 export const makeConfig = (partial: Record<string, unknown>): TrainConfig => parseFields(runSchema, partial);
+
+/** The run fields `--resume` may change: those that only extend the run or shape its output (marked resumable). */
+export const resumableFields = (Object.keys(runFields) as (keyof TrainConfig)[]).filter(
+  (k) => infoOf(runFields[k]).resumable === true,
+);
+
+/** A field whose value differs between a recorded run and the one asked for. */
+export interface FieldChange {
+  field: keyof TrainConfig;
+  from: unknown;
+  to: unknown;
+}
+
+/**
+ * The fields in which `next` differs from the recorded run, split into those a resume may change
+ * (resumableFields) and those it may not.
+ */
+export function resumeChanges(
+  recorded: TrainConfig,
+  next: TrainConfig,
+): { allowed: FieldChange[]; refused: FieldChange[] } {
+  const changes = (Object.keys(runFields) as (keyof TrainConfig)[])
+    .filter((k) => JSON.stringify(recorded[k]) !== JSON.stringify(next[k]))
+    .map((k) => ({ field: k, from: recorded[k], to: next[k] }));
+  return {
+    allowed: changes.filter((c) => resumableFields.includes(c.field)),
+    refused: changes.filter((c) => !resumableFields.includes(c.field)),
+  };
+}
 
 /**
  * A YAML or JSON config file, as a partial config.

@@ -17,6 +17,11 @@ export interface FieldInfo {
   placeholder: string;
   /** The heading the field is listed under in help. */
   group?: string;
+  /**
+   * A run field that only extends the run (its length) or shapes its output: `--resume` may change it.
+   * Every other run field is the recorded run's, and a resume that would change it is refused.
+   */
+  resumable?: true;
 }
 
 /** Help of every field made by field(). */

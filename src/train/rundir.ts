@@ -11,6 +11,10 @@ import { packageRoot, packageVersion } from '../util/package.js';
 import { getNumThreads, torchVersion } from '../tensor/index.js';
 import { appendDurable, isTemporary, listFolder, makeFolder, remove, writeFileAtomic } from '../util/files.js';
 import { acquireLock, describeOwner, type Lock } from '../util/lock.js';
+import type { Model, ModelSource } from '../models/model.js';
+import { checkpointFiles, latestCheckpointPath } from './checkpoint.js';
+import type { TrainConfig } from './config.js';
+import type { Setup } from './setup.js';
 
 export const paths = (out: string) => ({
   run: join(out, 'run.json'),
@@ -68,6 +72,12 @@ export interface ClaimOptions {
   resumable?: boolean;
 }
 
+/** @throws UserError when both resume and overwrite are asked for. */
+export function requireResumeOrOverwrite(o: { resume: boolean; overwrite: boolean }): void {
+  if (o.resume && o.overwrite)
+    throw new UserError('--resume continues a run, --overwrite starts it over — give one of them');
+}
+
 /**
  * Makes this process the one owner of a run folder: creates it, takes its lock (a stale lock
  * of a dead process is taken over, with a note on stderr), and removes temporary files of
@@ -77,8 +87,7 @@ export interface ClaimOptions {
  * @throws FileSystemError when the folder cannot be created (a file in the way, read-only, …)
  */
 export function claimRunFolder(out: string, o: ClaimOptions): Lock {
-  if (o.resume && o.overwrite)
-    throw new UserError('--resume continues a run, --overwrite starts it over — give one of them');
+  requireResumeOrOverwrite(o);
   makeFolder(out);
   const lock = acquireLock(paths(out).lock, o.command);
   if (lock.replaced)
@@ -154,4 +163,105 @@ export function truncateMetrics(out: string, step: number): void {
     .map((l) => `${l.text}\n`)
     .join('');
   if (kept !== readFileSync(file, 'utf8')) writeFileAtomic(file, kept);
+}
+
+/** What run.json says of the model: its name, its parameter count M, and the file it came from (TorchScript). */
+export function modelRecord(model: Model): { name: string; parameters: number; source?: ModelSource } {
+  return { name: model.name, parameters: model.parameterCount, ...(model.source ? { source: model.source } : {}) };
+}
+
+/** A fresh run's run.json: its config, the machine, the graph, the model and the partition's labels. */
+export function runRecord(setup: Setup, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    config: setup.config,
+    environment: environment(),
+    graph: {
+      topology: setup.graph.name,
+      agents: setup.graph.agents,
+      edges: setup.graph.edges.length,
+      ...setup.spectrum,
+    },
+    model: modelRecord(setup.model),
+    labelHistogram: setup.labelHistogram,
+    ...extra,
+    started: new Date().toISOString(),
+  };
+}
+
+/**
+ * What the trainer keeps in run.json beside the config: the loss at the starting point (the
+ * divergence bound's scale), the seconds of training up to each of the last two checkpoints
+ * (a resumed run's time counts the earlier parts), and one entry per resume.
+ */
+export interface RunProgress {
+  /** The mean batch loss over the agents at step 1, at the initial point w_0. */
+  initialLoss?: number;
+  /** Seconds of training up to a checkpoint's step; null when an earlier part's time was not recorded. */
+  elapsed?: { step: number; seconds: number | null }[];
+  resumes?: ResumeEntry[];
+}
+
+/** One resume of a run: when, from which checkpoint step, and which fields it changed from what to what. */
+export interface ResumeEntry {
+  at: string;
+  step: number;
+  changed: Record<string, { from: unknown; to: unknown }>;
+}
+
+/** run.json's contents, or null when the folder has none (a library caller may keep none). */
+export function readRunRecord(out: string): (RunProgress & Record<string, unknown>) | null {
+  const file = paths(out).run;
+  if (!existsSync(file)) return null;
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as RunProgress & Record<string, unknown>;
+  } catch {
+    throw new DataError(file, 'not JSON — the run record is damaged');
+  }
+}
+
+/** Rewrites run.json (atomically) with change applied; nothing when the folder has none. */
+function updateRunRecord(
+  out: string,
+  change: (r: RunProgress & Record<string, unknown>) => RunProgress & Record<string, unknown>,
+): void {
+  const record = readRunRecord(out);
+  if (record !== null) writeRunRecord(out, change(record));
+}
+
+/** Records the initial loss (a fresh run's step 1). */
+export const recordInitialLoss = (out: string, initialLoss: number): void =>
+  updateRunRecord(out, (r) => ({ ...r, initialLoss }));
+
+/**
+ * Records the seconds of training up to a checkpoint's step, before the checkpoint is written: a
+ * process killed between the two leaves run.json holding both the previous checkpoint's time and this one's.
+ */
+export const recordElapsed = (out: string, step: number, seconds: number | null): void =>
+  updateRunRecord(out, (r) => ({
+    ...r,
+    elapsed: [...(r.elapsed ?? []).filter((e) => e.step < step).slice(-1), { step, seconds }],
+  }));
+
+/** Seconds of training up to a checkpoint's step, as run.json recorded them; null when unknown. */
+export function elapsedAt(record: RunProgress | null, step: number): number | null {
+  if (step === 0) return 0;
+  return record?.elapsed?.find((e) => e.step === step)?.seconds ?? null;
+}
+
+/** Records a resume in run.json's history and makes its config the run's (steps, cadence, … as changed). */
+export const recordResume = (out: string, config: TrainConfig, entry: ResumeEntry): void =>
+  updateRunRecord(out, (r) => ({
+    ...r,
+    config,
+    elapsed: (r.elapsed ?? []).filter((e) => e.step <= entry.step),
+    resumes: [...(r.resumes ?? []), entry],
+  }));
+
+/** The step of a run's latest checkpoint, or null when it has none. */
+export function lastCheckpointStep(out: string): number | null {
+  const file = latestCheckpointPath(paths(out).checkpoints);
+  if (file === null) return null;
+  return (
+    checkpointFiles(paths(out).checkpoints).find((f) => join(paths(out).checkpoints, f.file) === file)?.step ?? null
+  );
 }

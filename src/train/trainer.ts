@@ -16,10 +16,19 @@ import {
   loadCheckpoint,
   saveCheckpoint,
 } from './checkpoint.js';
-import type { TrainConfig } from './config.js';
+import type { FieldChange, TrainConfig } from './config.js';
 import { evaluateNetwork, trainingRisk, type Evaluation, type ObjectiveAtCentroid } from './evaluate.js';
 import { splitRisk } from '../measures/index.js';
-import { appendMetrics, paths, truncateMetrics } from './rundir.js';
+import {
+  appendMetrics,
+  elapsedAt,
+  paths,
+  readRunRecord,
+  recordElapsed,
+  recordInitialLoss,
+  recordResume,
+  truncateMetrics,
+} from './rundir.js';
 import { stepSizeAt } from './schedule.js';
 import { curvatureMeter, type CurvatureLine } from './curvature.js';
 import { deriveSeed } from '../util/seed.js';
@@ -61,7 +70,12 @@ export interface Summary {
   testLoss: number;
   testAccuracy: number;
   consensusDistance: number;
+  /** The checkpoint step this invocation resumed from; null for a fresh run. */
+  resumedFrom: number | null;
+  /** Seconds of training of the whole run, earlier (resumed) parts included where recorded. */
   seconds: number;
+  /** Seconds of the parts before this invocation: 0 for a fresh run, null when they were not recorded. */
+  earlierSeconds: number | null;
 }
 
 export interface Progress {
@@ -87,6 +101,21 @@ export interface TrainOptions {
   communication?: () => { bytesSent: number; seconds: number };
   /** Whether this process writes the run directory (one process does in a distributed run). */
   writer?: boolean;
+  /** A resume's changes to the recorded run (resumable fields only), for run.json's history. */
+  changes?: FieldChange[];
+  /** Stops the run after the current step (SIGINT): train rejects with Interrupted. */
+  signal?: AbortSignal;
+}
+
+/** The run stopped on request (SIGINT) after `step`; its last checkpoint is at `lastCheckpoint` (null: none). */
+export class Interrupted extends Error {
+  constructor(
+    readonly step: number,
+    readonly lastCheckpoint: number | null,
+  ) {
+    super(`interrupted at step ${step}`);
+    this.name = 'Interrupted';
+  }
 }
 
 const stats = (xs: number[]): Stats => ({
@@ -106,6 +135,12 @@ export function totalSteps(c: TrainConfig, trainSize: number): number {
   return c.epochs === null ? c.steps : Math.ceil((c.epochs * trainSize) / (c.agents * c.batchSize));
 }
 
+/**
+ * Runs (or, with o.resume, continues from its latest checkpoint) the training of setup's run.
+ * @throws DivergenceError when a loss or the consensus distance is not finite, or a training loss
+ *   exceeds divergenceFactor × the initial loss
+ * @throws Interrupted when o.signal is aborted
+ */
 export async function train(setup: Setup, o: TrainOptions = {}): Promise<Summary> {
   const started = Date.now();
   const { config: c, model } = setup;
@@ -142,10 +177,31 @@ export async function train(setup: Setup, o: TrainOptions = {}): Promise<Summary
     buffers?.forEach(keep);
   }
   // What was written past the step the run restarts from is written again: drop it, so no line appears twice.
+  const record = o.resume ? readRunRecord(c.out) : null;
   if (writer && o.resume) {
     truncateMetrics(c.out, start);
     discardCheckpointsAfter(out.checkpoints, start);
+    recordResume(c.out, c, {
+      at: new Date().toISOString(),
+      step: start,
+      changed: Object.fromEntries((o.changes ?? []).map((d) => [d.field, { from: d.from, to: d.to }])),
+    });
   }
+  const earlierSeconds = elapsedAt(record, start);
+  const seconds = (): number | null =>
+    earlierSeconds === null ? null : Math.round(1000 * earlierSeconds + Date.now() - started) / 1000;
+  let lastCheckpoint: number | null = resumeFrom ? start : null;
+  // The divergence bound's scale: the mean batch loss at w_0, as the run recorded it (else this invocation's first).
+  let initialLoss: number | null = start > 0 && typeof record?.initialLoss === 'number' ? record.initialLoss : null;
+  const diverged = (step: number, mu: number, reason: string): DivergenceError =>
+    new DivergenceError(
+      `training diverged at step ${step}: ${reason} — lower --step-size (μ = ${mu}); ${
+        lastCheckpoint === null
+          ? 'no checkpoint was written'
+          : `the last checkpoint, at step ${lastCheckpoint}, is in ${out.checkpoints}`
+      }`,
+    );
+  let lastYield = performance.now();
 
   let since = { step: start, time: performance.now(), ...(o.communication?.() ?? { bytesSent: 0, seconds: 0 }) };
   const forms = new FormSchedule(c.algorithm, setup.combination, setup.timeVarying);
@@ -199,7 +255,9 @@ export async function train(setup: Setup, o: TrainOptions = {}): Promise<Summary
       const all = gatherAll(w);
       const allBuffers = buffers ? gatherAll(buffers) : null;
       const states = gatherStates(samplers.map((s) => s.state()));
+      lastCheckpoint = step;
       if (!writer) return;
+      recordElapsed(c.out, step, seconds());
       saveCheckpoint(
         out.checkpoints,
         {
@@ -223,26 +281,51 @@ export async function train(setup: Setup, o: TrainOptions = {}): Promise<Summary
       return sgdStep(w, (phi) => agentLosses(model, phi, batch.x, batch.y), settings);
     });
     const batchLoss = batchLossSum / hosted.length;
-    if (!Number.isFinite(batchLoss)) {
+    const step = n + 1;
+    if (n === start) {
+      // Every process takes part in this sum, whatever it read from run.json, so that none waits alone.
+      const first = sumOverProcesses([batchLossSum])[0] / c.agents;
+      initialLoss ??= first;
+      if (writer && start === 0 && Number.isFinite(first)) recordInitialLoss(c.out, first);
+    }
+    const why = divergence([{ what: 'the batch loss', value: batchLoss, bounded: true }], initialLoss, c);
+    if (why !== null) {
       next.forEach((t) => t.dispose());
-      throw new DivergenceError(
-        `training diverged at step ${n + 1} (batch loss ${batchLoss}) — lower --step-size; the last good checkpoint is kept in ${out.checkpoints}`,
-      );
+      throw diverged(step, mu, why);
     }
     w.forEach((t) => t.dispose());
     w = next;
-    const step = n + 1;
     o.progress?.step(step, total, batchLoss);
     const measuring = c.measureEvery !== null && (step % c.measureEvery === 0 || step === total);
     const evaluating = step % c.evalEvery === 0 || step === total || measuring;
     const checkpointing = step % c.checkpointEvery === 0 || step === total;
-    if (evaluating || checkpointing) assertFinite(w, step, out.checkpoints);
+    if ((evaluating || checkpointing) && !allFinite(w)) throw diverged(step, mu, 'the parameters hold NaN or Inf');
     if (evaluating) {
       lastLine = evaluateNow(step, batchLossSum, mu, measuring);
       if (writer) appendMetrics(c.out, lastLine);
       o.progress?.evaluated(lastLine);
+      const reason = divergence(
+        [
+          { what: "the centroid's training loss", value: lastLine.train.centroid.loss, bounded: true },
+          { what: "an agent's training loss", value: lastLine.train.agents.loss.max, bounded: true },
+          { what: "the centroid's test loss", value: lastLine.test.centroid.loss, bounded: false },
+          { what: "an agent's test loss", value: lastLine.test.agents.loss.max, bounded: false },
+          { what: 'the consensus distance', value: lastLine.consensusDistance, bounded: false },
+        ],
+        initialLoss,
+        c,
+      );
+      if (reason !== null) throw diverged(step, mu, reason);
     }
     if (checkpointing) checkpoint(step);
+    if (o.signal) {
+      // A signal's handler runs only when the loop lets the event loop turn: every 50 ms.
+      if (performance.now() - lastYield > 50) {
+        await new Promise((resolve) => setImmediate(resolve));
+        lastYield = performance.now();
+      }
+      if (o.signal.aborted) throw new Interrupted(step, lastCheckpoint);
+    }
   }
   forms.dispose();
   o.progress?.done();
@@ -258,16 +341,30 @@ export async function train(setup: Setup, o: TrainOptions = {}): Promise<Summary
     testLoss: lastLine.test.centroid.loss,
     testAccuracy: lastLine.test.centroid.accuracy,
     consensusDistance: lastLine.consensusDistance,
-    seconds: (Date.now() - started) / 1000,
+    resumedFrom: o.resume ? start : null,
+    seconds: seconds() ?? (Date.now() - started) / 1000,
+    earlierSeconds,
   };
 }
 
-function assertFinite(w: Tensor[], step: number, checkpoints: string): void {
-  const finite = noGrad(() => scope(() => w.every((t) => t.isfinite().all().item() === 1)));
-  if (!finite)
-    throw new DivergenceError(
-      `parameters became NaN/Inf at step ${step} — lower --step-size; the last good checkpoint is kept in ${checkpoints}`,
-    );
+const allFinite = (w: Tensor[]): boolean => noGrad(() => scope(() => w.every((t) => t.isfinite().all().item() === 1)));
+
+/**
+ * Why the run has diverged, or null: a value that is not finite, or a bounded one (a training loss)
+ * above divergenceFactor × the initial loss. Costs a few comparisons: it reads numbers already computed.
+ */
+export function divergence(
+  values: { what: string; value: number; bounded: boolean }[],
+  initialLoss: number | null,
+  c: Pick<TrainConfig, 'divergenceFactor'>,
+): string | null {
+  for (const v of values) if (!Number.isFinite(v.value)) return `${v.what} is ${v.value}`;
+  if (initialLoss === null || !(initialLoss > 0)) return null;
+  const bound = c.divergenceFactor * initialLoss;
+  const over = values.find((v) => v.bounded && v.value > bound);
+  return over
+    ? `${over.what} ${over.value.toPrecision(3)} exceeds ${c.divergenceFactor} × the initial loss ${initialLoss.toPrecision(3)} (--divergence-factor)`
+    : null;
 }
 
 /** The rows of a stacked [K, ...] tensor for the hosted agents (the tensor itself when all are hosted). */
