@@ -150,7 +150,18 @@ export function lanczosEigenvalues(obj: Objective, params: Tensor[], o: EigenOpt
         const top = Array.from({ length: Math.min(k, d) }, (_, i) => d - 1 - i);
         const s = vectors.indexSelect(1, fromArray(Int32Array.from(top))).mT.to(dtype);
         const y = s.matmul(basis);
-        const residuals = s.matmul(images).sub(y.mul(tensor(top.map((i) => theta[i]), dtype).unsqueeze(1))).norm(2, 1).toNumbers();
+        const residuals = s
+          .matmul(images)
+          .sub(
+            y.mul(
+              tensor(
+                top.map((i) => theta[i]),
+                dtype,
+              ).unsqueeze(1),
+            ),
+          )
+          .norm(2, 1)
+          .toNumbers();
         return {
           found: top.map((i, j) => ({
             value: theta[i],
@@ -223,10 +234,17 @@ export function powerEigenvalues(obj: Objective, params: Tensor[], o: EigenOptio
 }
 
 /** The k eigenvalues at o.end (default largest) by the named method (default Lanczos). */
-export function extremeEigenvalues(obj: Objective, params: Tensor[], o: EigenOptions & { method?: EigenMethod }): Eigenvalues {
+export function extremeEigenvalues(
+  obj: Objective,
+  params: Tensor[],
+  o: EigenOptions & { method?: EigenMethod },
+): Eigenvalues {
   return (o.method ?? 'lanczos') === 'power' ? powerEigenvalues(obj, params, o) : lanczosEigenvalues(obj, params, o);
 }
 
 /** The top k eigenvalues (extremeEigenvalues at the largest end). */
-export const topEigenvalues = (obj: Objective, params: Tensor[], o: EigenOptions & { method?: EigenMethod }): Eigenvalues =>
-  extremeEigenvalues(obj, params, { ...o, end: o.end ?? 'largest' });
+export const topEigenvalues = (
+  obj: Objective,
+  params: Tensor[],
+  o: EigenOptions & { method?: EigenMethod },
+): Eigenvalues => extremeEigenvalues(obj, params, { ...o, end: o.end ?? 'largest' });

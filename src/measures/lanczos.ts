@@ -27,9 +27,7 @@ export interface RitzPairs {
 /** T_m as a dense float64 matrix. */
 const dense = (t: Tridiagonal): Tensor =>
   tensor(
-    t.alpha.map((a, i) =>
-      t.alpha.map((_, j) => (i === j ? a : j === i + 1 ? t.beta[i] : i === j + 1 ? t.beta[j] : 0)),
-    ),
+    t.alpha.map((a, i) => t.alpha.map((_, j) => (i === j ? a : j === i + 1 ? t.beta[i] : i === j + 1 ? t.beta[j] : 0))),
     'float64',
   );
 

@@ -37,7 +37,11 @@ export function meanObjective(
   const terms: ObjectiveTerm[] = [];
   for (let start = 0; start < count; start += chunkSize) {
     const length = Math.min(chunkSize, count - start);
-    terms.push({ weight: length / count, loss: lossOn(start, length), data: { examples: length, share: length / count } });
+    terms.push({
+      weight: length / count,
+      loss: lossOn(start, length),
+      data: { examples: length, share: length / count },
+    });
   }
   return { terms };
 }

@@ -66,7 +66,8 @@ export interface MeasureReport {
   slice2d?: LossSlice2d;
 }
 
-type Stream = 'trace' | 'eigenvalues' | 'smallestEigenvalues' | 'density' | 'gaussian' | 'worstCase' | 'slice1d' | 'slice2d';
+type Stream =
+  'trace' | 'eigenvalues' | 'smallestEigenvalues' | 'density' | 'gaussian' | 'worstCase' | 'slice1d' | 'slice2d';
 const generator = (seed: number, measure: Stream): Generator => new Generator(deriveSeed(seed, `measure/${measure}`));
 
 /** Run the measures named in spec at params (one model), and the consensus distance of agents if given. */
