@@ -34,7 +34,7 @@ export interface EigenOptions {
   end?: SpectrumEnd;
   /** Relative residual at which an eigenvalue counts as converged (default 1e-3; Lanczos: relative to ‖H‖). */
   tol?: number;
-  /** Power: iterations per eigenvalue (default 100). Lanczos: most dimensions of the block Krylov space (default max(10k, 40), at most M). */
+  /** Power: iterations per eigenvalue (default 100). Lanczos: most dimensions of the block Krylov space (default max(15k, 60), at most M). */
   maxIterations?: number;
   /** The relative error to size the examples-needed hint for. */
   targetRelativeError?: number;
@@ -118,7 +118,7 @@ export function lanczosEigenvalues(obj: Objective, params: Tensor[], o: EigenOpt
   const tol = o.tol ?? 1e-3;
   const m = dimension(params);
   const k = Math.min(o.k, m);
-  const maxDimension = Math.min(o.maxIterations ?? Math.max(10 * k, 40), m);
+  const maxDimension = Math.min(o.maxIterations ?? Math.max(15 * k, 60), m);
   const sign = (o.end ?? 'largest') === 'smallest' ? -1 : 1;
   const meter = new Meter();
   const dtype = params[0].dtype;

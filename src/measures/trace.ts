@@ -47,7 +47,7 @@ export interface TraceEstimate {
   rank: number;
   /** vᵀHv for each Hutchinson probe, in order (Hutch++: gᵀ(I − QQᵀ)H(I − QQᵀ)g). */
   samples: number[];
-  /** About how many probes the relative error asked for needs (1/√probes scaling; present when asked). */
+  /** Hutchinson: about how many probes the relative error asked for needs (1/√probes scaling; present when asked). */
   probesNeeded?: number;
   cost: Cost;
 }
@@ -81,7 +81,8 @@ function finish(
     data: jackknife(obj, contributions, o.targetRelativeError),
     cost: meter.cost(),
   };
-  if (o.targetRelativeError !== undefined && stdError > 0)
+  // Hutchinson's error falls as 1/√probes; Hutch++'s faster, so no such hint for it.
+  if (o.targetRelativeError !== undefined && stdError > 0 && base.estimator === 'hutchinson')
     out.probesNeeded = Math.max(
       2,
       Math.ceil(samples.length * (stdError / (o.targetRelativeError * Math.abs(out.mean))) ** 2),
