@@ -128,7 +128,7 @@ function describeEigenvalues(e: Eigenvalues, target: number | null): string[] {
     head,
     ...e.values.map(
       (v, i) =>
-        `  ${v.toPrecision(6)} ± ${e.residuals[i].toPrecision(2)} (residual‖Hv − θv‖${e.converged[i] ? '' : ', NOT CONVERGED'})${fromData(e.data[i], target)}`,
+        `  ${v.toPrecision(6)} ± ${e.residuals[i].toPrecision(2)} (residual ‖Hv − θv‖${e.converged[i] ? '' : ', NOT CONVERGED'})${fromData(e.data[i], target)}`,
     ),
   ];
 }
