@@ -103,6 +103,15 @@ test('MLP at w = 0, a saddle: ±σ of E[(p − e_y)xᵀ], each once per hidden u
     assert.ok(exact[0] < -1e-3, `negative curvature at the saddle: ${exact[0]}`);
     assert.equal(multiplicity(exact, 1e-9), 4, 'the most negative eigenvalue once per hidden unit');
     agreesWithExact(obj, params, 6, 'MLP at 0');
+    // The data's interval of a negative eigenvalue is about it (4 groups of 50 examples).
+    const bottom = extremeEigenvalues(obj, params, { k: 2, end: 'smallest', gen: new Generator(1), tol: 1e-10 });
+    bottom.values.forEach((v, i) => {
+      const d = bottom.data[i];
+      assert.ok(
+        d && d.groups === 4 && d.lo < v && v < d.hi && Math.abs(d.lo + d.hi - 2 * v) < 1e-9,
+        `${v}: ${JSON.stringify(d)}`,
+      );
+    });
   }));
 
 test('MLP with three identical hidden units: the permutation symmetry’s repeated eigenvalues', () =>

@@ -87,7 +87,11 @@ const measureFields = {
     description: 'worst: radius ρ of the ascent, relative to ‖w‖',
   }),
   points: field(integer(1), 21, { placeholder: 'N', description: 'slice1d, slice2d: points per axis' }),
-  chunk: field(integer(1), 1000, { placeholder: 'N', unit: 'examples', description: 'examples per forward pass' }),
+  chunk: field(integer(1), 1000, {
+    placeholder: 'N',
+    unit: 'examples',
+    description: 'examples per forward pass (at most N/G, one group of --data-groups)',
+  }),
 };
 
 export interface Target {
@@ -202,7 +206,7 @@ export const measure = command({
           "Two uncertainties, apart: the estimator's (the probes' standard error for the trace and Gaussian sharpness, the",
           "residual ‖Hv − θv‖ for an eigenvalue) and the data's (± se over which examples: a delete-one-group jackknife over",
           '--data-groups random groups of them; it falls as 1/√N, so --target-relative-error ε says about how many examples',
-          'ε needs). Eigenvalues not converged to --top-k are marked NOT CONVERGED (and converged: false in --json).',
+          'ε needs). An eigenvalue whose residual is above 1e-3·‖H‖ is marked NOT CONVERGED (converged: false in --json).',
         ].join('\n'),
       );
     onRun(cmd, ctx, async (options, [path]) => {

@@ -106,7 +106,8 @@ function report(
       values: found.map((f) => sign * f.value),
       residuals: found.map((f) => f.residual),
       converged: found.map((f) => f.converged),
-      data: data.map((d) => d && { ...d, lo: sign === 1 ? d.lo : -d.hi, hi: sign === 1 ? d.hi : -d.lo }),
+      // vᵀH_g v of H itself, so already of the values' sign.
+      data,
       iterations: found.map((f) => f.iterations),
       blockSize,
       cost: meter.cost(),
@@ -173,6 +174,7 @@ export function lanczosEigenvalues(obj: Objective, params: Tensor[], o: EigenOpt
           d,
         };
       });
+      for (const f of found) f.vector.dispose();
       found = step.found;
       if ((found.length === k && found.every((f) => f.converged)) || step.d >= maxDimension) break;
       const next = orthonormalRows(hq[hq.length - 1], cat(q));
