@@ -250,4 +250,28 @@ test('jackknife: a statistic the data do not move has no data error; examples ne
     assert.ok(varying?.examplesNeeded && coarse?.examplesNeeded);
     assert.ok(Math.abs(varying.examplesNeeded / coarse.examplesNeeded - 4) < 0.01);
     assert.equal(jackknife({ terms: [obj.terms[0]] }, [1]), null, 'one group: no jackknife');
+    // Groups equal but for the probes' noise: that noise is no data uncertainty and is taken out.
+    const P = 400;
+    const noise = randn([P, 10], new Generator(12), 'float64').toNumbers();
+    const probes = Array.from({ length: P }, (_, p) => Array.from({ length: 10 }, (_, g) => 0.1 + noise[p * 10 + g]));
+    const means = Array.from({ length: 10 }, (_, g) => probes.reduce((sum, row) => sum + row[g], 0) / P);
+    const raw = jackknife(obj, means);
+    const corrected = jackknife(obj, means, undefined, probes);
+    assert.ok(
+      raw && corrected && corrected.stdError < 0.3 * raw.stdError,
+      `${corrected?.stdError} vs ${raw?.stdError}`,
+    );
+    // A real spread between groups stays: the correction removes the noise only.
+    const spread = means.map((m, g) => m + 2 * Math.sin(g));
+    const withSpread = jackknife(
+      obj,
+      spread,
+      undefined,
+      probes.map((row) => row.map((x, g) => x + 2 * Math.sin(g))),
+    );
+    const exactSpread = jackknife(
+      obj,
+      Array.from({ length: 10 }, (_, g) => 0.1 + 2 * Math.sin(g)),
+    );
+    assert.ok(withSpread && exactSpread && Math.abs(withSpread.stdError / exactSpread.stdError - 1) < 0.1);
   }));

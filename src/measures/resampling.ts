@@ -6,7 +6,8 @@
 //   θ_(g) = c_0 + (Σ_{h≠g} c_h) / (1 − s_g),
 // and the delete-one-group jackknife (Efron & Tibshirani 1993, §11.2) gives the standard error
 //   se² = ((G − 1)/G) Σ_g (θ_(g) − θ̄_(·))²,   θ̄_(·) = (1/G) Σ_g θ_(g),
-// with a Student-t interval on G − 1 degrees of freedom. The error falls as 1/√n, so a relative
+// with a Student-t interval on G − 1 degrees of freedom (less the share of the probes' noise when the
+// contributions are means over random probes, see jackknife). The error falls as 1/√n, so a relative
 // error ε needs about n·(se/(ε|θ|))² examples.
 import { Generator, randperm, scope, type Tensor } from '../tensor/index.js';
 import { tQuantile } from '../stats/index.js';
@@ -39,20 +40,50 @@ export function dataTerms(obj: Objective): { index: number[]; examples: number[]
   };
 }
 
+/** The delete-one-group jackknife variance ((G − 1)/G) Σ_g (θ_(g) − θ̄_(·))² of θ = Σ_t x[t] (constant terms cancel). */
+function jackknifeVariance(index: number[], shares: number[], x: number[]): number {
+  const G = index.length;
+  const dataPart = index.reduce((s, i) => s + x[i], 0);
+  const deleted = index.map((i, g) => (dataPart - x[i]) / (1 - shares[g]));
+  const centre = deleted.reduce((a, b) => a + b, 0) / G;
+  return ((G - 1) / G) * deleted.reduce((s, d) => s + (d - centre) ** 2, 0);
+}
+
 /**
  * The jackknife of θ = Σ_t contributions[t] over the data terms (contributions indexed like obj.terms);
  * null when fewer than two terms hold data. `target`: the relative error to size examplesNeeded for.
+ * When the contributions are means over P random probes (or samples) of per-probe values probes[p][t],
+ * the probes' noise in each group would inflate the spread over groups; its share is removed without bias:
+ * the jackknife variance V(x) is a quadratic form, so E V(x̄) = V(E x) + E V(x_p − x̄)·P/(P − 1)/P, and
+ *   V_data = V(x̄) − Σ_p V(x_p − x̄) / (P(P − 1))   (clamped at 0).
  */
-export function jackknife(obj: Objective, contributions: number[], target?: number): DataUncertainty | null {
+export function jackknife(
+  obj: Objective,
+  contributions: number[],
+  target?: number,
+  probes?: number[][],
+): DataUncertainty | null {
   const { index, examples, shares } = dataTerms(obj);
   const G = index.length;
   if (G < 2) return null;
   const total = contributions.reduce((a, b) => a + b, 0);
-  const dataPart = index.reduce((s, i) => s + contributions[i], 0);
-  const rest = total - dataPart;
-  const deleted = index.map((i, g) => rest + (dataPart - contributions[i]) / (1 - shares[g]));
-  const centre = deleted.reduce((a, b) => a + b, 0) / G;
-  const stdError = Math.sqrt(((G - 1) / G) * deleted.reduce((s, d) => s + (d - centre) ** 2, 0));
+  let variance = jackknifeVariance(index, shares, contributions);
+  const P = probes?.length ?? 0;
+  if (probes && P > 1) {
+    const mean = contributions.map((_, t) => probes.reduce((s, row) => s + row[t], 0) / P);
+    const noise = probes.reduce(
+      (s, row) =>
+        s +
+        jackknifeVariance(
+          index,
+          shares,
+          row.map((x, t) => x - mean[t]),
+        ),
+      0,
+    );
+    variance = Math.max(0, variance - noise / (P * (P - 1)));
+  }
+  const stdError = Math.sqrt(variance);
   const n = examples.reduce((a, b) => a + b, 0);
   const half = tQuantile(0.975, G - 1) * stdError;
   const out: DataUncertainty = { stdError, lo: total - half, hi: total + half, groups: G, examples: n };

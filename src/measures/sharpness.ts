@@ -61,7 +61,7 @@ export function gaussianSharpness(obj: Objective, params: Tensor[], o: GaussianS
   const contributions = baseTerms.map((_, t) => perTerm.reduce((sum, row) => sum + row[t], 0) / samples);
   return {
     ...meanAndStdError(values),
-    data: jackknife(obj, contributions, o.targetRelativeError),
+    data: jackknife(obj, contributions, o.targetRelativeError, perTerm),
     samples,
     sigma: o.sigma,
     base,

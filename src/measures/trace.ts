@@ -78,7 +78,7 @@ function finish(
     samples,
     mean: exact.reduce((a, b) => a + b, 0) + mean,
     stdError,
-    data: jackknife(obj, contributions, o.targetRelativeError),
+    data: jackknife(obj, contributions, o.targetRelativeError, forms),
     cost: meter.cost(),
   };
   // Hutchinson's error falls as 1/√probes; Hutch++'s faster, so no such hint for it.
