@@ -2,15 +2,20 @@
 // agent or all of them — on the training or test data, each measure with its uncertainty
 // and cost (Hessian-vector products, seconds). J here is the run's objective
 // Σ_k p_k J_k(w) + (λ/2)‖w‖² (src/measures/risk.ts), computed in chunks, with exact HVPs.
+// Each value carries two uncertainties apart: the estimator's (probes, residuals) and the data's
+// (a jackknife over --data-groups random groups of the examples, src/measures/resampling.ts).
 import { z } from 'zod';
 import { ConfigError, DataError } from '../errors.js';
-import type { MeasureReport, MeasureSpec, Objective } from '../measures/index.js';
+import type { DataUncertainty, Eigenvalues, MeasureReport, MeasureSpec, Objective } from '../measures/index.js';
 import type { Tensor } from '../tensor/index.js';
 import { choice, field, integer, list, optional, real, text } from '../train/fields.js';
 import { addFields, command, onRun, parseOptions } from './command.js';
 
 const measureNames = ['trace', 'eigs', 'density', 'gaussian', 'worst', 'slice1d', 'slice2d', 'opt'] as const;
 const splits = ['train', 'test'] as const;
+const spectrumEnds = ['largest', 'smallest', 'both'] as const;
+const eigenMethods = ['lanczos', 'power'] as const;
+const traceEstimators = ['hutchinson', 'hutch++'] as const;
 
 const measureFields = {
   which: field(text(), 'centroid', {
@@ -42,9 +47,37 @@ const measureFields = {
   maxProbes: field(integer(1), 100, {
     placeholder: 'N',
     description:
-      "trace: most Rademacher probes (Hutchinson; 4 share each pass over the data, holding 8·M numbers for M parameters beside one chunk's graph)",
+      "trace: most Rademacher probes (Hutchinson; 4 share each pass over the data, holding 8·M numbers for M parameters beside one chunk's graph), or the HVPs Hutch++ spends (at least 3)",
   }),
-  topK: field(integer(1), 5, { placeholder: 'K', description: 'eigs: how many top eigenvalues (Lanczos)' }),
+  traceEstimator: field(choice(traceEstimators, 'trace estimator'), 'hutchinson', {
+    placeholder: 'NAME',
+    description:
+      'trace: hutchinson (E vᵀHv, probes until 2% standard error) or hutch++ (exact on a sketch of the top of the spectrum, Hutchinson on the rest: far smaller error when a few eigenvalues dominate)',
+    values: traceEstimators,
+  }),
+  topK: field(integer(1), 5, { placeholder: 'K', description: 'eigs: how many eigenvalues at each end asked for' }),
+  spectrumEnd: field(choice(spectrumEnds, 'spectrum end'), 'largest', {
+    placeholder: 'END',
+    description:
+      'eigs: the largest eigenvalues, the smallest (most negative: the escape directions at a saddle), or both (not --which: that names the model)',
+    values: spectrumEnds,
+  }),
+  eigMethod: field(choice(eigenMethods, 'eigenvalue method'), 'lanczos', {
+    placeholder: 'NAME',
+    description:
+      'eigs: block Lanczos (block size K, right with repeated eigenvalues) or power iteration with deflation (as PyHessian; largest by magnitude)',
+    values: eigenMethods,
+  }),
+  dataGroups: field(integer(2), 20, {
+    placeholder: 'G',
+    unit: 'groups',
+    description:
+      "the examples are split at random into G groups (at least; more when N/G exceeds --chunk) for the data's uncertainty, a delete-one-group jackknife",
+  }),
+  targetRelativeError: field(optional(real({ above: 0, below: 1 })), null, {
+    placeholder: 'ε',
+    description: 'also say about how many examples (and trace probes) a relative error ε of each value needs',
+  }),
   sigma: field(real({ above: 0 }), 0.01, {
     placeholder: 'σ',
     description: 'gaussian: σ of the perturbation u ~ N(0, σ²I)',
@@ -55,7 +88,11 @@ const measureFields = {
     description: 'worst: radius ρ of the ascent, relative to ‖w‖',
   }),
   points: field(integer(1), 21, { placeholder: 'N', description: 'slice1d, slice2d: points per axis' }),
-  chunk: field(integer(1), 1000, { placeholder: 'N', unit: 'examples', description: 'examples per forward pass' }),
+  chunk: field(integer(1), 1000, {
+    placeholder: 'N',
+    unit: 'examples',
+    description: 'examples per forward pass (at most N/G, one group of --data-groups)',
+  }),
 };
 
 export interface Target {
@@ -76,10 +113,32 @@ export async function targets(stacked: Tensor[], perron: number[], which: string
   throw new ConfigError('which', `expected centroid, agent:K with 0 ≤ K < ${K}, or all — got '${which}'`);
 }
 
-const pm = (mean: number, se: number): string => `${mean.toPrecision(6)} ± ${se.toPrecision(2)}`;
 const cost = (c: { hvps: number; seconds: number }): string => `[${c.hvps} HVPs, ${c.seconds.toFixed(2)} s]`;
 
-function describe(r: MeasureReport): string[] {
+/** The data's uncertainty as "± se (data, G groups[, ~N examples for ε])", or nothing without groups. */
+const fromData = (d: DataUncertainty | null, target: number | null): string =>
+  d === null
+    ? ''
+    : ` ± ${d.stdError.toPrecision(2)} (data, ${d.groups} groups${
+        d.examplesNeeded === undefined || target === null
+          ? ''
+          : d.examplesNeeded <= d.examples
+            ? `; within ${target * 100}% already`
+            : `; about ${d.examplesNeeded} examples for ${target * 100}%`
+      })`;
+
+function describeEigenvalues(e: Eigenvalues, target: number | null): string[] {
+  const head = `${e.end} eigenvalues of ∇²J = H + λI (${e.method}${e.method === 'lanczos' ? `, block ${e.blockSize}, dimension ${e.iterations[0] ?? 0}` : ''}) ${cost(e.cost)}`;
+  return [
+    head,
+    ...e.values.map(
+      (v, i) =>
+        `  ${v.toPrecision(6)} ± ${e.residuals[i].toPrecision(2)} (residual ‖Hv − θv‖${e.converged[i] ? '' : ', NOT CONVERGED'})${fromData(e.data[i], target)}`,
+    ),
+  ];
+}
+
+function describe(r: MeasureReport, target: number | null): string[] {
   const o = r.optimization;
   const lines = [
     `J(w) = ${o.risk.toPrecision(8)} (data loss ${o.dataLoss.toPrecision(8)} + (λ/2)‖w‖²), ‖∇J(w)‖ = ${o.gradientNorm.toExponential(3)}` +
@@ -88,27 +147,34 @@ function describe(r: MeasureReport): string[] {
   ];
   if (r.consensusDistance !== undefined)
     lines.push(`consensus distance (1/K)Σ‖w_k − w_c‖² = ${r.consensusDistance.toExponential(3)}`);
-  if (r.trace)
+  if (r.trace) {
+    const t = r.trace;
+    const by =
+      t.estimator === 'hutch++'
+        ? `Hutch++: rank ${t.rank} exact, ${t.probes} probes on the rest`
+        : `${t.probes} Rademacher probes`;
+    const probes =
+      t.probesNeeded === undefined || target === null
+        ? ''
+        : t.probesNeeded <= t.probes
+          ? `; within ${target * 100}% already`
+          : `; about ${t.probesNeeded} probes for ${target * 100}%`;
     lines.push(
-      `Tr ∇²J = Tr(H + λI) = ${pm(r.trace.mean, r.trace.stdError)} (${r.trace.probes} Rademacher probes) ${cost(r.trace.cost)}`,
-    );
-  if (r.eigenvalues) {
-    const e = r.eigenvalues;
-    lines.push(
-      `top eigenvalues of ∇²J = H + λI (${e.method}) ${e.values.map((v, i) => `${v.toPrecision(5)}${e.converged[i] ? '' : '*'}`).join(', ')}${e.converged.every(Boolean) ? '' : ' (* not converged)'} ${cost(e.cost)}`,
+      `Tr ∇²J = Tr(H + λI) = ${t.mean.toPrecision(6)} ± ${t.stdError.toPrecision(2)} (estimator, ${by}${probes})${fromData(t.data, target)} ${cost(t.cost)}`,
     );
   }
+  for (const e of [r.eigenvalues, r.smallestEigenvalues]) if (e) lines.push(...describeEigenvalues(e, target));
   if (r.density)
     lines.push(
-      `spectral density: mean eigenvalue ${pm(r.density.meanEigenvalue, r.density.meanEigenvalueStdError)}, ${r.density.grid.length} grid points (--json for the curve) ${cost(r.density.cost)}`,
+      `spectral density: mean eigenvalue ${r.density.meanEigenvalue.toPrecision(6)} ± ${r.density.meanEigenvalueStdError.toPrecision(2)}, ${r.density.grid.length} grid points (--json for the curve) ${cost(r.density.cost)}`,
     );
   if (r.gaussian)
     lines.push(
-      `Gaussian sharpness of J (σ = ${r.gaussian.sigma}) = ${pm(r.gaussian.mean, r.gaussian.stdError)} (${r.gaussian.samples} samples) ${cost(r.gaussian.cost)}`,
+      `Gaussian sharpness of J (σ = ${r.gaussian.sigma}) = ${r.gaussian.mean.toPrecision(6)} ± ${r.gaussian.stdError.toPrecision(2)} (estimator, ${r.gaussian.samples} samples)${fromData(r.gaussian.data, target)} ${cost(r.gaussian.cost)}`,
     );
   if (r.worstCase)
     lines.push(
-      `worst-case sharpness (‖δ‖ ≤ ${r.worstCase.radius.toPrecision(4)}) = ${r.worstCase.value.toPrecision(6)} (${r.worstCase.steps} ascent steps) ${cost(r.worstCase.cost)}`,
+      `worst-case sharpness (‖δ‖ ≤ ${r.worstCase.radius.toPrecision(4)}) = ${r.worstCase.value.toPrecision(6)} (${r.worstCase.steps} ascent steps)${fromData(r.worstCase.data, target)} ${cost(r.worstCase.cost)}`,
     );
   if (r.slice1d)
     lines.push(
@@ -137,6 +203,11 @@ export const measure = command({
           "J is the run's objective, data loss + (λ/2)‖w‖² (λ its --weight-decay), so its Hessian is H + λI: on the train split",
           "Σ_k p_k J_k over the agents' parts (a stratified --eval-subset of N examples, fixed by --seed), on the test split the",
           'mean loss over its examples (a random --eval-subset) + (λ/2)‖w‖². Both J and the data loss are reported.',
+          '',
+          "Two uncertainties, apart: the estimator's (the probes' standard error for the trace and Gaussian sharpness, the",
+          "residual ‖Hv − θv‖ for an eigenvalue) and the data's (± se over which examples: a delete-one-group jackknife over",
+          '--data-groups random groups of them; it falls as 1/√N, so --target-relative-error ε says about how many examples',
+          'ε needs). An eigenvalue whose residual is above 1e-3·‖H‖ is marked NOT CONVERGED (converged: false in --json).',
         ].join('\n'),
       );
     onRun(cmd, ctx, async (options, [path]) => {
@@ -144,7 +215,7 @@ export const measure = command({
       const [
         { existsSync },
         { scope },
-        { globalRisk, measure: run, risk, riskObjective, splitRisk },
+        { globalRisk, measure: run, risk, riskObjective, shuffledRisk, splitRisk },
         { checkCheckpoint, loadCheckpoint },
         { makeConfig },
         { prepare },
@@ -164,6 +235,8 @@ export const measure = command({
       ]);
       if (!existsSync(path)) throw new DataError(path, 'no such checkpoint file or run directory');
       const { which, split, seed, evalSubset, chunk } = o;
+      if (o.traceEstimator === 'hutch++' && o.maxProbes < 3)
+        throw new ConfigError('max-probes', `hutch++ spends at least 3 Hessian-vector products, got ${o.maxProbes}`);
       const wanted = new Set(o.measures);
       const ck = loadCheckpoint(path);
       const setup = prepare(makeConfig(ck.config as Record<string, unknown>));
@@ -172,9 +245,15 @@ export const measure = command({
       return scope(() => {
         const weightDecay = setup.config.weightDecay;
         const examples = { maxExamples: evalSubset ?? undefined, seed: deriveSeed(seed, 'subset') };
-        const r =
-          split === 'train' ? globalRisk(setup, examples) : splitRisk(setup.model, setup.test, weightDecay, examples);
-        const objective: Objective = riskObjective(r, chunk);
+        // In a random order, so that the objective's chunks are random groups of examples for the jackknife.
+        const r = shuffledRisk(
+          split === 'train' ? globalRisk(setup, examples) : splitRisk(setup.model, setup.test, weightDecay, examples),
+          deriveSeed(seed, 'measure/groups'),
+        );
+        const objective: Objective = riskObjective(
+          r,
+          Math.max(1, Math.min(chunk, Math.floor(r.weights.length / o.dataGroups))),
+        );
         let reference: number | undefined;
         const given = o.reference;
         if (given !== null) {
@@ -186,9 +265,10 @@ export const measure = command({
             reference = risk(objective, minimum.params);
           }
         }
-        const spec: MeasureSpec = { seed, reference, weightDecay };
-        if (wanted.has('trace')) spec.trace = { maxProbes: o.maxProbes };
-        if (wanted.has('eigs')) spec.eigenvalues = { k: o.topK, method: 'lanczos' };
+        const target = o.targetRelativeError;
+        const spec: MeasureSpec = { seed, reference, weightDecay, targetRelativeError: target ?? undefined };
+        if (wanted.has('trace')) spec.trace = { maxProbes: o.maxProbes, estimator: o.traceEstimator };
+        if (wanted.has('eigs')) spec.eigenvalues = { k: o.topK, method: o.eigMethod, end: o.spectrumEnd };
         if (wanted.has('density')) spec.density = {};
         if (wanted.has('gaussian')) spec.gaussian = { sigma: o.sigma, samples: o.samples };
         if (wanted.has('worst')) spec.worstCase = { rho: o.rho, relative: true };
@@ -220,6 +300,8 @@ export const measure = command({
           seed,
           // A TorchScript module runs as saved, its buffers (batch-norm statistics) fixed: the curvature is eval mode's.
           ...(setup.model.source ? { mode: 'eval', model: setup.model.source } : {}),
+          dataGroups: objective.terms.filter((t) => t.data).length,
+          targetRelativeError: target,
           reports,
         };
         if (options.json) console.log(JSON.stringify(record));
@@ -233,7 +315,7 @@ export const measure = command({
             );
           for (const { which: w, report } of reports) {
             console.log(`${w}:`);
-            for (const line of describe(report)) console.log(`  ${line}`);
+            for (const line of describe(report, target)) console.log(`  ${line}`);
           }
         }
         return 0;

@@ -1,55 +1,202 @@
-// The top eigenvalues of the Hessian H = ∇²J(w), two ways.
-// Power iteration with deflation, for i = 1..k:
-//   v ← P_i H v / ‖P_i H v‖,  λ_i = vᵀHv,  P_i = I − Σ_{j<i} u_j u_jᵀ (projection off the found u_j),
-// until the residual of the deflated operator ‖P_i H v − λ_i v‖ ≤ tol·|λ_i| (the plain residual
-// ‖Hv − λ_i v‖ cannot fall below the error left in the u_j): the eigenvalues of largest magnitude.
-// Lanczos (full reorthogonalization) from a random start: the k largest Ritz values of T_m,
-// grown until their residuals β_m|s_i[m]| ≤ tol·|θ_i|: the algebraically largest eigenvalues.
-import { randn, scope, type Generator, type Tensor } from '../tensor/index.js';
+// The eigenvalues at either end of the Hessian's spectrum, H = ∇²J(w), two ways. For the smallest
+// (most negative: the escape directions of a saddle) both run on −H.
+// Block Lanczos with full reorthogonalization (Golub & Underwood 1977; Saad 2011, Numerical Methods for
+// Large Eigenvalue Problems, §6.2): from b = k random orthonormal vectors V_1, the block Krylov space
+// span{V_1, HV_1, …, H^{s−1}V_1} with orthonormal basis Q (each new block H V_j orthogonalized against all
+// of Q twice; rows that fall in its span are dropped: the space is then invariant). Rayleigh–Ritz on it,
+//   QᵀHQ = S Θ Sᵀ,  y_i = Q s_i,  residual ‖Hy_i − θ_i y_i‖ = ‖(HQ)s_i − θ_i Q s_i‖ (computed, not bounded),
+// until the k extreme Ritz values have residual ≤ tol·‖H‖ (‖H‖ estimated by the largest |θ|). One
+// Krylov space from a single vector holds one vector of each eigenspace; b = k starting vectors hold up
+// to k, so the top k are right whatever their multiplicities. Each block's b HVPs share one pass over the data.
+// Power iteration with deflation (as PyHessian), for i = 1..k:
+//   v ← P_i H v / ‖P_i H v‖,  λ_i = vᵀHv,  P_i = I − Σ_{j<i} u_j u_jᵀ,
+// until ‖P_i H v − λ_i v‖ ≤ tol·|λ_i|: the eigenvalues of largest magnitude. For the smallest, the
+// same on σI − H with σ the largest magnitude (then the most negative eigenvalue is the largest).
+// Each value has two uncertainties apart: the estimator's (the residual ‖Hv − θv‖, a bound on the
+// distance to an eigenvalue) and the data's, a jackknife over groups of examples of the Rayleigh
+// quotients vᵀH_g v (the first-order change of a simple eigenvalue with the data, resampling.ts).
+import { cat, eigh, fromArray, randn, scope, stack, tensor, type Generator, type Tensor } from '../tensor/index.js';
 import { Meter, type Cost } from './cost.js';
-import { lanczos, ritz } from './lanczos.js';
-import { hessianOperator, type Objective } from './objective.js';
-import { dimension } from './vector.js';
+import { orthonormalRows } from './lanczos.js';
+import { hessianOperator, hvps, type Objective } from './objective.js';
+import { dataTerms, jackknife, termHvps, type DataUncertainty } from './resampling.js';
+import { dimension, flat, unflat } from './vector.js';
+
+export const spectrumEnds = ['largest', 'smallest'] as const;
+export type SpectrumEnd = (typeof spectrumEnds)[number];
+export const eigenMethods = ['lanczos', 'power'] as const;
+export type EigenMethod = (typeof eigenMethods)[number];
 
 export interface EigenOptions {
   k: number;
   gen: Generator;
-  /** Relative residual at which an eigenvalue counts as converged (default 1e-3). */
+  /** Which end of the spectrum (default largest). */
+  end?: SpectrumEnd;
+  /** Relative residual at which an eigenvalue counts as converged (default 1e-3; Lanczos: relative to ‖H‖). */
   tol?: number;
-  /** Power: iterations per eigenvalue (default 100). Lanczos: Krylov dimension (default max(4k, 40), at most M). */
+  /** Power: iterations per eigenvalue (default 100). Lanczos: most dimensions of the block Krylov space (default max(15k, 60), at most M). */
   maxIterations?: number;
+  /** The relative error to size the examples-needed hint for. */
+  targetRelativeError?: number;
+  /** Called after each Hessian-vector product with those done and an upper bound on them. */
+  progress?: (done: number, total: number) => void;
 }
 
 export interface Eigenvalues {
-  method: 'power' | 'lanczos';
-  /** Descending (by magnitude for power iteration, by value for Lanczos). */
+  method: EigenMethod;
+  end: SpectrumEnd;
+  /** From the end outwards: descending for the largest (by magnitude for power iteration), ascending for the smallest. */
   values: number[];
-  /** Power: ‖P_i H v − λ_i v‖ (deflated operator). Lanczos: the Ritz residual bound β_m|s_i[m]|. */
+  /** The estimator's error: ‖Hv − θv‖ of each value's vector (power: of the deflated operator). */
   residuals: number[];
   converged: boolean[];
-  /** Power: iterations spent on each value. Lanczos: the Krylov dimension reached (the same for all). */
+  /** The data's uncertainty of each value, or null when the objective has fewer than two groups of examples. */
+  data: (DataUncertainty | null)[];
+  /** Power: iterations spent on each value. Lanczos: the dimension of the block Krylov space. */
   iterations: number[];
+  /** Lanczos: the block size b (= k); power: 1. */
+  blockSize: number;
   cost: Cost;
+}
+
+interface Found {
+  value: number;
+  residual: number;
+  converged: boolean;
+  iterations: number;
+  vector: Tensor;
+}
+
+/** The data's uncertainty of each Rayleigh quotient vᵀHv (one pass over the data for all vectors). */
+function rayleighData(obj: Objective, params: Tensor[], vectors: Tensor[], meter: Meter, target?: number) {
+  if (dataTerms(obj).index.length < 2) return vectors.map(() => null);
+  const vs = vectors.map((v) => unflat(v, params));
+  const perTerm = termHvps(obj, params, vs, (hv) => hv.map((h, i) => flat(h).dot(vectors[i]).item()), meter);
+  return vectors.map((_, i) =>
+    jackknife(
+      obj,
+      perTerm.map((row) => row[i]),
+      target,
+    ),
+  );
+}
+
+function report(
+  obj: Objective,
+  params: Tensor[],
+  o: EigenOptions,
+  method: EigenMethod,
+  found: Found[],
+  blockSize: number,
+  meter: Meter,
+): Eigenvalues {
+  const end = o.end ?? 'largest';
+  const sign = end === 'smallest' ? -1 : 1;
+  return scope(() => {
+    const data = rayleighData(
+      obj,
+      params,
+      found.map((f) => f.vector),
+      meter,
+      o.targetRelativeError,
+    );
+    return {
+      method,
+      end,
+      values: found.map((f) => sign * f.value),
+      residuals: found.map((f) => f.residual),
+      converged: found.map((f) => f.converged),
+      // vᵀH_g v of H itself, so already of the values' sign.
+      data,
+      iterations: found.map((f) => f.iterations),
+      blockSize,
+      cost: meter.cost(),
+    };
+  });
+}
+
+export function lanczosEigenvalues(obj: Objective, params: Tensor[], o: EigenOptions): Eigenvalues {
+  const tol = o.tol ?? 1e-3;
+  const m = dimension(params);
+  const k = Math.min(o.k, m);
+  const maxDimension = Math.min(o.maxIterations ?? Math.max(15 * k, 60), m);
+  const sign = (o.end ?? 'largest') === 'smallest' ? -1 : 1;
+  const meter = new Meter();
+  const dtype = params[0].dtype;
+  return scope(() => {
+    const q: Tensor[] = [];
+    const hq: Tensor[] = [];
+    let block = orthonormalRows(randn([k, m], o.gen, dtype));
+    let found: Found[] = [];
+    let scale = 0;
+    while (block) {
+      const rows = block;
+      const applied = hvps(
+        obj,
+        params,
+        Array.from({ length: rows.shape[0] }, (_, i) => unflat(rows.select(0, i), params)),
+        meter,
+      ).map((hv) => flat(hv).mul(sign));
+      o.progress?.(meter.hvps, maxDimension);
+      q.push(rows);
+      hq.push(stack(applied));
+      const step = scope(() => {
+        const basis = cat(q);
+        const images = cat(hq);
+        const t = basis.matmul(images.mT);
+        const { values, vectors } = eigh(t.add(t.mT).mul(0.5).to('float64'));
+        const theta = values.toNumbers();
+        scale = Math.max(scale, ...theta.map(Math.abs));
+        const d = theta.length;
+        const top = Array.from({ length: Math.min(k, d) }, (_, i) => d - 1 - i);
+        const s = vectors.indexSelect(1, fromArray(Int32Array.from(top))).mT.to(dtype);
+        const y = s.matmul(basis);
+        const residuals = s
+          .matmul(images)
+          .sub(
+            y.mul(
+              tensor(
+                top.map((i) => theta[i]),
+                dtype,
+              ).unsqueeze(1),
+            ),
+          )
+          .norm(2, 1)
+          .toNumbers();
+        return {
+          found: top.map((i, j) => ({
+            value: theta[i],
+            residual: residuals[j],
+            converged: residuals[j] <= tol * scale,
+            iterations: d,
+            vector: y.select(0, j),
+          })),
+          d,
+        };
+      });
+      for (const f of found) f.vector.dispose();
+      found = step.found;
+      if ((found.length === k && found.every((f) => f.converged)) || step.d >= maxDimension) break;
+      const next = orthonormalRows(hq[hq.length - 1], cat(q));
+      block = next && step.d + next.shape[0] > maxDimension ? next.narrow(0, 0, maxDimension - step.d) : next;
+    }
+    return report(obj, params, o, 'lanczos', found, k, meter);
+  });
 }
 
 export function powerEigenvalues(obj: Objective, params: Tensor[], o: EigenOptions): Eigenvalues {
   const tol = o.tol ?? 1e-3;
   const maxIterations = o.maxIterations ?? 100;
   const meter = new Meter();
-  const apply = hessianOperator(obj, params, meter);
+  const hessian = hessianOperator(obj, params, meter);
   const m = dimension(params);
-  const out: Eigenvalues = {
-    method: 'power',
-    values: [],
-    residuals: [],
-    converged: [],
-    iterations: [],
-    cost: meter.cost(),
-  };
-  scope(() => {
-    const found: Tensor[] = [];
-    const deflate = (x: Tensor): Tensor => found.reduce((y, u) => y.sub(u.mul(u.dot(y))), x);
-    for (let i = 0; i < Math.min(o.k, m); i++) {
+  const k = Math.min(o.k, m);
+  const smallest = (o.end ?? 'largest') === 'smallest';
+  const bound = (smallest ? k + 1 : k) * maxIterations;
+  const run = (apply: (v: Tensor) => Tensor, count: number): Found[] => {
+    const found: Found[] = [];
+    const deflate = (x: Tensor): Tensor => found.reduce((y, f) => y.sub(f.vector.mul(f.vector.dot(y))), x);
+    for (let i = 0; i < count; i++) {
       let v = scope(() => {
         const x = deflate(randn([m], o.gen, params[0].dtype));
         return x.div(x.norm());
@@ -61,6 +208,7 @@ export function powerEigenvalues(obj: Objective, params: Tensor[], o: EigenOptio
         iterations++;
         const step = scope(() => {
           const next = deflate(apply(v));
+          o.progress?.(meter.hvps, bound);
           const lambda = v.dot(next).item();
           const residual = next.sub(v.mul(lambda)).norm().item();
           const size = next.norm().item();
@@ -72,47 +220,33 @@ export function powerEigenvalues(obj: Objective, params: Tensor[], o: EigenOptio
         v.dispose();
         v = step.next;
       }
-      found.push(v);
-      out.values.push(lambda);
-      out.residuals.push(residual);
-      out.converged.push(residual <= tol * Math.abs(lambda));
-      out.iterations.push(iterations);
+      found.push({ value: lambda, residual, converged: residual <= tol * Math.abs(lambda), iterations, vector: v });
     }
-  });
-  out.cost = meter.cost();
-  return out;
-}
-
-export function lanczosEigenvalues(obj: Objective, params: Tensor[], o: EigenOptions): Eigenvalues {
-  const tol = o.tol ?? 1e-3;
-  const m = dimension(params);
-  const k = Math.min(o.k, m);
-  const steps = Math.min(o.maxIterations ?? Math.max(4 * k, 40), m);
-  const meter = new Meter();
-  const apply = hessianOperator(obj, params, meter);
-  const top = (t: Parameters<typeof ritz>[0]) => {
-    const r = ritz(t);
-    const n = r.values.length;
-    const idx = Array.from({ length: Math.min(k, n) }, (_, i) => n - 1 - i);
-    const values = idx.map((i) => r.values[i]);
-    const residuals = idx.map((i) => r.residuals[i]);
-    return { values, residuals, converged: values.map((v, i) => residuals[i] <= tol * Math.abs(v)) };
+    return found;
   };
-  const t = scope(() =>
-    lanczos(apply, randn([m], o.gen, params[0].dtype), {
-      steps,
-      done: (t) => t.alpha.length >= k && top(t).converged.every(Boolean),
-    }),
-  );
-  const r = top(t);
-  return { method: 'lanczos', ...r, iterations: r.values.map(() => t.alpha.length), cost: meter.cost() };
+  return scope(() => {
+    if (!smallest) return report(obj, params, o, 'power', run(hessian, k), 1, meter);
+    // σ = |λ|max makes σI − H positive semidefinite with its largest eigenvalue σ − λ_min.
+    const sigma = Math.abs(run(hessian, 1)[0].value);
+    const shifted = run((v) => scope(() => v.mul(sigma).sub(hessian(v))), k);
+    // Back to H's eigenvalues, negated as report() expects for the smallest end.
+    const found = shifted.map((f) => ({ ...f, value: f.value - sigma }));
+    return report(obj, params, { ...o, end: 'smallest' }, 'power', found, 1, meter);
+  });
 }
 
-/** Top-k eigenvalues by the named method. */
-export function topEigenvalues(
+/** The k eigenvalues at o.end (default largest) by the named method (default Lanczos). */
+export function extremeEigenvalues(
   obj: Objective,
   params: Tensor[],
-  o: EigenOptions & { method?: 'power' | 'lanczos' },
+  o: EigenOptions & { method?: EigenMethod },
 ): Eigenvalues {
   return (o.method ?? 'lanczos') === 'power' ? powerEigenvalues(obj, params, o) : lanczosEigenvalues(obj, params, o);
 }
+
+/** The top k eigenvalues (extremeEigenvalues at the largest end). */
+export const topEigenvalues = (
+  obj: Objective,
+  params: Tensor[],
+  o: EigenOptions & { method?: EigenMethod },
+): Eigenvalues => extremeEigenvalues(obj, params, { ...o, end: o.end ?? 'largest' });

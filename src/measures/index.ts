@@ -15,15 +15,37 @@ export {
 } from './objective.js';
 export { type Cost, Meter } from './cost.js';
 export { flat, unflat, dimension } from './vector.js';
-export { type HutchinsonOptions, type TraceEstimate, hutchinsonTrace } from './trace.js';
-export { type Tridiagonal, type RitzPairs, lanczos, ritz } from './lanczos.js';
+export {
+  type HutchinsonOptions,
+  type TraceEstimate,
+  type TraceEstimator,
+  traceEstimators,
+  estimateTrace,
+  hutchinsonTrace,
+  hutchPlusPlusTrace,
+} from './trace.js';
+export { type Tridiagonal, type RitzPairs, lanczos, krylov, ritz, ritzVectors } from './lanczos.js';
 export {
   type EigenOptions,
   type Eigenvalues,
+  type EigenMethod,
+  type SpectrumEnd,
+  eigenMethods,
+  spectrumEnds,
   powerEigenvalues,
   lanczosEigenvalues,
+  extremeEigenvalues,
   topEigenvalues,
 } from './eigenvalues.js';
+export {
+  type DataUncertainty,
+  dataTerms,
+  jackknife,
+  examplesFor,
+  termHvps,
+  termRisks,
+  shuffledRisk,
+} from './resampling.js';
 export { type DensityOptions, type SpectralDensity, spectralDensity } from './density.js';
 export {
   type GaussianSharpnessOptions,

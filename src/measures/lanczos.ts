@@ -4,7 +4,7 @@
 //   H Q_m = Q_m T_m + β_m q_{m+1} e_mᵀ,   T_m = tridiag(β_{1..m−1}; α_{1..m}; β_{1..m−1}),
 //   α_j = q_jᵀ H q_j,  β_j q_{j+1} = (I − Q_j Q_jᵀ) H q_j   (Gram–Schmidt twice, against all of Q_j).
 // Eigenpairs (θ_i, s_i) of T_m are Ritz pairs of H with residual ‖H y_i − θ_i y_i‖ = β_m |s_i[m]|.
-import { eigh, scope, tensor, zeros, type Tensor } from '../tensor/index.js';
+import { eigh, scope, stack, tensor, zeros, type Tensor } from '../tensor/index.js';
 
 export interface Tridiagonal {
   /** Diagonal α_1..α_m. */
@@ -24,14 +24,18 @@ export interface RitzPairs {
   residuals: number[];
 }
 
+/** T_m as a dense float64 matrix. */
+const dense = (t: Tridiagonal): Tensor =>
+  tensor(
+    t.alpha.map((a, i) => t.alpha.map((_, j) => (i === j ? a : j === i + 1 ? t.beta[i] : i === j + 1 ? t.beta[j] : 0))),
+    'float64',
+  );
+
 /** Eigen-decomposition of T_m (libtorch's eigh in float64) as Ritz values, quadrature weights and residuals. */
 export function ritz(t: Tridiagonal): RitzPairs {
   return scope(() => {
     const m = t.alpha.length;
-    const rows = t.alpha.map((a, i) =>
-      t.alpha.map((_, j) => (i === j ? a : j === i + 1 ? t.beta[i] : i === j + 1 ? t.beta[j] : 0)),
-    );
-    const { values, vectors } = eigh(tensor(rows, 'float64'));
+    const { values, vectors } = eigh(dense(t));
     return {
       values: values.toNumbers(),
       weights: vectors.select(0, 0).square().toNumbers(),
@@ -51,8 +55,20 @@ export interface LanczosOptions {
   done?: (t: Tridiagonal) => boolean;
 }
 
+/** The Ritz vectors y_i = Q_m s_i as rows [m, M], in the order of ritz(t).values (ascending). */
+export const ritzVectors = (t: Tridiagonal, basis: Tensor): Tensor =>
+  scope(() => eigh(dense(t)).vectors.mT.to(basis.dtype).matmul(basis));
+
 /** Lanczos from start (any nonzero flat vector; it is normalized) with H given as an operator on flat vectors. */
-export function lanczos(apply: (v: Tensor) => Tensor, start: Tensor, o: LanczosOptions): Tridiagonal {
+export const lanczos = (apply: (v: Tensor) => Tensor, start: Tensor, o: LanczosOptions): Tridiagonal =>
+  scope(() => krylov(apply, start, o).t);
+
+/** Lanczos keeping its basis Q_m, rows [m, M], for Ritz vectors. */
+export function krylov(
+  apply: (v: Tensor) => Tensor,
+  start: Tensor,
+  o: LanczosOptions,
+): { t: Tridiagonal; basis: Tensor } {
   return scope(() => {
     const n = start.numel;
     const steps = Math.min(o.steps, n);
@@ -77,8 +93,35 @@ export function lanczos(apply: (v: Tensor) => Tensor, start: Tensor, o: LanczosO
       });
       alpha.push(a);
       const t: Tridiagonal = { alpha: [...alpha], beta: [...beta], residual: b };
-      if (b === 0 || j + 1 >= steps || (o.done?.(t) ?? false)) return t;
+      if (b === 0 || j + 1 >= steps || (o.done?.(t) ?? false)) return { t, basis: basis.narrow(0, 0, j + 1) };
       beta.push(b);
     }
+  });
+}
+
+/**
+ * The rows of a [k, M] matrix made orthonormal, and to the rows of `against` [l, M] if given, by
+ * Gram–Schmidt twice; a row left with at most eps of its norm lies in the span of the others and is
+ * dropped (null when none is left).
+ */
+export function orthonormalRows(a: Tensor, against?: Tensor): Tensor | null {
+  return scope(() => {
+    const eps = a.dtype === 'float64' ? 1e-10 : 1e-5;
+    const kept: Tensor[] = [];
+    for (let j = 0; j < a.shape[0]; j++) {
+      const row = a.select(0, j);
+      const size = row.norm().item();
+      let w = row;
+      for (let pass = 0; pass < 2; pass++) {
+        if (against) w = w.sub(against.mT.matmul(against.matmul(w)));
+        if (kept.length > 0) {
+          const q = stack(kept);
+          w = w.sub(q.mT.matmul(q.matmul(w)));
+        }
+      }
+      const left = w.norm().item();
+      if (size > 0 && left > eps * size) kept.push(w.div(left));
+    }
+    return kept.length === 0 ? null : stack(kept);
   });
 }

@@ -11,6 +11,11 @@ export interface ObjectiveTerm {
   weight: number;
   /** A scalar loss of one model's parameter tensors (a plain list, any shapes). */
   loss: (params: Tensor[]) => Tensor;
+  /**
+   * The examples the term sums over, absent for a term without data (weight decay): their count and
+   * their share Σ_{i∈term} ω_i / Σ_i ω_i of the data's weight — what resampling the data needs (resampling.ts).
+   */
+  data?: { examples: number; share: number };
 }
 
 export interface Objective {
@@ -32,7 +37,11 @@ export function meanObjective(
   const terms: ObjectiveTerm[] = [];
   for (let start = 0; start < count; start += chunkSize) {
     const length = Math.min(chunkSize, count - start);
-    terms.push({ weight: length / count, loss: lossOn(start, length) });
+    terms.push({
+      weight: length / count,
+      loss: lossOn(start, length),
+      data: { examples: length, share: length / count },
+    });
   }
   return { terms };
 }

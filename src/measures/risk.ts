@@ -171,6 +171,7 @@ export function riskObjective(r: ModelRisk, chunkSize = 1000): Objective {
     const length = Math.min(chunkSize, n - start);
     terms.push({
       weight: 1,
+      data: { examples: length, share: r.weights.subarray(start, start + length).reduce((a, b) => a + b, 0) / n },
       loss: (params) => {
         const { x, y, weights } = examples(r, start, length, params[0].dtype);
         const logits = r.model.forward(

@@ -1,11 +1,13 @@
 // The measures asked for at one model w, run in a fixed order, as one JSON-ready record
 // (what `flatdist measure --json` prints). Each stochastic measure draws from its own
 // generator, seeded from deriveSeed(seed, 'measure/<name>'), so adding or dropping a measure leaves the
-// others' numbers unchanged.
+// others' numbers unchanged. Each value carries the estimator's uncertainty and, when the objective's
+// terms are groups of examples, the data's apart (resampling.ts), with the examples a relative error
+// targetRelativeError would need.
 import { Generator, type Tensor } from '../tensor/index.js';
 import { deriveSeed } from '../util/seed.js';
 import { spectralDensity, type DensityOptions, type SpectralDensity } from './density.js';
-import { topEigenvalues, type EigenOptions, type Eigenvalues } from './eigenvalues.js';
+import { extremeEigenvalues, type EigenMethod, type EigenOptions, type Eigenvalues } from './eigenvalues.js';
 import type { Objective } from './objective.js';
 import { optimizationError, type OptimizationError } from './optimization.js';
 import { consensusDistance } from './risk.js';
@@ -18,9 +20,9 @@ import {
   type WorstCaseSharpnessOptions,
 } from './sharpness.js';
 import { lossSlice1d, lossSlice2d, type LossSlice1d, type LossSlice2d, type SliceOptions } from './slices.js';
-import { hutchinsonTrace, type HutchinsonOptions, type TraceEstimate } from './trace.js';
+import { estimateTrace, type HutchinsonOptions, type TraceEstimate } from './trace.js';
 
-type WithoutGen<T> = Omit<T, 'gen'>;
+type WithoutGen<T> = Omit<T, 'gen' | 'targetRelativeError' | 'progress'>;
 
 export interface MeasureSpec {
   seed: number;
@@ -28,8 +30,13 @@ export interface MeasureSpec {
   weightDecay?: number;
   /** J(w*) of a reference minimum, for the excess risk. */
   reference?: number;
+  /** The relative error to size each value's examples-needed (and, for the trace, probes-needed) hint for. */
+  targetRelativeError?: number;
+  /** Called as the long measures (trace, eigenvalues) advance: the measure's name, HVPs done and at most. */
+  progress?: (measure: 'trace' | 'eigenvalues' | 'smallestEigenvalues', done: number, total: number) => void;
   trace?: WithoutGen<HutchinsonOptions>;
-  eigenvalues?: WithoutGen<EigenOptions> & { method?: 'power' | 'lanczos' };
+  /** Eigenvalues at the largest end (default), the smallest, or both. */
+  eigenvalues?: Omit<WithoutGen<EigenOptions>, 'end'> & { method?: EigenMethod; end?: 'largest' | 'smallest' | 'both' };
   density?: WithoutGen<DensityOptions>;
   gaussian?: WithoutGen<GaussianSharpnessOptions>;
   worstCase?: WithoutGen<WorstCaseSharpnessOptions>;
@@ -48,7 +55,10 @@ export interface MeasureReport {
   optimization: OptimizationError;
   consensusDistance?: number;
   trace?: TraceEstimate;
+  /** The largest eigenvalues. */
   eigenvalues?: Eigenvalues;
+  /** The smallest (most negative) eigenvalues. */
+  smallestEigenvalues?: Eigenvalues;
   density?: SpectralDensity;
   gaussian?: GaussianSharpness;
   worstCase?: WorstCaseSharpness;
@@ -56,7 +66,8 @@ export interface MeasureReport {
   slice2d?: LossSlice2d;
 }
 
-type Stream = 'trace' | 'eigenvalues' | 'density' | 'gaussian' | 'worstCase' | 'slice1d' | 'slice2d';
+type Stream =
+  'trace' | 'eigenvalues' | 'smallestEigenvalues' | 'density' | 'gaussian' | 'worstCase' | 'slice1d' | 'slice2d';
 const generator = (seed: number, measure: Stream): Generator => new Generator(deriveSeed(seed, `measure/${measure}`));
 
 /** Run the measures named in spec at params (one model), and the consensus distance of agents if given. */
@@ -66,15 +77,43 @@ export function measure(obj: Objective, params: Tensor[], spec: MeasureSpec, age
     optimization: optimizationError(obj, params, { reference: spec.reference, weightDecay: spec.weightDecay }),
   };
   if (agents) report.consensusDistance = consensusDistance(agents.stacked, agents.p);
-  if (spec.trace) report.trace = hutchinsonTrace(obj, params, { ...spec.trace, gen: generator(spec.seed, 'trace') });
-  if (spec.eigenvalues)
-    report.eigenvalues = topEigenvalues(obj, params, { ...spec.eigenvalues, gen: generator(spec.seed, 'eigenvalues') });
+  const target = spec.targetRelativeError;
+  if (spec.trace)
+    report.trace = estimateTrace(obj, params, {
+      ...spec.trace,
+      gen: generator(spec.seed, 'trace'),
+      targetRelativeError: target,
+      progress: spec.progress && ((done, total) => spec.progress?.('trace', done, total)),
+    });
+  if (spec.eigenvalues) {
+    const { end = 'largest', ...eigs } = spec.eigenvalues;
+    for (const [side, stream] of [
+      ['largest', 'eigenvalues'],
+      ['smallest', 'smallestEigenvalues'],
+    ] as const)
+      if (end === side || end === 'both')
+        report[stream] = extremeEigenvalues(obj, params, {
+          ...eigs,
+          end: side,
+          gen: generator(spec.seed, stream),
+          targetRelativeError: target,
+          progress: spec.progress && ((done, total) => spec.progress?.(stream, done, total)),
+        });
+  }
   if (spec.density)
     report.density = spectralDensity(obj, params, { ...spec.density, gen: generator(spec.seed, 'density') });
   if (spec.gaussian)
-    report.gaussian = gaussianSharpness(obj, params, { ...spec.gaussian, gen: generator(spec.seed, 'gaussian') });
+    report.gaussian = gaussianSharpness(obj, params, {
+      ...spec.gaussian,
+      gen: generator(spec.seed, 'gaussian'),
+      targetRelativeError: target,
+    });
   if (spec.worstCase)
-    report.worstCase = worstCaseSharpness(obj, params, { ...spec.worstCase, gen: generator(spec.seed, 'worstCase') });
+    report.worstCase = worstCaseSharpness(obj, params, {
+      ...spec.worstCase,
+      gen: generator(spec.seed, 'worstCase'),
+      targetRelativeError: target,
+    });
   if (spec.slice1d)
     report.slice1d = lossSlice1d(obj, params, { ...spec.slice1d, gen: generator(spec.seed, 'slice1d') });
   if (spec.slice2d)
