@@ -7,6 +7,9 @@ import { ConfigError } from '../errors.js';
 import type { EscapePrediction } from '../theory/index.js';
 import { readConfigFile, runFields } from '../train/config.js';
 import { field, flag, infoOf, integer, parseFields, real, widths } from '../train/fields.js';
+import { Option } from 'commander';
+import { textTable } from '../util/table.js';
+import { reporter } from '../util/progress.js';
 import { command, onRun, parseOptions, pick } from './command.js';
 import {
   addMinimumOptions,
@@ -127,22 +130,28 @@ function curveTable(rows: { algorithm: string; prediction: EscapePrediction }[])
     ...at.map((n) => p.curve.centroid[n].toExponential(3)),
     ...at.map((n) => p.curve.agentAverage[n].toExponential(3)),
   ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
-  return [header, ...lines]
-    .map((l) =>
-      l
-        .map((x, i) => x.padEnd(widths[i]))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n');
+  return textTable(header, lines);
+}
+
+/** The setting a prediction is for, on one line: K, the dimension, μ, B, N and the graph. */
+function settingLine(
+  what: string,
+  s: { agents: number; dimension: string; stepSize: number; batchSize: number; steps: number; graph: string },
+): string {
+  return `theory ${what}: K = ${s.agents}, ${s.dimension}, μ = ${s.stepSize}, B = ${s.batchSize}, N = ${s.steps}, ${s.graph}`;
 }
 
 export const theory = command({
   name: 'theory',
   summary: 'linearized-theory predictions (exact curve, steady state, closed form) for a quadratic or a minimum',
   define(cmd, ctx) {
-    cmd.option('--json', 'print the predictions and their curves as JSON');
+    cmd
+      .option('--json', 'print the predictions and their curves as JSON')
+      .addOption(
+        new Option('--table <KIND>', 'summary: one line per algorithm; full: the curves at n = 0, N/4, …, N too')
+          .choices(['summary', 'full'])
+          .default('summary'),
+      );
     addMinimumOptions(cmd, { ...quadraticFields, ...minimumFields }, 'theory', runOnly).addHelpText(
       'after',
       [
@@ -158,9 +167,24 @@ export const theory = command({
       const own = parseOptions(atMinimum, options);
       let source: object;
       let rows: { algorithm: Algorithm; prediction: EscapePrediction }[];
+      let setting: string;
+      const progress = reporter({ quiet: options.json === true });
       if (own.minimum !== null) {
         const { dir, setup, wStar } = await minimumSetup(own.minimum, options, ctx, 'theory');
-        const { estimate, predictions } = await theoryAt(setup, wStar, own.algorithm, setup.config.steps, own);
+        const { estimate, predictions } = await theoryAt(setup, wStar, own.algorithm, setup.config.steps, {
+          ...own,
+          onProgress: progress.update,
+        });
+        progress.end();
+        const c = setup.config;
+        setting = settingLine(`at ${dir}`, {
+          agents: c.agents,
+          dimension: `M = ${estimate.dimension}${estimate.kind === 'subspace' ? ` (in its top-${estimate.rank} eigenspace of H̄)` : ''}`,
+          stepSize: c.stepSize,
+          batchSize: c.batchSize,
+          steps: c.steps,
+          graph: `${c.topology}/${c.rule}`,
+        });
         source = {
           minimum: dir,
           agents: setup.config.agents,
@@ -179,6 +203,14 @@ export const theory = command({
         const q = parseFields(quadraticSchema, { ...fromFile, ...pick(options, quadraticFields) });
         source = { quadratic: q };
         rows = await quadraticPredictions(q);
+        setting = settingLine('on a generated quadratic', {
+          agents: q.agents,
+          dimension: `M = ${q.dimension}`,
+          stepSize: q.stepSize,
+          batchSize: q.batchSize,
+          steps: q.steps,
+          graph: `${q.topology}/${q.rule}`,
+        });
       }
       if (options.json) {
         console.log(
@@ -193,9 +225,15 @@ export const theory = command({
         );
       } else {
         const { predictionTable } = await import('../theory/index.js');
+        console.log(setting);
+        console.log(
+          'E J − J(w*) for the centroid w_c and the agent average: at n = N, steady state, small-μ closed form',
+        );
         console.log(predictionTable(rows));
-        console.log('');
-        console.log(curveTable(rows));
+        if (options.table === 'full') {
+          console.log('');
+          console.log(curveTable(rows));
+        } else console.log('(the curves at n = 0, N/4, …, N: --table full)');
       }
       return 0;
     });

@@ -12,6 +12,7 @@ import {
   type LinearizedSettings,
 } from './linearized.js';
 import { closedForm, type ClosedForm } from './closedForm.js';
+import { textTable } from '../util/table.js';
 
 export interface Unavailable {
   unavailable: string;
@@ -125,12 +126,5 @@ export function predictionTable(rows: { algorithm: string; prediction: EscapePre
       closed ? closed.mixingRate.toFixed(4) : '—',
     ];
   });
-  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
-  const table = [header, ...lines].map((l) =>
-    l
-      .map((c, i) => c.padEnd(widths[i]))
-      .join('  ')
-      .trimEnd(),
-  );
-  return [...table, ...instabilityWarnings(rows)].join('\n');
+  return [textTable(header, lines), ...instabilityWarnings(rows)].join('\n');
 }

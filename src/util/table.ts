@@ -1,0 +1,14 @@
+// Plain-text tables for the terminal: columns padded to their widest cell, two spaces apart.
+
+/** The rows under their header, each column as wide as its widest cell; trailing blanks trimmed. */
+export function textTable(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  return [header, ...rows]
+    .map((r) =>
+      r
+        .map((x, i) => x.padEnd(widths[i]))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
+}
