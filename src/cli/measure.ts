@@ -8,6 +8,8 @@ import type { MeasureReport, MeasureSpec, Objective } from '../measures/index.js
 import type { Tensor } from '../tensor/index.js';
 import { choice, field, integer, list, optional, real, text } from '../train/fields.js';
 import { addFields, command, onRun, parseOptions } from './command.js';
+import { dirname, join } from 'node:path';
+import { reporter } from '../util/progress.js';
 
 const measureNames = ['trace', 'eigs', 'density', 'gaussian', 'worst', 'slice1d', 'slice2d', 'opt'] as const;
 const splits = ['train', 'test'] as const;
@@ -37,7 +39,7 @@ const measureFields = {
   reference: field(optional(text()), null, {
     placeholder: 'J|DIR',
     description:
-      "J(w*) for the excess risk: a value, or a minimum's checkpoint or run directory (default: no excess risk)",
+      "J(w*) for the excess risk: a value, or a minimum's folder (default: the minimum's own when the checkpoint is one from flatdist minimize)",
   }),
   maxProbes: field(integer(1), 100, { placeholder: 'N', description: 'trace: most Rademacher probes (Hutchinson)' }),
   topK: field(integer(1), 5, { placeholder: 'K', description: 'eigs: how many top eigenvalues (Lanczos)' }),
@@ -137,6 +139,7 @@ export const measure = command({
       );
     onRun(cmd, ctx, async (options, [path]) => {
       const o = parseOptions(z.strictObject(measureFields), options);
+      const progress = reporter({ quiet: options.json === true });
       const [
         { existsSync },
         { scope },
@@ -144,7 +147,7 @@ export const measure = command({
         { checkCheckpoint, loadCheckpoint },
         { makeConfig },
         { prepare },
-        { checkMinimum, loadMinimum },
+        { checkMinimum, loadMinimum, minimumFile },
         { deriveSeed },
       ] = await Promise.all([
         import('node:fs'),
@@ -170,7 +173,11 @@ export const measure = command({
           split === 'train' ? globalRisk(setup, examples) : splitRisk(setup.model, setup.test, weightDecay, examples);
         const objective: Objective = riskObjective(r, chunk);
         let reference: number | undefined;
-        const given = o.reference;
+        // A minimum's folder records J(w*): measuring the minimum itself, its J is the reference.
+        const runFolder = existsSync(join(path, 'checkpoints')) ? path : dirname(dirname(path));
+        const given = o.reference ?? (existsSync(minimumFile(runFolder)) ? runFolder : null);
+        const referenceFrom =
+          o.reference !== null ? `--reference ${o.reference}` : given !== null ? `the minimum ${given}` : null;
         if (given !== null) {
           const asNumber = Number(given);
           if (Number.isFinite(asNumber) && !existsSync(given)) reference = asNumber;
@@ -180,7 +187,7 @@ export const measure = command({
             reference = risk(objective, minimum.params);
           }
         }
-        const spec: MeasureSpec = { seed, reference, weightDecay };
+        const spec: MeasureSpec = { seed, reference, weightDecay, onProgress: progress.update };
         if (wanted.has('trace')) spec.trace = { maxProbes: o.maxProbes };
         if (wanted.has('eigs')) spec.eigenvalues = { k: o.topK, method: 'lanczos' };
         if (wanted.has('density')) spec.density = {};
@@ -204,6 +211,7 @@ export const measure = command({
           split,
           examples: r.weights.length,
           objective: 'J(w) = data loss + (λ/2)‖w‖²',
+          reference: referenceFrom,
           weightDecay,
           seed,
           reports,
@@ -217,6 +225,12 @@ export const measure = command({
             console.log(`${w}:`);
             for (const line of describe(report)) console.log(`  ${line}`);
           }
+          console.log(
+            referenceFrom === null
+              ? 'excess risk J(w) − J(w*): not known — no reference minimum (give --reference J or a minimum folder from flatdist minimize)'
+              : `excess risk against J(w*) of ${referenceFrom}, on the same examples`,
+          );
+          progress.finish('measured');
         }
         return 0;
       });

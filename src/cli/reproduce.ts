@@ -3,6 +3,7 @@
 import { Option } from 'commander';
 import type { Scale } from '../experiments/scale.js';
 import { command, onRun } from './command.js';
+import { formatSeconds, reporter } from '../util/progress.js';
 
 export const reproduce = command({
   name: 'reproduce',
@@ -28,8 +29,10 @@ export const reproduce = command({
         import('../experiments/reproduction.js'),
         import('../report/html.js'),
       ]);
+      const progress = reporter({ quiet: json });
       const log = (m: string): void => {
-        if (!json) console.error(m);
+        progress.end();
+        progress.log(m);
       };
       log(`flatdist reproduce --${scale}: writing to ${out} (finished units in ${out}/work/ are reused)`);
       const dataDir = typeof options.dataDir === 'string' ? options.dataDir : undefined;
@@ -39,7 +42,9 @@ export const reproduce = command({
         dataDir,
         command: `flatdist reproduce --${scale} --out ${out}${dataDir === undefined ? '' : ` --data-dir ${dataDir}`}`,
         log,
+        progress: progress.update,
       });
+      progress.end();
       if (json) {
         console.log(
           JSON.stringify(
@@ -61,7 +66,7 @@ export const reproduce = command({
       for (const s of r.results.suites)
         console.log(`${s.title}: ${statusLabel[s.verdict.status].toUpperCase()} — ${s.verdict.statement}\n`);
       console.log(
-        `${r.computed} units computed, ${r.reused} reused, ${r.results.seconds.toFixed(0)} s. Report: ${r.files.html}`,
+        `${r.computed} units computed, ${r.reused} reused; this run ${formatSeconds(r.results.seconds)}, all units ${formatSeconds(r.results.work.seconds)} of compute (earlier runs' included). Report: ${r.files.html}`,
       );
       return 0;
     });

@@ -4,6 +4,7 @@
 // others' numbers unchanged.
 import { Generator, type Tensor } from '../tensor/index.js';
 import { deriveSeed } from '../util/seed.js';
+import type { OnProgress } from '../util/progress.js';
 import { spectralDensity, type DensityOptions, type SpectralDensity } from './density.js';
 import { topEigenvalues, type EigenOptions, type Eigenvalues } from './eigenvalues.js';
 import type { Objective } from './objective.js';
@@ -35,6 +36,8 @@ export interface MeasureSpec {
   worstCase?: WithoutGen<WorstCaseSharpnessOptions>;
   slice1d?: WithoutGen<SliceOptions>;
   slice2d?: WithoutGen<SliceOptions>;
+  /** Told before and after each measure: (measures done, measures asked for, the measure running). */
+  onProgress?: OnProgress;
 }
 
 /** Every agent's parameters stacked [K, …], with the weights p of the centroid (default uniform). */
@@ -56,7 +59,8 @@ export interface MeasureReport {
   slice2d?: LossSlice2d;
 }
 
-type Stream = 'trace' | 'eigenvalues' | 'density' | 'gaussian' | 'worstCase' | 'slice1d' | 'slice2d';
+const streams = ['trace', 'eigenvalues', 'density', 'gaussian', 'worstCase', 'slice1d', 'slice2d'] as const;
+type Stream = (typeof streams)[number];
 const generator = (seed: number, measure: Stream): Generator => new Generator(deriveSeed(seed, `measure/${measure}`));
 
 /** Run the measures named in spec at params (one model), and the consensus distance of agents if given. */
@@ -66,18 +70,37 @@ export function measure(obj: Objective, params: Tensor[], spec: MeasureSpec, age
     optimization: optimizationError(obj, params, { reference: spec.reference, weightDecay: spec.weightDecay }),
   };
   if (agents) report.consensusDistance = consensusDistance(agents.stacked, agents.p);
-  if (spec.trace) report.trace = hutchinsonTrace(obj, params, { ...spec.trace, gen: generator(spec.seed, 'trace') });
-  if (spec.eigenvalues)
+  const asked = streams.filter((name) => spec[name] !== undefined);
+  let done = 0;
+  const starting = (name: Stream): void => spec.onProgress?.(done++, asked.length, `measuring ${name}`);
+  if (spec.trace) {
+    starting('trace');
+    report.trace = hutchinsonTrace(obj, params, { ...spec.trace, gen: generator(spec.seed, 'trace') });
+  }
+  if (spec.eigenvalues) {
+    starting('eigenvalues');
     report.eigenvalues = topEigenvalues(obj, params, { ...spec.eigenvalues, gen: generator(spec.seed, 'eigenvalues') });
-  if (spec.density)
+  }
+  if (spec.density) {
+    starting('density');
     report.density = spectralDensity(obj, params, { ...spec.density, gen: generator(spec.seed, 'density') });
-  if (spec.gaussian)
+  }
+  if (spec.gaussian) {
+    starting('gaussian');
     report.gaussian = gaussianSharpness(obj, params, { ...spec.gaussian, gen: generator(spec.seed, 'gaussian') });
-  if (spec.worstCase)
+  }
+  if (spec.worstCase) {
+    starting('worstCase');
     report.worstCase = worstCaseSharpness(obj, params, { ...spec.worstCase, gen: generator(spec.seed, 'worstCase') });
-  if (spec.slice1d)
+  }
+  if (spec.slice1d) {
+    starting('slice1d');
     report.slice1d = lossSlice1d(obj, params, { ...spec.slice1d, gen: generator(spec.seed, 'slice1d') });
-  if (spec.slice2d)
+  }
+  if (spec.slice2d) {
+    starting('slice2d');
     report.slice2d = lossSlice2d(obj, params, { ...spec.slice2d, gen: generator(spec.seed, 'slice2d') });
+  }
+  if (asked.length > 0) spec.onProgress?.(done, asked.length, 'measured');
   return report;
 }

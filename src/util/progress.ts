@@ -1,7 +1,8 @@
 // Progress of long steps, in one place. Library loops take an `OnProgress` callback
 // (done, total, label) and know nothing of terminals; a command turns it into a live bar
 // (cli-progress) when stderr is a terminal, and into plain lines — the first, then one every
-// `every` seconds and the last of each label — otherwise (CI logs, files).
+// `every` seconds and the last of each label, once the command has run two seconds —
+// otherwise (CI logs, files).
 import { SingleBar } from 'cli-progress';
 
 /** Called by a long loop after each unit of work: `done` of `total` units of the step named `label`. */
@@ -34,6 +35,8 @@ export interface ReporterOptions {
   quiet?: boolean;
   /** Seconds between plain lines for one label (default 10). */
   every?: number;
+  /** Plain lines only once the command has run this many seconds (default 2): short commands stay silent. */
+  after?: number;
   /** Force the plain mode even on a terminal (tests). */
   plain?: boolean;
 }
@@ -46,6 +49,7 @@ export function reporter(o: ReporterOptions = {}): Reporter {
   if (o.quiet === true) return { update() {}, log() {}, end() {}, finish() {}, elapsed };
   const live = o.plain !== true && stream.isTTY === true;
   const every = (o.every ?? 10) * 1000;
+  const after = (o.after ?? 2) * 1000;
   let label: string | null = null;
   let labelBegan = 0;
   let lastLine = 0;
@@ -84,7 +88,7 @@ export function reporter(o: ReporterOptions = {}): Reporter {
       }
       return;
     }
-    if (live) return;
+    if (live || now - began < after) return;
     const last = done >= total;
     if (lastLine === 0 || last || now - lastLine >= every) {
       lastLine = now;
