@@ -8,7 +8,7 @@ import { escapeSuite } from './escape-suite.js';
 import { excessSuite } from './excess-suite.js';
 import { prepareNetwork } from './network.js';
 import type { Results, SuiteResult } from '../report/results.js';
-import { scaleSettings, type Scale, type ScaleSettings } from './scale.js';
+import { describeScale, scaleSettings, type Scale, type ScaleSettings } from './scale.js';
 import { checkDataset } from '../data/index.js';
 import { UserError } from '../errors.js';
 import { join } from 'node:path';
@@ -94,6 +94,7 @@ async function reproduceIn(o: ReproduceOptions, s: ScaleSettings, started: Date)
     title: 'Flatness and optimization in distributed learning: does the paper hold?',
     command: o.command,
     scale: o.scale,
+    scaleNote: describeScale(o.scale, s),
     started: started.toISOString(),
     finished: finished.toISOString(),
     seconds: (finished.getTime() - started.getTime()) / 1000,
