@@ -14,7 +14,7 @@ import { algorithmName, type TrainConfig } from '../train/config.js';
 import { choice, field, integer, list, optional, text } from '../train/fields.js';
 import type { Setup } from '../train/setup.js';
 import type { Tensor } from '../tensor/index.js';
-import { formatSeconds, reporter, type OnProgress } from '../util/progress.js';
+import { formatSeconds, reporter, type OnProgress } from '../util/reporter.js';
 import { addFields, command, onRun, parseOptions, type Context } from './command.js';
 import { addRunOptions, configFromOptions, runFieldsBut } from './train.js';
 

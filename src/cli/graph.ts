@@ -1,7 +1,7 @@
 // `flatdist graph`: build a topology and a combination matrix, and say how fast it mixes.
 // Graph options are spelled as train spells them (--edges, --edge-probability).
 import { z } from 'zod';
-import { reporter } from '../util/progress.js';
+import { reporter } from '../util/reporter.js';
 import type { GraphReport } from '../graph/report.js';
 import { runFields } from '../train/config.js';
 import { ConfigError } from '../errors.js';

@@ -9,7 +9,7 @@ import type { Tensor } from '../tensor/index.js';
 import { choice, field, integer, list, optional, real, text } from '../train/fields.js';
 import { addFields, command, onRun, parseOptions } from './command.js';
 import { dirname, join } from 'node:path';
-import { reporter } from '../util/progress.js';
+import { reporter } from '../util/reporter.js';
 
 const measureNames = ['trace', 'eigs', 'density', 'gaussian', 'worst', 'slice1d', 'slice2d', 'opt'] as const;
 const splits = ['train', 'test'] as const;

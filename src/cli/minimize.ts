@@ -8,7 +8,7 @@ import { choice, field, integer, optional, real, text } from '../train/fields.js
 import { addFields, command, onRun, parseOptions } from './command.js';
 import { addRunOptions, configFromOptions, runConfig } from './train.js';
 import { resolve } from 'node:path';
-import { formatSeconds, reporter } from '../util/progress.js';
+import { formatSeconds, reporter } from '../util/reporter.js';
 
 const stoppedText = {
   tolerance: 'reached the tolerance',

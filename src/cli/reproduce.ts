@@ -3,18 +3,25 @@
 import { Option } from 'commander';
 import type { Scale } from '../experiments/scale.js';
 import { command, onRun } from './command.js';
-import { formatSeconds, reporter } from '../util/progress.js';
+import { formatSeconds, reporter } from '../util/reporter.js';
+import { measured } from './timings.js';
 
 export const reproduce = command({
   name: 'reproduce',
-  summary: "test the paper's claims on real data and write a report (--quick ≈ 5 min, --full ≈ 90 min)",
+  summary: `test the paper's claims on real data and write a report (--quick ≈ ${measured.quickMinutes} min, --full ≈ ${measured.fullMinutes} min)`,
   define(cmd, ctx) {
     cmd
-      .addOption(new Option('--quick', 'all four suites in about 5 minutes (the default)').conflicts(['full', 'tiny']))
       .addOption(
-        new Option('--full', 'more batch sizes, topologies, seeds and Fashion-MNIST: up to 90 minutes').conflicts(
+        new Option('--quick', `all four suites in about ${measured.quickMinutes} minutes (the default)`).conflicts([
+          'full',
           'tiny',
-        ),
+        ]),
+      )
+      .addOption(
+        new Option(
+          '--full',
+          `more batch sizes, topologies, seeds and Fashion-MNIST: up to ${measured.fullMinutes} minutes`,
+        ).conflicts('tiny'),
       )
       .addOption(new Option('--tiny', 'seconds, numbers meaningless (for tests)').hideHelp())
       .requiredOption('--out <DIR>', 'where report.html, figures/, summary.md, results.json and work/ go')

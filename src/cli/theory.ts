@@ -9,7 +9,7 @@ import { readConfigFile, runFields } from '../train/config.js';
 import { field, flag, infoOf, integer, parseFields, real, widths } from '../train/fields.js';
 import { Option } from 'commander';
 import { textTable } from '../util/table.js';
-import { reporter } from '../util/progress.js';
+import { reporter } from '../util/reporter.js';
 import { command, onRun, parseOptions, pick } from './command.js';
 import {
   addMinimumOptions,

@@ -45,7 +45,7 @@ import { ConfigError } from '../errors.js';
 import type { EscapeProblem } from './problem.js';
 import { deriveSeed } from '../util/seed.js';
 import { singleModel } from './run.js';
-import type { OnProgress } from '../util/progress.js';
+import type { OnProgress } from '../util/reporter.js';
 
 export interface EstimateOptions {
   /** The full M×M model when M ≤ maxFull (default 400); the subspace otherwise. */

@@ -3,7 +3,7 @@
 import { unifiedForm, type Algorithm } from '../algorithms/recursion.js';
 import { ConfigError } from '../errors.js';
 import { scope } from '../tensor/index.js';
-import { formatInterval, type Interval } from '../stats/index.js';
+import { formatInterval, meanInterval, type Interval, type MeanInterval } from '../stats/index.js';
 import {
   instabilityWarnings,
   isUnavailable,
@@ -12,7 +12,6 @@ import {
   type EscapePrediction,
   type LinearizedModel,
 } from '../theory/index.js';
-import { meanInterval, type MeanInterval } from '../stats/index.js';
 import { textTable } from '../util/table.js';
 import type { EscapeProblem } from './problem.js';
 import type { EscapeResult } from './run.js';

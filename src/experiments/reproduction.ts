@@ -17,7 +17,7 @@ import { acquireLock } from '../util/lock.js';
 import { toySuite } from './toy-suite.js';
 import { tradeoffSuite } from './tradeoff-suite.js';
 import { WorkStore } from './work.js';
-import type { OnProgress } from '../util/progress.js';
+import type { OnProgress } from '../util/reporter.js';
 
 export interface ReproduceOptions {
   scale: Scale;

@@ -5,7 +5,7 @@ import { combinationMatrix, fromMatrixFile, onePeerExponential, onePeerPeriod, t
 import { graphOfMatrix } from './validate.js';
 import { periodicMixingRate, spectrum } from './spectrum.js';
 import { degrees, makeGraph, type Graph } from './topology.js';
-import type { OnProgress } from '../util/progress.js';
+import type { OnProgress } from '../util/reporter.js';
 
 export interface GraphReport {
   agents: number;

@@ -4,7 +4,7 @@
 // others' numbers unchanged.
 import { Generator, type Tensor } from '../tensor/index.js';
 import { deriveSeed } from '../util/seed.js';
-import type { OnProgress } from '../util/progress.js';
+import type { OnProgress } from '../util/reporter.js';
 import { spectralDensity, type DensityOptions, type SpectralDensity } from './density.js';
 import { topEigenvalues, type EigenOptions, type Eigenvalues } from './eigenvalues.js';
 import type { Objective } from './objective.js';

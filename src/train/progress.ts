@@ -1,6 +1,6 @@
 // The trainer's progress on the terminal (src/util/progress.ts draws it): a live bar of the
 // steps when stderr is a terminal, and a line at each evaluation in either case.
-import { reporter } from '../util/progress.js';
+import { reporter } from '../util/reporter.js';
 import type { MetricsLine, Progress } from './trainer.js';
 
 export function terminalProgress(label: string, stream: NodeJS.WriteStream = process.stderr): Progress {
