@@ -8,7 +8,7 @@ import type { EscapePrediction } from '../theory/index.js';
 import { readConfigFile, runFields } from '../train/config.js';
 import { field, flag, infoOf, integer, parseFields, real, widths } from '../train/fields.js';
 import { Option } from 'commander';
-import { textTable } from '../util/table.js';
+import { formatValue as cell, textTable } from '../util/table.js';
 import { reporter } from '../util/reporter.js';
 import { command, onRun, parseOptions, pick } from './command.js';
 import {
@@ -127,8 +127,8 @@ function curveTable(rows: { algorithm: string; prediction: EscapePrediction }[])
   const header = ['algorithm', ...at.map((n) => `centroid n=${n}`), ...at.map((n) => `agents n=${n}`)];
   const lines = rows.map(({ algorithm, prediction: p }) => [
     algorithm,
-    ...at.map((n) => p.curve.centroid[n].toExponential(3)),
-    ...at.map((n) => p.curve.agentAverage[n].toExponential(3)),
+    ...at.map((n) => cell(p.curve.centroid[n])),
+    ...at.map((n) => cell(p.curve.agentAverage[n])),
   ]);
   return textTable(header, lines);
 }

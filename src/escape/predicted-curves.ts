@@ -12,7 +12,7 @@ import {
   type EscapePrediction,
   type LinearizedModel,
 } from '../theory/index.js';
-import { textTable } from '../util/table.js';
+import { formatValue, textTable } from '../util/table.js';
 import type { EscapeProblem } from './problem.js';
 import type { EscapeResult } from './run.js';
 
@@ -44,8 +44,10 @@ export function predictEscapeCurves(
   });
 }
 
-const num = (x: number): string => x.toExponential(3);
-const interval = (i: Interval | null): string => (i ? formatInterval(i, 3) : '—');
+// Exact zeros (n = 0, where every agent is at w*) print as 0.
+const num = formatValue;
+const interval = (i: Interval | null): string =>
+  i === null ? '—' : i.estimate === 0 && i.lo === 0 && i.hi === 0 ? '0' : formatInterval(i, 3);
 
 /**
  * Measured (mean [95% CI]) and, when given, predicted E J − J(w*) at each recorded step,

@@ -12,7 +12,7 @@ import {
   type LinearizedSettings,
 } from './linearized.js';
 import { closedForm, type ClosedForm } from './closedForm.js';
-import { textTable } from '../util/table.js';
+import { formatValue, textTable } from '../util/table.js';
 
 export interface Unavailable {
   unavailable: string;
@@ -89,8 +89,7 @@ export function instabilityWarnings(rows: { algorithm: string; prediction: Escap
     .map((r) => `${r.algorithm}: ${(r.prediction.steady as Unavailable).unavailable}`);
 }
 
-const cell = (x: number | undefined): string =>
-  x === undefined ? '—' : x === Number.POSITIVE_INFINITY ? '∞' : x.toExponential(3);
+const cell = formatValue;
 
 /**
  * Exact and closed-form predictions side by side, one line per algorithm: the curve's
