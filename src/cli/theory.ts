@@ -234,6 +234,7 @@ export const theory = command({
           console.log('');
           console.log(curveTable(rows));
         } else console.log('(the curves at n = 0, N/4, …, N: --table full)');
+        if (own.minimum !== null) progress.finish('estimated and predicted');
       }
       return 0;
     });
