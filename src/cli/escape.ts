@@ -15,8 +15,11 @@ import { algorithmName, type TrainConfig } from '../train/config.js';
 import { choice, field, integer, list, optional, text } from '../train/fields.js';
 import type { Setup } from '../train/setup.js';
 import type { Tensor } from '../tensor/index.js';
+import { formatSeconds, reporter, type OnProgress } from '../util/reporter.js';
 import { addFields, command, onRun, parseOptions, type Context } from './command.js';
 import { addRunOptions, configFromOptions, runFieldsBut } from './train.js';
+
+const tableKinds = ['summary', 'full'] as const;
 
 /** The strategies compared: one spelling with train's --algorithm, here a comma-separated list. */
 export const algorithmsField = field(list(algorithmName, 'algorithm'), ['centralized', 'consensus', 'atc'], {
@@ -49,6 +52,11 @@ const escapeFields = {
     placeholder: 'm',
     unit: 'steps',
     description: 'record every m steps (default N/20)',
+  }),
+  table: field(choice(tableKinds, 'table'), 'summary', {
+    placeholder: 'KIND',
+    description: 'summary: late means with intervals and theory; full: every recorded step too',
+    values: tableKinds,
   }),
   sampling: field(choice(samplings, 'sampling'), 'replacement', {
     placeholder: 'NAME',
@@ -117,7 +125,7 @@ export async function theoryAt(
   wStar: Tensor[],
   algorithms: Algorithm[],
   steps: number,
-  o: { rank: number; maxFull: number; saveProblem?: string },
+  o: { rank: number; maxFull: number; saveProblem?: string; onProgress?: OnProgress },
 ): Promise<{ estimate: Omit<LinearizedEstimate, 'model'>; predictions: PredictedCurve[] }> {
   const [{ scope }, { estimateLinearized, predictEscapeCurves }, { saveProblem }] = await Promise.all([
     import('../tensor/index.js'),
@@ -125,7 +133,7 @@ export async function theoryAt(
     import('../escape/problem-file.js'),
   ]);
   return scope(() => {
-    const estimate = estimateLinearized(setup, wStar, { rank: o.rank, maxFull: o.maxFull });
+    const estimate = estimateLinearized(setup, wStar, { rank: o.rank, maxFull: o.maxFull, onProgress: o.onProgress });
     const predictions = predictEscapeCurves(setup, estimate.model, algorithms, steps);
     if (o.saveProblem !== undefined) saveProblem(o.saveProblem, { model: estimate.model, A: setup.combination(0) });
     const { model: _model, ...rest } = estimate;
@@ -205,7 +213,7 @@ export const escape = command({
     onRun(cmd, ctx, async (options) => {
       const o = parseOptions(z.strictObject(escapeFields), options);
       const { dir, setup, wStar } = await minimumSetup(o.minimum, options, ctx, 'escape');
-      const [{ escapeTable, runEscape }, { makeFolder, writeFileAtomic }] = await Promise.all([
+      const [{ escapeSummary, escapeTable, runEscape }, { makeFolder, writeFileAtomic }] = await Promise.all([
         import('../escape/index.js'),
         import('../util/files.js'),
       ]);
@@ -214,11 +222,13 @@ export const escape = command({
       const { algorithm: algorithms, seeds, sampling } = o;
       const every = o.every ?? Math.max(1, Math.floor(c.steps / 20));
       const quiet = options.json === true;
+      const progress = reporter({ quiet });
       const began = Date.now();
       let theory: Awaited<ReturnType<typeof theoryAt>> | null = null;
       if (options.theory === true) {
-        if (!quiet) process.stderr.write('estimating H_k, d_k, R_k at w* ...\n');
-        theory = await theoryAt(setup, wStar, algorithms, c.steps, o);
+        progress.log('estimating H_k, d_k, R_k at w* (float64)');
+        theory = await theoryAt(setup, wStar, algorithms, c.steps, { ...o, onProgress: progress.update });
+        progress.end();
       }
       const theorySeconds = (Date.now() - began) / 1000;
       const result = runEscape(setup, wStar, {
@@ -227,13 +237,9 @@ export const escape = command({
         seeds,
         every,
         sampling,
-        progress: quiet
-          ? undefined
-          : (algorithm, n, N) => {
-              if (n % 10 === 0 || n === N)
-                process.stderr.write(`\r${algorithm}: step ${n}/${N}   ${n === N ? '\n' : ''}`);
-            },
+        progress: (algorithm, n, N) => progress.update(n, N, `${algorithm}, ${seeds} seeds`),
       });
+      progress.end();
       makeFolder(out);
       writeFileAtomic(
         join(out, 'escape.jsonl'),
@@ -272,10 +278,10 @@ export const escape = command({
             ? 'curves scored on all of them'
             : `curves scored on a stratified subset of ${result.evaluationExamples} (J(w*) there ${result.reference.toPrecision(8)})`;
         console.log(
-          `escape from ${dir}: J(w*) = ${obj.risk.toPrecision(8)} (data loss ${obj.dataLoss.toPrecision(8)} + (λ/2)‖w*‖², λ = ${obj.weightDecay}) on ${obj.examples} training examples, ${scored}`,
+          `escape from ${dir}: K = ${result.agents}, M = ${setup.model.parameterCount}, μ = ${result.stepSize}, B = ${result.batchSize}, N = ${result.steps}, R = ${result.seeds} seeds, ${result.sampling} sampling, ${c.topology}/${c.rule}`,
         );
         console.log(
-          `K = ${result.agents}, μ = ${result.stepSize}, B = ${result.batchSize}, N = ${result.steps}, R = ${result.seeds} seeds, ${result.sampling} sampling`,
+          `J(w*) = ${obj.risk.toPrecision(8)} (data loss ${obj.dataLoss.toPrecision(8)} + (λ/2)‖w*‖², λ = ${obj.weightDecay}) on ${obj.examples} training examples, ${scored}`,
         );
         if (theory) {
           const e = theory.estimate;
@@ -286,12 +292,19 @@ export const escape = command({
             `theory: ${e.kind} model, M = ${e.dimension}, r = ${e.rank}${captured}; top curvatures ${e.curvatures
               .slice(0, 5)
               .map((v) => v.toPrecision(4))
-              .join(', ')}; ${e.cost.hvps} HVPs, ${theorySeconds.toFixed(1)} s`,
+              .join(', ')}; ${e.cost.hvps} HVPs, ${formatSeconds(theorySeconds)}`,
           );
         }
-        console.log(escapeTable(result, theory?.predictions));
+        console.log('');
         console.log(
-          `times: ${result.curves.map((x) => `${x.algorithm} ${x.seconds.toFixed(1)} s`).join(', ')}; total ${summary.seconds.toFixed(1)} s — ${join(out, 'escape.jsonl')}`,
+          o.table === 'full' ? escapeTable(result, theory?.predictions) : escapeSummary(result, theory?.predictions),
+        );
+        console.log('');
+        console.log(
+          `times: ${result.curves.map((x) => `${x.algorithm} ${formatSeconds(x.seconds)}`).join(', ')}; total ${formatSeconds(summary.seconds)}`,
+        );
+        console.log(
+          `every recorded step: ${join(out, 'escape.jsonl')}${o.table === 'full' ? '' : ' (or --table full)'}`,
         );
       }
       return 0;

@@ -1,6 +1,7 @@
 // `flatdist graph`: build a topology and a combination matrix, and say how fast it mixes.
 // Graph options are spelled as train spells them (--edges, --edge-probability).
 import { z } from 'zod';
+import { reporter } from '../util/reporter.js';
 import type { GraphReport } from '../graph/report.js';
 import { runFields } from '../train/config.js';
 import { ConfigError } from '../errors.js';
@@ -74,6 +75,7 @@ export const graph = command({
       .addHelpText('after', "\nWith --matrix alone the graph is the matrix's support.");
     onRun(cmd, ctx, async (options) => {
       const o = parseOptions(graphSchema, options);
+      const progress = reporter({ quiet: options.json === true });
       if (o.agents === null && o.matrix === null)
         throw new ConfigError('agents', 'is required (or a --matrix, whose size is K)');
       const [{ graphReport }, { deriveSeed }] = await Promise.all([
@@ -90,7 +92,9 @@ export const graph = command({
         rows: o.rows ?? undefined,
         file: o.edges ?? undefined,
         matrix: o.matrix ?? undefined,
+        onProgress: progress.update,
       });
+      progress.end();
       console.log(options.json ? JSON.stringify(report) : summary(report));
       return 0;
     });

@@ -10,6 +10,8 @@ import type { DataUncertainty, Eigenvalues, MeasureReport, MeasureSpec, Objectiv
 import type { Tensor } from '../tensor/index.js';
 import { choice, field, integer, list, optional, real, text } from '../train/fields.js';
 import { addFields, command, onRun, parseOptions } from './command.js';
+import { dirname, join } from 'node:path';
+import { reporter } from '../util/reporter.js';
 
 const measureNames = ['trace', 'eigs', 'density', 'gaussian', 'worst', 'slice1d', 'slice2d', 'opt'] as const;
 const splits = ['train', 'test'] as const;
@@ -42,7 +44,7 @@ const measureFields = {
   reference: field(optional(text()), null, {
     placeholder: 'J|DIR',
     description:
-      "J(w*) for the excess risk: a value, or a minimum's checkpoint or run directory (default: no excess risk)",
+      "J(w*) for the excess risk: a value, or a minimum's folder (default: the minimum's own when the checkpoint is one from flatdist minimize)",
   }),
   maxProbes: field(integer(1), 100, {
     placeholder: 'N',
@@ -212,6 +214,7 @@ export const measure = command({
       );
     onRun(cmd, ctx, async (options, [path]) => {
       const o = parseOptions(z.strictObject(measureFields), options);
+      const progress = reporter({ quiet: options.json === true });
       const [
         { existsSync },
         { scope },
@@ -219,7 +222,7 @@ export const measure = command({
         { checkCheckpoint, loadCheckpoint },
         { makeConfig },
         { prepare },
-        { checkMinimum, loadMinimum },
+        { checkMinimum, loadMinimum, minimumFile },
         { deriveSeed },
         { examplesRecord },
       ] = await Promise.all([
@@ -255,7 +258,11 @@ export const measure = command({
           Math.max(1, Math.min(chunk, Math.floor(r.weights.length / o.dataGroups))),
         );
         let reference: number | undefined;
-        const given = o.reference;
+        // A minimum's folder records J(w*): measuring the minimum itself, its J is the reference.
+        const runFolder = existsSync(join(path, 'checkpoints')) ? path : dirname(dirname(path));
+        const given = o.reference ?? (existsSync(minimumFile(runFolder)) ? runFolder : null);
+        const referenceFrom =
+          o.reference !== null ? `--reference ${o.reference}` : given !== null ? `the minimum ${given}` : null;
         if (given !== null) {
           const asNumber = Number(given);
           if (Number.isFinite(asNumber) && !existsSync(given)) reference = asNumber;
@@ -266,7 +273,13 @@ export const measure = command({
           }
         }
         const target = o.targetRelativeError;
-        const spec: MeasureSpec = { seed, reference, weightDecay, targetRelativeError: target ?? undefined };
+        const spec: MeasureSpec = {
+          seed,
+          reference,
+          weightDecay,
+          targetRelativeError: target ?? undefined,
+          progress: progress.update,
+        };
         if (wanted.has('trace')) spec.trace = { maxProbes: o.maxProbes, estimator: o.traceEstimator };
         if (wanted.has('eigs')) spec.eigenvalues = { k: o.topK, method: o.eigMethod, end: o.spectrumEnd };
         if (wanted.has('density')) spec.density = {};
@@ -296,6 +309,7 @@ export const measure = command({
             `flatdist measure ${path} --split ${split}${evalSubset === null ? '' : ` --eval-subset ${evalSubset} --seed ${seed}`}`,
           ),
           objective: 'J(w) = data loss + (λ/2)‖w‖²',
+          reference: referenceFrom,
           weightDecay,
           seed,
           // A TorchScript module runs as saved, its buffers (batch-norm statistics) fixed: the curvature is eval mode's.
@@ -317,6 +331,12 @@ export const measure = command({
             console.log(`${w}:`);
             for (const line of describe(report, target)) console.log(`  ${line}`);
           }
+          console.log(
+            referenceFrom === null
+              ? 'excess risk J(w) − J(w*): not known — no reference minimum (give --reference J or a minimum folder from flatdist minimize)'
+              : `excess risk against J(w*) of ${referenceFrom}, on the same examples`,
+          );
+          progress.finish('measured');
         }
         return 0;
       });

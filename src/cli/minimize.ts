@@ -8,6 +8,29 @@ import { choice, field, integer, optional, real, text } from '../train/fields.js
 import { addFields, command, onRun, parseOptions } from './command.js';
 import { addRunOptions, configFromOptions, runConfig } from './train.js';
 import { resolve } from 'node:path';
+import { formatSeconds, reporter } from '../util/reporter.js';
+
+const stoppedText = {
+  tolerance: 'reached the tolerance',
+  'max-steps': 'ran out of --max-steps',
+  'no-decrease': 'J stopped decreasing at its float64 precision',
+} as const;
+
+/**
+ * What to do about a w* that is not a minimum to the tolerance asked for, or null when it is.
+ * Later steps (measure's excess risk, escape, theory) take w* as a minimum, so this is said plainly.
+ */
+export function notConvergedAdvice(
+  stopped: keyof typeof stoppedText,
+  out: string,
+  maxSteps: number,
+  tolerance: number,
+): string | null {
+  if (stopped === 'tolerance') return null;
+  if (stopped === 'max-steps')
+    return `w* is not yet a minimum to --tolerance ${tolerance}: continue from it with \`flatdist minimize --init ${out} --out ${out}-2 --max-steps ${maxSteps}\` (the run's settings carry over), or accept a larger --tolerance`;
+  return `J no longer decreases in float64, so ‖∇J‖ cannot get smaller here: accept a larger --tolerance (or add --weight-decay, which makes the minimum better conditioned)`;
+}
 
 const minimizeFields = {
   method: field(choice(minimizeMethods, 'method'), 'lbfgs', {
@@ -32,6 +55,7 @@ export const minimize = command({
     addRunOptions(cmd)
       .option('--overwrite', 'replace a minimum or run already in --out')
       .option('--json', 'print the summary as JSON')
+      .option('--require-converged', 'exit with status 1 when ‖∇J‖ did not reach --tolerance (w* is still written)')
       .addHelpText(
         'after',
         [
@@ -77,18 +101,21 @@ export const minimize = command({
       });
       const objective = riskObjective(globalRisk(setup));
       const quiet = options.json === true;
+      const progress = reporter({ quiet });
+      const label = `${method} to ‖∇J‖ ≤ ${tolerance}`;
       const result = run(objective, start, {
         method,
         tolerance,
         maxSteps,
         onStep: (s) => {
-          if (!quiet && s.step % 25 === 0)
-            process.stderr.write(
-              `\r${method} step ${s.step}: J = ${s.risk.toFixed(6)}, ‖∇J‖ = ${s.gradientNorm.toExponential(3)}   `,
+          progress.update(s.step, maxSteps, label);
+          if (s.step % 50 === 0)
+            progress.log(
+              `${method} step ${s.step}: J = ${s.risk.toFixed(8)}, ‖∇J‖ = ${s.gradientNorm.toExponential(3)}`,
             );
         },
       });
-      if (!quiet) process.stderr.write('\n');
+      progress.end();
       // Report J and ‖∇J‖ where w* is saved: rounded to float32, evaluated in float64.
       const saved = scope(() => result.params.map((p) => p.to('float32').to('float64')));
       const at = scope(() => {
@@ -131,20 +158,19 @@ export const minimize = command({
         parameters: model.parameterCount,
         gradients: result.cost.gradients,
       };
-      if (quiet) console.log(JSON.stringify(summary));
+      const advice = notConvergedAdvice(result.stopped, config.out, maxSteps, tolerance);
+      if (quiet) console.log(JSON.stringify({ ...summary, advice }));
       else {
         console.log(
-          `${method}: ${result.steps} steps, ${result.stopped === 'tolerance' ? 'converged' : `stopped (${result.stopped})`} in ${record.seconds.toFixed(1)} s`,
+          `${method}: ${result.steps} steps, ${result.converged ? 'converged' : `NOT CONVERGED (${stoppedText[result.stopped]})`} in ${formatSeconds(record.seconds)}`,
         );
         console.log(
           `  J(w*) = ${record.risk.toFixed(8)} (data loss ${record.dataLoss.toFixed(8)} + (λ/2)‖w*‖² with λ = ${record.weightDecay}), ‖∇J(w*)‖ = ${record.gradientNorm.toExponential(3)} (tolerance ${tolerance})`,
         );
         console.log(`  w* written to ${config.out}`);
+        if (advice !== null) console.log(`  ${advice}`);
       }
-      if (!result.converged)
-        console.error(
-          `flatdist: warning: ‖∇J‖ = ${result.gradientNorm.toExponential(3)} did not reach --tolerance ${tolerance} (${result.stopped}) — raise --max-steps or the tolerance`,
-        );
+      if (!result.converged && options.requireConverged === true) return 1;
       return 0;
     });
   },

@@ -3,17 +3,25 @@
 import { Option } from 'commander';
 import type { Scale } from '../experiments/scale.js';
 import { command, onRun } from './command.js';
+import { formatSeconds, reporter } from '../util/reporter.js';
+import { measured } from './timings.js';
 
 export const reproduce = command({
   name: 'reproduce',
-  summary: "test the paper's claims on real data and write a report (--quick ≈ 5 min, --full ≈ 90 min)",
+  summary: `test the paper's claims on real data and write a report (--quick ≈ ${measured.quickMinutes} min, --full ≈ ${measured.fullMinutes} min)`,
   define(cmd, ctx) {
     cmd
-      .addOption(new Option('--quick', 'all four suites in about 5 minutes (the default)').conflicts(['full', 'tiny']))
       .addOption(
-        new Option('--full', 'more batch sizes, topologies, seeds and Fashion-MNIST: up to 90 minutes').conflicts(
+        new Option('--quick', `all four suites in about ${measured.quickMinutes} minutes (the default)`).conflicts([
+          'full',
           'tiny',
-        ),
+        ]),
+      )
+      .addOption(
+        new Option(
+          '--full',
+          `more batch sizes, topologies, seeds and Fashion-MNIST: up to ${measured.fullMinutes} minutes`,
+        ).conflicts('tiny'),
       )
       .addOption(new Option('--tiny', 'seconds, numbers meaningless (for tests)').hideHelp())
       .requiredOption('--out <DIR>', 'where report.html, figures/, summary.md, results.json and work/ go')
@@ -28,8 +36,10 @@ export const reproduce = command({
         import('../experiments/reproduction.js'),
         import('../report/html.js'),
       ]);
+      const progress = reporter({ quiet: json });
       const log = (m: string): void => {
-        if (!json) console.error(m);
+        progress.end();
+        progress.log(m);
       };
       log(`flatdist reproduce --${scale}: writing to ${out} (finished units in ${out}/work/ are reused)`);
       const dataDir = typeof options.dataDir === 'string' ? options.dataDir : undefined;
@@ -39,7 +49,9 @@ export const reproduce = command({
         dataDir,
         command: `flatdist reproduce --${scale} --out ${out}${dataDir === undefined ? '' : ` --data-dir ${dataDir}`}`,
         log,
+        progress: progress.update,
       });
+      progress.end();
       if (json) {
         console.log(
           JSON.stringify(
@@ -61,7 +73,7 @@ export const reproduce = command({
       for (const s of r.results.suites)
         console.log(`${s.title}: ${statusLabel[s.verdict.status].toUpperCase()} — ${s.verdict.statement}\n`);
       console.log(
-        `${r.computed} units computed, ${r.reused} reused, ${r.results.seconds.toFixed(0)} s. Report: ${r.files.html}`,
+        `${r.computed} units computed, ${r.reused} reused; this run ${formatSeconds(r.results.seconds)}, all units ${formatSeconds(r.results.work.seconds)} of compute (earlier runs' included). Report: ${r.files.html}`,
       );
       return 0;
     });

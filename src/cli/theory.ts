@@ -8,6 +8,9 @@ import type { EscapePrediction } from '../theory/index.js';
 import type { TheoryProblem } from '../escape/problem-file.js';
 import { readConfigFile, runFields } from '../train/config.js';
 import { field, flag, infoOf, integer, parseFields, real, widths } from '../train/fields.js';
+import { Option } from 'commander';
+import { formatValue as cell, textTable } from '../util/table.js';
+import { reporter } from '../util/reporter.js';
 import { command, onRun, parseOptions, pick } from './command.js';
 import {
   addMinimumOptions,
@@ -136,18 +139,18 @@ function curveTable(rows: { algorithm: string; prediction: EscapePrediction }[])
   const header = ['algorithm', ...at.map((n) => `centroid n=${n}`), ...at.map((n) => `agents n=${n}`)];
   const lines = rows.map(({ algorithm, prediction: p }) => [
     algorithm,
-    ...at.map((n) => p.curve.centroid[n].toExponential(3)),
-    ...at.map((n) => p.curve.agentAverage[n].toExponential(3)),
+    ...at.map((n) => cell(p.curve.centroid[n])),
+    ...at.map((n) => cell(p.curve.agentAverage[n])),
   ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
-  return [header, ...lines]
-    .map((l) =>
-      l
-        .map((x, i) => x.padEnd(widths[i]))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n');
+  return textTable(header, lines);
+}
+
+/** The setting a prediction is for, on one line: K, the dimension, μ, B, N and the graph. */
+function settingLine(
+  what: string,
+  s: { agents: number; dimension: string; stepSize: number; batchSize: number; steps: number; graph: string },
+): string {
+  return `theory ${what}: K = ${s.agents}, ${s.dimension}, μ = ${s.stepSize}, B = ${s.batchSize}, N = ${s.steps}, ${s.graph}`;
 }
 
 export const theory = command({
@@ -160,7 +163,12 @@ export const theory = command({
         '--problem <FILE>',
         'the problem from a file in place of a generated one: JSON or safetensors with H [K,M,M], d or c [K,M], R [K,M,M], A [K,K], p [K] (p optional)',
       )
-      .option('--save-problem <FILE>', 'write the problem generated or estimated (.json: JSON, else safetensors)');
+      .option('--save-problem <FILE>', 'write the problem generated or estimated (.json: JSON, else safetensors)')
+      .addOption(
+        new Option('--table <KIND>', 'summary: one line per algorithm; full: the curves at n = 0, N/4, …, N too')
+          .choices(['summary', 'full'])
+          .default('summary'),
+      );
     addMinimumOptions(cmd, { ...quadraticFields, ...minimumFields }, 'theory', runOnly).addHelpText(
       'after',
       [
@@ -179,6 +187,8 @@ export const theory = command({
       const problemFile = typeof options.problem === 'string' ? options.problem : null;
       const saveTo = typeof options.saveProblem === 'string' ? options.saveProblem : undefined;
       const { loadProblem, saveProblem } = await import('../escape/problem-file.js');
+      let setting: string;
+      const progress = reporter({ quiet: options.json === true });
       if (own.minimum !== null) {
         if (problemFile !== null)
           throw new ConfigError(
@@ -189,6 +199,17 @@ export const theory = command({
         const { estimate, predictions } = await theoryAt(setup, wStar, own.algorithm, setup.config.steps, {
           ...own,
           saveProblem: saveTo,
+          onProgress: progress.update,
+        });
+        progress.end();
+        const c = setup.config;
+        setting = settingLine(`at ${dir}`, {
+          agents: c.agents,
+          dimension: `M = ${estimate.dimension}${estimate.kind === 'subspace' ? ` (in its top-${estimate.rank} eigenspace of H̄)` : ''}`,
+          stepSize: c.stepSize,
+          batchSize: c.batchSize,
+          steps: c.steps,
+          graph: `${c.topology}/${c.rule}`,
         });
         source = {
           minimum: dir,
@@ -229,6 +250,14 @@ export const theory = command({
         }
         if (saveTo !== undefined) saveProblem(saveTo, problem);
         rows = await problemPredictions(problem, q.algorithm, q);
+        setting = settingLine(problemFile !== null ? `on the problem in ${problemFile}` : 'on a generated quadratic', {
+          agents: problem.A.length,
+          dimension: `M = ${problem.model.d.shape[1]}`,
+          stepSize: q.stepSize,
+          batchSize: q.batchSize,
+          steps: q.steps,
+          graph: problemFile !== null ? 'given A' : `${q.topology}/${q.rule}`,
+        });
       }
       if (options.json) {
         console.log(
@@ -243,9 +272,16 @@ export const theory = command({
         );
       } else {
         const { predictionTable } = await import('../theory/index.js');
+        console.log(setting);
+        console.log(
+          'E J − J(w*) for the centroid w_c and the agent average: at n = N, steady state, small-μ closed form',
+        );
         console.log(predictionTable(rows));
-        console.log('');
-        console.log(curveTable(rows));
+        if (options.table === 'full') {
+          console.log('');
+          console.log(curveTable(rows));
+        } else console.log('(the curves at n = 0, N/4, …, N: --table full)');
+        if (own.minimum !== null) progress.finish('estimated and predicted');
       }
       return 0;
     });

@@ -2,11 +2,12 @@
  * Deterministic minimization of a risk J down to a gradient-norm tolerance, to find the
  * local minimizer w* that escape experiments start from.
  *
- *   gd:     w ← w − α ∇J(w), α by backtracking (Armijo: J(w − α∇J) ≤ J(w) − c α ‖∇J‖²),
- *           doubled after every accepted step so it tracks the largest stable step.
+ *   gd:     w ← w − α ∇J(w), α by the same line search, tried first at twice the last accepted
+ *           step so it tracks the largest stable step.
  *   lbfgs:  w ← w + α d,  d = −H_m ∇J(w) by the two-loop recursion over the last m pairs
  *           s = w_{n+1} − w_n, y = ∇J(w_{n+1}) − ∇J(w_n) (kept when sᵀy > 0), H_0 = sᵀy/yᵀy · I;
- *           α from 1 by Armijo backtracking (J(w + αd) ≤ J(w) + c α ∇Jᵀd).
+ *           α from 1 meeting the strong Wolfe conditions (Nocedal & Wright, eq. 3.7):
+ *           J(w + αd) ≤ J(w) + c₁ α ∇Jᵀd and |∇J(w + αd)ᵀd| ≤ c₂ |∇Jᵀd|, c₁ = 1e-4, c₂ = 0.9.
  *
  * Both stop at ‖∇J(w)‖ ≤ tolerance, after maxSteps, or when no step along the direction
  * decreases J any more (the precision of J is reached): `converged` says which.
@@ -58,12 +59,90 @@ export function asDtype(params: Tensor[], dtype: DType): Tensor[] {
 }
 
 const armijo = 1e-4;
-const maxHalvings = 40;
+/** Strong Wolfe curvature constant: |∇J(w + αd)ᵀd| ≤ c₂ |∇J(w)ᵀd| (0.9, as for quasi-Newton methods). */
+const curvature = 0.9;
+const maxEvaluations = 25;
 
 interface Point {
   x: Tensor;
   g: Tensor;
   risk: number;
+}
+
+const dispose = (p: Point): void => {
+  p.x.dispose();
+  p.g.dispose();
+};
+
+/**
+ * The minimizer of the cubic through (a, fa, ga) and (b, fb, gb), kept inside [a, b] away from
+ * its ends; the midpoint where the cubic has none (Nocedal & Wright, eq. 3.59).
+ */
+function cubicStep(a: number, fa: number, ga: number, b: number, fb: number, gb: number): number {
+  const [lo, hi] = a < b ? [a, b] : [b, a];
+  const margin = 0.1 * (hi - lo);
+  const d1 = ga + gb - (3 * (fa - fb)) / (a - b);
+  const d2sq = d1 * d1 - ga * gb;
+  if (Number.isFinite(fa) && Number.isFinite(fb) && d2sq >= 0) {
+    const d2 = Math.sign(b - a) * Math.sqrt(d2sq);
+    const t = b - (b - a) * ((gb + d2 - d1) / (gb - ga + 2 * d2));
+    if (Number.isFinite(t) && t >= lo + margin && t <= hi - margin) return t;
+  }
+  return (lo + hi) / 2;
+}
+
+/**
+ * A step α along d from `at` meeting the strong Wolfe conditions (Nocedal & Wright, Alg. 3.5
+ * and 3.6: bracketing, then zoom by cubic interpolation). They make every L-BFGS pair
+ * satisfy sᵀy > 0, so its curvature model stays positive definite. Null when no step
+ * decreases J within `maxEvaluations` values of J (its float64 precision is reached).
+ */
+function wolfeStep(
+  evaluate: (x: Tensor) => Point,
+  at: Point,
+  d: Tensor,
+  slope0: number,
+  t0: number,
+): { point: Point; t: number } | null {
+  const value = (t: number): { point: Point; slope: number } => {
+    const point = evaluate(scope(() => at.x.add(d.mul(t))));
+    return { point, slope: scope(() => point.g.dot(d).item()) };
+  };
+  const sufficient = (t: number, f: number): boolean => Number.isFinite(f) && f <= at.risk + armijo * t * slope0;
+  const flat = (slope: number): boolean => Math.abs(slope) <= -curvature * slope0;
+  // The best point meeting the sufficient decrease alone: the answer if the curvature condition never is.
+  let best: { point: Point; t: number } | null = null;
+  const consider = (point: Point, t: number): void => {
+    if (sufficient(t, point.risk) && (best === null || point.risk < best.point.risk)) {
+      if (best !== null) dispose(best.point);
+      best = { point, t };
+    } else dispose(point);
+  };
+  let lo = { t: 0, f: at.risk, slope: slope0 };
+  let hi: { t: number; f: number; slope: number } | null = null;
+  let t = t0;
+  for (let evaluations = 0; evaluations < maxEvaluations; evaluations++) {
+    const { point, slope } = value(t);
+    const f = point.risk;
+    if (!sufficient(t, f) || (hi === null && evaluations > 0 && f >= lo.f) || (hi !== null && f >= lo.f)) {
+      hi = { t, f, slope };
+    } else {
+      if (flat(slope)) {
+        if (best !== null) dispose((best as { point: Point }).point);
+        return { point, t };
+      }
+      if (hi !== null && slope * (hi.t - lo.t) >= 0) hi = lo;
+      else if (hi === null && slope >= 0) hi = lo;
+      lo = { t, f, slope };
+    }
+    consider(point, t);
+    if (hi === null) t *= 2;
+    else {
+      if (Math.abs(hi.t - lo.t) <= 1e-12 * Math.max(1, lo.t)) break;
+      t = cubicStep(lo.t, lo.f, lo.slope, hi.t, hi.f, hi.slope);
+    }
+  }
+  return best;
 }
 
 export function minimize(obj: Objective, start: Tensor[], o: MinimizeOptions = {}): MinimizeResult {
@@ -84,6 +163,9 @@ export function minimize(obj: Objective, start: Tensor[], o: MinimizeOptions = {
   let gradientNorm = norm(at.g);
   const history: MinimizeStep[] = [{ step: 0, risk: at.risk, gradientNorm, stepLength: 0 }];
   const pairs: { s: Tensor; y: Tensor; rho: number }[] = [];
+  const forget = (): void => {
+    for (const p of pairs.splice(0)) [p.s, p.y].forEach((t) => t.dispose());
+  };
   let alpha = 1;
   let stopped: MinimizeResult['stopped'] = 'max-steps';
   let step = 0;
@@ -97,27 +179,24 @@ export function minimize(obj: Objective, start: Tensor[], o: MinimizeOptions = {
     let slope = dot(at.g, direction);
     if (slope >= 0) {
       // Not a descent direction (curvature pairs gone stale): restart from steepest descent.
-      for (const p of pairs.splice(0)) [p.s, p.y].forEach((t) => t.dispose());
+      forget();
       direction.copy_(at.g).mul_(-1);
       slope = -(gradientNorm ** 2);
     }
-    let t = method === 'gd' ? alpha : pairs.length === 0 ? Math.min(1, 1 / gradientNorm) : 1;
-    let next: Point | null = null;
-    for (let h = 0; h < maxHalvings; h++) {
-      const trial = evaluate(scope(() => at.x.add(direction.mul(t))));
-      if (Number.isFinite(trial.risk) && trial.risk <= at.risk + armijo * t * slope) {
-        next = trial;
-        break;
-      }
-      trial.x.dispose();
-      trial.g.dispose();
-      t /= 2;
+    const t0 = method === 'gd' ? alpha : pairs.length === 0 ? Math.min(1, 1 / gradientNorm) : 1;
+    let found = wolfeStep(evaluate, at, direction, slope, t0);
+    if (found === null && pairs.length > 0) {
+      // The quasi-Newton direction found no decrease: try once more along −∇J before giving up.
+      forget();
+      direction.copy_(at.g).mul_(-1);
+      found = wolfeStep(evaluate, at, direction, -(gradientNorm ** 2), Math.min(1, 1 / gradientNorm));
     }
     direction.dispose();
-    if (next === null) {
+    if (found === null) {
       stopped = 'no-decrease';
       break;
     }
+    const { point: next, t } = found;
     step++;
     if (method === 'gd') alpha = 2 * t;
     else {
@@ -134,18 +213,16 @@ export function minimize(obj: Objective, start: Tensor[], o: MinimizeOptions = {
         y.dispose();
       }
     }
-    at.x.dispose();
-    at.g.dispose();
+    dispose(at);
     at = next;
     gradientNorm = norm(at.g);
     const record = { step, risk: at.risk, gradientNorm, stepLength: t };
     history.push(record);
     o.onStep?.(record);
   }
-  for (const p of pairs) [p.s, p.y].forEach((x) => x.dispose());
+  forget();
   const params = scope(() => unflat(at.x, start).map((p) => p.clone()));
-  at.x.dispose();
-  at.g.dispose();
+  dispose(at);
   return {
     method,
     params,

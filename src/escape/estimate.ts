@@ -45,6 +45,7 @@ import { ConfigError } from '../errors.js';
 import type { EscapeProblem } from './problem.js';
 import { deriveSeed } from '../util/seed.js';
 import { singleModel } from './run.js';
+import type { OnProgress } from '../util/reporter.js';
 
 export interface EstimateOptions {
   /** The full M×M model when M ≤ maxFull (default 400); the subspace otherwise. */
@@ -61,6 +62,8 @@ export interface EstimateOptions {
   seed?: number;
   /** Examples per per-sample-gradient chunk (default 128). */
   chunkSize?: number;
+  /** Told after each pass over the data: (done, total, label) per phase (Hessians, subspace, moments, trace). */
+  onProgress?: OnProgress;
 }
 
 export interface LinearizedEstimate {
@@ -104,14 +107,18 @@ export function topSubspace(
   obj: Objective,
   params: Tensor[],
   r: number,
-  o: { iterations: number; oversample: number; gen: Generator; meter: Meter },
+  o: { iterations: number; oversample: number; gen: Generator; meter: Meter; onIteration?: (done: number) => void },
 ): { basis: Tensor; values: number[]; residuals: number[] } {
   return scope(() => {
     const M = params.reduce((m, p) => m + p.numel, 0);
     const b = Math.min(M, r + o.oversample);
     let Q = orthonormalize(randn([M, b], o.gen, 'float64'));
-    for (let i = 0; i < o.iterations; i++) Q = scope(() => orthonormalize(applyBlock(obj, params, Q, o.meter)));
+    for (let i = 0; i < o.iterations; i++) {
+      Q = scope(() => orthonormalize(applyBlock(obj, params, Q, o.meter)));
+      o.onIteration?.(i + 1);
+    }
     const Y = applyBlock(obj, params, Q, o.meter);
+    o.onIteration?.(o.iterations + 1);
     const T = Q.mT.mm(Y);
     const { values, vectors } = eigh(T.add(T.mT).mul(0.5));
     const top = fromArray(Int32Array.from({ length: Math.min(r, b) }, (_, i) => b - 1 - i));
@@ -132,6 +139,7 @@ function perSampleMoments(
   w: Tensor[],
   V: Tensor | null,
   chunk: number,
+  onChunk: () => void = () => {},
 ): GradientMoments {
   const { model, train } = setup;
   const part = setup.parts[k];
@@ -156,6 +164,7 @@ function perSampleMoments(
       );
       moments.add(V ? G.mm(V) : G);
     });
+    onChunk();
   }
   return moments;
 }
@@ -175,6 +184,7 @@ export function estimateLinearized(setup: EscapeProblem, wStar: Tensor[], o: Est
   const shown = o.curvatures ?? 10;
   const chunk = o.chunkSize ?? 128;
   const gen = new Generator(deriveSeed(o.seed ?? c.seed, 'theory'));
+  const progress = o.onProgress ?? (() => {});
   return scope(() => {
     const w = singleModel(setup.model, wStar).map((p) => p.detach().to('float64').contiguous());
     const M = w.reduce((m, p) => m + p.numel, 0);
@@ -188,7 +198,15 @@ export function estimateLinearized(setup: EscapeProblem, wStar: Tensor[], o: Est
     let traceCaptured: LinearizedEstimate['traceCaptured'] = null;
     let H: Tensor;
     if (M <= maxExplicit) {
-      const Hs = stack(objectives.map((obj) => hessian(obj, w, { meter, columnsPerPass: 32 })));
+      const hessians = `Hessians H_k (${M}×${M}, explicit)`;
+      progress(0, K, hessians);
+      const Hs = stack(
+        objectives.map((obj, k) => {
+          const Hk = hessian(obj, w, { meter, columnsPerPass: 32 });
+          progress(k + 1, K, hessians);
+          return Hk;
+        }),
+      );
       const Hbar = Hs.mul(fromArray(Float64Array.from(setup.perron), [K, 1, 1])).sum(0);
       const { values, vectors } = eigh(Hbar.add(Hbar.mT).mul(0.5));
       const descending = values.toNumbers().reverse();
@@ -202,24 +220,39 @@ export function estimateLinearized(setup: EscapeProblem, wStar: Tensor[], o: Est
         traceCaptured = { fraction: descending.slice(0, rank).reduce((x, y) => x + y, 0) / trace, stdError: 0, trace };
       }
     } else {
+      const iterations = o.iterations ?? 8;
+      const subspace = `top-${rank} subspace of H̄ and VᵀH_kV (passes of ${rank + (o.oversample ?? 10)} HVPs)`;
+      const passes = iterations + 1 + K;
+      progress(0, passes, subspace);
       const top = topSubspace(global, w, rank, {
-        iterations: o.iterations ?? 8,
+        iterations,
         oversample: o.oversample ?? 10,
         gen,
         meter,
+        onIteration: (i) => progress(i, passes, subspace),
       });
       const basis = top.basis;
       V = basis;
       curvatures = top.values.slice(0, shown);
       residuals = top.residuals;
-      H = stack(objectives.map((obj) => basis.mT.mm(applyBlock(obj, w, basis, meter))));
+      H = stack(
+        objectives.map((obj, k) => {
+          const Hk = basis.mT.mm(applyBlock(obj, w, basis, meter));
+          progress(iterations + 2 + k, passes, subspace);
+          return Hk;
+        }),
+      );
     }
     const decay = flat(w).mul(c.weightDecay);
     const d: Tensor[] = [];
     const R: Tensor[] = [];
     const samples: number[] = [];
+    const momentsLabel = 'd_k, R_k from per-sample gradients';
+    const chunks = setup.parts.reduce((n, part) => n + Math.ceil(part.length / chunk), 0);
+    let chunksDone = 0;
+    progress(0, chunks, momentsLabel);
     for (let k = 0; k < K; k++) {
-      const moments = perSampleMoments(setup, k, w, V, chunk);
+      const moments = perSampleMoments(setup, k, w, V, chunk, () => progress(++chunksDone, chunks, momentsLabel));
       try {
         const { mean, covariance } = moments.finish();
         samples.push(moments.samples);
@@ -231,7 +264,9 @@ export function estimateLinearized(setup: EscapeProblem, wStar: Tensor[], o: Est
     }
     const model = linearizedModel(H, stack(d), stack(R), fromArray(Float64Array.from(setup.perron)));
     if (residuals !== null) {
+      progress(0, 1, 'Tr(H̄) by Hutchinson');
       const trace = hutchinsonTrace(global, w, { gen, maxProbes: 40, minProbes: 10, relTol: 0.05, probesPerPass: 8 });
+      progress(1, 1, 'Tr(H̄) by Hutchinson');
       meter.hvps += trace.cost.hvps;
       const inSpan = model.H.mul(model.p.reshape([K, 1, 1]))
         .sum(0)

@@ -23,7 +23,7 @@ export {
   runEscape,
 } from './run.js';
 export { type EstimateOptions, type LinearizedEstimate, topSubspace, estimateLinearized } from './estimate.js';
-export { type PredictedCurve, predictEscapeCurves, escapeTable } from './predicted-curves.js';
+export { type PredictedCurve, predictEscapeCurves, escapeSummary, escapeTable, lateSteps } from './predicted-curves.js';
 export {
   type MinimumRecord,
   type Minimum,

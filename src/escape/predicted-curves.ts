@@ -3,8 +3,16 @@
 import { unifiedForm, type Algorithm } from '../algorithms/recursion.js';
 import { ConfigError } from '../errors.js';
 import { scope } from '../tensor/index.js';
-import { formatInterval, oneValue, type Interval } from '../stats/index.js';
-import { predictEscape, predictionTable, type EscapePrediction, type LinearizedModel } from '../theory/index.js';
+import { formatInterval, meanInterval, oneValue, type Interval, type MeanInterval } from '../stats/index.js';
+import {
+  instabilityWarnings,
+  isUnavailable,
+  predictEscape,
+  predictionTable,
+  type EscapePrediction,
+  type LinearizedModel,
+} from '../theory/index.js';
+import { formatValue, textTable } from '../util/table.js';
 import type { EscapeProblem } from './problem.js';
 import type { EscapeResult } from './run.js';
 
@@ -36,8 +44,10 @@ export function predictEscapeCurves(
   });
 }
 
-const num = (x: number): string => x.toExponential(3);
-const interval = (i: Interval | null): string => (i ? formatInterval(i, 3) : '—');
+// Exact zeros (n = 0, where every agent is at w*) print as 0.
+const num = formatValue;
+const interval = (i: Interval | null): string =>
+  i === null ? '—' : i.estimate === 0 && i.lo === 0 && i.hi === 0 ? '0' : formatInterval(i, 3);
 
 /**
  * Measured (mean [95% CI]) and, when given, predicted E J − J(w*) at each recorded step,
@@ -69,14 +79,59 @@ export function escapeTable(result: EscapeResult, predictions?: PredictedCurve[]
       ]);
     }
   }
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const lines = [header, ...rows].map((r) =>
-    r
-      .map((x, i) => x.padEnd(widths[i]))
-      .join('  ')
-      .trimEnd(),
-  );
+  const lines = [textTable(header, rows)];
   if (result.seeds === 1) lines.push(`R = 1 seed: ${oneValue} — give --seeds 2 or more for 95% intervals`);
   if (predictions) lines.push('', predictionTable(predictions));
   return lines.join('\n');
+}
+
+/** The recorded points a late mean averages: n ≥ N/2, n > 0. */
+export const lateSteps = (result: EscapeResult): number[] =>
+  result.curves[0]?.points.map((p) => p.step).filter((n) => n > 0 && 2 * n >= result.steps) ?? [];
+
+/** Per seed, the mean of its values at the late points (NaN-free points only), then mean and 95% CI over seeds. */
+function lateMean(perSeed: number[][], indices: number[]): MeanInterval | null {
+  const usable = indices.filter((i) => perSeed.every((seed) => Number.isFinite(seed[i])));
+  if (usable.length === 0) return null;
+  return meanInterval(perSeed.map((seed) => usable.reduce((s, i) => s + seed[i], 0) / usable.length));
+}
+
+const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+/**
+ * The short summary: per algorithm, the late mean of E J − J(w*) over the recorded steps
+ * n ≥ N/2 (each seed's average over those steps, then the mean over seeds with its 95% CI),
+ * for the centroid and the agent average, with the theory's exact curve averaged over the
+ * same steps and its steady state beside them.
+ */
+export function escapeSummary(result: EscapeResult, predictions?: PredictedCurve[]): string {
+  const late = lateSteps(result);
+  const header = [
+    'algorithm',
+    'centroid [95% CI]',
+    ...(predictions ? ['theory', 'steady'] : []),
+    'agents [95% CI]',
+    ...(predictions ? ['theory', 'steady'] : []),
+  ];
+  const rows = result.curves.map((curve) => {
+    const indices = curve.points.flatMap((p, i) => (late.includes(p.step) ? [i] : []));
+    const p = predictions?.find((x) => x.algorithm === curve.algorithm)?.prediction;
+    const steady = p && !isUnavailable(p.steady) ? p.steady : undefined;
+    const theory = (xs: number[] | undefined, at: number | undefined): string[] =>
+      predictions ? [xs ? num(mean(late.map((n) => xs[n]))) : '—', at === undefined ? '—' : num(at)] : [];
+    return [
+      curve.algorithm,
+      interval(lateMean(curve.perSeed.centroid, indices)),
+      ...theory(p?.curve.centroid, steady?.centroid),
+      interval(lateMean(curve.perSeed.agentAverage, indices)),
+      ...theory(p?.curve.agentAverage, steady?.agentAverage),
+    ];
+  });
+  const span = late.length > 0 ? `n = ${late[0]}–${late[late.length - 1]}, ${late.length} recorded steps` : 'none';
+  const warnings = predictions ? instabilityWarnings(predictions) : [];
+  return [
+    `late mean of E J − J(w*) (${span}; mean over ${result.seeds} seeds, 95% CI)${predictions ? ', theory over the same steps and its steady state' : ''}:`,
+    textTable(header, rows),
+    ...warnings,
+  ].join('\n');
 }

@@ -254,12 +254,11 @@ function escapeCurve(run: Run, algorithm: Algorithm): EscapeCurve {
         `${algorithm} diverged within ${n} steps of w* (J = ${risks.find((x) => !Number.isFinite(x))}) — lower --step-size`,
       );
     const offset = agents ? R * K : 0;
-    const centroid = Array.from({ length: R }, (_, r) => risks[offset + r] - run.reference);
+    // At n = 0 every agent is at w*: the excess is 0 by definition (scored, Σ_k p_k w* differs from w* in its last bits).
+    const excess = (x: number): number => (n === 0 ? 0 : x - run.reference);
+    const centroid = Array.from({ length: R }, (_, r) => excess(risks[offset + r]));
     const agentAverage = agents
-      ? Array.from(
-          { length: R },
-          (_, r) => risks.slice(r * K, (r + 1) * K).reduce((a, b) => a + b, 0) / K - run.reference,
-        )
+      ? Array.from({ length: R }, (_, r) => excess(risks.slice(r * K, (r + 1) * K).reduce((a, b) => a + b, 0) / K))
       : null;
     for (let r = 0; r < R; r++) {
       perSeed.centroid[r].push(centroid[r]);

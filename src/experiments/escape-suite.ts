@@ -4,6 +4,7 @@
 // is the late escape E[J(w_{c,n})] − J(w*) averaged over n ∈ [N/2, N], per batch size,
 // and the paired difference decentralized − centralized with a 95% t interval over
 // replicas. The linearized theory's exact curves are drawn over the measured ones.
+import { combine, reading } from './verdict.js';
 import type { Algorithm } from '../algorithms/recursion.js';
 import { algorithmLabel, bandLines, type Row } from '../report/charts.js';
 import {
@@ -152,16 +153,7 @@ export async function escapeSuite(store: WorkStore, network: Network, s: EscapeS
   const small = comparisons.filter((c) => c.B < s.largeBatch);
   const faster = large.filter((c) => c.centroid.lo > 0).length;
   const slower = large.filter((c) => c.centroid.hi < 0).length;
-  const status: Status =
-    large.length === 0
-      ? 'inconclusive'
-      : faster === large.length
-        ? 'holds'
-        : slower > 0 && faster === 0
-          ? 'fails'
-          : faster > 0
-            ? 'mixed'
-            : 'inconclusive';
+  const status: Status = combine(large.map((c) => reading(c.centroid)));
   const ratio = (c: (typeof comparisons)[number]): string => {
     const base = mean(lateMeans(runs[c.B].centralized.centroid, record));
     return base > 0
@@ -170,7 +162,7 @@ export async function escapeSuite(store: WorkStore, network: Network, s: EscapeS
   };
   const biggest = Math.max(...s.batchSizes);
   const atBiggest = comparisons.filter((c) => c.B === biggest);
-  const statement = `At B = ${biggest}, ${atBiggest.map((c) => `${algorithmLabel(c.algorithm)} escapes ${ratio(c)} (difference ${formatInterval(c.centroid)})`).join(' and ')}; in the large-batch regime (B ≥ ${s.largeBatch}) ${faster} of ${large.length} comparisons are faster with 95% confidence${slower ? `, ${slower} slower` : ''}.`;
+  const statement = `At B = ${biggest}, ${atBiggest.map((c) => `${algorithmLabel(c.algorithm)} escapes ${ratio(c)} (difference ${formatInterval(c.centroid)})`).join(' and ')}; in the large-batch regime (B ≥ ${s.largeBatch}) ${faster} of ${large.length} comparisons are faster with 95% confidence${slower ? `, ${slower} slower` : ''}${faster + slower < large.length ? `, ${large.length - faster - slower} inconclusive (the interval includes 0)` : ''}.`;
   const smallFaster = small.filter((c) => c.centroid.lo > 0).length;
   const smallestB = Math.min(...s.batchSizes);
   const fall = (algorithm: Algorithm): string => {

@@ -8,7 +8,7 @@ import { escapeSuite } from './escape-suite.js';
 import { excessSuite } from './excess-suite.js';
 import { prepareNetwork } from './network.js';
 import type { Results, SuiteResult } from '../report/results.js';
-import { scaleSettings, type Scale, type ScaleSettings } from './scale.js';
+import { describeScale, scaleSettings, type Scale, type ScaleSettings } from './scale.js';
 import { checkDataset } from '../data/index.js';
 import { UserError } from '../errors.js';
 import { join } from 'node:path';
@@ -17,6 +17,7 @@ import { acquireLock } from '../util/lock.js';
 import { toySuite } from './toy-suite.js';
 import { tradeoffSuite } from './tradeoff-suite.js';
 import { WorkStore } from './work.js';
+import type { OnProgress } from '../util/reporter.js';
 
 export interface ReproduceOptions {
   scale: Scale;
@@ -26,6 +27,8 @@ export interface ReproduceOptions {
   /** The command line, for the report. */
   command: string;
   log?: (message: string) => void;
+  /** Told when a unit of work starts (0 of 1) and ends (1 of 1), named by its id. */
+  progress?: OnProgress;
 }
 
 export interface Reproduction {
@@ -70,7 +73,12 @@ async function reproduceIn(o: ReproduceOptions, s: ScaleSettings, started: Date)
   const before = loadavg();
   // Units are kept per scale and settings: changed settings never reuse stale results.
   const key = createHash('sha256').update(JSON.stringify(s)).digest('hex').slice(0, 10);
-  const store = new WorkStore(o.out, `${o.scale}-${key}`, (m) => log(`  done ${m}`));
+  const store = new WorkStore(
+    o.out,
+    `${o.scale}-${key}`,
+    (m) => log(`  done ${m}`),
+    (id) => o.progress?.(0, 1, id),
+  );
   const suites: SuiteResult[] = [];
   log(`[1/4] escape from a large-batch minimum`);
   const network = await prepareNetwork(store, s.network);
@@ -86,6 +94,7 @@ async function reproduceIn(o: ReproduceOptions, s: ScaleSettings, started: Date)
     title: 'Flatness and optimization in distributed learning: does the paper hold?',
     command: o.command,
     scale: o.scale,
+    scaleNote: describeScale(o.scale, s),
     started: started.toISOString(),
     finished: finished.toISOString(),
     seconds: (finished.getTime() - started.getTime()) / 1000,

@@ -20,6 +20,21 @@ export interface ScaleSettings {
 
 const topologies = ['ring', 'grid', 'erdos-renyi', 'complete'];
 
+/**
+ * The scale in a sentence for the top of the report: its sizes and what its 95% intervals
+ * can resolve, so a quick report's verdicts are not read as the full scale's.
+ */
+export function describeScale(scale: Scale, s: ScaleSettings): string {
+  const sizes = `${s.escape.replicas} replicas per escape setting (B = ${s.escape.batchSizes.join(', ')}), ${s.excess.replicas} per excess-risk setting (${s.excess.topologies.length} topologies × ${s.excess.stepSizes.length} step sizes), ${s.tradeoff.seeds.length} seed${s.tradeoff.seeds.length === 1 ? '' : 's'} × ${s.tradeoff.batchSizes.length} batch sizes × ${s.tradeoff.algorithms.length} algorithms for the trade-off (${s.tradeoff.datasets.join(', ')}), ${s.toy.replicas} replicas in 2-D`;
+  const power = {
+    tiny: 'a test of the machinery only: its numbers mean nothing.',
+    quick:
+      "a first look: few replicas and seeds, so the 95% intervals are wide and many effects cannot be resolved — an 'inconclusive' here means 'not enough data at this scale', not a refutation. The verdicts to quote come from --full.",
+    full: 'enough replicas and seeds to resolve the effects the claims are about; every verdict carries its 95% interval.',
+  }[scale];
+  return `${scale} scale — ${sizes}. Statistical power: ${power}`;
+}
+
 export function scaleSettings(scale: Scale, dataDir?: string): ScaleSettings {
   const minimum = { batchSize: 1024, stepSize: 0.5, steps: 200, polishSteps: 1000, tolerance: 1e-5 };
   const network: NetworkSettings = {

@@ -2,6 +2,7 @@
 // minimum — the picture of the paper's idea. Statistic: the fraction of replicas whose
 // final centroid lies in the flat basin, per algorithm, and the paired difference
 // decentralized − centralized with a bootstrap 95% interval.
+import { combine, reading } from './verdict.js';
 import type { Algorithm } from '../algorithms/recursion.js';
 import { algorithmLabel, chart, pointsWithErrors, type Row } from '../report/charts.js';
 import type { Figure, Status, SuiteResult, Table } from '../report/results.js';
@@ -76,20 +77,7 @@ export async function toySuite(store: WorkStore, s: ToySuiteSettings): Promise<S
     ],
     rows,
   };
-  const above = differences.filter((d) => d.difference.lo > 0).length;
-  const below = differences.filter((d) => d.difference.hi < 0).length;
-  const status: Status =
-    differences.length === 0
-      ? 'inconclusive'
-      : above === differences.length
-        ? 'holds'
-        : below === differences.length
-          ? 'fails'
-          : above > 0
-            ? 'mixed'
-            : below > 0
-              ? 'fails'
-              : 'inconclusive';
+  const status: Status = combine(differences.map((d) => reading(d.difference)));
   const describe = (d: (typeof differences)[number]): string =>
     `${algorithmLabel(d.algorithm)} ${d.difference.estimate >= 0 ? '+' : ''}${(100 * d.difference.estimate).toFixed(0)} points [${(100 * d.difference.lo).toFixed(0)}, ${(100 * d.difference.hi).toFixed(0)}] (${startLabel[d.start as 'sharp' | 'uniform']})`;
   const statement = `Flat-basin fraction minus centralized's: ${differences.map(describe).join('; ')}.`;
@@ -165,8 +153,29 @@ function densityFigure(runs: Record<string, ToyRun[]>, s: ToySuiteSettings): Fig
     { x: l.sharp.centre[0], y: l.sharp.centre[1], minimum: 'sharp' },
     { x: l.flat.centre[0], y: l.flat.centre[1], minimum: 'flat' },
   ];
+  // Final centroids counted per cell here, so every panel shares one colour scale [0, the largest count].
+  const [bx, by] = [30, 18];
+  const counts = (ends: number[][]): Row[] => {
+    const grid = new Map<number, number>();
+    for (const [x, y] of ends) {
+      const i = Math.min(bx - 1, Math.max(0, Math.floor(((x - x0) / (x1 - x0)) * bx)));
+      const j = Math.min(by - 1, Math.max(0, Math.floor(((y - y0) / (y1 - y0)) * by)));
+      grid.set(i * by + j, (grid.get(i * by + j) ?? 0) + 1);
+    }
+    return [...grid].map(([key, count]) => {
+      const [i, j] = [Math.floor(key / by), key % by];
+      const [w, h] = [(x1 - x0) / bx, (y1 - y0) / by];
+      return { x1: x0 + i * w, x2: x0 + (i + 1) * w, y1: y0 + j * h, y2: y0 + (j + 1) * h, count };
+    });
+  };
+  const binned = Object.fromEntries(Object.entries(runs).map(([start, rs]) => [start, rs.map((r) => counts(r.ends))]));
+  const most = Math.max(
+    1,
+    ...Object.values(binned).flatMap((panels) => panels.flatMap((p) => p.map((c) => Number(c.count)))),
+  );
+  const first = Object.keys(runs)[0];
   const rows = Object.entries(runs).map(([start, rs]) =>
-    rs.map((r) => ({
+    rs.map((r, index) => ({
       title: {
         text: `${algorithmLabel(r.algorithm)}`,
         subtitle: startLabel[start as 'sharp' | 'uniform'],
@@ -187,19 +196,19 @@ function densityFigure(runs: Record<string, ToyRun[]>, s: ToySuiteSettings): Fig
           },
         },
         {
-          data: {
-            values: r.ends.map(([x, y]) => ({ x: Math.min(x1, Math.max(x0, x)), y: Math.min(y1, Math.max(y0, y)) })),
-          },
+          data: { values: binned[start][index] },
           mark: { type: 'rect', opacity: 0.85 },
           encoding: {
-            x: { field: 'x', bin: { maxbins: 30, extent: [x0, x1] }, type: 'quantitative', scale: xScale },
-            y: { field: 'y', bin: { maxbins: 18, extent: [y0, y1] }, type: 'quantitative', scale: yScale },
+            x: { field: 'x1', type: 'quantitative', scale: xScale },
+            x2: { field: 'x2' },
+            y: { field: 'y1', type: 'quantitative', scale: yScale },
+            y2: { field: 'y2' },
             color: {
-              aggregate: 'count',
+              field: 'count',
               type: 'quantitative',
-              title: 'final centroids',
-              scale: { scheme: 'oranges' },
-              legend: { orient: 'bottom' },
+              title: 'final centroids per cell (one scale for every panel)',
+              scale: { scheme: 'oranges', domain: [0, most] },
+              legend: start === first && index === 0 ? { orient: 'bottom', gradientLength: 200 } : null,
             },
           },
         },
@@ -219,7 +228,7 @@ function densityFigure(runs: Record<string, ToyRun[]>, s: ToySuiteSettings): Fig
   return {
     id: 'toy-density',
     title: 'Where each algorithm ends up',
-    caption: `Density of final centroids over ${s.replicas} replicas (orange: count per cell) on the landscape (grey: the global risk, darker is lower). Blue crosses mark the sharp (left) and flat (right) minima.`,
+    caption: `Density of final centroids over ${s.replicas} replicas (orange: count per cell, on one scale for every panel) on the landscape (grey: the global risk, darker is lower). Blue crosses mark the sharp (left) and flat (right) minima.`,
     spec: chart({
       vconcat: rows.map((panels) => ({ hconcat: panels, resolve: { scale: { color: 'independent' } } })),
       resolve: { scale: { color: 'independent' } },

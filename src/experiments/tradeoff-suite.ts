@@ -5,6 +5,7 @@
 // Accuracy is regressed (least squares, log10 predictors) on each measure alone and on
 // flatness and optimization error together, with percentile-bootstrap 95% intervals;
 // and diffusion's accuracy is compared with the others', paired by (batch size, seed).
+import { combine, reading, readingLabel } from './verdict.js';
 import type { Algorithm } from '../algorithms/recursion.js';
 import { AgentSampler, gatherBatch, partition, parsePartition, labelHistogram } from '../data/index.js';
 import { combinationSchedule, makeGraph, spectrum } from '../graph/index.js';
@@ -431,28 +432,20 @@ export async function tradeoffSuite(store: WorkStore, s: TradeoffSettings): Prom
       },
     );
   }
-  const needBoth = gains.filter((g) => g.gain.lo > 0).length;
-  const diffBest = diffusion.filter((d) => d.difference.lo > 0).length;
-  const diffWorse = diffusion.filter((d) => d.difference.hi < 0).length;
-  const parts = [needBoth === gains.length, diffBest === diffusion.length && diffusion.length > 0];
-  const status: Status = parts.every(Boolean)
-    ? 'holds'
-    : diffWorse > 0 && needBoth === 0
-      ? 'fails'
-      : parts.some(Boolean) || diffBest > 0
-        ? 'mixed'
-        : diffWorse > 0
-          ? 'fails'
-          : 'inconclusive';
+  // Two parts per dataset: both measures needed (a positive adjusted-R² gain), diffusion ahead of each other algorithm.
+  const status: Status = combine([
+    ...gains.map((g) => reading(g.gain)),
+    ...diffusion.map((d) => reading(d.difference)),
+  ]);
   const statement =
     [
       ...gains.map(
         (g) =>
-          `${g.dataset}: flatness and optimization error together explain R² = ${regressions.find((r) => r.dataset === g.dataset && r.predictors.length === 2)!.fit.r2.toFixed(2)} of test accuracy, an adjusted-R² gain of ${g.gain.estimate >= 0 ? '+' : ''}${g.gain.estimate.toFixed(2)} [${g.gain.lo.toFixed(2)}, ${g.gain.hi.toFixed(2)}] over the better of trace and train loss alone`,
+          `${g.dataset}: flatness and optimization error together explain R² = ${regressions.find((r) => r.dataset === g.dataset && r.predictors.length === 2)!.fit.r2.toFixed(2)} of test accuracy, an adjusted-R² gain of ${g.gain.estimate >= 0 ? '+' : ''}${g.gain.estimate.toFixed(2)} [${g.gain.lo.toFixed(2)}, ${g.gain.hi.toFixed(2)}] over the better of trace and train loss alone (${readingLabel[reading(g.gain)]})`,
       ),
       ...diffusion.map(
         (d) =>
-          `diffusion (ATC) − ${algorithmLabel(d.versus)}: ${d.difference.estimate >= 0 ? '+' : ''}${d.difference.estimate.toFixed(2)} [${d.difference.lo.toFixed(2)}, ${d.difference.hi.toFixed(2)}] accuracy points (${d.dataset})`,
+          `diffusion (ATC) − ${algorithmLabel(d.versus)}: ${d.difference.estimate >= 0 ? '+' : ''}${d.difference.estimate.toFixed(2)} [${d.difference.lo.toFixed(2)}, ${d.difference.hi.toFixed(2)}] accuracy points (${d.dataset}; ${readingLabel[reading(d.difference)]})`,
       ),
     ].join('; ') + '.';
   return {

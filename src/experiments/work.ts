@@ -27,6 +27,7 @@ export class WorkStore {
     out: string,
     namespace: string,
     private readonly log: WorkLog = () => {},
+    private readonly starting: (id: string) => void = () => {},
   ) {
     this.dir = join(out, 'work', namespace);
     makeFolder(this.dir);
@@ -59,6 +60,7 @@ export class WorkStore {
       }
     }
     const started = Date.now();
+    this.starting(id);
     const result = await compute();
     const seconds = (Date.now() - started) / 1000;
     this.seconds[id] = seconds;

@@ -5,6 +5,7 @@ import { combinationMatrix, fromMatrixFile, onePeerExponential, onePeerPeriod, t
 import { graphOfMatrix } from './validate.js';
 import { mixingRate, periodicMixingRate, spectrum } from './spectrum.js';
 import { degrees, makeGraph, type Graph } from './topology.js';
+import type { OnProgress } from '../util/reporter.js';
 
 export interface GraphReport {
   agents: number;
@@ -41,6 +42,8 @@ export interface GraphOptions {
   file?: string;
   /** a user combination matrix, in place of a rule */
   matrix?: string;
+  /** Told at each phase (graph, combination matrix, spectrum): seconds each for thousands of agents. */
+  onProgress?: OnProgress;
 }
 
 /** The graph, its combination matrix, and its spectrum. */
@@ -50,6 +53,8 @@ export function graphReport(o: GraphOptions): GraphReport {
   let g: Graph;
   let A: Matrix;
   let rule: string;
+  const phase = (done: number, label: string): void => o.onProgress?.(done, 3, label);
+  phase(0, 'graph and combination matrix');
   if (o.matrix !== undefined) {
     if (o.rule !== undefined) throw new ConfigError('rule', 'a rule and a matrix both give the weights — keep one');
     const given = topology === undefined ? undefined : makeGraph({ ...o, topology, agents: o.agents ?? Number.NaN });
@@ -61,7 +66,9 @@ export function graphReport(o: GraphOptions): GraphReport {
     rule = o.rule ?? 'metropolis';
     A = combinationMatrix(rule, g);
   }
+  phase(2, `spectrum of the ${A.length}×${A.length} matrix`);
   const s = spectrum(A);
+  phase(3, 'graph, matrix and spectrum');
   return { ...describe(g), rule, ...s, matrix: A };
 }
 

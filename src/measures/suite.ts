@@ -6,6 +6,7 @@
 // targetRelativeError would need.
 import { Generator, type Tensor } from '../tensor/index.js';
 import { deriveSeed } from '../util/seed.js';
+import type { OnProgress } from '../util/reporter.js';
 import { spectralDensity, type DensityOptions, type SpectralDensity } from './density.js';
 import { extremeEigenvalues, type EigenMethod, type EigenOptions, type Eigenvalues } from './eigenvalues.js';
 import type { Objective } from './objective.js';
@@ -32,8 +33,8 @@ export interface MeasureSpec {
   reference?: number;
   /** The relative error to size each value's examples-needed (and, for the trace, probes-needed) hint for. */
   targetRelativeError?: number;
-  /** Called as the long measures (trace, eigenvalues) advance: the measure's name, HVPs done and at most. */
-  progress?: (measure: 'trace' | 'eigenvalues' | 'smallestEigenvalues', done: number, total: number) => void;
+  /** Told as the long measures (trace, eigenvalues) advance: HVPs done, at most, and the measure's name. */
+  progress?: OnProgress;
   trace?: WithoutGen<HutchinsonOptions>;
   /** Eigenvalues at the largest end (default), the smallest, or both. */
   eigenvalues?: Omit<WithoutGen<EigenOptions>, 'end'> & { method?: EigenMethod; end?: 'largest' | 'smallest' | 'both' };
@@ -83,7 +84,7 @@ export function measure(obj: Objective, params: Tensor[], spec: MeasureSpec, age
       ...spec.trace,
       gen: generator(spec.seed, 'trace'),
       targetRelativeError: target,
-      progress: spec.progress && ((done, total) => spec.progress?.('trace', done, total)),
+      progress: spec.progress && ((done, total) => spec.progress?.(done, total, 'trace')),
     });
   if (spec.eigenvalues) {
     const { end = 'largest', ...eigs } = spec.eigenvalues;
@@ -97,7 +98,7 @@ export function measure(obj: Objective, params: Tensor[], spec: MeasureSpec, age
           end: side,
           gen: generator(spec.seed, stream),
           targetRelativeError: target,
-          progress: spec.progress && ((done, total) => spec.progress?.(stream, done, total)),
+          progress: spec.progress && ((done, total) => spec.progress?.(done, total, stream)),
         });
   }
   if (spec.density)

@@ -51,6 +51,42 @@ export function chart(body: VegaLiteSpec): VegaLiteSpec {
   return { $schema: 'https://vega.github.io/schema/vega-lite/v6.json', background: 'white', config, ...body };
 }
 
+const finite = (rows: Row[], fields: (string | undefined)[]): number[] =>
+  rows.flatMap((r) => fields.flatMap((f) => (f === undefined ? [] : [Number(r[f])]))).filter(Number.isFinite);
+
+/**
+ * Tick values 1, 2, 5 × 10^k (only 10^k over more than two decades) spanning the positive
+ * magnitudes from `smallest` to the largest of `values`, negated for negative values, with 0
+ * where the data reach it: vega's own log and symlog ticks can leave a whole range unlabelled.
+ */
+export function magnitudeTicks(values: number[], smallest?: number): number[] {
+  const magnitudes = values.map(Math.abs).filter((v) => v > 0);
+  if (magnitudes.length === 0) return [0];
+  const top = Math.ceil(Math.log10(Math.max(...magnitudes)));
+  const bottom = Math.floor(Math.log10(smallest ?? Math.min(...magnitudes)));
+  const steps = top - bottom > 2 ? [1] : [1, 2, 5];
+  const ladder: number[] = [];
+  for (let k = bottom; k <= top; k++) for (const m of steps) ladder.push(Number((m * 10 ** k).toPrecision(3)));
+  // The rungs up to the first one at or beyond a magnitude, so the labels bracket every value.
+  const upTo = (m: number): number[] => ladder.slice(0, ladder.findIndex((t) => t >= m) + 1 || ladder.length);
+  const [lo, hi] = [Math.min(...values), Math.max(...values)];
+  return [
+    ...(lo < 0
+      ? upTo(-lo)
+          .map((t) => -t)
+          .reverse()
+      : []),
+    ...(lo <= 0 || smallest !== undefined ? [0] : []),
+    ...(hi > 0 ? upTo(hi) : []),
+  ];
+}
+
+/** Log-scale ticks for a field: 1, 2, 5 × 10^k over the data. */
+const logAxis = (rows: Row[], fields: (string | undefined)[]) => ({
+  values: magnitudeTicks(finite(rows, fields).filter((v) => v > 0)).filter((t) => t > 0),
+  format: '~g',
+});
+
 export interface BandLines {
   rows: Row[];
   x: { field: string; title: string; log?: boolean };
@@ -76,11 +112,15 @@ export function bandLines(o: BandLines): VegaLiteSpec {
     title: o.x.title,
     ...(o.x.log ? { scale: { type: 'log', nice: false } } : {}),
   };
+  const yFields = [o.y.field, o.band?.lo, o.band?.hi, o.predicted];
   const yScale =
     o.y.symlog !== undefined
-      ? { scale: { type: 'symlog', constant: o.y.symlog } }
+      ? {
+          scale: { type: 'symlog', constant: o.y.symlog },
+          axis: { values: magnitudeTicks(finite(o.rows, yFields), o.y.symlog), format: '~g' },
+        }
       : o.y.log
-        ? { scale: { type: 'log' } }
+        ? { scale: { type: 'log' }, axis: logAxis(o.rows, yFields) }
         : {};
   const colour = algorithmColour(o.colourLabels);
   const layers: VegaLiteSpec[] = [];
@@ -148,12 +188,16 @@ export interface PointsWithErrors {
 
 /** Dots with 95% error bars per category and algorithm (dodged), hollow diamonds for a prediction. */
 export function pointsWithErrors(o: PointsWithErrors): VegaLiteSpec {
+  // Labels turn when the widest would not fit the band its category gets (about 7 px a character).
+  const categories = [...new Set(o.rows.map((r) => String(r[o.x.field])))];
+  const width = o.width ?? 200;
+  const turn = Math.max(...categories.map((c) => c.length)) * 7 > (0.9 * width) / Math.max(1, categories.length);
   const x = {
     field: o.x.field,
     type: 'ordinal',
     title: o.x.title,
     ...(o.x.sort ? { sort: o.x.sort } : {}),
-    axis: { labelAngle: 0, labelLimit: 240 },
+    axis: turn ? { labelAngle: -35, labelAlign: 'right', labelLimit: 240 } : { labelAngle: 0, labelLimit: 240 },
   };
   const colour = algorithmColour(o.colourLabels);
   const offset = { xOffset: { field: 'algorithm', type: 'nominal', scale: { domain: o.colourLabels } } };
@@ -176,7 +220,7 @@ export function pointsWithErrors(o: PointsWithErrors): VegaLiteSpec {
       mark: { type: 'point', shape: 'diamond', filled: false, size: 70, strokeWidth: 1.5 },
       encoding: { x, ...offset, y: { field: o.predicted, type: 'quantitative' }, color: colour },
     });
-  const inner = { width: o.width ?? 200, height: o.height ?? 180, layer: layers };
+  const inner = { width, height: o.height ?? 180, layer: layers };
   return facetedByColumn(o, inner);
 }
 
@@ -207,6 +251,7 @@ export function scatterPanels(
               type: 'quantitative',
               title: p.title,
               scale: p.log ? { type: 'log' } : { zero: false },
+              ...(p.log ? { axis: logAxis(rows, [p.field]) } : {}),
             },
             y: { field: y.field, type: 'quantitative', title: y.title, scale: { zero: false } },
             color: algorithmColour(colourLabels),

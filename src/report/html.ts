@@ -86,6 +86,7 @@ h1 { font-size: 30px; margin: 0 0 6px; letter-spacing: -0.01em; }
 h2 { font-size: 22px; margin: 48px 0 10px; padding-top: 16px; border-top: 1px solid var(--rule); }
 .lede { color: var(--muted); margin: 0 0 14px; }
 .summary { font-size: 20px; font-weight: 600; margin: 0 0 12px; }
+.scale { padding: 10px 14px; border-radius: 8px; background: #ddf4ff; border-left: 5px solid #0969da; margin: 0 0 14px; font-size: 15px; }
 code { font: 13px/1.4 "DejaVu Sans Mono", ui-monospace, Menlo, Consolas, monospace; background: var(--soft); padding: 1px 4px; border-radius: 4px; }
 .headline { width: 100%; border-collapse: collapse; margin: 8px 0 6px; }
 .headline td, .headline th { padding: 10px 12px; border-bottom: 1px solid var(--rule); vertical-align: top; text-align: left; }
@@ -106,9 +107,10 @@ figcaption { color: var(--muted); font-size: 14px; margin-top: 6px; }
 figure.table figcaption { color: var(--ink); font-weight: 600; margin: 0 0 6px; }
 .scroll { overflow-x: auto; }
 table { border-collapse: collapse; font-size: 14px; }
-figure.table th, figure.table td { padding: 5px 10px; border-bottom: 1px solid var(--rule); text-align: left; white-space: nowrap; }
+figure.table table { width: 100%; }
+figure.table th, figure.table td { padding: 5px 8px; border-bottom: 1px solid var(--rule); text-align: left; vertical-align: top; overflow-wrap: break-word; }
 figure.table th { background: var(--soft); font-weight: 600; }
-td.num { text-align: right; font-variant-numeric: tabular-nums; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 .note, .method { color: var(--muted); font-size: 14px; }
 details { margin: 8px 0; font-size: 14px; }
 summary { cursor: pointer; color: var(--muted); }
@@ -173,6 +175,7 @@ export function reportHtml(r: Results, svgs: Record<string, string>): string {
 <main>
 <h1>${escapeHtml(r.title)}</h1>
 <p class="lede">Cao, Wu, Yuan &amp; Sayed, “On the Trade-off between Flatness and Optimization in Distributed Learning” (arXiv 2406.20006) makes claims about centralized SGD, consensus and diffusion. flatdist tested each one on real data; every verdict below is measured, with 95% intervals, and says plainly where a claim does not hold.</p>
+<p class="scale"><b>Scale: ${escapeHtml(r.scale)}.</b> ${escapeHtml(r.scaleNote ?? `the verdicts below hold at this scale (${r.scale}) only`)}</p>
 <p class="summary">${escapeHtml(headline(r))}</p>
 <table class="headline"><thead><tr><th>#</th><th>claim</th><th>verdict</th><th>what was measured</th></tr></thead><tbody>
 ${verdictRows}

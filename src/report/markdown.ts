@@ -16,6 +16,8 @@ export function summaryMarkdown(r: Results): string {
     '',
     `\`${r.command}\` — ${r.scale}; ${r.work.seconds.toFixed(0)} s of compute over ${r.work.computed + r.work.reused} units of work (${r.seconds.toFixed(0)} s this invocation: ${r.work.computed} computed, ${r.work.reused} reused), ${r.finished}.`,
     '',
+    `> **Scale: ${r.scale}.** ${r.scaleNote ?? ''}`,
+    '',
     `**${headline(r)}**`,
     '',
     '| # | claim | verdict | measured |',

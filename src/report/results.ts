@@ -54,6 +54,8 @@ export interface Results {
   title: string;
   command: string;
   scale: string;
+  /** What the scale measures and how much its 95% intervals can resolve, said at the top of the report. */
+  scaleNote?: string;
   started: string;
   finished: string;
   seconds: number;

@@ -13,6 +13,7 @@ import {
 } from './linearized.js';
 import { closedForm, type ClosedForm } from './closedForm.js';
 import { closedFormRelativeDifference, isUnavailable } from './closed-form-gap.js';
+import { formatValue, textTable } from '../util/table.js';
 
 export interface Unavailable {
   unavailable: string;
@@ -89,8 +90,7 @@ export function instabilityWarnings(rows: { algorithm: string; prediction: Escap
     .map((r) => `${r.algorithm}: ${(r.prediction.steady as Unavailable).unavailable}`);
 }
 
-const cell = (x: number | undefined): string =>
-  x === undefined ? '—' : x === Number.POSITIVE_INFINITY ? '∞' : x.toExponential(3);
+const cell = formatValue;
 
 /**
  * Exact and closed-form predictions side by side, one line per algorithm: the curve's
@@ -133,12 +133,5 @@ export function predictionTable(rows: { algorithm: string; prediction: EscapePre
       closed ? closed.mixingRate.toFixed(4) : '—',
     ];
   });
-  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
-  const table = [header, ...lines].map((l) =>
-    l
-      .map((c, i) => c.padEnd(widths[i]))
-      .join('  ')
-      .trimEnd(),
-  );
-  return [...table, ...instabilityWarnings(rows)].join('\n');
+  return [textTable(header, lines), ...instabilityWarnings(rows)].join('\n');
 }
