@@ -122,6 +122,7 @@ test('unknown flags, keys and commands name the nearest valid one; errors speak 
     [['escape', '--algorithms', 'atc'], /escape: Unknown option '--algorithms' — it is now --algorithm/],
     [['trian'], /unknown command 'trian' — did you mean train\?/],
     [['help', 'trian'], /unknown command 'trian' — did you mean train\?/],
+    [['theory', '--eigenvalues', '2,1'], /^flatdist: --eigenvalues: must be MIN,MAX with 0 < MIN ≤ MAX$/m],
     [
       ['train', '--dataset', 'two-moons', '--train-subset', '99999999'],
       /^flatdist: --train-subset: 99999999 is more than the 10000 training examples of two-moons$/m,

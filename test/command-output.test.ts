@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cli } from './support/cli.js';
@@ -102,4 +102,39 @@ test('escape: the setting on top, late means with intervals and theory by defaul
   assert.match(full.stdout, /^centralized\s+0\s+0\s/m, 'n = 0: the measured excess is exactly 0');
   const first = JSON.parse(readFileSync(join(scratch, 'escape-full', 'escape.jsonl'), 'utf8').split('\n')[0]);
   assert.deepEqual([first.step, first.centroid.estimate, first.centroid.lo, first.centroid.hi], [0, 0, 0, 0]);
+});
+
+test('escape into a folder holding earlier results: refused at once, nothing changed; --overwrite replaces them', () => {
+  const minimum = join(scratch, 'minimum');
+  if (!existsSync(minimum)) assert.equal(run(['minimize', ...flags, '--out', minimum]).status, 0);
+  const out = join(scratch, 'escape-twice');
+  const args = ['escape', '--minimum', minimum, '--steps', '4', '--seeds', '2', '--out', out];
+  assert.equal(run(args).status, 0);
+  const before = readFileSync(join(out, 'escape.json'), 'utf8');
+  const again = run([...args, '--seeds', '3']);
+  assert.equal(again.status, 2, again.stderr);
+  assert.match(
+    again.stderr,
+    /holds earlier results already \(escape\.json, escape\.jsonl\) — replace it with --overwrite/,
+  );
+  assert.equal(readFileSync(join(out, 'escape.json'), 'utf8'), before);
+  const replaced = run([...args, '--seeds', '3', '--overwrite']);
+  assert.equal(replaced.status, 0, replaced.stderr);
+  assert.equal(JSON.parse(readFileSync(join(out, 'escape.json'), 'utf8')).seeds, 3);
+});
+
+test('theory: the eigenvalue range takes any positive MIN,MAX, from a flag or a config file', () => {
+  const config = join(scratch, 'quadratic.yaml');
+  writeFileSync(config, 'eigenvalues: [0.05, 2.5]\nsteps: 5\n');
+  for (const args of [
+    ['--eigenvalues', '0.1,1', '--steps', '5'],
+    ['--config', config],
+  ]) {
+    const r = run(['theory', ...args, '--json']);
+    assert.equal(r.status, 0, r.stderr);
+  }
+  const fromFile = JSON.parse(run(['theory', '--config', config, '--json']).stdout) as {
+    quadratic: { eigenvalues: number[] };
+  };
+  assert.deepEqual(fromFile.quadratic.eigenvalues, [0.05, 2.5]);
 });

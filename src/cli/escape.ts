@@ -65,10 +65,20 @@ const escapeFields = {
   }),
 };
 
-/** The run options of a command started at a minimum: all but the algorithm (a list there). */
-// Curvature during training does not apply to a run started at a minimum.
+/**
+ * The run options of a command started at a minimum: all but the algorithm (a list there) and
+ * what only a training run reads (its cadences, checkpoints, output folder, divergence bound,
+ * initialization, curvature during training).
+ */
 export const minimumRunFields = runFieldsBut(
   'algorithm',
+  'epochs',
+  'sameInit',
+  'evalEvery',
+  'checkpointEvery',
+  'keepCheckpoints',
+  'divergenceFactor',
+  'out',
   'measureEvery',
   'measures',
   'measureProbes',
@@ -197,6 +207,8 @@ export const escape = command({
   define(cmd, ctx) {
     cmd
       .option('--theory', "add the linearized theory's predicted curves, with H_k, d_k, R_k estimated at w* (float64)")
+      .option('--out <DIR>', 'where escape.json and escape.jsonl go (default: DIR/escape of --minimum)')
+      .option('--overwrite', 'replace the results of an earlier escape in --out (escape.json, escape.jsonl)')
       .option('--json', 'print the summary as JSON');
     addMinimumOptions(cmd, escapeFields, 'escape').addHelpText(
       'after',
@@ -213,101 +225,116 @@ export const escape = command({
     onRun(cmd, ctx, async (options) => {
       const o = parseOptions(z.strictObject(escapeFields), options);
       const { dir, setup, wStar } = await minimumSetup(o.minimum, options, ctx, 'escape');
-      const [{ escapeSummary, escapeTable, runEscape }, { makeFolder, writeFileAtomic }] = await Promise.all([
+      const [{ escapeSummary, escapeTable, runEscape }, { writeFileAtomic }, { claimRunFolder }] = await Promise.all([
         import('../escape/index.js'),
         import('../util/files.js'),
+        import('../train/rundir.js'),
       ]);
       const c = setup.config;
       const out = typeof options.out === 'string' ? options.out : join(dir, 'escape');
-      const { algorithm: algorithms, seeds, sampling } = o;
-      const every = o.every ?? Math.max(1, Math.floor(c.steps / 20));
-      const quiet = options.json === true;
-      const progress = reporter({ quiet });
-      const began = Date.now();
-      let theory: Awaited<ReturnType<typeof theoryAt>> | null = null;
-      if (options.theory === true) {
-        progress.log('estimating H_k, d_k, R_k at w* (float64)');
-        theory = await theoryAt(setup, wStar, algorithms, c.steps, { ...o, onProgress: progress.update });
-        progress.end();
-      }
-      const theorySeconds = (Date.now() - began) / 1000;
-      const result = runEscape(setup, wStar, {
-        algorithms,
-        steps: c.steps,
-        seeds,
-        every,
-        sampling,
-        progress: (algorithm, n, N) => progress.update(n, N, `${algorithm}, ${seeds} seeds`),
+      // Claimed before the work: earlier results are refused (or replaced) at once, not after the runs.
+      const lock = claimRunFolder(out, {
+        command: 'flatdist escape',
+        resume: false,
+        resumable: false,
+        overwrite: options.overwrite === true,
+        files: ['escape.json', 'escape.jsonl'],
       });
-      progress.end();
-      makeFolder(out);
-      writeFileAtomic(
-        join(out, 'escape.jsonl'),
-        escapeLines(result, theory?.predictions ?? null)
-          .map((l) => `${JSON.stringify(l)}\n`)
-          .join(''),
-      );
-      const summary = {
-        minimum: dir,
-        out,
-        ...result,
-        curves: result.curves.map((curve) => ({
-          algorithm: curve.algorithm,
-          seconds: curve.seconds,
-          final: curve.points[curve.points.length - 1],
-          // Each seed's values, [seed][point] at these steps; seed r ran on deriveSeed(seed, 'escape/r').
-          perSeed: {
-            steps: curve.points.map((point) => point.step),
-            centroid: curve.perSeed.centroid,
-            agentAverage: curve.perSeed.agentAverage.map((row) => row.map((v) => (Number.isNaN(v) ? null : v))),
+      try {
+        const { algorithm: algorithms, seeds, sampling } = o;
+        const every = o.every ?? Math.max(1, Math.floor(c.steps / 20));
+        const quiet = options.json === true;
+        const progress = reporter({ quiet });
+        const began = Date.now();
+        let theory: Awaited<ReturnType<typeof theoryAt>> | null = null;
+        if (options.theory === true) {
+          progress.log('estimating H_k, d_k, R_k at w* (float64)');
+          theory = await theoryAt(setup, wStar, algorithms, c.steps, { ...o, onProgress: progress.update });
+          progress.end();
+        }
+        const theorySeconds = (Date.now() - began) / 1000;
+        const result = runEscape(setup, wStar, {
+          algorithms,
+          steps: c.steps,
+          seeds,
+          every,
+          sampling,
+          progress: (algorithm, n, N) => progress.update(n, N, `${algorithm}, ${seeds} seeds`),
+        });
+        progress.end();
+        writeFileAtomic(
+          join(out, 'escape.jsonl'),
+          escapeLines(result, theory?.predictions ?? null)
+            .map((l) => `${JSON.stringify(l)}\n`)
+            .join(''),
+        );
+        const summary = {
+          minimum: dir,
+          out,
+          ...result,
+          curves: result.curves.map((curve) => ({
+            algorithm: curve.algorithm,
+            seconds: curve.seconds,
+            final: curve.points[curve.points.length - 1],
+            // Each seed's values, [seed][point] at these steps; seed r ran on deriveSeed(seed, 'escape/r').
+            perSeed: {
+              steps: curve.points.map((point) => point.step),
+              centroid: curve.perSeed.centroid,
+              agentAverage: curve.perSeed.agentAverage.map((row) => row.map((v) => (Number.isNaN(v) ? null : v))),
+            },
+          })),
+          theory: theory && {
+            ...theory.estimate,
+            seconds: theorySeconds,
+            predictions: theory.predictions.map((p) => ({
+              algorithm: p.algorithm,
+              ...predictionSummary(p.prediction),
+            })),
           },
-        })),
-        theory: theory && {
-          ...theory.estimate,
-          seconds: theorySeconds,
-          predictions: theory.predictions.map((p) => ({ algorithm: p.algorithm, ...predictionSummary(p.prediction) })),
-        },
-        seconds: (Date.now() - began) / 1000,
-      };
-      writeFileAtomic(join(out, 'escape.json'), `${JSON.stringify(summary, null, 2)}\n`);
-      if (quiet) console.log(JSON.stringify(summary));
-      else {
-        const obj = result.objective;
-        const scored =
-          result.evaluationExamples === obj.examples
-            ? 'curves scored on all of them'
-            : `curves scored on a stratified subset of ${result.evaluationExamples} (J(w*) there ${result.reference.toPrecision(8)})`;
-        console.log(
-          `escape from ${dir}: K = ${result.agents}, M = ${setup.model.parameterCount}, μ = ${result.stepSize}, B = ${result.batchSize}, N = ${result.steps}, R = ${result.seeds} seeds, ${result.sampling} sampling, ${c.topology}/${c.rule}`,
-        );
-        console.log(
-          `J(w*) = ${obj.risk.toPrecision(8)} (data loss ${obj.dataLoss.toPrecision(8)} + (λ/2)‖w*‖², λ = ${obj.weightDecay}) on ${obj.examples} training examples, ${scored}`,
-        );
-        if (theory) {
-          const e = theory.estimate;
-          const captured = e.traceCaptured
-            ? `, Tr(VᵀH̄V)/Tr(H̄) = ${e.traceCaptured.fraction.toFixed(3)} ± ${e.traceCaptured.stdError.toFixed(3)}`
-            : '';
+          seconds: (Date.now() - began) / 1000,
+        };
+        writeFileAtomic(join(out, 'escape.json'), `${JSON.stringify(summary, null, 2)}\n`);
+        if (quiet) console.log(JSON.stringify(summary));
+        else {
+          const obj = result.objective;
+          const scored =
+            result.evaluationExamples === obj.examples
+              ? 'curves scored on all of them'
+              : `curves scored on a stratified subset of ${result.evaluationExamples} (J(w*) there ${result.reference.toPrecision(8)})`;
           console.log(
-            `theory: ${e.kind} model, M = ${e.dimension}, r = ${e.rank}${captured}; top curvatures ${e.curvatures
-              .slice(0, 5)
-              .map((v) => v.toPrecision(4))
-              .join(', ')}; ${e.cost.hvps} HVPs, ${formatSeconds(theorySeconds)}`,
+            `escape from ${dir}: K = ${result.agents}, M = ${setup.model.parameterCount}, μ = ${result.stepSize}, B = ${result.batchSize}, N = ${result.steps}, R = ${result.seeds} seeds, ${result.sampling} sampling, ${c.topology}/${c.rule}`,
+          );
+          console.log(
+            `J(w*) = ${obj.risk.toPrecision(8)} (data loss ${obj.dataLoss.toPrecision(8)} + (λ/2)‖w*‖², λ = ${obj.weightDecay}) on ${obj.examples} training examples, ${scored}`,
+          );
+          if (theory) {
+            const e = theory.estimate;
+            const captured = e.traceCaptured
+              ? `, Tr(VᵀH̄V)/Tr(H̄) = ${e.traceCaptured.fraction.toFixed(3)} ± ${e.traceCaptured.stdError.toFixed(3)}`
+              : '';
+            console.log(
+              `theory: ${e.kind} model, M = ${e.dimension}, r = ${e.rank}${captured}; top curvatures ${e.curvatures
+                .slice(0, 5)
+                .map((v) => v.toPrecision(4))
+                .join(', ')}; ${e.cost.hvps} HVPs, ${formatSeconds(theorySeconds)}`,
+            );
+          }
+          console.log('');
+          console.log(
+            o.table === 'full' ? escapeTable(result, theory?.predictions) : escapeSummary(result, theory?.predictions),
+          );
+          console.log('');
+          console.log(
+            `times: ${result.curves.map((x) => `${x.algorithm} ${formatSeconds(x.seconds)}`).join(', ')}; total ${formatSeconds(summary.seconds)}`,
+          );
+          console.log(
+            `every recorded step: ${join(out, 'escape.jsonl')}${o.table === 'full' ? '' : ' (or --table full)'}`,
           );
         }
-        console.log('');
-        console.log(
-          o.table === 'full' ? escapeTable(result, theory?.predictions) : escapeSummary(result, theory?.predictions),
-        );
-        console.log('');
-        console.log(
-          `times: ${result.curves.map((x) => `${x.algorithm} ${formatSeconds(x.seconds)}`).join(', ')}; total ${formatSeconds(summary.seconds)}`,
-        );
-        console.log(
-          `every recorded step: ${join(out, 'escape.jsonl')}${o.table === 'full' ? '' : ' (or --table full)'}`,
-        );
+        return 0;
+      } finally {
+        lock.release();
       }
-      return 0;
     });
   },
 });

@@ -7,7 +7,7 @@ import { ConfigError } from '../errors.js';
 import type { EscapePrediction } from '../theory/index.js';
 import type { TheoryProblem } from '../escape/problem-file.js';
 import { readConfigFile, runFields } from '../train/config.js';
-import { field, flag, infoOf, integer, parseFields, real, widths } from '../train/fields.js';
+import { field, flag, infoOf, integer, list, parseFields, real } from '../train/fields.js';
 import { Option } from 'commander';
 import { formatValue as cell, textTable } from '../util/table.js';
 import { reporter } from '../util/reporter.js';
@@ -30,9 +30,9 @@ const quadraticFields = {
   dimension: field(integer(1), 10, { group: problem, placeholder: 'M', description: 'dimension M of w' }),
   seed: field(integer(0), 1, { group: problem, placeholder: 'S', description: 'fixes H_k, w_k° and R_k' }),
   eigenvalues: field(
-    widths()
-      .pipe(z.tuple([z.number().positive(), z.number().positive()], { error: 'must be MIN,MAX with 0 < MIN ≤ MAX' }))
-      .refine(([a, b]) => a <= b, 'must be MIN,MAX with 0 < MIN ≤ MAX'),
+    list(real({ above: 0 }), 'eigenvalue')
+      .refine((xs) => xs.length === 2 && xs[0] <= xs[1], 'must be MIN,MAX with 0 < MIN ≤ MAX')
+      .transform((xs): [number, number] => [xs[0], xs[1]]),
     [0.1, 1],
     {
       group: problem,

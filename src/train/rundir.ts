@@ -70,6 +70,8 @@ export interface ClaimOptions {
   overwrite: boolean;
   /** Whether the command can continue a run with --resume (default true), for the hint. */
   resumable?: boolean;
+  /** The files that make up what the folder holds (default runFiles: a training run's). */
+  files?: readonly string[];
 }
 
 /** @throws UserError when both resume and overwrite are asked for. */
@@ -98,11 +100,11 @@ export function claimRunFolder(out: string, o: ClaimOptions): Lock {
     for (const dir of [out, paths(out).checkpoints]) {
       for (const name of listFolder(dir)) if (isTemporary(name)) remove(join(dir, name));
     }
-    const present = runFiles.filter((f) => existsSync(join(out, f)));
+    const present = (o.files ?? runFiles).filter((f) => existsSync(join(out, f)));
     if (!o.resume && present.length > 0) {
       if (!o.overwrite) {
         throw new UserError(
-          `${out} holds a run already (${present.join(', ')}) — ${o.resumable === false ? '' : `continue it with --resume ${out}, `}replace it with --overwrite, or give another --out`,
+          `${out} holds ${o.files ? 'earlier results' : 'a run'} already (${present.join(', ')}) — ${o.resumable === false ? '' : `continue it with --resume ${out}, `}replace it with --overwrite, or give another --out`,
         );
       }
       for (const f of present) remove(join(out, f));
