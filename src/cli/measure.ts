@@ -7,6 +7,7 @@ import { ConfigError, DataError } from '../errors.js';
 import type { MeasureReport, MeasureSpec, Objective } from '../measures/index.js';
 import type { Tensor } from '../tensor/index.js';
 import { choice, field, integer, list, optional, real, text } from '../train/fields.js';
+import { runFields } from '../train/config.js';
 import { addFields, command, onRun, parseOptions } from './command.js';
 
 const measureNames = ['trace', 'eigs', 'density', 'gaussian', 'worst', 'slice1d', 'slice2d', 'opt'] as const;
@@ -29,6 +30,7 @@ const measureFields = {
     description: 'a random subset of N examples of the split, fixed by --seed (default: all)',
   }),
   seed: field(integer(0), 1, { placeholder: 'S', description: 'fixes the subset and the random probes' }),
+  device: runFields.device,
   measures: field(list(choice(measureNames, 'measure'), 'measure'), ['trace', 'eigs'], {
     placeholder: 'LIST',
     description: 'comma-separated; J and ‖∇J‖ (opt) are always reported',
@@ -139,7 +141,7 @@ export const measure = command({
       const o = parseOptions(z.strictObject(measureFields), options);
       const [
         { existsSync },
-        { scope },
+        { scope, useDevice },
         { globalRisk, measure: run, risk, riskObjective, splitRisk },
         { checkCheckpoint, loadCheckpoint },
         { makeConfig },
@@ -159,8 +161,9 @@ export const measure = command({
       if (!existsSync(path)) throw new DataError(path, 'no such checkpoint file or run directory');
       const { which, split, seed, evalSubset, chunk } = o;
       const wanted = new Set(o.measures);
+      useDevice(o.device); // before the checkpoint's tensors are made
       const ck = loadCheckpoint(path);
-      const setup = prepare(makeConfig(ck.config as Record<string, unknown>));
+      const setup = prepare(makeConfig({ ...(ck.config as Record<string, unknown>), device: o.device }));
       checkCheckpoint(ck, setup.model, setup.config.agents);
       const chosen = await targets(ck.params, ck.perron, which);
       return scope(() => {

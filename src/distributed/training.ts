@@ -52,6 +52,6 @@ export function distributedOptions(
  * and keepCheckpoints, which only the writing rank reads.
  */
 export function agreedRun(config: TrainConfig, resume: boolean): Record<string, unknown> {
-  const { out: _out, dataDir: _dataDir, keepCheckpoints: _keep, ...run } = config;
+  const { out: _out, dataDir: _dataDir, keepCheckpoints: _keep, device: _device, ...run } = config;
   return { ...run, resume };
 }

@@ -197,6 +197,18 @@ export const runFields = {
     placeholder: 'N',
     description: "keep only the last N checkpoints (default: all); latest.json's is always kept",
   }),
+  device: field(
+    z
+      .string({ error: (iss) => `must be text, got ${JSON.stringify(iss.input)}` })
+      .regex(/^(cpu|cuda(:\d+)?)$/, { error: (iss) => `unknown device '${String(iss.input)}' — cpu, cuda or cuda:N` }),
+    'cpu',
+    {
+      group: output,
+      placeholder: 'DEVICE',
+      values: ['cpu', 'cuda', 'cuda:N'],
+      description: 'where tensors live and the computation runs (cuda: the first GPU libtorch sees)',
+    },
+  ),
   out: field(text(), 'runs/latest', {
     group: output,
     placeholder: 'DIR',
