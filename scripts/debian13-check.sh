@@ -94,6 +94,7 @@ git ls-files -z --cached --others --exclude-standard |
 mountin proc proc proc
 mountin tmpfs tmpfs dev/shm
 start=$SECONDS
+# shellcheck disable=SC2016 # ${Version} is dpkg-query's
 echo "debian13-check: npm test in Debian 13 ($(inroot dpkg-query -W -f='libtorch-dev ${Version}' libtorch-dev), node $(inroot node --version))" >&2
 inroot NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt npm_config_cafile=/etc/ssl/certs/ca-certificates.crt \
   npm_config_nodedir=/usr npm_config_update_notifier=false bash -c 'cd /src/flatdist && npm test'
