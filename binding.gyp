@@ -1,7 +1,4 @@
 {
-  "variables": {
-    "libtorch_dir%": "<!(node -p \"process.env.LIBTORCH_DIR || ''\")"
-  },
   "targets": [
     {
       "target_name": "flatdist",
@@ -19,15 +16,11 @@
       ],
       "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],
       "cflags_cc!": ["-fno-rtti", "-fno-exceptions", "-std=gnu++14", "-std=gnu++17"],
-      "cflags_cc": ["-std=c++17", "-O2", "-frtti", "-fexceptions", "-Wno-unused-parameter", "-Wno-deprecated-declarations"],
-      "conditions": [
-        ["libtorch_dir==''", {
-          "libraries": ["-ltorch", "-ltorch_cpu", "-lc10", "-lgloo"]
-        }, {
-          "include_dirs": ["<(libtorch_dir)/include", "<(libtorch_dir)/include/torch/csrc/api/include"],
-          "libraries": ["-L<(libtorch_dir)/lib", "-Wl,-rpath,<(libtorch_dir)/lib", "-ltorch", "-ltorch_cpu", "-lc10", "-lgloo"]
-        }]
-      ]
+      "cflags_cc": [
+        "-std=c++17", "-O2", "-frtti", "-fexceptions", "-Wno-unused-parameter", "-Wno-deprecated-declarations",
+        "<!@(node -p \"process.env.FLATDIST_TORCH_CFLAGS || '-O2'\")"
+      ],
+      "libraries": ["<!@(node -p \"process.env.FLATDIST_TORCH_LIBS || '-ltorch -ltorch_cpu -lc10 -lgloo'\")"]
     }
   ]
 }

@@ -160,8 +160,12 @@ def handshake(store, rank, world_size, token, run):
 
 
 def join(rank, world_size, host, port, token, timeout, run):
-    # world_size=None: flatdist's store does not count workers at connection time.
-    store = dist.TCPStore(host, port, None, False, timeout)
+    # world_size=None: flatdist's store does not count workers at connection time. Torch 2.4 made libuv the
+    # client's default, which Debian's torch is built without; flatdist's store server needs neither.
+    try:
+        store = dist.TCPStore(host, port, None, False, timeout, use_libuv=False)
+    except TypeError:  # torch before 2.2 has no use_libuv
+        store = dist.TCPStore(host, port, None, False, timeout)
     handshake(store, rank, world_size, token, run)
     # Announces this connection as this rank, so the others can name it if it dies.
     store.set(f"flatdist/alive/{rank}", str(os.getpid()))

@@ -21,6 +21,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "compat.h"
 #include "tensor.h"
 
 namespace flatdist {
@@ -33,10 +34,14 @@ class CachingCpuAllocator final : public c10::Allocator {
  public:
   explicit CachingCpuAllocator(size_t limit) : limit_(limit) {}
 
-  c10::DataPtr allocate(size_t n) const override {
+  c10::DataPtr allocate(size_t n) FLATDIST_ALLOCATE_CONST override {
     void* p = acquire(n);
     return {p, p, &release, c10::Device(c10::DeviceType::CPU)};
   }
+
+#if FLATDIST_TORCH_AT_LEAST(2, 3)
+  void copy_data(void* dest, const void* src, size_t count) const override { default_copy_data(dest, src, count); }
+#endif
 
   c10::DeleterFnPtr raw_deleter() const override { return &release; }
 

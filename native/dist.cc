@@ -12,6 +12,7 @@
 #include <cstring>
 #include <thread>
 
+#include "compat.h"
 #include "store.h"
 #include "tensor.h"
 
@@ -113,6 +114,10 @@ class StoreWrap : public Napi::ObjectWrap<StoreWrap> {
       opts.isServer = false;
       opts.waitWorkers = false;
       opts.timeout = argMillis(info, 2);
+#if FLATDIST_TORCH_AT_LEAST(2, 4)
+      // 2.4 made libuv the default; Debian's libtorch is built without it, and the server is store.cc either way.
+      opts.useLibUV = false;
+#endif
       store_ = c10::make_intrusive<c10d::TCPStore>(argString(info, 0), opts);
       info.This().As<Napi::Object>().TypeTag(&kStoreTag);
       return info.Env().Undefined();

@@ -95,7 +95,7 @@ class ScriptModuleWrap : public Napi::ObjectWrap<ScriptModuleWrap> {
       if (stat(path.c_str(), &st) != 0) throw std::runtime_error(path + ": no such file");
       if (!S_ISREG(st.st_mode)) throw std::runtime_error(path + ": not a file");
       try {
-        module_ = torch::jit::load(path);
+        module_ = torch::jit::load(path, defaultDevice());  // parameters and buffers on the current device
       } catch (const std::exception& e) {
         throw std::runtime_error(path +
                                  ": not a TorchScript archive (save one with torch.jit.save(torch.jit.script(model), path);"

@@ -16,7 +16,7 @@ void def(Napi::Env env, Napi::Object exports, const char* name, Fn f) {
 
 #define OP(...) [](Info info) -> Napi::Value { return guarded(info, [&]() -> Napi::Value { __VA_ARGS__ }); }
 
-at::TensorOptions opts(Info info, size_t i) { return at::TensorOptions().dtype(argDtype(info, i)); }
+at::TensorOptions opts(Info info, size_t i) { return at::TensorOptions().dtype(argDtype(info, i)).device(defaultDevice()); }
 
 // Second operand of a binary op: a tensor, or a JavaScript number as a scalar.
 template <typename TT, typename TS>
@@ -74,11 +74,11 @@ Napi::Value fromArray(Info info) {
   // Int32Array stands for indices and labels: make it int64, libtorch's index type.
   if (st == at::kInt) t = t.to(at::kLong);
   if (st == at::kByte) t = t.to(at::kBool);
-  return wrap(info.Env(), t);
+  return wrap(info.Env(), t.to(defaultDevice()));
 }
 
 Napi::Value toArray(Info info) {
-  at::Tensor t = argTensor(info, 0).detach().contiguous();
+  at::Tensor t = argTensor(info, 0).detach().cpu().contiguous();
   Napi::Env env = info.Env();
   size_t n = static_cast<size_t>(t.numel());
   auto copy = [&](auto arr, size_t bytes) {
@@ -236,6 +236,7 @@ void initOps(Napi::Env env, Napi::Object e) {
   def(env, e, "clone", OP(return wrap(info.Env(), argTensor(info, 0).clone());));
   def(env, e, "detach", OP(return wrap(info.Env(), argTensor(info, 0).detach());));
   def(env, e, "to", OP(return wrap(info.Env(), argTensor(info, 0).to(argDtype(info, 1)));));
+  def(env, e, "toDevice", OP(return wrap(info.Env(), argTensor(info, 0).to(at::Device(argString(info, 1))));));
 
   // In place: each returns its first argument's tensor, modified.
   def(env, e, "add_", OP({

@@ -1,5 +1,6 @@
-// Seeded random number generators (libtorch's CPU Philox/MT generator) and the
-// draws made from them. There is no global generator here: every draw names one.
+// Seeded random number generators (libtorch's CPU Mersenne Twister, or the CUDA Philox generator on a
+// CUDA device) and the draws made from them. There is no global generator here: every draw names one.
+// A generator lives on the device that was current when it was made, as do its draws.
 #include <ATen/CPUGeneratorImpl.h>
 
 #include "tensor.h"
@@ -26,7 +27,14 @@ class GeneratorWrap : public Napi::ObjectWrap<GeneratorWrap> {
       bool lossless = false;
       uint64_t seed = info[0].As<Napi::BigInt>().Uint64Value(&lossless);
       if (!lossless) throw Napi::RangeError::New(info.Env(), "a generator's seed must fit in 64 unsigned bits");
-      gen_ = at::make_generator<at::CPUGeneratorImpl>(seed);
+      at::Device d = defaultDevice();
+      if (d.is_cpu()) {
+        gen_ = at::make_generator<at::CPUGeneratorImpl>(seed);
+      } else {
+        // A fresh generator of the device's kind, without CUDA's headers: a copy of its default one, seeded.
+        gen_ = at::globalContext().defaultGenerator(d).clone();
+        gen_.set_current_seed(seed);
+      }
       return info.Env().Undefined();
     });
   }
@@ -74,8 +82,10 @@ at::Generator& argGenerator(Info info, size_t i) {
 at::TensorOptions floatOpts(Info info, size_t i) {
   at::ScalarType s = argDtype(info, i);
   if (s != at::kFloat && s != at::kDouble) throw Napi::TypeError::New(info.Env(), "random draws of this kind need dtype float32 or float64");
-  return at::TensorOptions().dtype(s);
+  return at::TensorOptions().dtype(s).device(defaultDevice());
 }
+
+at::TensorOptions longOpts() { return at::TensorOptions().dtype(at::kLong).device(defaultDevice()); }
 
 #define OP(...) [](Info info) -> Napi::Value { return guarded(info, [&]() -> Napi::Value { __VA_ARGS__ }); }
 
@@ -89,9 +99,9 @@ void initRandom(Napi::Env env, Napi::Object e) {
   e.Set("randn", Napi::Function::New(env, OP(return wrap(info.Env(), at::randn(argInts(info, 0), argGenerator(info, 2), floatOpts(info, 1)));)));
   e.Set("rand", Napi::Function::New(env, OP(return wrap(info.Env(), at::rand(argInts(info, 0), argGenerator(info, 2), floatOpts(info, 1)));)));
   // randint(low, high, shape, gen): int64 in [low, high)
-  e.Set("randint", Napi::Function::New(env, OP(return wrap(info.Env(), at::randint(argInt(info, 0), argInt(info, 1), argInts(info, 2), argGenerator(info, 3), at::kLong));)));
+  e.Set("randint", Napi::Function::New(env, OP(return wrap(info.Env(), at::randint(argInt(info, 0), argInt(info, 1), argInts(info, 2), argGenerator(info, 3), longOpts()));)));
   // randperm(n, gen): int64 permutation of 0..n-1
-  e.Set("randperm", Napi::Function::New(env, OP(return wrap(info.Env(), at::randperm(argInt(info, 0), argGenerator(info, 1), at::kLong));)));
+  e.Set("randperm", Napi::Function::New(env, OP(return wrap(info.Env(), at::randperm(argInt(info, 0), argGenerator(info, 1), longOpts()));)));
   // dirichlet(alpha, gen): one Dirichlet(alpha[..., :]) draw per row of the last dimension
   e.Set("dirichlet", Napi::Function::New(env, OP({
         const at::Tensor& alpha = argTensor(info, 0);

@@ -2,6 +2,8 @@
 // blocking and serves each complete query; a partial query changes nothing.
 #include "store.h"
 
+#include "compat.h"
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -9,6 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
@@ -24,9 +27,18 @@ namespace {
 
 using Bytes = std::vector<uint8_t>;
 
-// Query bytes of torch 1.13's TCPStore protocol.
+// Query bytes of the TCPStore protocol the clients of this libtorch speak: 2.x's (as in 2.6's
+// TCPStoreBackend.hpp; a client validates and pings on connecting, and gloo uses append and the
+// multi-key queries), or 1.13's.
+#if FLATDIST_TORCH_AT_LEAST(2, 4)
+enum Query : uint8_t {
+  VALIDATE = 0, SET, COMPARE_SET, GET, ADD, CHECK, WAIT, GETNUMKEYS, DELETE_KEY, APPEND, MULTI_GET, MULTI_SET, CANCEL_WAIT, PING
+};
+constexpr uint32_t kValidationMagic = 0x3C85F7CE;
+#else
 enum Query : uint8_t { SET = 0, COMPARE_SET = 1, GET = 2, ADD = 3, CHECK = 4, WAIT = 5, GETNUMKEYS = 6, WATCH_KEY = 7, DELETE_KEY = 8 };
-constexpr uint8_t kReady = 0, kNotReady = 1, kStopWaiting = 0;
+#endif
+constexpr uint8_t kReady = 0, kNotReady = 1, kStopWaiting = 0, kWaitCanceled = 1;
 
 // Bounds on what one peer may make the server hold.
 constexpr uint64_t kMaxKey = 4096;
@@ -48,6 +60,13 @@ class Reader {
   uint8_t u8() {
     need(1);
     return b_[pos_++];
+  }
+  uint32_t u32() {
+    need(4);
+    uint32_t v;
+    std::memcpy(&v, b_.data() + pos_, 4);
+    pos_ += 4;
+    return v;
   }
   uint64_t u64() {
     need(8);
@@ -300,7 +319,58 @@ class StoreServer::Impl {
         reply(id, i64(erased));
         return;
       }
-      default:  // WATCH_KEY is not served: nothing in a flatdist group uses it
+#if FLATDIST_TORCH_AT_LEAST(2, 4)
+      case VALIDATE:
+        if (r.u32() != kValidationMagic) throw ProtocolError{};
+        return;
+      case PING: {
+        uint32_t nonce = r.u32();
+        Bytes b(4);
+        std::memcpy(b.data(), &nonce, 4);
+        reply(id, b);
+        return;
+      }
+      case APPEND: {
+        std::string k = r.key();
+        Bytes v = r.bytes(kMaxValue);
+        auto it = kv_.find(k);
+        Bytes joined = it == kv_.end() ? Bytes{} : it->second;
+        if (joined.size() + v.size() > kMaxValue) throw ProtocolError{};
+        joined.insert(joined.end(), v.begin(), v.end());
+        put(k, std::move(joined));
+        return;
+      }
+      case MULTI_GET: {
+        Bytes out;
+        for (const auto& k : r.keys()) {
+          auto it = kv_.find(k);
+          if (it == kv_.end()) throw ProtocolError{};  // clients wait for the keys before getting them
+          Bytes v = vec(it->second);
+          out.insert(out.end(), v.begin(), v.end());
+        }
+        reply(id, out);
+        return;
+      }
+      case MULTI_SET: {
+        uint64_t n = r.u64();
+        if (n > kMaxKeysPerQuery) throw ProtocolError{};
+        std::vector<std::pair<std::string, Bytes>> given;
+        for (uint64_t i = 0; i < n; ++i) {
+          std::string k = r.key();
+          given.emplace_back(std::move(k), r.bytes(kMaxValue));
+        }
+        for (auto& [k, v] : given) put(k, std::move(v));
+        return;
+      }
+      case CANCEL_WAIT: {
+        // A client whose wait timed out: it waits no more, and is told so.
+        for (auto& [k, ids] : waiting_) ids.erase(std::remove(ids.begin(), ids.end(), id), ids.end());
+        awaited_.erase(id);
+        reply(id, Bytes{kWaitCanceled});
+        return;
+      }
+#endif
+      default:  // 1.13's WATCH_KEY is not served: nothing in a flatdist group uses it
         throw ProtocolError{};
     }
   }

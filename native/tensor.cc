@@ -66,6 +66,7 @@ Napi::Function TensorWrap::Init(Napi::Env env) {
                          InstanceAccessor("disposed", &TensorWrap::IsDisposed, nullptr),
                          InstanceAccessor("shape", &TensorWrap::Shape, nullptr),
                          InstanceAccessor("dtype", &TensorWrap::Dtype, nullptr),
+                         InstanceAccessor("device", &TensorWrap::Device, nullptr),
                          InstanceAccessor("numel", &TensorWrap::Numel, nullptr),
                          InstanceAccessor("bytes", &TensorWrap::Bytes, nullptr),
                          InstanceAccessor("requiresGrad", &TensorWrap::RequiresGrad, nullptr),
@@ -155,6 +156,10 @@ Napi::Value TensorWrap::Shape(const Napi::CallbackInfo& info) {
   auto arr = Napi::Array::New(info.Env(), t.dim());
   for (int64_t d = 0; d < t.dim(); ++d) arr.Set(static_cast<uint32_t>(d), Napi::Number::New(info.Env(), static_cast<double>(t.size(d))));
   return arr;
+}
+
+Napi::Value TensorWrap::Device(const Napi::CallbackInfo& info) {
+  return Napi::String::New(info.Env(), tensor(info.Env()).device().str());
 }
 
 Napi::Value TensorWrap::Dtype(const Napi::CallbackInfo& info) {

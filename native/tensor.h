@@ -31,6 +31,7 @@ class TensorWrap : public Napi::ObjectWrap<TensorWrap> {
   Napi::Value IsDisposed(const Napi::CallbackInfo& info);
   Napi::Value Shape(const Napi::CallbackInfo& info);
   Napi::Value Dtype(const Napi::CallbackInfo& info);
+  Napi::Value Device(const Napi::CallbackInfo& info);
   Napi::Value Numel(const Napi::CallbackInfo& info);
   Napi::Value Bytes(const Napi::CallbackInfo& info);
   Napi::Value RequiresGrad(const Napi::CallbackInfo& info);
@@ -93,6 +94,8 @@ void initOps(Napi::Env env, Napi::Object exports);
 void initAutograd(Napi::Env env, Napi::Object exports);
 void initRandom(Napi::Env env, Napi::Object exports);
 void initRuntime(Napi::Env env, Napi::Object exports);
+// The device new tensors and generators are made on (runtime.cc's setDevice); CPU unless set.
+at::Device defaultDevice();
 // Installs the caching CPU allocator (allocator.cc), once per process.
 void initAllocator();
 void initDist(Napi::Env env, Napi::Object exports);

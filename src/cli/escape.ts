@@ -126,7 +126,8 @@ export async function minimumSetup(
   }
   const setup = prepare(config);
   checkMinimum(minimum, setup.model);
-  return { dir, setup, wStar: minimum.params };
+  // w* was read before prepare chose the device.
+  return { dir, setup, wStar: minimum.params.map((p) => p.toDevice(config.device)) };
 }
 
 /** The theory's estimate at w* and its curves for the algorithms, with what the estimate is. */

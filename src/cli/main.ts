@@ -2,7 +2,7 @@
 // its own file, loaded only when it runs (or for help), and its file loads the
 // libraries (libtorch, vega) only in its action: --version and --help load neither.
 import { UserError } from '../errors.js';
-import { builtLibtorchVersion, packageVersion } from '../util/package.js';
+import { builtLibtorchVersion, builtWithCuda, packageVersion } from '../util/package.js';
 import type { CommandSpec, Context } from './command.js';
 
 /** Each command's file, loaded when it runs. */
@@ -22,7 +22,17 @@ export const commands: Record<string, () => Promise<CommandSpec>> = {
 };
 
 export const versionText = (): string =>
-  `flatdist ${packageVersion()} (libtorch ${builtLibtorchVersion() ?? 'version not recorded: rebuild with npm run build'})`;
+  `flatdist ${packageVersion()} (libtorch ${builtLibtorchVersion() ?? 'version not recorded: rebuild with npm run build'}${
+    builtWithCuda() ? ' with CUDA: flatdist --version --devices lists the GPUs' : ''
+  })`;
+
+/** The devices libtorch sees: loads the addon, so only when asked (--version --devices). */
+async function devicesText(): Promise<string> {
+  const { cudaDevices } = await import('../tensor/index.js');
+  const n = cudaDevices();
+  const cuda = Array.from({ length: n }, (_, i) => `cuda:${i}`);
+  return n === 0 ? 'devices: cpu (this libtorch sees no CUDA device)' : `devices: cpu, ${cuda.join(', ')}`;
+}
 
 /** Runs the command line; returns the exit code: 0 done, 1 a bug, 2 the user's error (one line on stderr). */
 export async function main(argv: string[]): Promise<number> {
@@ -33,6 +43,10 @@ export async function main(argv: string[]): Promise<number> {
   const args = given[0] === 'help' && given.length === 2 && !(given[1] in commands) ? [given[1]] : given;
   if (args.length === 1 && (args[0] === '--version' || args[0] === '-v')) {
     console.log(versionText());
+    return 0;
+  }
+  if (args.length === 2 && args.includes('--devices') && (args.includes('--version') || args.includes('-v'))) {
+    console.log(`${versionText()}\n${await devicesText()}`);
     return 0;
   }
   const { newContext, program, runProgram } = await import('./command.js');

@@ -9,6 +9,7 @@ import { ConfigError, DataError } from '../errors.js';
 import type { DataUncertainty, Eigenvalues, MeasureReport, MeasureSpec, Objective } from '../measures/index.js';
 import type { Tensor } from '../tensor/index.js';
 import { choice, field, integer, list, optional, real, text } from '../train/fields.js';
+import { runFields } from '../train/config.js';
 import { addFields, command, onRun, parseOptions } from './command.js';
 import { dirname, join } from 'node:path';
 import { reporter } from '../util/reporter.js';
@@ -36,6 +37,7 @@ const measureFields = {
     description: 'a random subset of N examples of the split, fixed by --seed (default: all)',
   }),
   seed: field(integer(0), 1, { placeholder: 'S', description: 'fixes the subset and the random probes' }),
+  device: runFields.device,
   measures: field(list(choice(measureNames, 'measure'), 'measure'), ['trace', 'eigs'], {
     placeholder: 'LIST',
     description: 'comma-separated; J and ‖∇J‖ (opt) are always reported',
@@ -217,7 +219,7 @@ export const measure = command({
       const progress = reporter({ quiet: options.json === true });
       const [
         { existsSync },
-        { scope },
+        { scope, useDevice },
         { globalRisk, measure: run, risk, riskObjective, shuffledRisk, splitRisk },
         { checkCheckpoint, loadCheckpoint },
         { makeConfig },
@@ -241,8 +243,9 @@ export const measure = command({
       if (o.traceEstimator === 'hutch++' && o.maxProbes < 3)
         throw new ConfigError('max-probes', `hutch++ spends at least 3 Hessian-vector products, got ${o.maxProbes}`);
       const wanted = new Set(o.measures);
+      useDevice(o.device); // before the checkpoint's tensors are made
       const ck = loadCheckpoint(path);
-      const setup = prepare(makeConfig(ck.config as Record<string, unknown>));
+      const setup = prepare(makeConfig({ ...(ck.config as Record<string, unknown>), device: o.device }));
       checkCheckpoint(ck, setup.model, setup.config.agents);
       const chosen = await targets(ck.params, ck.perron, which);
       return scope(() => {

@@ -10,6 +10,8 @@ export type Reduction = 'mean' | 'sum' | 'none';
 export interface NativeTensor {
   readonly shape: number[];
   readonly dtype: DType;
+  /** libtorch's name of the device the tensor lives on: 'cpu', 'cuda:0'. */
+  readonly device: string;
   readonly numel: number;
   readonly bytes: number;
   readonly requiresGrad: boolean;
@@ -138,6 +140,7 @@ export interface Native {
   clone(a: T): T;
   detach(a: T): T;
   to(a: T, dtype: DType): T;
+  toDevice(a: T, device: string): T;
 
   add_(a: T, b: TS, alpha?: number): T;
   mul_(a: T, b: TS): T;
@@ -158,6 +161,9 @@ export interface Native {
   setGradEnabled(on: boolean): boolean;
   isGradEnabled(): boolean;
 
+  cudaDevices(): number;
+  getDevice(): string;
+  setDevice(device: string): void;
   getNumThreads(): number;
   setNumThreads(n: number): void;
   parallelInfo(): string;

@@ -24,6 +24,10 @@ export class Tensor {
   get dtype(): DType {
     return this.live.dtype;
   }
+  /** The device the tensor lives on: 'cpu', 'cuda:0'. */
+  get device(): string {
+    return this.live.device;
+  }
   get numel(): number {
     return this.live.numel;
   }
@@ -263,6 +267,10 @@ export class Tensor {
   }
   to(dtype: DType): Tensor {
     return wrap(native.to(this.handle, dtype));
+  }
+  /** A copy on another device ('cpu', 'cuda', 'cuda:N'); the tensor itself when it is there already (as named by .device). */
+  toDevice(device: string): Tensor {
+    return device === this.device ? this : wrap(native.toDevice(this.handle, device));
   }
 
   // In place.

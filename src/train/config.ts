@@ -263,6 +263,19 @@ export const runFields = {
     placeholder: 'BOOL',
     description: 'measure every agent too, on the same J (K + 1 times the cost)',
   }),
+  device: field(
+    z
+      .string({ error: (iss) => `must be text, got ${JSON.stringify(iss.input)}` })
+      .regex(/^(cpu|cuda(:\d+)?)$/, { error: (iss) => `unknown device '${String(iss.input)}' — cpu, cuda or cuda:N` }),
+    'cpu',
+    {
+      group: output,
+      placeholder: 'DEVICE',
+      values: ['cpu', 'cuda', 'cuda:N'],
+      description: 'where tensors live and the computation runs (cuda: the first GPU libtorch sees)',
+      resumable: true,
+    },
+  ),
   out: field(text(), 'runs/latest', {
     group: output,
     placeholder: 'DIR',

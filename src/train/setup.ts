@@ -15,7 +15,7 @@ import {
 import { combinationSchedule, fromMatrixFile, makeGraph, type Graph, type Matrix } from '../graph/index.js';
 import { spectrum as analyze, type Spectrum } from '../graph/spectrum.js';
 import { activationBytesPerExample, makeModel, type Model } from '../models/index.js';
-import type { Tensor } from '../tensor/index.js';
+import { useDevice, type Tensor } from '../tensor/index.js';
 import type { TrainConfig } from './config.js';
 import { deriveSeed } from '../util/seed.js';
 import { requireMatrixFits, requireRunFits, runMemory } from './memory.js';
@@ -44,9 +44,14 @@ export interface Setup {
   batch(indices: Int32Array[]): { x: Tensor; y: Tensor };
 }
 
-/** @throws UserError when the run cannot fit in memory (src/train/memory.ts), before anything large is built. */
+/**
+ * Makes config.device the device of every tensor from here on, so that the data moves there once.
+ * @throws UserError when the run cannot fit in memory (src/train/memory.ts), before anything large is built,
+ *   or when the device is not there (ConfigError('device')).
+ */
 export function prepare(config: TrainConfig): Setup {
   const c = config;
+  useDevice(c.device);
   requireMatrixFits(c.agents);
   const graph = makeGraph({
     topology: c.topology,

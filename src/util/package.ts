@@ -35,3 +35,12 @@ export function builtLibtorchVersion(): string | null {
     return null;
   }
 }
+
+/** Whether the addon was built against a CUDA libtorch (one with libtorch_cuda), as the build recorded it. */
+export function builtWithCuda(): boolean {
+  try {
+    return (JSON.parse(readFileSync(libtorchRecord(), 'utf8')) as { cuda?: boolean }).cuda === true;
+  } catch {
+    return false;
+  }
+}
