@@ -203,12 +203,18 @@ class StoreServer::Impl {
     }
   }
 
-  // Reads what is available and serves every complete query; false drops the peer.
+  // Reads what is available and serves every complete query; false drops the peer. A peer
+  // that sends its last queries and closes (a process that sets a key and exits) has them
+  // served before it is dropped: the end of the stream only ends the reading.
   bool readFrom(uint64_t id) {
     uint8_t buf[65536];
+    bool closed = false;
     for (;;) {
       ssize_t n = recv(conns_.at(id).fd, buf, sizeof buf, 0);
-      if (n == 0) return false;
+      if (n == 0) {
+        closed = true;
+        break;
+      }
       if (n < 0) {
         if (errno == EAGAIN || errno == EWOULDBLOCK) break;
         if (errno == EINTR) continue;
@@ -220,14 +226,14 @@ class StoreServer::Impl {
     }
     for (;;) {
       Conn& c = conns_.at(id);
-      if (c.in.empty()) return flush(c);
+      if (c.in.empty()) return !closed && flush(c);
       size_t used;
       try {
         Reader r(c.in);
         serve(id, r);
         used = r.consumed();
       } catch (const Incomplete&) {
-        return flush(c);
+        return !closed && flush(c);
       } catch (const ProtocolError&) {
         return false;
       }

@@ -53,7 +53,19 @@ test('case 16: escape --seeds 1 prints each value without an interval and says w
   ]);
   assert.equal(m.status, 0, m.stderr);
   const out = join(dir, 'escape');
-  const r = await flatdist(['escape', '--minimum', minimum, '--seeds', '1', '--steps', '10', '--out', out]);
+  const r = await flatdist([
+    'escape',
+    '--minimum',
+    minimum,
+    '--seeds',
+    '1',
+    '--steps',
+    '10',
+    '--table',
+    'full',
+    '--out',
+    out,
+  ]);
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /^atc +10 +[\d.e+-]+ \(no interval: n = 1\) +[\d.e+-]+ \(no interval: n = 1\)$/m);
   assert.match(r.stdout, /^R = 1 seed: n = 1: one value has no spread, so no interval — give --seeds 2 or more/m);

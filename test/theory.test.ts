@@ -488,6 +488,32 @@ test('an unstable setting (ρ(ℱ) ≥ 1) is marked so: a diverging curve withou
     assert.match(lines[3], /^atc: the linearized recursion is unstable at μ = 100/);
   }));
 
+test('a flat direction (every H_k zero there) is marginal, not unstable: ρ(ℱ) = 1, exact finite curves, a reason that is not "smaller μ"', () =>
+  scope(() => {
+    const K = 5;
+    const flat = tensor(
+      Array.from({ length: K }, () => [
+        [1, 0],
+        [0, 0],
+      ]),
+      'float64',
+    );
+    const m = linearizedModel(
+      flat,
+      tensor(
+        Array.from({ length: K }, () => [0, 0]),
+        'float64',
+      ),
+      flat,
+    );
+    const p = predictEscape(m, settings('atc', ringA(), 0.1, 4), 50);
+    assert.equal(p.stable, false);
+    assert.ok(Math.abs(p.spectralRadius - 1) < 1e-9);
+    assert.ok(p.curve.centroid.every(Number.isFinite));
+    assert.ok(isUnavailable(p.steady) && /marginally stable.*weight decay/.test(p.steady.unavailable));
+    assert.match(predictionTable([{ algorithm: 'atc', prediction: p }]).split('\n')[1], /\(marginal\)/);
+  }));
+
 test('restricted to complementary invariant subspaces, the two predicted curves add up to the full one', () =>
   scope(() => {
     const gen = new Generator(12);

@@ -81,6 +81,8 @@ export async function configFromOptions(
   const flags = pick(options, o.fields ?? runFields);
   for (const f of Object.keys(flags)) ctx.names.set(f, `--${kebab(f)}`);
   partial = { ...partial, ...flags };
+  // A resume's --steps replaces the length an earlier --epochs gave (epochs would win otherwise).
+  if (recorded !== null && 'steps' in flags && !('epochs' in flags)) partial.epochs = null;
   if (resume !== undefined) partial.out = resume;
   const config = makeConfig(partial);
   if (recorded === null) return { config, resume: false, changes: [] };

@@ -52,18 +52,26 @@ const divergent = (xs: number[]): number[] => {
   return first < 0 ? xs : xs.map((x, n) => (n < first ? x : Number.POSITIVE_INFINITY));
 };
 
+/** ρ(ℱ) within this of 1 is 1: directions where every H_k vanishes leave ℱ the identity there. */
+const marginalTolerance = 1e-9;
+
 /**
  * Everything the theory says about N steps from w* (every agent starting there). Where
- * ρ(ℱ) ≥ 1 the recursion diverges: the curve is reported as it grows (+∞ once it
- * overflows), and neither a steady state nor the small-μ closed form is given.
+ * ρ(ℱ) > 1 the recursion diverges: the curve is reported as it grows (+∞ once it
+ * overflows). Where ρ(ℱ) = 1 (marginally stable: flat directions, such as a softmax's
+ * shift invariance without weight decay) the curve is exact but nothing settles. In both
+ * cases neither a steady state nor the small-μ closed form is given, and the reason says which.
  */
 export function predictEscape(model: LinearizedModel, s: LinearizedSettings, steps: number): EscapePrediction {
   return scope(() => {
     const known = recursionMatrix(model, s);
     const rho = known.spectralRadius;
-    const stable = rho < 1;
+    const stable = rho < 1 - marginalTolerance;
     const unstable: Unavailable = {
-      unavailable: `the linearized recursion is unstable at μ = ${s.stepSize} (ρ(ℱ) = ${rho.toPrecision(6)} ≥ 1): it has no steady state and the small-μ closed form does not apply; take a smaller step size`,
+      unavailable:
+        rho > 1 + marginalTolerance
+          ? `the linearized recursion is unstable at μ = ${s.stepSize} (ρ(ℱ) = ${rho.toPrecision(6)} > 1): it has no steady state and the small-μ closed form does not apply; take a smaller step size`
+          : `the linearized recursion is marginally stable (ρ(ℱ) = 1): the Hessians vanish along some directions (e.g. a softmax's shift invariance), where nothing settles, so there is no steady state or closed form; weight decay (--weight-decay) curves every direction`,
     };
     const { centroid, agentAverage } = propagateMoments(model, s, steps);
     return {
@@ -129,7 +137,9 @@ export function predictionTable(rows: { algorithm: string; prediction: EscapePre
       cell(steady?.agentAverage),
       cell(closed?.agentAverage.total),
       relative(off?.agentAverage),
-      p.stable ? p.spectralRadius.toFixed(5) : `${p.spectralRadius.toPrecision(4)} (unstable)`,
+      p.stable
+        ? p.spectralRadius.toFixed(5)
+        : `${p.spectralRadius.toPrecision(4)} (${p.spectralRadius > 1 + marginalTolerance ? 'unstable' : 'marginal'})`,
       closed ? closed.mixingRate.toFixed(4) : '—',
     ];
   });

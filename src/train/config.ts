@@ -273,7 +273,6 @@ export const runFields = {
       placeholder: 'DEVICE',
       values: ['cpu', 'cuda', 'cuda:N'],
       description: 'where tensors live and the computation runs (cuda: the first GPU libtorch sees)',
-      resumable: true,
     },
   ),
   out: field(text(), 'runs/latest', {

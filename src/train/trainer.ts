@@ -4,7 +4,7 @@
 import { FormSchedule, localMixer, type Mixer } from '../algorithms/recursion.js';
 import { momentumBuffers, type LocalOptions } from '../algorithms/local.js';
 import { sgdStep } from '../algorithms/step.js';
-import { DivergenceError } from '../errors.js';
+import { DivergenceError, UserError } from '../errors.js';
 import type { SamplerState } from '../data/sampler.js';
 import { agentLosses } from '../models/index.js';
 import { Generator, fromArray, keep, noGrad, scope, type Tensor } from '../tensor/index.js';
@@ -170,6 +170,12 @@ export async function train(setup: Setup, o: TrainOptions = {}): Promise<Summary
     buffers = ck.momentum ? ck.momentum.map((t) => keep(selectAgents(t, hosted, c.agents))) : momentumBuffers(local, w);
     hosted.forEach((k, i) => samplers[i].restore(ck.samplers[k] as SamplerState));
     start = ck.step;
+    if (total < start) {
+      const asked = c.epochs === null ? `--steps ${c.steps}` : `--epochs ${c.epochs} (${total} steps)`;
+      throw new UserError(
+        `the run is at step ${start} already and ${asked} would end it before — give more to extend it`,
+      );
+    }
   } else {
     const all = model.init(c.agents, new Generator(deriveSeed(c.seed, 'init')), { sameInit: c.sameInit });
     w = all.map((t) => keep(selectAgents(t, hosted, c.agents)));
