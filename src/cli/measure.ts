@@ -321,6 +321,8 @@ export const measure = command({
           targetRelativeError: target,
           reports,
         };
+        // A bar still drawn would be redrawn over the report.
+        progress.end();
         if (options.json) console.log(JSON.stringify(record));
         else {
           console.log(

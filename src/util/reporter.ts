@@ -54,6 +54,7 @@ export function reporter(o: ReporterOptions = {}): Reporter {
   let labelBegan = 0;
   let lastLine = 0;
   let bar: SingleBar | null = null;
+  let shown = { done: 0, total: 0 };
   const stop = (): void => {
     bar?.stop();
     bar = null;
@@ -72,7 +73,9 @@ export function reporter(o: ReporterOptions = {}): Reporter {
           format: '{label} {bar} {value}/{total}  {duration_formatted} elapsed, {eta_formatted} left',
           barsize: 24,
           hideCursor: true,
-          clearOnComplete: false,
+          // Stopped bars are erased: cli-progress restores the cursor to where the bar began when it stops,
+          // so a bar is stopped (and begun again below) around every line written while it runs.
+          clearOnComplete: true,
           etaBuffer: 20,
           fps: 5,
         });
@@ -80,6 +83,7 @@ export function reporter(o: ReporterOptions = {}): Reporter {
       }
     }
     if (bar !== null) {
+      shown = { done, total };
       bar.setTotal(total);
       bar.update(done, { label: name });
       if (done >= total) {
@@ -99,10 +103,11 @@ export function reporter(o: ReporterOptions = {}): Reporter {
   return {
     update,
     log(line) {
-      if (bar !== null) {
-        // Clear the bar's line, print, and let the bar draw itself again below.
-        stream.write(`\r\x1b[K${line}\n`);
-        bar.render();
+      if (bar !== null && label !== null) {
+        const [name, { done, total }] = [label, shown];
+        stop();
+        stream.write(`${line}\n`);
+        update(done, total, name);
       } else stream.write(`${line}\n`);
     },
     end: stop,
