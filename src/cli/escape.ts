@@ -321,9 +321,9 @@ export const escape = command({
             );
           }
           console.log('');
-          console.log(
-            o.table === 'full' ? escapeTable(result, theory?.predictions) : escapeSummary(result, theory?.predictions),
-          );
+          // The full table comes after the summary, not in its place.
+          if (o.table === 'full') console.log(`${escapeTable(result, theory?.predictions)}\n`);
+          console.log(escapeSummary(result, theory?.predictions));
           console.log('');
           console.log(
             `times: ${result.curves.map((x) => `${x.algorithm} ${formatSeconds(x.seconds)}`).join(', ')}; total ${formatSeconds(summary.seconds)}`,
