@@ -260,7 +260,7 @@ export const escape = command({
           seeds,
           every,
           sampling,
-          progress: (algorithm, n, N) => progress.update(n, N, `${algorithm}, ${seeds} seeds`),
+          progress: (algorithm, n, N) => progress.update(n, N, `${algorithm}, ${seeds} seed${seeds === 1 ? '' : 's'}`),
         });
         progress.end();
         writeFileAtomic(
@@ -303,7 +303,7 @@ export const escape = command({
               ? 'curves scored on all of them'
               : `curves scored on a stratified subset of ${result.evaluationExamples} (J(w*) there ${result.reference.toPrecision(8)})`;
           console.log(
-            `escape from ${dir}: K = ${result.agents}, M = ${setup.model.parameterCount}, μ = ${result.stepSize}, B = ${result.batchSize}, N = ${result.steps}, R = ${result.seeds} seeds, ${result.sampling} sampling, ${c.topology}/${c.rule}`,
+            `escape from ${dir}: K = ${result.agents}, M = ${setup.model.parameterCount}, μ = ${result.stepSize}, B = ${result.batchSize}, N = ${result.steps}, R = ${result.seeds} seed${result.seeds === 1 ? '' : 's'}, ${result.sampling} sampling, ${c.topology}/${c.rule}`,
           );
           console.log(
             `J(w*) = ${obj.risk.toPrecision(8)} (data loss ${obj.dataLoss.toPrecision(8)} + (λ/2)‖w*‖², λ = ${obj.weightDecay}) on ${obj.examples} training examples, ${scored}`,

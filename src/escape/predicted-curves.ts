@@ -130,7 +130,7 @@ export function escapeSummary(result: EscapeResult, predictions?: PredictedCurve
   const span = late.length > 0 ? `n = ${late[0]}–${late[late.length - 1]}, ${late.length} recorded steps` : 'none';
   const warnings = predictions ? instabilityWarnings(predictions) : [];
   return [
-    `late mean of E J − J(w*) (${span}; mean over ${result.seeds} seeds, 95% CI)${predictions ? ', theory over the same steps and its steady state' : ''}:`,
+    `late mean of E J − J(w*) (${span}; ${result.seeds === 1 ? 'one seed, no interval' : `mean over ${result.seeds} seeds, 95% CI`})${predictions ? ', theory over the same steps and its steady state' : ''}:`,
     textTable(header, rows),
     ...warnings,
   ].join('\n');
