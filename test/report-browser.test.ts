@@ -6,10 +6,10 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
 import type { Results, SuiteResult } from '../src/report/results.js';
 import { bandLines, pointsWithErrors, scatterPanels, chart } from '../src/report/charts.js';
 import { writeReport } from '../src/report/index.js';
+import { openPage } from './support/browser.js';
 
 const labels = ['centralized', 'consensus', 'diffusion (ATC)'];
 
@@ -168,31 +168,8 @@ test('the report renders in chromium: no console errors, no requests, every figu
   assert.doesNotMatch(html, /(src|href)="(https?:)?\/\//, 'no external resources');
   assert.match(summaryOf(dir), /\| 1 \| Suite escape \| \*\*holds\*\* \|/);
 
-  const browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: [
-      '--no-sandbox',
-      '--headless',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  const { page, errors, requests, close } = await openPage(files.html);
   try {
-    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-    const errors: string[] = [];
-    const requests: string[] = [];
-    page.on('console', (m) => {
-      if (m.type() === 'error') errors.push(m.text());
-    });
-    page.on('pageerror', (e) => errors.push(e.message));
-    page.on('request', (r) => {
-      if (!r.url().startsWith('file:') && !r.url().startsWith('data:')) requests.push(r.url());
-    });
-    await page.goto(`file://${files.html}`, { waitUntil: 'load' });
     const figures = await page.locator('figure.chart svg').all();
     assert.equal(figures.length, 4, 'one inline SVG per figure');
     for (const f of figures) {
@@ -213,7 +190,7 @@ test('the report renders in chromium: no console errors, no requests, every figu
     assert.deepEqual(errors, [], 'console errors');
     assert.deepEqual(requests, [], 'network requests');
   } finally {
-    await browser.close();
+    await close();
   }
 });
 

@@ -7,9 +7,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
 import { reproduce } from '../src/experiments/reproduction.js';
 import { magnitudeTicks } from '../src/report/charts.js';
+import { openPage } from './support/browser.js';
 
 test('magnitude ticks bracket the data: one at or beyond each end, 0 where the data reach it', () => {
   for (const [values, smallest] of [
@@ -36,13 +36,8 @@ test("a tiny reproduction's report at 1400 px: the scale on top, no clipped tabl
   const out = mkdtempSync(join(tmpdir(), 'flatdist-layout-'));
   try {
     const { files } = await reproduce({ scale: 'tiny', out, command: 'flatdist reproduce --tiny' });
-    const browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: ['--no-sandbox', '--headless', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
-    });
+    const { page, close } = await openPage(files.html, 1400);
     try {
-      const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-      await page.goto(`file://${files.html}`, { waitUntil: 'load' });
       const scale = await page.locator('p.scale').textContent();
       assert.match(scale ?? '', /Scale: tiny\./, 'the scale is said at the top');
       assert.ok(
@@ -77,7 +72,7 @@ test("a tiny reproduction's report at 1400 px: the scale on top, no clipped tabl
       assert.ok((await page.locator('figure.chart svg g.role-axis-label').count()) > 4, 'axis labels were measured');
       await page.screenshot({ path: join(tmpdir(), 'flatdist-layout.png'), fullPage: true });
     } finally {
-      await browser.close();
+      await close();
     }
   } finally {
     rmSync(out, { recursive: true, force: true });

@@ -8,8 +8,8 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
 import { cli } from './support/cli.js';
+import { openPage } from './support/browser.js';
 
 function flatdist(...args: string[]): { status: number | null; stdout: string; stderr: string } {
   return spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
@@ -64,22 +64,8 @@ test('three runs with --measure-every: curvature in metrics.jsonl, and a report 
   assert.doesNotMatch(html, /(src|href)="(https?:)?\/\//, 'no external resources');
   for (const label of ['centralized', 'consensus', 'diffusion (ATC)']) assert.ok(html.includes(label), label);
 
-  const browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--no-sandbox', '--headless', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
-  });
+  const { page, errors, requests, close } = await openPage(files.html);
   try {
-    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-    const errors: string[] = [];
-    const requests: string[] = [];
-    page.on('console', (m) => {
-      if (m.type() === 'error') errors.push(m.text());
-    });
-    page.on('pageerror', (e) => errors.push(e.message));
-    page.on('request', (q) => {
-      if (!q.url().startsWith('file:') && !q.url().startsWith('data:')) requests.push(q.url());
-    });
-    await page.goto(`file://${files.html}`, { waitUntil: 'load' });
     const svgs = await page.locator('figure.chart svg').all();
     assert.equal(svgs.length, figures.length, 'one inline SVG per figure');
     for (const f of svgs) {
@@ -92,7 +78,7 @@ test('three runs with --measure-every: curvature in metrics.jsonl, and a report 
     assert.deepEqual(errors, [], 'console errors');
     assert.deepEqual(requests, [], 'network requests');
   } finally {
-    await browser.close();
+    await close();
   }
 });
 
