@@ -44,7 +44,8 @@ function screen(written: string): string[] {
   return lines.filter((l) => l.trim() !== '');
 }
 
-test('a line logged while a bar runs, and the lines after the bar, all stay on the screen', async () => {
+/** A terminal stream and everything written to it. */
+function terminal(): { tty: NodeJS.WriteStream; written: () => string } {
   let written = '';
   const tty = Object.assign(
     new Writable({
@@ -55,6 +56,11 @@ test('a line logged while a bar runs, and the lines after the bar, all stay on t
     }),
     { isTTY: true, columns: 120, rows: 40 },
   ) as unknown as NodeJS.WriteStream;
+  return { tty, written: () => written };
+}
+
+test('a line logged while a bar runs, and the lines after the bar, all stay on the screen', async () => {
+  const { tty, written } = terminal();
   const r = reporter({ stream: tty });
   for (let n = 1; n <= 60; n++) {
     r.update(n, 60, 'steps');
@@ -63,10 +69,21 @@ test('a line logged while a bar runs, and the lines after the bar, all stay on t
   r.end();
   tty.write('the summary\n');
   await new Promise((resolve) => setTimeout(resolve, 300));
-  assert.deepEqual(screen(written), [
+  assert.deepEqual(screen(written()), [
     'evaluated at step 20',
     'evaluated at step 40',
     'evaluated at step 60',
     'the summary',
   ]);
+});
+
+test('a bar that has not moved yet says its time left is unknown, in words, not "NF"', async () => {
+  const { tty, written } = terminal();
+  const r = reporter({ stream: tty });
+  r.update(0, 3, 'spectrum of the 3000×3000 matrix');
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  const shown = screen(written()).join('\n');
+  r.end();
+  assert.match(shown, /spectrum of the 3000×3000 matrix .* 0\/3 .*elapsed, \? left/);
+  assert.doesNotMatch(shown, /NF|LL|NULL|INF/);
 });

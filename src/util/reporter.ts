@@ -15,6 +15,15 @@ export function formatSeconds(s: number): string {
   return `${Math.floor(s / 3600)} h ${String(Math.round((s % 3600) / 60)).padStart(2, '0')} min`;
 }
 
+/**
+ * A bar's elapsed and remaining time in formatSeconds' words. Before a bar has moved (a step
+ * of one indivisible unit, or the first of many) cli-progress has no rate and passes 'NULL' or
+ * 'INF', which its own format cuts to "LL" or "NF": the time left is then "?".
+ */
+function barTime(t: number | string): string {
+  return typeof t === 'number' && Number.isFinite(t) ? formatSeconds(t) : '?';
+}
+
 export interface Reporter {
   /** The callback to hand to library loops. */
   readonly update: OnProgress;
@@ -78,6 +87,7 @@ export function reporter(o: ReporterOptions = {}): Reporter {
           clearOnComplete: true,
           etaBuffer: 20,
           fps: 5,
+          formatTime: barTime,
         });
         bar.start(total, done, { label: name });
       }
