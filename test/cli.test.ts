@@ -11,7 +11,7 @@ import { pathToFileURL } from 'node:url';
 import { newContext, program } from '../src/cli/command.js';
 import { commands } from '../src/cli/main.js';
 import { configFromOptions } from '../src/cli/train.js';
-import { ConfigError } from '../src/errors.js';
+import { ConfigError, UserError } from '../src/errors.js';
 import { packageRoot } from '../src/util/package.js';
 import { torchVersion } from '../src/tensor/runtime.js';
 import { defaults, makeConfig, runFields } from '../src/train/config.js';
@@ -91,6 +91,23 @@ test('a YAML config takes the flags’ spelling (batch-size) as well as run.json
     configFromOptions({ config: file }, newContext()),
     (e: unknown) => e instanceof ConfigError && /given twice/.test(e.message),
   );
+});
+
+test('the run’s length is given once: --steps with --epochs is an error, and a later --steps replaces a file’s epochs', async () => {
+  const refused = (e: unknown, words: RegExp): boolean =>
+    e instanceof UserError && words.test(e.message) && /keep one/.test(e.message);
+  await assert.rejects(configFromOptions({ steps: '5', epochs: '1' }, newContext()), (e) =>
+    refused(e, /^--steps and --epochs both give/),
+  );
+  const file = join(scratch, 'length.yaml');
+  writeFileSync(file, 'steps: 5\nepochs: 1\n');
+  await assert.rejects(configFromOptions({ config: file }, newContext()), (e) =>
+    refused(e, /length\.yaml: steps and epochs/),
+  );
+  writeFileSync(file, 'epochs: 1\n');
+  const { config } = await configFromOptions({ config: file, steps: '7' }, newContext());
+  assert.equal(config.steps, 7);
+  assert.equal(config.epochs, null, 'the flag’s --steps is the length, not the file’s epochs');
 });
 
 test('run.json’s config validates back to itself: the schema reads what it writes', () => {

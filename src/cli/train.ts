@@ -46,6 +46,24 @@ const resumableFlags = resumableFields
   .join(', ');
 
 /**
+ * `layer` over `partial`, where a layer that gives the run's length in steps replaces a length in epochs
+ * from below it (a resumed run's, a config file's) — epochs would win otherwise.
+ * @throws UserError when one layer (the flags, or config file `file`) gives both steps and epochs
+ */
+function overLength(
+  partial: Record<string, unknown>,
+  layer: Record<string, unknown>,
+  file?: string,
+): Record<string, unknown> {
+  const given = (f: string): boolean => f in layer && layer[f] !== null && layer[f] !== undefined;
+  if (given('steps') && given('epochs')) {
+    const both = file === undefined ? '--steps and --epochs' : `${file}: steps and epochs`;
+    throw new UserError(`${both} both give the run's length — keep one`);
+  }
+  return given('steps') ? { ...partial, ...layer, epochs: null } : { ...partial, ...layer };
+}
+
+/**
  * The config from a base (an earlier run's), --resume's run.json, --config and the flags, each over the one
  * before; errors name the flag or the config file's key the user wrote. A resume continues the recorded run:
  * only the resumable fields (steps, evaluation and checkpoint cadence, …) may change, and `changes` lists them.
@@ -71,18 +89,18 @@ export async function configFromOptions(
   if (typeof options.config === 'string') {
     const file = options.config;
     const given = readConfigFile(file);
+    let layer: Record<string, unknown>;
     try {
-      partial = { ...partial, ...normalizeKeys(given, Object.keys(runFields)) };
+      layer = normalizeKeys(given, Object.keys(runFields));
     } catch (e) {
       throw e instanceof ConfigError ? new ConfigError(`${file}: ${e.field}`, e.detail) : e;
     }
     for (const key of Object.keys(given)) ctx.names.set(camel(key), `${file}: ${key}`);
+    partial = overLength(partial, layer, file);
   }
   const flags = pick(options, o.fields ?? runFields);
   for (const f of Object.keys(flags)) ctx.names.set(f, `--${kebab(f)}`);
-  partial = { ...partial, ...flags };
-  // A resume's --steps replaces the length an earlier --epochs gave (epochs would win otherwise).
-  if (recorded !== null && 'steps' in flags && !('epochs' in flags)) partial.epochs = null;
+  partial = overLength(partial, flags);
   if (resume !== undefined) partial.out = resume;
   const config = makeConfig(partial);
   if (recorded === null) return { config, resume: false, changes: [] };
