@@ -1,6 +1,7 @@
 // theory --problem FILE and --save-problem FILE: a problem written by --save-problem (JSON or
 // safetensors) gives the same predictions when read back; a file giving the local minimizers
-// c_k in place of d_k gives the same as the problem generated from them; a bad A is refused.
+// c_k in place of d_k gives the same as the problem generated from them; the setting (μ, B, N)
+// a problem was saved with is read back; a bad A or setting is refused.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -45,6 +46,28 @@ test('--save-problem then --problem gives the same curves to 1e-12, as JSON and 
     const original = theory(...generated, '--save-problem', file);
     assertSameCurves(original, theory('--problem', file, ...settings), 1e-12);
   }
+});
+
+test('a saved problem records μ, B and N, which --problem takes unless flags say otherwise', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'flatdist-problem-'));
+  const made = [...generated, '--batch-size', '3'];
+  for (const name of ['problem.json', 'problem.safetensors']) {
+    const file = join(dir, name);
+    const original = theory(...made, '--save-problem', file);
+    const read = theory('--problem', file) as Output & { stepSize: number; batchSize: number; steps: number };
+    assert.deepEqual([read.stepSize, read.batchSize, read.steps], [0.1, 3, 60], name);
+    assertSameCurves(original, read, 1e-12);
+    const shorter = theory('--problem', file, '--steps', '20') as Output & { steps: number };
+    assert.equal(shorter.steps, 20, 'a flag wins over the recorded setting');
+    const text = spawnSync(process.execPath, [cli, 'theory', '--problem', file, '--steps', '20'], { encoding: 'utf8' });
+    assert.match(text.stdout, /\(μ, B as recorded in the file\): K = 5, M = 4, μ = 0\.1, B = 3, N = 20/);
+  }
+  const bad = join(dir, 'bad-setting.json');
+  const saved = JSON.parse(readFileSync(join(dir, 'problem.json'), 'utf8')) as Record<string, unknown>;
+  writeFileSync(bad, JSON.stringify({ ...saved, setting: { stepSize: 0.1, batchSize: 2.5, steps: 60 } }));
+  const r = spawnSync(process.execPath, [cli, 'theory', '--problem', bad], { encoding: 'utf8' });
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /setting: batchSize 2\.5 is not a positive integer/);
 });
 
 test('a problem given by its local minimizers c_k predicts what the generated problem does', () => {

@@ -146,7 +146,14 @@ export async function theoryAt(
   return scope(() => {
     const estimate = estimateLinearized(setup, wStar, { rank: o.rank, maxFull: o.maxFull, onProgress: o.onProgress });
     const predictions = predictEscapeCurves(setup, estimate.model, algorithms, steps);
-    if (o.saveProblem !== undefined) saveProblem(o.saveProblem, { model: estimate.model, A: setup.combination(0) });
+    if (o.saveProblem !== undefined) {
+      const { stepSize, batchSize } = setup.config;
+      saveProblem(o.saveProblem, {
+        model: estimate.model,
+        A: setup.combination(0),
+        setting: { stepSize, batchSize, steps },
+      });
+    }
     const { model: _model, ...rest } = estimate;
     return { estimate: rest, predictions };
   });

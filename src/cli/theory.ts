@@ -65,6 +65,7 @@ const quadraticFields = {
 const quadraticSchema = z.strictObject(quadraticFields);
 /** The quadratic fields that are settings of the recursion, not of the problem: they apply with --problem too. */
 const settingsFields = ['stepSize', 'batchSize', 'steps', 'algorithm'];
+const settingSymbol: Record<string, string> = { stepSize: 'μ', batchSize: 'B', steps: 'N' };
 type Quadratic = z.output<typeof quadraticSchema>;
 
 /** What a prediction at a minimum takes besides the run options. */
@@ -161,9 +162,12 @@ export const theory = command({
       .option('--json', 'print the predictions and their curves as JSON')
       .option(
         '--problem <FILE>',
-        'the problem from a file in place of a generated one: JSON or safetensors with H [K,M,M], d or c [K,M], R [K,M,M], A [K,K], p [K] (p optional)',
+        'the problem from a file in place of a generated one: JSON or safetensors with H [K,M,M], d or c [K,M], R [K,M,M], A [K,K], p [K] (p optional); the μ, B and N it records are the defaults',
       )
-      .option('--save-problem <FILE>', 'write the problem generated or estimated (.json: JSON, else safetensors)')
+      .option(
+        '--save-problem <FILE>',
+        'write the problem generated or estimated, with the μ, B and N it was made for (.json: JSON, else safetensors)',
+      )
       .addOption(
         new Option('--table <KIND>', 'summary: one line per algorithm; full: the curves at n = 0, N/4, …, N too')
           .choices(['summary', 'full'])
@@ -230,13 +234,18 @@ export const theory = command({
         const file = typeof options.config === 'string' ? options.config : undefined;
         const fromFile = file === undefined ? {} : readConfigFile(file);
         const given: Record<string, unknown> = { ...fromFile, ...pick(options, quadraticFields) };
-        const q = parseFields(quadraticSchema, given);
+        const generator = Object.keys(given).filter((k) => !settingsFields.includes(k));
+        if (problemFile !== null && generator.length > 0)
+          throw new ConfigError(generator[0], 'describes a generated problem: it does not apply with --problem FILE');
+        const loaded = problemFile === null ? null : loadProblem(problemFile);
+        // A saved problem's μ, B and N are the defaults under what the user gives.
+        const recorded = settingsFields.filter(
+          (k) => loaded?.setting !== undefined && k in loaded.setting && !(k in given),
+        );
+        const q = parseFields(quadraticSchema, { ...loaded?.setting, ...given });
         let problem: TheoryProblem;
-        if (problemFile !== null) {
-          const generator = Object.keys(given).filter((k) => !settingsFields.includes(k));
-          if (generator.length > 0)
-            throw new ConfigError(generator[0], 'describes a generated problem: it does not apply with --problem FILE');
-          problem = loadProblem(problemFile);
+        if (loaded !== null && problemFile !== null) {
+          problem = loaded;
           source = {
             problem: problemFile,
             agents: problem.A.length,
@@ -248,16 +257,25 @@ export const theory = command({
           problem = await quadraticTheoryProblem(q);
           source = { quadratic: q };
         }
-        if (saveTo !== undefined) saveProblem(saveTo, problem);
+        if (saveTo !== undefined)
+          saveProblem(saveTo, {
+            ...problem,
+            setting: { stepSize: q.stepSize, batchSize: q.batchSize, steps: q.steps },
+          });
         rows = await problemPredictions(problem, q.algorithm, q);
-        setting = settingLine(problemFile !== null ? `on the problem in ${problemFile}` : 'on a generated quadratic', {
-          agents: problem.A.length,
-          dimension: `M = ${problem.model.d.shape[1]}`,
-          stepSize: q.stepSize,
-          batchSize: q.batchSize,
-          steps: q.steps,
-          graph: problemFile !== null ? 'given A' : `${q.topology}/${q.rule}`,
-        });
+        const from =
+          recorded.length === 0 ? '' : ` (${recorded.map((k) => settingSymbol[k]).join(', ')} as recorded in the file)`;
+        setting = settingLine(
+          problemFile !== null ? `on the problem in ${problemFile}${from}` : 'on a generated quadratic',
+          {
+            agents: problem.A.length,
+            dimension: `M = ${problem.model.d.shape[1]}`,
+            stepSize: q.stepSize,
+            batchSize: q.batchSize,
+            steps: q.steps,
+            graph: problemFile !== null ? 'given A' : `${q.topology}/${q.rule}`,
+          },
+        );
       }
       if (options.json) {
         console.log(

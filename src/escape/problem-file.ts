@@ -6,7 +6,9 @@
 // then w* = (Σ_k p_k H_k)⁻¹ Σ_k p_k H_k c_k and d_k = H_k (w* − c_k). p defaults to the Perron
 // vector of A. Two spellings: JSON ({"H": [[[…]]], "d": [[…]], "R": …, "A": …, "p": […]}, nested
 // arrays) and safetensors (float64 tensors named H, d or c, R, A, p). Values are float64 and
-// round-trip exactly, so a saved problem gives the same predictions.
+// round-trip exactly, so a saved problem gives the same predictions. A saved problem also records
+// the setting it was made for (μ, B, N: JSON's "setting", safetensors' metadata), which
+// `theory --problem` takes unless the flags say otherwise.
 import { readFileSync } from 'node:fs';
 import { DataError } from '../errors.js';
 import { quadraticHeterogeneity } from '../data/index.js';
@@ -18,10 +20,20 @@ import { writeFileAtomic } from '../util/files.js';
 
 export const problemFormat = 'flatdist-problem/1';
 
-/** A theory problem: the linearized model at w* and the combination matrix. */
+/** The run setting a problem was made for: step size μ, batch size B, steps N. */
+export interface ProblemSetting {
+  stepSize: number;
+  batchSize: number;
+  steps: number;
+}
+
+const settingKeys = ['stepSize', 'batchSize', 'steps'] as const;
+
+/** A theory problem: the linearized model at w* and the combination matrix, and the setting it was made for if known. */
 export interface TheoryProblem {
   model: LinearizedModel;
   A: Matrix;
+  setting?: ProblemSetting;
 }
 
 const isJson = (path: string): boolean => path.toLowerCase().endsWith('.json');
@@ -47,10 +59,14 @@ export function saveProblem(path: string, problem: TheoryProblem): void {
     const { H, d, R, p } = problem.model;
     const A = fromArray(Float64Array.from(problem.A.flat()), [problem.A.length, problem.A.length]);
     const tensors: Record<string, Tensor> = { H, d, R, A, p };
+    const setting = problem.setting;
     if (isJson(path)) {
       const body = Object.fromEntries(Object.entries(tensors).map(([k, t]) => [k, nested(t)]));
-      writeFileAtomic(path, `${JSON.stringify({ format: problemFormat, ...body })}\n`);
-    } else writeSafetensors(path, tensors, { format: problemFormat });
+      writeFileAtomic(path, `${JSON.stringify({ format: problemFormat, ...(setting && { setting }), ...body })}\n`);
+    } else {
+      const recorded = setting ? Object.fromEntries(settingKeys.map((k) => [k, String(setting[k])])) : {};
+      writeSafetensors(path, tensors, { format: problemFormat, ...recorded });
+    }
   });
 }
 
@@ -83,17 +99,37 @@ function numbers(
   return { data, shape: found };
 }
 
-type Raw = Partial<Record<'H' | 'd' | 'c' | 'R' | 'A' | 'p', { data: number[]; shape: number[] }>>;
+type Raw = Partial<Record<'H' | 'd' | 'c' | 'R' | 'A' | 'p', { data: number[]; shape: number[] }>> & {
+  setting?: ProblemSetting;
+};
+
+/** The recorded setting, when the file has one: each of μ, B, N a positive number (B and N integers). */
+function recordedSetting(file: string, given: Record<string, unknown> | undefined): ProblemSetting | undefined {
+  if (given === undefined || settingKeys.every((k) => given[k] === undefined)) return undefined;
+  const value = (k: (typeof settingKeys)[number]): number => {
+    const v = Number(given[k]);
+    if (!(v > 0) || !Number.isFinite(v) || (k !== 'stepSize' && !Number.isInteger(v)))
+      throw new DataError(
+        file,
+        `setting: ${k} ${JSON.stringify(given[k])} is not a positive ${k === 'stepSize' ? 'number' : 'integer'}`,
+      );
+    return v;
+  };
+  return { stepSize: value('stepSize'), batchSize: value('batchSize'), steps: value('steps') };
+}
 
 function readRaw(file: string): Raw {
   if (!isJson(file)) {
-    const { tensors } = readSafetensors(file);
-    return Object.fromEntries(
-      Object.entries(tensors).map(([k, t]) => [
-        k,
-        { data: Array.from(t.toArray() as Float64Array, Number), shape: t.shape },
-      ]),
-    );
+    const { tensors, metadata } = readSafetensors(file);
+    return {
+      ...Object.fromEntries(
+        Object.entries(tensors).map(([k, t]) => [
+          k,
+          { data: Array.from(t.toArray() as Float64Array, Number), shape: t.shape },
+        ]),
+      ),
+      setting: recordedSetting(file, metadata),
+    };
   }
   let value: unknown;
   try {
@@ -105,7 +141,10 @@ function readRaw(file: string): Raw {
     throw new DataError(file, 'a problem file holds an object {H, d or c, R, A, p}');
   const v = value as Record<string, unknown>;
   const levels = { H: 3, d: 2, c: 2, R: 3, A: 2, p: 1 } as const;
-  const raw: Raw = {};
+  const setting = v.setting;
+  if (setting !== undefined && (setting === null || typeof setting !== 'object' || Array.isArray(setting)))
+    throw new DataError(file, 'setting: expected an object {stepSize, batchSize, steps}');
+  const raw: Raw = { setting: recordedSetting(file, setting as Record<string, unknown> | undefined) };
   for (const [k, n] of Object.entries(levels) as [keyof typeof levels, number][]) {
     if (v[k] !== undefined) raw[k] = numbers(file, k, v[k], new Array<null>(n).fill(null));
   }
@@ -157,5 +196,5 @@ export function loadProblem(file: string): TheoryProblem {
       fromArray(Float64Array.from(p), [p.length]),
     ),
   );
-  return { model, A: matrix };
+  return { model, A: matrix, ...(raw.setting && { setting: raw.setting }) };
 }
