@@ -306,12 +306,12 @@ def sum_over_processes(xs):
 DEFAULTS = {
     "dataset": "mnist", "dataDir": None, "trainSubset": None, "partition": "iid", "model": "mlp",
     "hidden": [256], "activation": "relu", "algorithm": "atc", "topology": "ring", "edges": None,
-    "edgeProbability": None, "radius": None, "rule": "metropolis", "matrix": None, "agents": 8,
+    "edgeProbability": None, "radius": None, "rows": None, "rule": "metropolis", "matrix": None, "agents": 8,
     "batchSize": 64, "stepSize": 0.1, "schedule": {"kind": "constant"}, "momentum": 0, "weightDecay": 0,
     "clipNorm": None, "steps": 300, "epochs": None, "divergenceFactor": 1000, "evalEvery": 100, "evalSubset": 10000,
     "checkpointEvery": 100, "keepCheckpoints": None, "seed": 1, "sameInit": True, "out": "runs/latest",
 }
-INTEGER_FIELDS = {"trainSubset", "agents", "batchSize", "steps", "evalEvery", "evalSubset", "checkpointEvery", "seed"}
+INTEGER_FIELDS = {"trainSubset", "rows", "agents", "batchSize", "steps", "evalEvery", "evalSubset", "checkpointEvery", "seed"}
 NUMBER_FIELDS = {"edgeProbability", "radius", "stepSize", "momentum", "weightDecay", "clipNorm", "epochs",
                  "divergenceFactor"}
 

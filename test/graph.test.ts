@@ -45,6 +45,8 @@ import {
   type Matrix,
 } from '../src/graph/index.js';
 import { graph as graphCommand, type GraphReport } from '../src/cli/graph.js';
+import { makeConfig } from '../src/train/config.js';
+import { prepare } from '../src/train/setup.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'flatdist-graph-'));
 const file = (name: string, text: string): string => {
@@ -113,10 +115,18 @@ test('makeGraph builds by name, defaults grids to the most square shape, and nam
   throwsWith(() => makeGraph({ topology: 'grid', agents: 12, rows: 5 }), ConfigError, /^rows: /);
   throwsWith(() => makeGraph({ topology: 'hypercube', agents: 12 }), ConfigError, /^agents: .*power of two/);
   throwsWith(() => makeGraph({ topology: 'file', agents: 4 }), ConfigError, /^file: /);
+  // A parameter of another topology would be silently ignored: each is refused, naming who uses it.
   throwsWith(
     () => makeGraph({ topology: 'ring', agents: 4, file: 'ring.csv' }),
     ConfigError,
-    /^file: only topology 'file' reads an edge list/,
+    /^file: only 'file' uses an edge list, not 'ring'/,
+  );
+  throwsWith(() => makeGraph({ topology: 'ring', agents: 4, p: 0.5 }), ConfigError, /^p: only 'erdos-renyi' uses/);
+  throwsWith(() => makeGraph({ topology: 'grid', agents: 4, radius: 0.5 }), ConfigError, /^radius: only 'geometric'/);
+  throwsWith(
+    () => makeGraph({ topology: 'exponential', agents: 4, rows: 2 }),
+    ConfigError,
+    /^rows: only 'grid' and 'torus' use a number of rows, not 'exponential'/,
   );
 });
 
@@ -410,6 +420,17 @@ test('flatdist graph --json prints the graph, its matrix and its spectrum', asyn
   ) as GraphReport;
   assert.equal(onePeer.lambda, 0);
   assert.deepEqual(onePeer.matrix, onePeerExponential(8, 0));
+});
+
+test('graph and train take the same graph flags and build the same matrix (--rows included)', async () => {
+  const flags = { topology: 'grid', agents: 12, rows: 2, rule: 'metropolis' };
+  const shown = JSON.parse(
+    await runGraph(['--topology', 'grid', '--agents', '12', '--rows', '2', '--rule', 'metropolis', '--json']),
+  ) as GraphReport;
+  const trained = prepare(makeConfig({ dataset: 'mnist', trainSubset: 240, ...flags }));
+  assert.deepEqual(trained.combination(0), shown.matrix);
+  assert.deepEqual(shown.matrix, metropolis(grid(2, 6)));
+  assert.notDeepEqual(shown.matrix, metropolis(grid(3, 4)), 'the rows were not the most square default');
 });
 
 test('flatdist graph refuses unknown flags and bad values with a one-line UserError', async () => {

@@ -29,10 +29,7 @@ const graphFields = {
   }),
   edgeProbability: runFields.edgeProbability,
   radius: runFields.radius,
-  rows: field(optional(integer(1)), null, {
-    placeholder: 'R',
-    description: 'rows of grid and torus (default the most square)',
-  }),
+  rows: runFields.rows,
   edges: runFields.edges,
   matrix: runFields.matrix,
 };

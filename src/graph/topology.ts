@@ -313,6 +313,19 @@ export interface GraphSpec {
   file?: string;
 }
 
+interface Users {
+  by: string[];
+  what: string;
+}
+
+/** The topologies each optional parameter shapes: given with another topology it would be silently ignored. */
+const parameterUsers = {
+  p: { by: ['erdos-renyi'], what: 'an edge probability' },
+  radius: { by: ['geometric'], what: 'a link radius' },
+  rows: { by: ['grid', 'torus'], what: 'a number of rows' },
+  file: { by: ['file'], what: 'an edge list' },
+} satisfies Record<string, Users>;
+
 /**
  * A graph by name. 'one-peer-exponential' is the exponential graph (the union of its
  * one-peer rounds); its time-varying weights come from onePeerExponential().
@@ -323,11 +336,12 @@ export function makeGraph(spec: GraphSpec): Graph {
     throw new ConfigError('topology', `unknown topology '${topology}' — one of: ${topologies.join(', ')}`);
   }
   if (topology !== 'file') checkAgents(K);
-  if (topology !== 'file' && spec.file !== undefined) {
-    throw new ConfigError(
-      'file',
-      `only topology 'file' reads an edge list, not '${topology}' — drop the file or use topology 'file'`,
-    );
+  for (const [parameter, { by, what }] of Object.entries(parameterUsers) as [keyof typeof parameterUsers, Users][]) {
+    if (spec[parameter] !== undefined && !by.includes(topology))
+      throw new ConfigError(
+        parameter,
+        `only ${by.map((t) => `'${t}'`).join(' and ')} ${by.length === 1 ? 'uses' : 'use'} ${what}, not '${topology}' — drop it or choose topology ${by.map((t) => `'${t}'`).join(' or ')}`,
+      );
   }
   const seed = spec.seed ?? 1;
   switch (topology as TopologyName) {

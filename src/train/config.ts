@@ -128,6 +128,11 @@ export const runFields = {
     unit: 'unit square',
     description: 'geometric link radius (default √(2 ln K / (πK)))',
   }),
+  rows: field(optional(integer(1)), null, {
+    group: network,
+    placeholder: 'R',
+    description: 'rows of grid and torus, dividing K (default the most square)',
+  }),
   rule: field(choice(rules, 'combination rule'), 'metropolis', {
     group: network,
     placeholder: 'RULE',

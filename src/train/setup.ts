@@ -60,6 +60,7 @@ export function prepare(config: TrainConfig): Setup {
     file: c.edges ?? undefined,
     p: c.edgeProbability ?? undefined,
     radius: c.radius ?? undefined,
+    rows: c.rows ?? undefined,
   });
   const userMatrix = c.matrix === null ? null : fromMatrixFile(c.matrix, graph);
   const combination = userMatrix ? () => userMatrix : combinationSchedule(c.rule, graph);
