@@ -4,10 +4,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { packageRoot } from '../src/util/package.js';
+import { UserError } from '../src/errors.js';
 import { StoreServer, canonicalJson, differences, joinRecord } from '../src/distributed/index.js';
 import { agreedRun } from '../src/distributed/training.js';
 import { makeConfig } from '../src/train/config.js';
@@ -78,6 +79,26 @@ test('the run a group agrees on: every config field and --resume, but not where 
     '--a: 1 on rank 0, (absent) on rank 2',
     '--b: (absent) on rank 0, 1 on rank 2',
   ]);
+});
+
+test('a TorchScript model is agreed by its file’s content: the same module at two paths agrees, another at one path does not', () => {
+  const [here, there, other] = ['here.pt', 'there.pt', 'other.pt'].map((f) => join(scratch, f));
+  writeFileSync(here, 'the same module bytes');
+  writeFileSync(there, 'the same module bytes');
+  writeFileSync(other, 'another module');
+  const agreed = (path: string, rank: number) =>
+    [joinRecord(2, agreedRun(makeConfig({ model: `torchscript:${path}` }), false)), rank] as const;
+  assert.deepEqual(differences(...agreed(here, 0), ...agreed(there, 1)), []);
+  const [refused] = differences(...agreed(here, 0), ...agreed(other, 1));
+  assert.match(
+    refused,
+    /^--model: "?torchscript:sha256:[0-9a-f]{64}"? on rank 0, "?torchscript:sha256:[0-9a-f]{64}"? on rank 1$/,
+  );
+  assert.throws(
+    () => agreedRun(makeConfig({ model: `torchscript:${join(scratch, 'missing.pt')}` }), false),
+    (e: unknown) =>
+      e instanceof UserError && /missing\.pt: cannot read the TorchScript module \(ENOENT\)/.test(e.message),
+  );
 });
 
 test('two agents with different --step-size: both refuse, naming --step-size and both values; nothing is written', async () => {

@@ -2,6 +2,7 @@
 // hosts, the neighbour-exchange mixer, and the gathers that give evaluation and
 // checkpoints every agent's state.
 import type { SamplerState } from '../data/sampler.js';
+import { modelIdentity } from '../models/index.js';
 import { fromArray, scope } from '../tensor/index.js';
 import type { TrainConfig } from '../train/config.js';
 import type { TrainOptions } from '../train/trainer.js';
@@ -50,6 +51,8 @@ export function distributedOptions(
  * whether it resumes. Left out are the locations, which may differ from machine
  * to machine: out (where rank 0 writes) and dataDir (where a machine keeps the data),
  * and keepCheckpoints and the curvature-during-training fields, which only the writing rank reads.
+ * A TorchScript model is agreed by its file's content (modelIdentity), not by its path.
+ * @throws UserError when a TorchScript module file cannot be read
  */
 export function agreedRun(config: TrainConfig, resume: boolean): Record<string, unknown> {
   // What only the writer reads (curvature during training is measured by the writer) is left out.
@@ -67,5 +70,5 @@ export function agreedRun(config: TrainConfig, resume: boolean): Record<string, 
     measureAgents: _agents,
     ...run
   } = config;
-  return { ...run, resume };
+  return { ...run, model: modelIdentity(run.model), resume };
 }

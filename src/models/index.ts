@@ -23,6 +23,7 @@ export { activations, type Activation } from './layers.js';
 export { resnetNormGroups } from './resnet.js';
 
 export { modelNames } from './names.js';
+export { modelIdentity } from './torchscript.js';
 
 export interface ModelSpec {
   model: string;

@@ -36,6 +36,34 @@ const product = (s: number[]): number => s.reduce((a, b) => a * b, 1);
 /** A native error's one-line message (it names the module file where the file is at fault). */
 const reason = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
+const prefix = 'torchscript:';
+
+/**
+ * SHA-256 of a module file, hex.
+ * @throws UserError naming the file when it cannot be read
+ */
+function fileSha256(path: string): string {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(path);
+  } catch (e) {
+    throw new UserError(
+      `${path}: cannot read the TorchScript module (${(e as NodeJS.ErrnoException).code ?? reason(e)})`,
+    );
+  }
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+/**
+ * What names a model the same in every process of a group: a TorchScript module by its
+ * file's SHA-256 (ranks may keep it at different paths, or different files at one
+ * relative path), every other model by its name.
+ * @throws UserError when a module file cannot be read
+ */
+export function modelIdentity(model: string): string {
+  return model.startsWith(prefix) ? `${prefix}sha256:${fileSha256(model.slice(prefix.length))}` : model;
+}
+
 /**
  * Loads the module at path and checks it on two examples of inputShape: it must
  * return [2, classes], the same output twice, and leave its buffers unchanged.
@@ -50,7 +78,7 @@ export function torchscript(path: string, inputShape: number[], classes: number)
   } catch (e) {
     throw new UserError(reason(e));
   }
-  const name = `torchscript:${path}`;
+  const name = `${prefix}${path}`;
   const { params, buffers } = scope(() => {
     const own = module.parameters();
     const bufs = module.buffers();
@@ -68,7 +96,7 @@ export function torchscript(path: string, inputShape: number[], classes: number)
     paramShapes,
     paramNames: params.map((p) => p.name),
     parameterCount: paramShapes.reduce((m, s) => m + product(s), 0),
-    source: { path: resolve(path), sha256: createHash('sha256').update(readFileSync(path)).digest('hex') },
+    source: { path: resolve(path), sha256: fileSha256(path) },
     buffers,
     init(K: number, _gen: Generator, o: InitOptions = {}): Tensor[] {
       if (o.sameInit === false) {
