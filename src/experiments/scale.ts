@@ -44,7 +44,7 @@ export function describeScale(scale: Scale, s: ScaleSettings): string {
       t.seeds.length *
       t.batchSizes.length *
       t.algorithms.reduce((n, a) => n + (a === 'centralized' ? 1 : t.topologies.length), 0);
-    return `${scale} scale — the trade-off suite only (the escape, excess-risk and 2-D suites are the MLP scales'): ${t.model} on ${t.datasets.join(', ')}, K = ${t.agents} agents, diffusion (ATC) over ${t.topologies.join(', ')} against centralized SGD, per-agent batch B = ${t.batchSizes.join(' and ')} (total K·B = ${t.batchSizes.map((b) => b * t.agents).join(' and ')}), ${t.seeds.length} seed${t.seeds.length === 1 ? '' : 's'}: ${runs} training runs of ${t.steps} steps (μ = ${t.stepSize}) from random initialization on ${t.trainSubset} training examples. Statistical power: ${power[scale]}`;
+    return `${scale} scale — the trade-off suite only (the escape, excess-risk and 2-D suites are the MLP scales'): ${t.model === 'lenet' ? 'LeNet-5' : 'an MLP'} on ${t.datasets.join(', ')}, K = ${t.agents} agents, diffusion (ATC) over ${t.topologies.join(', ')} against centralized SGD, per-agent batch B = ${t.batchSizes.join(' and ')} (total K·B = ${t.batchSizes.map((b) => b * t.agents).join(' and ')}), ${t.seeds.length} seed${t.seeds.length === 1 ? '' : 's'}: ${runs} training runs of ${t.steps} steps (μ = ${t.stepSize}) from random initialization on ${t.trainSubset} training examples. Statistical power: ${power[scale]}`;
   }
   const sizes = `${s.escape.replicas} replicas per escape setting (B = ${s.escape.batchSizes.join(', ')}), ${s.excess.replicas} per excess-risk setting (${s.excess.topologies.length} topologies × ${s.excess.stepSizes.length} step sizes), ${t.seeds.length} seed${t.seeds.length === 1 ? '' : 's'} × ${t.batchSizes.length} batch sizes × ${t.algorithms.length} algorithms for the trade-off (${t.datasets.join(', ')}), ${s.toy.replicas} replicas in 2-D`;
   return `${scale} scale — ${sizes}. Statistical power: ${power[scale]}`;
@@ -219,11 +219,14 @@ export function scaleSettings(scale: Scale, dataDir?: string): ScaleSettings {
  * B = 64 and 512 (total batch 1024 and 8192, Zhu et al., ICML 2023), the same number of steps and step size for both,
  * from random initialization; the diffusion-centralized comparison is read at the large batch.
  *
- * cnn is sized for two CPU cores: one step of all 16 agents took 0.33 s at B = 64 and 1.09 s at B = 512 (measured with
- * other work on the machine), so 30 runs × 60 steps ≈ 15 × 60 × (0.33 + 1.09) s ≈ 21 min of training, plus about
- * 8 s per run for the final evaluation and the curvature at the centroid (≈ 4 min): about 25 minutes on an idle
- * machine. cnn-gpu is the same suite at full size (all 60 000 training and 10 000 test examples, 2000 steps, 5 seeds)
- * for `--device cuda`.
+ * cnn is sized for two CPU cores. One step of all 16 agents took 0.33 s at B = 64 and 1.09 s at B = 512 (LeNet-5,
+ * measured with other work on the machine, load ≈ 4). With μ = 0.2, 60 steps took diffusion over a ring at B = 64 to
+ * 64% test accuracy and centralized at B = 512 to 55% (μ = 0.1: 56% at B = 64): the suite runs 80 steps of μ = 0.2,
+ * the same for both batch sizes — the early phase of training, not convergence. 30 runs × 80 steps ≈
+ * 15 × 80 × (0.33 + 1.09) s ≈ 28 min of training, plus about 6 s per run for the final evaluation (1024 training and
+ * 2000 test examples per agent) and the curvature at the centroid (≈ 3 min): about half an hour at those rates, less
+ * on an idle machine. cnn-gpu is the same suite at full size (all 60 000 training and 10 000 test examples, 2000
+ * steps, 5 seeds) for `--device cuda`.
  */
 function convnetTradeoff(scale: 'cnn' | 'cnn-gpu' | 'cnn-tiny'): TradeoffSettings {
   const base: TradeoffSettings = {
@@ -241,8 +244,8 @@ function convnetTradeoff(scale: 'cnn' | 'cnn-gpu' | 'cnn-tiny'): TradeoffSetting
     batchSizes: [64, 512],
     largeBatch: 512,
     seeds: [1, 2, 3],
-    steps: 60,
-    stepSize: 0.1,
+    steps: 80,
+    stepSize: 0.2,
     measureSubset: 512,
     traceProbes: 10,
     lanczosSteps: 10,
