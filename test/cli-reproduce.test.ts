@@ -22,6 +22,17 @@ for (const [name, flags, message] of [
     ['--quick', '--data-dir', scratch],
     /--data-dir adds CIFAR-10 to the full trade-off suite only/,
   ],
+  // No CUDA here, and no 100th GPU where there is: the same error train and measure give.
+  [
+    'a device libtorch does not see',
+    ['--scale', 'cnn', '--device', 'cuda:99'],
+    /^flatdist: --device: .* — use --device cpu$/,
+  ],
+  [
+    'an unknown device',
+    ['--scale', 'cnn', '--device', 'gpu'],
+    /^flatdist: --device: unknown device 'gpu' — cpu, cuda or cuda:N$/,
+  ],
 ] as const) {
   test(`reproduce refuses ${name} before it starts, writing nothing`, () => {
     const out = join(scratch, name.replace(/\W+/g, '-'));

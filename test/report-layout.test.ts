@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { reproduce } from '../src/experiments/reproduction.js';
 import { magnitudeTicks } from '../src/report/charts.js';
+import type { Scale } from '../src/experiments/scale.js';
 import { openPage } from './support/browser.js';
 
 test('magnitude ticks bracket the data: one at or beyond each end, 0 where the data reach it', () => {
@@ -32,14 +33,15 @@ test('magnitude ticks bracket the data: one at or beyond each end, 0 where the d
   }
 });
 
-test("a tiny reproduction's report at 1400 px: the scale on top, no clipped table, no overlapping axis labels", async () => {
+/** A reproduction at `scale` opened at 1400 px: the scale on top, no clipped table, no overlapping axis labels. */
+async function checkLayout(scale: Scale, command: string): Promise<void> {
   const out = mkdtempSync(join(tmpdir(), 'flatdist-layout-'));
   try {
-    const { files } = await reproduce({ scale: 'tiny', out, command: 'flatdist reproduce --tiny' });
-    const { page, close } = await openPage(files.html, 1400);
+    const { files } = await reproduce({ scale, out, command });
+    const { page, errors, requests, close } = await openPage(files.html, 1400);
     try {
-      const scale = await page.locator('p.scale').textContent();
-      assert.match(scale ?? '', /Scale: tiny\./, 'the scale is said at the top');
+      const said = await page.locator('p.scale').textContent();
+      assert.match(said ?? '', new RegExp(`Scale: ${scale}\\.`), 'the scale is said at the top');
       assert.ok(
         (await page.locator('p.scale').boundingBox())!.y < (await page.locator('table.headline').boundingBox())!.y,
         'the scale comes before the verdicts',
@@ -70,11 +72,19 @@ test("a tiny reproduction's report at 1400 px: the scale on top, no clipped tabl
       });
       assert.deepEqual(overlaps, [], 'overlapping axis labels');
       assert.ok((await page.locator('figure.chart svg g.role-axis-label').count()) > 4, 'axis labels were measured');
-      await page.screenshot({ path: join(tmpdir(), 'flatdist-layout.png'), fullPage: true });
+      assert.deepEqual(errors, [], 'console errors');
+      assert.deepEqual(requests, [], 'network requests');
+      await page.screenshot({ path: join(tmpdir(), `flatdist-layout-${scale}.png`), fullPage: true });
     } finally {
       await close();
     }
   } finally {
     rmSync(out, { recursive: true, force: true });
   }
-});
+}
+
+test("a tiny reproduction's report at 1400 px: the scale on top, no clipped table, no overlapping axis labels", () =>
+  checkLayout('tiny', 'flatdist reproduce --tiny'));
+
+test("the convnet scale's report at 1400 px: the same checks over its settings and comparison tables", () =>
+  checkLayout('cnn-tiny', 'flatdist reproduce --scale cnn-tiny'));

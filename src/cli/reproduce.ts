@@ -1,10 +1,15 @@
-// `flatdist reproduce [--quick | --full] --out DIR [--data-dir CIFAR]`: test the paper's
-// claims on real data and write a report (report.html, figures/, summary.md, results.json).
+// `flatdist reproduce [--scale quick|full|cnn|cnn-gpu] --out DIR [--data-dir CIFAR] [--device D]`: test the
+// paper's claims on real data and write a report (report.html, figures/, summary.md, results.json).
+// --quick, --full and --tiny are kept as the names of their scales.
 import { Option } from 'commander';
-import type { Scale } from '../experiments/scale.js';
-import { command, onRun } from './command.js';
+import { z } from 'zod';
+import { scales, type Scale } from '../experiments/scale.js';
+import { runFields } from '../train/config.js';
+import { addFields, command, onRun, parseOptions } from './command.js';
 import { formatSeconds, reporter } from '../util/reporter.js';
 import { measured } from './timings.js';
+
+const reproduceFields = { device: runFields.device };
 
 export const reproduce = command({
   name: 'reproduce',
@@ -21,15 +26,34 @@ export const reproduce = command({
         new Option(
           '--full',
           `more batch sizes, topologies, seeds and Fashion-MNIST: up to ${measured.fullMinutes} minutes`,
-        ).conflicts('tiny'),
+        ).conflicts(['tiny', 'scale']),
       )
-      .addOption(new Option('--tiny', 'seconds, numbers meaningless (for tests)').hideHelp())
+      .addOption(new Option('--tiny', 'seconds, numbers meaningless (for tests)').hideHelp().conflicts('scale'))
+      .addOption(
+        new Option(
+          '--scale <SCALE>',
+          'quick | full (as --quick, --full); cnn: the trade-off suite on LeNet-5 over Fashion-MNIST, K = 16, four topologies against centralized, total batch 1024 and 8192, 3 seeds (about 30 minutes on two cores); cnn-gpu: the same at full size, for --device cuda',
+        )
+          .choices(scales)
+          .conflicts('quick'),
+      )
       .requiredOption('--out <DIR>', 'where report.html, figures/, summary.md, results.json and work/ go')
       .option('--data-dir <DIR>', 'CIFAR-10 binary batches: adds CIFAR-10 to the full trade-off suite')
-      .option('--json', "print results.json's verdicts instead of the summary")
-      .addHelpText('after', '\nAn interrupted run resumes from DIR/work/ without redoing finished units.');
+      .option('--json', "print results.json's verdicts instead of the summary");
+    addFields(cmd, reproduceFields, { group: 'compute' }).addHelpText(
+      'after',
+      '\nAn interrupted run resumes from DIR/work/ without redoing finished units.',
+    );
     onRun(cmd, ctx, async (options) => {
-      const scale: Scale = options.full ? 'full' : options.tiny ? 'tiny' : 'quick';
+      const { device } = parseOptions(z.strictObject(reproduceFields), options);
+      const scale: Scale = options.full
+        ? 'full'
+        : options.tiny
+          ? 'tiny'
+          : typeof options.scale === 'string'
+            ? (options.scale as Scale)
+            : 'quick';
+      const flag = scale === 'quick' || scale === 'full' || scale === 'tiny' ? `--${scale}` : `--scale ${scale}`;
       const out = String(options.out);
       const json = options.json === true;
       const [{ reproduce: run }, { statusLabel }] = await Promise.all([
@@ -41,13 +65,14 @@ export const reproduce = command({
         progress.end();
         progress.log(m);
       };
-      log(`flatdist reproduce --${scale}: writing to ${out} (finished units in ${out}/work/ are reused)`);
+      log(`flatdist reproduce ${flag}: writing to ${out} (finished units in ${out}/work/ are reused)`);
       const dataDir = typeof options.dataDir === 'string' ? options.dataDir : undefined;
       const r = await run({
         scale,
         out,
         dataDir,
-        command: `flatdist reproduce --${scale} --out ${out}${dataDir === undefined ? '' : ` --data-dir ${dataDir}`}`,
+        device,
+        command: `flatdist reproduce ${flag} --out ${out}${dataDir === undefined ? '' : ` --data-dir ${dataDir}`}${device === 'cpu' ? '' : ` --device ${device}`}`,
         log,
         progress: progress.update,
       });

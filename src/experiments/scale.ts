@@ -1,21 +1,25 @@
 // How big each suite is at each scale. quick answers all four claims in about five
 // minutes on two cores; full takes up to ninety, with enough replicas and seeds for
 // every verdict's 95% interval; tiny exists for tests (seconds, numbers meaningless).
+// cnn runs the trade-off suite alone, on LeNet-5 over Fashion-MNIST with K = 16 agents
+// (Zhu et al., ICML 2023's setting, scaled to two cores); cnn-gpu is the same suite at
+// full size for a GPU; cnn-tiny is cnn's test (seconds, numbers meaningless).
 import type { EscapeSuiteSettings } from './escape-suite.js';
 import type { ExcessSuiteSettings } from './excess-suite.js';
 import type { NetworkSettings } from './network.js';
 import type { ToySuiteSettings } from './toy-suite.js';
 import type { TradeoffSettings } from './tradeoff-suite.js';
 
-export const scales = ['tiny', 'quick', 'full'] as const;
+export const scales = ['tiny', 'quick', 'full', 'cnn', 'cnn-gpu', 'cnn-tiny'] as const;
 export type Scale = (typeof scales)[number];
 
+/** The suites a scale runs: the MLP scales all four, the convnet scales the trade-off suite alone. */
 export interface ScaleSettings {
-  network: NetworkSettings;
-  escape: EscapeSuiteSettings;
-  excess: ExcessSuiteSettings;
+  network?: NetworkSettings;
+  escape?: EscapeSuiteSettings;
+  excess?: ExcessSuiteSettings;
   tradeoff: TradeoffSettings;
-  toy: ToySuiteSettings;
+  toy?: ToySuiteSettings;
 }
 
 const topologies = ['ring', 'grid', 'erdos-renyi', 'complete'];
@@ -25,17 +29,29 @@ const topologies = ['ring', 'grid', 'erdos-renyi', 'complete'];
  * can resolve, so a quick report's verdicts are not read as the full scale's.
  */
 export function describeScale(scale: Scale, s: ScaleSettings): string {
-  const sizes = `${s.escape.replicas} replicas per escape setting (B = ${s.escape.batchSizes.join(', ')}), ${s.excess.replicas} per excess-risk setting (${s.excess.topologies.length} topologies × ${s.excess.stepSizes.length} step sizes), ${s.tradeoff.seeds.length} seed${s.tradeoff.seeds.length === 1 ? '' : 's'} × ${s.tradeoff.batchSizes.length} batch sizes × ${s.tradeoff.algorithms.length} algorithms for the trade-off (${s.tradeoff.datasets.join(', ')}), ${s.toy.replicas} replicas in 2-D`;
-  const power = {
+  const t = s.tradeoff;
+  const power: Record<Scale, string> = {
     tiny: 'a test of the machinery only: its numbers mean nothing.',
     quick:
       "a first look: few replicas and seeds, so the 95% intervals are wide and many effects cannot be resolved — an 'inconclusive' here means 'not enough data at this scale', not a refutation. The verdicts to quote come from --full.",
     full: 'enough replicas and seeds to resolve the effects the claims are about; every verdict carries its 95% interval.',
-  }[scale];
-  return `${scale} scale — ${sizes}. Statistical power: ${power}`;
+    'cnn-tiny': 'a test of the machinery only: its numbers mean nothing.',
+    cnn: `${t.seeds.length} seeds give t intervals with ${t.seeds.length - 1} degrees of freedom (half-widths of about 2.5 seed-to-seed standard deviations): an accuracy difference of a point or more between diffusion and centralized is resolved, a few tenths are not; the runs are short (${t.steps} steps), so they test the early phase of training, not converged networks — the full-size suite is --scale cnn-gpu.`,
+    'cnn-gpu': `full training (${t.steps} steps on all of Fashion-MNIST) with ${t.seeds.length} seeds: enough to resolve accuracy differences of a few tenths of a point.`,
+  };
+  if (!s.escape || !s.excess || !s.toy) {
+    const runs =
+      t.seeds.length *
+      t.batchSizes.length *
+      t.algorithms.reduce((n, a) => n + (a === 'centralized' ? 1 : t.topologies.length), 0);
+    return `${scale} scale — the trade-off suite only (the escape, excess-risk and 2-D suites are the MLP scales'): ${t.model === 'lenet' ? 'LeNet-5' : 'an MLP'} on ${t.datasets.join(', ')}, K = ${t.agents} agents, diffusion (ATC) over ${t.topologies.join(', ')} against centralized SGD, per-agent batch B = ${t.batchSizes.join(' and ')} (total K·B = ${t.batchSizes.map((b) => b * t.agents).join(' and ')}), ${t.seeds.length} seed${t.seeds.length === 1 ? '' : 's'}: ${runs} training runs of ${t.steps} steps (μ = ${t.stepSize}) from random initialization on ${t.trainSubset} training examples. Statistical power: ${power[scale]}`;
+  }
+  const sizes = `${s.escape.replicas} replicas per escape setting (B = ${s.escape.batchSizes.join(', ')}), ${s.excess.replicas} per excess-risk setting (${s.excess.topologies.length} topologies × ${s.excess.stepSizes.length} step sizes), ${t.seeds.length} seed${t.seeds.length === 1 ? '' : 's'} × ${t.batchSizes.length} batch sizes × ${t.algorithms.length} algorithms for the trade-off (${t.datasets.join(', ')}), ${s.toy.replicas} replicas in 2-D`;
+  return `${scale} scale — ${sizes}. Statistical power: ${power[scale]}`;
 }
 
 export function scaleSettings(scale: Scale, dataDir?: string): ScaleSettings {
+  if (scale === 'cnn' || scale === 'cnn-gpu' || scale === 'cnn-tiny') return { tradeoff: convnetTradeoff(scale) };
   const minimum = { batchSize: 1024, stepSize: 0.5, steps: 200, polishSteps: 1000, tolerance: 1e-5 };
   const network: NetworkSettings = {
     dataset: 'mnist',
@@ -62,10 +78,11 @@ export function scaleSettings(scale: Scale, dataDir?: string): ScaleSettings {
     datasets: ['mnist'],
     trainSubset: 4000,
     testSubset: 2000,
+    model: 'mlp',
     pool: 2,
     hidden: [32],
     agents: 8,
-    topology: 'ring',
+    topologies: ['ring'],
     partition: 'iid',
     algorithms: ['centralized', 'consensus', 'atc'],
     batchSizes: [8, 128],
@@ -192,6 +209,84 @@ export function scaleSettings(scale: Scale, dataDir?: string): ScaleSettings {
           bootstrap: 2000,
         },
         toy: { ...toyBase, starts: ['sharp', 'uniform'], replicas: 500, steps: 600 },
+      };
+  }
+}
+
+/**
+ * The convnet scales' trade-off suite: LeNet-5 over Fashion-MNIST (28×28, not pooled), K = 16 agents, diffusion (ATC)
+ * over a ring, an exponential graph, a 4×4 grid and the complete graph against centralized SGD, per-agent batch
+ * B = 64 and 512 (total batch 1024 and 8192, Zhu et al., ICML 2023), the same number of steps and step size for both,
+ * from random initialization; the diffusion-centralized comparison is read at the large batch.
+ *
+ * cnn is sized for two CPU cores. One step of all 16 agents took 0.33 s at B = 64 and 1.09 s at B = 512 (LeNet-5,
+ * measured with other work on the machine, load ≈ 4). With μ = 0.2, 60 steps took diffusion over a ring at B = 64 to
+ * 64% test accuracy and centralized at B = 512 to 55% (μ = 0.1: 56% at B = 64): the suite runs 80 steps of μ = 0.2,
+ * the same for both batch sizes — the early phase of training, not convergence. 30 runs × 80 steps ≈
+ * 15 × 80 × (0.33 + 1.09) s ≈ 28 min of training, plus about 6 s per run for the final evaluation (1024 training and
+ * 2000 test examples per agent) and the curvature at the centroid (≈ 3 min): about half an hour at those rates, less
+ * on an idle machine. cnn-gpu is the same suite at full size (all 60 000 training and 10 000 test examples, 2000
+ * steps, 5 seeds) for `--device cuda`.
+ */
+function convnetTradeoff(scale: 'cnn' | 'cnn-gpu' | 'cnn-tiny'): TradeoffSettings {
+  const base: TradeoffSettings = {
+    datasets: ['fashion-mnist'],
+    model: 'lenet',
+    trainSubset: 16384,
+    testSubset: 2000,
+    evalSubset: 1024,
+    pool: 1,
+    hidden: [],
+    agents: 16,
+    topologies: ['ring', 'exponential', 'grid', 'complete'],
+    partition: 'iid',
+    algorithms: ['centralized', 'atc'],
+    batchSizes: [64, 512],
+    largeBatch: 512,
+    seeds: [1, 2, 3],
+    steps: 80,
+    stepSize: 0.2,
+    measureSubset: 512,
+    traceProbes: 10,
+    lanczosSteps: 10,
+    sharpnessSigma: 0.01,
+    sharpnessSamples: 4,
+    bootstrap: 1000,
+  };
+  switch (scale) {
+    case 'cnn':
+      return base;
+    case 'cnn-gpu':
+      return {
+        ...base,
+        trainSubset: 60000,
+        testSubset: 10000,
+        evalSubset: 10000,
+        seeds: [1, 2, 3, 4, 5],
+        steps: 2000,
+        measureSubset: 4096,
+        traceProbes: 30,
+        lanczosSteps: 30,
+        sharpnessSamples: 16,
+        bootstrap: 2000,
+      };
+    case 'cnn-tiny':
+      return {
+        ...base,
+        trainSubset: 512,
+        testSubset: 128,
+        evalSubset: 128,
+        agents: 4,
+        topologies: ['ring', 'complete'],
+        batchSizes: [4, 16],
+        largeBatch: 16,
+        seeds: [1, 2],
+        steps: 4,
+        measureSubset: 64,
+        traceProbes: 2,
+        lanczosSteps: 3,
+        sharpnessSamples: 2,
+        bootstrap: 100,
       };
   }
 }

@@ -29,13 +29,25 @@ export function algorithmLabel(algorithm: string): string {
   );
 }
 
-const algorithmColour = (labels: string[]) => ({
-  field: 'algorithm',
-  type: 'nominal',
-  title: 'algorithm',
-  scale: { domain: labels, range: labels.map((l) => algorithmColours[l] ?? '#888888') },
-  legend: { orient: 'bottom', symbolOpacity: 1, symbolType: 'circle' },
-});
+/** Colours of settings that are an algorithm over one graph ('diffusion (ATC), ring'), in the order they come. */
+const settingColours = ['#2166ac', '#5aae61', '#e08214', '#b2182b', '#762a83', '#35978f'];
+
+const algorithmColour = (labels: string[]) => {
+  let next = 0;
+  return {
+    field: 'algorithm',
+    type: 'nominal',
+    title: 'algorithm',
+    scale: {
+      domain: labels,
+      range: labels.map(
+        (l) => algorithmColours[l] ?? (l.includes(', ') ? settingColours[next++ % settingColours.length] : '#888888'),
+      ),
+    },
+    // Wide enough for 'diffusion (ATC), exponential' whole.
+    legend: { orient: 'bottom', symbolOpacity: 1, symbolType: 'circle', labelLimit: 260 },
+  };
+};
 
 const config = {
   font: 'DejaVu Sans, Helvetica, Arial, sans-serif',
@@ -81,11 +93,23 @@ export function magnitudeTicks(values: number[], smallest?: number): number[] {
   ];
 }
 
-/** Log-scale ticks for a field: 1, 2, 5 × 10^k over the data. */
-const logAxis = (rows: Row[], fields: (string | undefined)[]) => ({
-  values: magnitudeTicks(finite(rows, fields).filter((v) => v > 0)).filter((t) => t > 0),
-  format: '~g',
-});
+/**
+ * Log-scale ticks for a field: 1, 2, 5 × 10^k over the data. Below 0.01 and from 10⁴ up they read 2e-4, not 0.0002,
+ * and only powers of ten are labelled once the ticks span two decades: Vega rounds a log domain out to powers of ten,
+ * leaving under 30 pixels of a 190-pixel panel between 1 and 2 × 10^k, too few for such labels.
+ */
+const logAxis = (rows: Row[], fields: (string | undefined)[]) => {
+  const values = magnitudeTicks(finite(rows, fields).filter((v) => v > 0)).filter((t) => t > 0);
+  const long = values.some((t) => t < 0.01 || t >= 1e4);
+  const [lo, hi] = [Math.floor(Math.log10(values[0])), Math.ceil(Math.log10(values[values.length - 1]))];
+  return {
+    values:
+      long && hi - lo >= 2
+        ? Array.from({ length: hi - lo + 1 }, (_, i) => Number((10 ** (lo + i)).toPrecision(3)))
+        : values,
+    format: long ? '~e' : '~g',
+  };
+};
 
 export interface BandLines {
   rows: Row[];
