@@ -99,11 +99,19 @@ test('reproduce --scale cnn-tiny runs the trade-off suite on LeNet over four set
     assert.match(settingsTable.note ?? '', /differences between rows are differences of excess risk/);
     const comparisons = suite.tables.find((t) => t.columns.includes('in the verdict'))!;
     assert.deepEqual(
-      comparisons.rows.map((r) => `${r[0]} ${r[2]} ${r[r.length - 1] === 'no: small batch' ? 'context' : 'verdict'}`),
-      ['ring 4 (16) context', 'ring 16 (64) verdict', 'complete 4 (16) context', 'complete 16 (64) verdict'],
+      comparisons.rows.map((r) => {
+        const role = { 'no: small batch': 'context', 'no: the same algorithm': 'check' }[String(r[r.length - 1])];
+        return `${r[0]} ${r[2]} ${role ?? 'verdict'}`;
+      }),
+      ['ring 4 (16) context', 'ring 16 (64) verdict', 'complete 4 (16) check', 'complete 16 (64) check'],
     );
     // Metropolis weights on the complete graph are 11ᵀ/K: diffusion from a common start is centralized SGD.
     for (const row of comparisons.rows.filter((r) => r[0] === 'complete')) assert.match(String(row[3]), /^\+0\.00 /);
+    assert.doesNotMatch(
+      suite.verdict.statement,
+      /complete/,
+      'the verdict does not read a comparison equal by construction',
+    );
     assert.match(readFileSync(join(out, 'summary.md'), 'utf8'), /\| 1 \| Flatness, optimization error and accuracy/);
 
     // An interrupted run: three finished units lost (as if it had stopped before them) are computed again, the rest reused.

@@ -10,7 +10,7 @@
 import { combine, reading, readingLabel } from './verdict.js';
 import type { Algorithm } from '../algorithms/recursion.js';
 import { AgentSampler, gatherBatch, partition, parsePartition, labelHistogram } from '../data/index.js';
-import { combinationSchedule, makeGraph, spectrum } from '../graph/index.js';
+import { combinationMatrix, combinationSchedule, makeGraph, spectrum } from '../graph/index.js';
 import {
   centroid,
   gaussianSharpness,
@@ -95,6 +95,17 @@ export interface TradeoffRun {
   sharpnessStdError: number;
   consensusDistance: number;
   seconds: number;
+}
+
+/**
+ * Whether diffusion over the graph is centralized SGD step for step (from a common start):
+ * its Metropolis matrix is 11ᵀ/K, as over the complete graph. Its difference from centralized is
+ * then 0 by construction — a check of the machinery, not evidence for or against the claim.
+ */
+function averagesExactly(s: TradeoffSettings, topology: string): boolean {
+  const K = s.agents;
+  const A = combinationMatrix('metropolis', makeGraph({ topology, agents: K, seed: deriveSeed(s.seeds[0], 'graph') }));
+  return A.every((row) => row.every((a) => Math.abs(a - 1 / K) <= 1e-12));
 }
 
 function setupFor(
@@ -290,8 +301,11 @@ interface Comparison {
   versus: string;
   /** The per-agent batch compared, or undefined when every batch size is pooled. */
   batch?: number;
-  /** Whether the verdict reads this comparison (the large batch, or every one when batches are pooled). */
-  decisive: boolean;
+  /**
+   * claim: the verdict reads it (the large batch, or every one when batches are pooled); context: a small
+   * batch, shown beside; check: diffusion over a graph whose A is 11ᵀ/K against centralized, equal by construction.
+   */
+  role: 'claim' | 'context' | 'check';
   /** Test accuracy points, Tr ∇²J and J(w_c) of diffusion minus the other's: 95% t intervals over the pairs. */
   difference: Interval;
   trace: Interval;
@@ -328,7 +342,7 @@ function interpret(
           : 'the gain from using both is within noise';
     return `On ${dataset}, the best flatness measure (${flat.model}) explains R² = ${flat.fit.r2.toFixed(2)} of the accuracy and the best optimization-error measure (${opt.model}) R² = ${opt.fit.r2.toFixed(2)}; ${verdict}.`;
   });
-  const decisive = comparisons.filter((c) => c.decisive);
+  const decisive = comparisons.filter((c) => c.role === 'claim');
   const better = decisive.filter((d) => d.difference.lo > 0).map((d) => comparisonName(s, d));
   const worse = decisive.filter((d) => d.difference.hi < 0).map((d) => comparisonName(s, d));
   const accuracy =
@@ -337,7 +351,7 @@ function interpret(
       : better.length === decisive.length
         ? ` Diffusion is more accurate than ${s.largeBatch === undefined ? 'every other algorithm' : 'centralized at the large batch, over every graph'}.`
         : ` ${better.length ? `Diffusion is more accurate than ${better.join('; ')}` : `Diffusion is not more accurate than any other ${s.largeBatch === undefined ? 'algorithm' : 'setting at the large batch'}`} with 95% confidence${worse.length ? `, and less accurate than ${worse.join('; ')}` : ''}; the other differences are within noise.`;
-  const small = comparisons.filter((c) => !c.decisive);
+  const small = comparisons.filter((c) => c.role === 'context');
   const context =
     small.length === 0
       ? ''
@@ -481,7 +495,12 @@ export async function tradeoffSuite(store: WorkStore, s: TradeoffSettings, devic
             topology: x.topology,
             versus: settingLabel(s, other),
             batch,
-            decisive: batch === undefined || batch === s.largeBatch,
+            role:
+              other.algorithm === 'centralized' && averagesExactly(s, x.topology)
+                ? 'check'
+                : batch === undefined || batch === s.largeBatch
+                  ? 'claim'
+                  : 'context',
             difference: differences((r) => 100 * r.testAccuracy),
             trace: differences((r) => r.trace),
             risk: differences((r) => r.trainLoss),
@@ -507,12 +526,14 @@ export async function tradeoffSuite(store: WorkStore, s: TradeoffSettings, devic
           signed(c.difference, 2),
           formatInterval(c.trace),
           formatInterval(c.risk),
-          c.decisive ? readingLabel[reading(c.difference)] : 'no: small batch',
+          { claim: readingLabel[reading(c.difference)], context: 'no: small batch', check: 'no: the same algorithm' }[
+            c.role
+          ],
         ]),
         note:
           s.largeBatch === undefined
             ? 'Positive Δ accuracy favours diffusion; negative Δ Tr ∇²J means diffusion ended flatter.'
-            : `Positive Δ accuracy favours diffusion; negative Δ Tr ∇²J means diffusion ended flatter. The claim (Zhu et al., ICML 2023) is that decentralized training beats centralized at large total batch (here K·B = ${s.largeBatch * s.agents}); at small total batch the two are expected to be close, so those rows are context, not part of the verdict.${s.topologies.includes('complete') ? ' Over the complete graph the Metropolis weights are 11ᵀ/K, so diffusion from a common start is centralized SGD step for step: its Δ is 0 by construction, a check of the machinery.' : ''}`,
+            : `Positive Δ accuracy favours diffusion; negative Δ Tr ∇²J means diffusion ended flatter. The claim (Zhu et al., ICML 2023) is that decentralized training beats centralized at large total batch (here K·B = ${s.largeBatch * s.agents}); at small total batch the two are expected to be close, so those rows are context, not part of the verdict.${own.some((c) => c.role === 'check') ? ' Over the complete graph the Metropolis weights are 11ᵀ/K, so diffusion from a common start is centralized SGD step for step: its Δ is 0 by construction, a check of the machinery, and the verdict does not read it.' : ''}`,
       });
     const rows: Row[] = rs.map((r) => ({
       algorithm: settingLabel(s, r),
@@ -557,7 +578,7 @@ export async function tradeoffSuite(store: WorkStore, s: TradeoffSettings, devic
       },
     );
   }
-  const decisive = comparisons.filter((c) => c.decisive);
+  const decisive = comparisons.filter((c) => c.role === 'claim');
   // Two parts per dataset: both measures needed (a positive adjusted-R² gain), diffusion ahead of each other setting
   // (at the large batch when one is named).
   const status: Status = combine([...gains.map((g) => reading(g.gain)), ...decisive.map((d) => reading(d.difference))]);
