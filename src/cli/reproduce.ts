@@ -56,10 +56,12 @@ export const reproduce = command({
       const flag = scale === 'quick' || scale === 'full' || scale === 'tiny' ? `--${scale}` : `--scale ${scale}`;
       const out = String(options.out);
       const json = options.json === true;
-      const [{ reproduce: run }, { statusLabel }] = await Promise.all([
+      const [{ reproduce: run }, { statusLabel }, { useDevice }] = await Promise.all([
         import('../experiments/reproduction.js'),
         import('../report/html.js'),
+        import('../tensor/index.js'),
       ]);
+      useDevice(device); // a device libtorch cannot see is refused before anything is written or said
       const progress = reporter({ quiet: json });
       const log = (m: string): void => {
         progress.end();
