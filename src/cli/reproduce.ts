@@ -32,7 +32,7 @@ export const reproduce = command({
       .addOption(
         new Option(
           '--scale <SCALE>',
-          'quick | full (as --quick, --full); cnn: the trade-off suite on LeNet-5 over Fashion-MNIST, K = 16, four topologies against centralized, total batch 1024 and 8192, 3 seeds (about 30 minutes on two cores); cnn-gpu: the same at full size, for --device cuda',
+          'quick | full (as --quick, --full); cnn: the trade-off suite on LeNet-5 over Fashion-MNIST, K = 16, four topologies against centralized, total batch 1024 and 8192, 3 seeds (under an hour on two cores); cnn-gpu: the same at full size, for --device cuda',
         )
           .choices(scales)
           .conflicts('quick'),

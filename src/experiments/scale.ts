@@ -220,13 +220,12 @@ export function scaleSettings(scale: Scale, dataDir?: string): ScaleSettings {
  * from random initialization; the diffusion-centralized comparison is read at the large batch.
  *
  * cnn is sized for two CPU cores. One step of all 16 agents took 0.33 s at B = 64 and 1.09 s at B = 512 (LeNet-5,
- * measured with other work on the machine, load ≈ 4). With μ = 0.2, 60 steps took diffusion over a ring at B = 64 to
- * 64% test accuracy and centralized at B = 512 to 55% (μ = 0.1: 56% at B = 64): the suite runs 80 steps of μ = 0.2,
- * the same for both batch sizes — the early phase of training, not convergence. 30 runs × 80 steps ≈
- * 15 × 80 × (0.33 + 1.09) s ≈ 28 min of training, plus about 6 s per run for the final evaluation (1024 training and
- * 2000 test examples per agent) and the curvature at the centroid (≈ 3 min): about half an hour at those rates, less
- * on an idle machine. cnn-gpu is the same suite at full size (all 60 000 training and 10 000 test examples, 2000
- * steps, 5 seeds) for `--device cuda`.
+ * measured with other work on the machine, load ≈ 4); a first whole run of 80 steps (load ≈ 5) took 12–15 s per
+ * B = 64 unit and 70 s per B = 512 unit, evaluation and curvature included, 21 minutes for 3 seeds. With μ = 0.2,
+ * 80 steps took diffusion at B = 64 to about 72% test accuracy: the suite spends the hour the scale is allowed on
+ * 160 steps of μ = 0.2, the same for both batch sizes (15 × 160 × (0.15 + 0.85) s ≈ 40 min at that load) — still
+ * the early phase of training, not convergence. cnn-gpu is the same suite at full size (all 60 000 training and
+ * 10 000 test examples, 2000 steps, 5 seeds) for `--device cuda`.
  */
 function convnetTradeoff(scale: 'cnn' | 'cnn-gpu' | 'cnn-tiny'): TradeoffSettings {
   const base: TradeoffSettings = {
@@ -244,7 +243,7 @@ function convnetTradeoff(scale: 'cnn' | 'cnn-gpu' | 'cnn-tiny'): TradeoffSetting
     batchSizes: [64, 512],
     largeBatch: 512,
     seeds: [1, 2, 3],
-    steps: 80,
+    steps: 160,
     stepSize: 0.2,
     measureSubset: 512,
     traceProbes: 10,
