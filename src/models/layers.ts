@@ -3,7 +3,17 @@
 // [B, K·C, H, W], agent k owning channels k·C … (k+1)·C − 1, so a convolution is
 // one grouped convolution (groups = K) and a group norm with K·G groups keeps
 // each agent's statistics to itself.
-import { avgPool2d, baddbmm, cat, conv2d, getNumThreads, groupNorm, zeros, type Tensor } from '../tensor/index.js';
+import {
+  addmm,
+  avgPool2d,
+  baddbmm,
+  cat,
+  conv2d,
+  getNumThreads,
+  groupNorm,
+  zeros,
+  type Tensor,
+} from '../tensor/index.js';
 import type { Activation } from './names.js';
 
 export { activations, type Activation } from './names.js';
@@ -30,6 +40,11 @@ export function activate(h: Tensor, a: Activation): Tensor {
  * contiguous memory instead of transposing [K, out, in] every step.
  */
 export function dense(h: Tensor, weight: Tensor, bias: Tensor): Tensor {
+  // One agent (the measures evaluate one w): addmm on the [out, in] matrix. The same products, and the
+  // same bits above libtorch's small-matrix cutoff, but its graph's double backward costs ~7% less
+  // CPU than bmm's at K = 1 (MLP 784-256-10, B = 256: 1.93 against 2.06 ms).
+  if (weight.shape[0] === 1)
+    return addmm(bias.squeeze(0).unsqueeze(1), weight.squeeze(0), h.squeeze(0).mT).mT.unsqueeze(0);
   return baddbmm(bias.unsqueeze(2), weight, h.mT).mT;
 }
 
