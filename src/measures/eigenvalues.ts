@@ -17,7 +17,7 @@
 // quotients vᵀH_g v (the first-order change of a simple eigenvalue with the data, resampling.ts).
 import { eigh, fromArray, randn, scope, stack, tensor, zeros, type Generator, type Tensor } from '../tensor/index.js';
 import { Meter, type Cost } from './cost.js';
-import { orthonormalRows } from './lanczos.js';
+import { independentRows, orthonormalRows } from './lanczos.js';
 import { hessianAt, type HessianAt, type Objective } from './objective.js';
 import { dataTerms, jackknife, type DataUncertainty } from './resampling.js';
 import { dimension, flat, unflat } from './vector.js';
@@ -116,6 +116,20 @@ function report(
   });
 }
 
+/** The top min(k, d) eigenpairs of the symmetrized d×d matrix t, descending: θ and the eigenvectors as rows [·, d] in t's dtype. */
+function topPairs(t: Tensor, k: number): { theta: number[]; s: Tensor } {
+  return scope(() => {
+    const d = t.shape[0];
+    const { values, vectors } = eigh(t.add(t.mT).mul(0.5).to('float64'));
+    const all = values.toNumbers();
+    const top = Array.from({ length: Math.min(k, d) }, (_, i) => d - 1 - i);
+    return {
+      theta: top.map((i) => all[i]),
+      s: vectors.indexSelect(1, fromArray(Int32Array.from(top))).mT.to(t.dtype),
+    };
+  });
+}
+
 export function lanczosEigenvalues(obj: Objective, params: Tensor[], o: EigenOptions): Eigenvalues {
   const tol = o.tol ?? 1e-3;
   const m = dimension(params);
@@ -127,68 +141,65 @@ export function lanczosEigenvalues(obj: Objective, params: Tensor[], o: EigenOpt
   const hessian = hessianAt(obj, params, { meter });
   try {
     return scope(() => {
-      // Q and HQ, row by row, in place: the first d rows are the basis so far; T = Q (HQ)ᵀ grows by a block's rows and columns.
+      // Q and HQ row by row in place (the first d rows are the basis so far), and T = QᵀHQ, which grows by
+      // a block's rows and columns. Per block, four products with the [d, M] basis: T's new columns
+      // C = (HQ_new) Qᵀ, which are also the first Gram–Schmidt pass R = HQ_new − C Q, and the second
+      // pass on R. R = (I − QQᵀ) H Q_new is the block Krylov residual: H Q = Q T + R E_newᵀ, so a Ritz
+      // pair (θ, s) of T has ‖H Q s − θ Q s‖ = ‖Rᵀ s_new‖ (s_new: s's entries on the newest block), the
+      // test to stop on; the reported residuals are computed from Q s and HQ s once at the end.
       const basis = zeros([maxDimension, m], dtype);
       const images = zeros([maxDimension, m], dtype);
       const t = zeros([maxDimension, maxDimension], dtype);
       let d = 0;
       let block = orthonormalRows(randn([k, m], o.gen, dtype));
-      let found: Found[] = [];
       let scale = 0;
       while (block) {
         const rows = block;
         const b = rows.shape[0];
-        scope(() => {
+        const next = scope(() => {
           const applied = hessian.apply(Array.from({ length: b }, (_, i) => unflat(rows.select(0, i), params)));
           basis.narrow(0, d, b).copy_(rows);
-          images.narrow(0, d, b).copy_(stack(applied.map((hv) => flat(hv).mul(sign))));
+          const hq = images.narrow(0, d, b);
+          hq.copy_(stack(applied.map((hv) => flat(hv).mul(sign))));
           const q = basis.narrow(0, 0, d + b);
-          const hq = images.narrow(0, 0, d + b);
-          t.narrow(0, 0, d + b)
-            .narrow(1, d, b)
-            .copy_(q.matmul(images.narrow(0, d, b).mT));
+          const c = hq.matmul(q.mT);
           t.narrow(0, d, b)
             .narrow(1, 0, d + b)
-            .copy_(basis.narrow(0, d, b).matmul(hq.mT));
+            .copy_(c);
+          t.narrow(0, 0, d + b)
+            .narrow(1, d, b)
+            .copy_(c.mT);
+          const first = hq.sub(c.matmul(q));
+          const residual = first.sub(first.matmul(q.mT).matmul(q));
+          const { theta, s } = topPairs(t.narrow(0, 0, d + b).narrow(1, 0, d + b), k);
+          scale = Math.max(scale, ...theta.map(Math.abs));
+          const tail = s.narrow(1, d, b);
+          const bounds = tail.matmul(residual.matmul(residual.mT)).mul(tail).sum(1).clamp(0).sqrt().toNumbers();
+          const done = theta.length === k && bounds.every((r) => r <= tol * scale);
+          return { residual, sizes: hq.norm(2, 1).toNumbers(), done };
         });
         d += b;
         o.progress?.(meter.hvps, maxDimension);
-        const step = scope(() => {
-          const q = basis.narrow(0, 0, d);
-          const hq = images.narrow(0, 0, d);
-          const td = t.narrow(0, 0, d).narrow(1, 0, d);
-          const { values, vectors } = eigh(td.add(td.mT).mul(0.5).to('float64'));
-          const theta = values.toNumbers();
-          scale = Math.max(scale, ...theta.map(Math.abs));
-          const top = Array.from({ length: Math.min(k, d) }, (_, i) => d - 1 - i);
-          const s = vectors.indexSelect(1, fromArray(Int32Array.from(top))).mT.to(dtype);
-          const y = s.matmul(q);
-          const residuals = s
-            .matmul(hq)
-            .sub(
-              y.mul(
-                tensor(
-                  top.map((i) => theta[i]),
-                  dtype,
-                ).unsqueeze(1),
-              ),
-            )
-            .norm(2, 1)
-            .toNumbers();
-          return top.map((i, j) => ({
-            value: theta[i],
-            residual: residuals[j],
-            converged: residuals[j] <= tol * scale,
-            iterations: d,
-            vector: y.select(0, j),
-          }));
-        });
-        for (const f of found) f.vector.dispose();
-        found = step;
-        if ((found.length === k && found.every((f) => f.converged)) || d >= maxDimension) break;
-        const next = orthonormalRows(images.narrow(0, d - b, b), basis.narrow(0, 0, d));
-        block = next && d + next.shape[0] > maxDimension ? next.narrow(0, 0, maxDimension - d) : next;
+        if (next.done || d >= maxDimension) break;
+        const fresh = independentRows(next.residual, next.sizes);
+        block = fresh && d + fresh.shape[0] > maxDimension ? fresh.narrow(0, 0, maxDimension - d) : fresh;
       }
+      const q = basis.narrow(0, 0, d);
+      const { theta, s } = topPairs(t.narrow(0, 0, d).narrow(1, 0, d), k);
+      scale = Math.max(scale, ...theta.map(Math.abs));
+      const y = s.matmul(q);
+      const residuals = s
+        .matmul(images.narrow(0, 0, d))
+        .sub(y.mul(tensor(theta, dtype).unsqueeze(1)))
+        .norm(2, 1)
+        .toNumbers();
+      const found: Found[] = theta.map((value, j) => ({
+        value,
+        residual: residuals[j],
+        converged: residuals[j] <= tol * scale,
+        iterations: d,
+        vector: y.select(0, j),
+      }));
       return report(obj, params, o, 'lanczos', found, k, meter, hessian);
     });
   } finally {

@@ -11,6 +11,9 @@ export {
   hvp,
   hvps,
   hessianOperator,
+  hessianAt,
+  hessianGraphBudgetBytes,
+  type HessianAt,
   hessian,
 } from './objective.js';
 export { type Cost, Meter } from './cost.js';
