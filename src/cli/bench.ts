@@ -6,10 +6,12 @@ import { z } from 'zod';
 import type { BenchResults } from '../bench/harness.js';
 import { UserError } from '../errors.js';
 import { packageRoot } from '../util/package.js';
+import { runFields } from '../train/config.js';
 import { field, integer, optional, text } from '../train/fields.js';
 import { addFields, command, onRun, parseOptions } from './command.js';
 
 const benchFields = {
+  device: runFields.device,
   threads: field(optional(integer(1)), null, {
     placeholder: 'N',
     description: "libtorch's intra-op threads for both sides (default libtorch's own count)",
@@ -75,7 +77,7 @@ export const bench = command({
       );
     onRun(cmd, ctx, async (options) => {
       const o = parseOptions(z.strictObject(benchFields), options);
-      const [{ derive, runBench }, { report }, { getNumThreads }] = await Promise.all([
+      const [{ derive, runBench }, { report }, { getNumThreads, useDevice }] = await Promise.all([
         import('../bench/harness.js'),
         import('../bench/report.js'),
         import('../tensor/index.js'),
@@ -102,12 +104,15 @@ export const bench = command({
       const python = values.python;
       if (!existsSync(python))
         throw new UserError(`the PyTorch peers need Python with torch: ${python} does not exist — pass --python PATH`);
+      // A device this libtorch lacks ends here, with one line, before any process starts.
+      useDevice(values.device);
       const threads = values.threads ?? getNumThreads();
       // Runs at another thread count than flatdist's default are kept apart.
-      const suffix = threads === getNumThreads() ? '' : `-t${threads}`;
+      const suffix = `${values.device === 'cpu' ? '' : `-${values.device.replace(':', '')}`}${threads === getNumThreads() ? '' : `-t${threads}`}`;
       const res = await runBench({
         quick,
         threads,
+        device: values.device,
         repeats: values.repeats ?? (quick ? 3 : 7),
         runSeconds: quick ? 0.2 : 0.3,
         python,
