@@ -8,6 +8,7 @@ import {
   avgPool2d,
   baddbmm,
   cat,
+  chunk,
   conv2d,
   getNumThreads,
   groupNorm,
@@ -74,14 +75,16 @@ export function groupedConv(h: Tensor, weight: Tensor, bias: Tensor | null, o: C
   // group on one thread (measured 1.6× slower than K ordinary convolutions on
   // LeNet's 1→6 and 6→16, K = 16; 10% faster on ResNet's 16→16 and 64→64): there,
   // one per agent. With more threads the one grouped call parallelizes better.
+  // The agents' inputs, weights and biases as chunk views: the gradient of each is put back together by one
+  // cat, where a narrow or select per agent has each agent's gradient fill a zero tensor of the whole size
+  // (K times the layer's input: LeNet's step at K = 16 took 72 ms of CPU that way, 62 ms this way; the same bits).
   if (Cin < 16 && K > 1 && getNumThreads() === 1) {
+    const inputs = chunk(h, K, 1);
+    const weights = chunk(weight, K, 0);
+    const biases = bias === null ? null : chunk(bias, K, 0);
     return cat(
-      Array.from({ length: K }, (_, k) =>
-        conv2d(h.narrow(1, k * Cin, Cin), weight.select(0, k), {
-          bias: bias === null ? null : bias.select(0, k),
-          stride,
-          padding,
-        }),
+      inputs.map((input, k) =>
+        conv2d(input, weights[k].squeeze(0), { bias: biases === null ? null : biases[k].squeeze(0), stride, padding }),
       ),
       1,
     );

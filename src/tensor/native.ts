@@ -138,6 +138,7 @@ export interface Native {
   indexSelect(a: T, dim: number, index: T): T;
   gather(a: T, dim: number, index: T): T;
   cat(ts: T[], dim: number): T;
+  chunk(t: T, chunks: number, dim: number): T[];
   stack(ts: T[], dim: number): T;
   expand(a: T, shape: number[]): T;
   repeat(a: T, reps: number[]): T;
