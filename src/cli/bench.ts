@@ -60,6 +60,7 @@ function updateReadme(
     report(res),
     '```',
     '',
+    '',
   ].join('\n');
   writeFileSync(path, text.slice(0, i) + section + text.slice(j));
 }
