@@ -45,7 +45,6 @@ export {
   dataTerms,
   jackknife,
   examplesFor,
-  termHvps,
   termRisks,
   shuffledRisk,
 } from './resampling.js';
