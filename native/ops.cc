@@ -228,6 +228,8 @@ void initOps(Napi::Env env, Napi::Object e) {
   def(env, e, "indexSelect", OP(return wrap(info.Env(), at::index_select(argTensor(info, 0), argInt(info, 1), argTensor(info, 2)));));
   def(env, e, "gather", OP(return wrap(info.Env(), at::gather(argTensor(info, 0), argInt(info, 1), argTensor(info, 2)));));
   def(env, e, "cat", OP(return wrap(info.Env(), at::cat(argTensorList(info, 0), argInt(info, 1)));));
+  // Equal parts along a dimension, as views; their gradients are put back together by one cat.
+  def(env, e, "chunk", OP(return wrapList(info.Env(), at::chunk(argTensor(info, 0), argInt(info, 1), argInt(info, 2)));));
   def(env, e, "stack", OP(return wrap(info.Env(), at::stack(argTensorList(info, 0), argInt(info, 1)));));
   def(env, e, "expand", OP(return wrap(info.Env(), argTensor(info, 0).expand(argInts(info, 1)));));
   def(env, e, "repeat", OP(return wrap(info.Env(), argTensor(info, 0).repeat(argInts(info, 1)));));

@@ -50,6 +50,18 @@ thread_local std::vector<TensorWrap*> disposedDuringCall;
 std::atomic<int64_t> liveCount{0};
 std::atomic<int64_t> liveBytes{0};
 
+// Whether a new tensor is told to V8 at once: not while a scope() is open (src/tensor/scope.ts),
+// which frees what it made when it closes. Telling V8 of every short-lived block made its
+// external-memory limit start a full mark-compact whenever a step's temporaries passed 64 MB
+// (25 per escape experiment, ~15% of its CPU); a tensor that outlives its scopes is told then (adopt).
+bool reportOnCreate = true;
+
+Napi::Value setScoped(const Napi::CallbackInfo& info) {
+  bool previous = !reportOnCreate;
+  reportOnCreate = !(info.Length() > 0 && info[0].ToBoolean().Value());
+  return Napi::Boolean::New(info.Env(), previous);
+}
+
 Napi::Value live(const Napi::CallbackInfo& info) {
   Napi::Object o = Napi::Object::New(info.Env());
   o.Set("count", Napi::Number::New(info.Env(), static_cast<double>(liveCount.load())));
@@ -63,6 +75,7 @@ Napi::Function TensorWrap::Init(Napi::Env env) {
   return DefineClass(env, "NativeTensor",
                      {
                          InstanceMethod("dispose", &TensorWrap::Dispose),
+                         InstanceMethod("adopt", &TensorWrap::Adopt),
                          InstanceAccessor("disposed", &TensorWrap::IsDisposed, nullptr),
                          InstanceAccessor("shape", &TensorWrap::Shape, nullptr),
                          InstanceAccessor("dtype", &TensorWrap::Dtype, nullptr),
@@ -71,6 +84,7 @@ Napi::Function TensorWrap::Init(Napi::Env env) {
                          InstanceAccessor("bytes", &TensorWrap::Bytes, nullptr),
                          InstanceAccessor("requiresGrad", &TensorWrap::RequiresGrad, nullptr),
                          StaticMethod("live", &live),
+                         StaticMethod("setScoped", &setScoped),
                      });
 }
 
@@ -86,8 +100,7 @@ Napi::Object TensorWrap::New(Napi::Env env, at::Tensor t) {
   // result); views and tensors autograd also holds add nothing. Counting every
   // view again made a training step look several times its size and forced a
   // full garbage collection per step (a quarter of the step at K = 16).
-  w->external_ = !w->t_.has_storage() || w->t_.storage().use_count() == 1 ? w->bytes_ : 0;
-  Napi::MemoryManagement::AdjustExternalMemory(env, w->external_);
+  if (reportOnCreate) w->report(env);
   ++liveCount;
   liveBytes += w->bytes_;
   return obj;
@@ -147,6 +160,18 @@ Napi::Value TensorWrap::Dispose(const Napi::CallbackInfo& info) {
   if (callDepth > 0) disposedDuringCall.push_back(this);
   else delete this;
   return env.Undefined();
+}
+
+void TensorWrap::report(Napi::Env env) {
+  if (disposed_ || external_ > 0 || !t_.defined()) return;
+  external_ = !t_.has_storage() || t_.storage().use_count() == 1 ? bytes_ : 0;
+  if (external_ > 0) Napi::MemoryManagement::AdjustExternalMemory(env, external_);
+}
+
+// A tensor made inside a scope that now outlives every scope: garbage collection may free it, so V8 hears of it.
+Napi::Value TensorWrap::Adopt(const Napi::CallbackInfo& info) {
+  report(info.Env());
+  return info.Env().Undefined();
 }
 
 Napi::Value TensorWrap::IsDisposed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), disposed_); }

@@ -28,6 +28,8 @@ class TensorWrap : public Napi::ObjectWrap<TensorWrap> {
  private:
   void release(Napi::Env env);
   Napi::Value Dispose(const Napi::CallbackInfo& info);
+  Napi::Value Adopt(const Napi::CallbackInfo& info);
+  void report(Napi::Env env);
   Napi::Value IsDisposed(const Napi::CallbackInfo& info);
   Napi::Value Shape(const Napi::CallbackInfo& info);
   Napi::Value Dtype(const Napi::CallbackInfo& info);

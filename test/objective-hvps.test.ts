@@ -3,8 +3,8 @@
 // parameter the loss does not reach (its Hessian block is zero).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Generator, randn, scope, type Tensor } from '../src/tensor/index.js';
-import { flat, gradient, hvp, hvps, meanObjective, type Objective } from '../src/measures/index.js';
+import { Generator, liveTensors, randn, scope, type Tensor } from '../src/tensor/index.js';
+import { flat, gradient, hessianAt, hvp, hvps, meanObjective, type Objective } from '../src/measures/index.js';
 
 const gen = new Generator(11);
 const x = randn([10, 3], gen, 'float64');
@@ -60,4 +60,33 @@ test("hvps of five vectors: each is the gradient's central difference along v, a
       // The unused parameter sees only the decay: H v = 0.1 v there.
       assert.ok(batched[i][2].sub(v[2].mul(0.1)).abs().amax().item() < 1e-14);
     });
+  }));
+
+test("hessianAt keeps each chunk's graph for later calls within its budget, and gives hvps's products bit for bit", () =>
+  scope(() => {
+    const g = new Generator(13);
+    const params = [randn([3, 4], g, 'float64'), randn([4], g, 'float64'), randn([2], g, 'float64')];
+    const vs = Array.from({ length: 3 }, () => params.map((p) => randn(p.shape, g, 'float64')));
+    const expected = hvps(objective(), params, vs).map(flat);
+    // Each data chunk's graph estimated at 100 bytes: a budget of 250 keeps two of the three (and the decay's, unestimated).
+    const obj = objective();
+    obj.terms.forEach((term) => {
+      if (term.data) term.graphBytes = 100;
+    });
+    for (const budgetBytes of [0, 250, 1e9]) {
+      const before = liveTensors().count;
+      const h = hessianAt(obj, params, { budgetBytes });
+      for (let call = 0; call < 3; call++) {
+        const got = scope(() => h.apply([vs[call], vs[(call + 1) % 3]]).map((hv) => flat(hv).toNumbers()));
+        got.forEach((row, i) =>
+          assert.deepEqual(row, expected[(call + i) % 3].toNumbers(), `budget ${budgetBytes}, call ${call}`),
+        );
+        const perTerm = h.perTerm([vs[call]], (hv) => flat(hv[0]).toNumbers());
+        const sum = perTerm.reduce((a, row) => a.map((x, j) => x + row[j]));
+        sum.forEach((x, j) => assert.ok(Math.abs(x - expected[call].toNumbers()[j]) < 1e-12, 'the terms sum to J'));
+      }
+      assert.equal(h.heldBytes, budgetBytes === 0 ? 0 : budgetBytes === 250 ? 200 : 300);
+      h.dispose();
+      assert.equal(liveTensors().count, before, 'dispose frees the graphs kept');
+    }
   }));

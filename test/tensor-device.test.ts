@@ -53,20 +53,22 @@ test(
   },
 );
 
-test('train --device cuda without CUDA, and --device gpu anywhere, exit 2 with one line', () => {
+test('train and bench: --device cuda without CUDA, and --device gpu anywhere, exit 2 with one line', () => {
   const cases: [string, RegExp, boolean][] = [
     ['gpu', /^flatdist: --device: unknown device 'gpu' — cpu, cuda or cuda:N\n$/, true],
     ['cuda', /^flatdist: --device: this libtorch sees no CUDA device .* — use --device cpu\n$/, noCuda !== false],
   ];
+  const commands = [
+    ['train', '--dataset', 'two-moons', '--steps', '1', '--out', 'never-written'],
+    ['bench', '--quick', '--no-save'],
+  ];
   for (const [device, message, applies] of cases) {
     if (!applies) continue;
-    const r = spawnSync(
-      process.execPath,
-      [cli, 'train', '--dataset', 'two-moons', '--steps', '1', '--device', device, '--out', 'never-written'],
-      { encoding: 'utf8' },
-    );
-    assert.equal(r.status, 2, r.stderr);
-    assert.match(r.stderr, message);
+    for (const command of commands) {
+      const r = spawnSync(process.execPath, [cli, ...command, '--device', device], { encoding: 'utf8' });
+      assert.equal(r.status, 2, r.stderr);
+      assert.match(r.stderr, message);
+    }
   }
 });
 

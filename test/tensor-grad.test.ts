@@ -9,7 +9,9 @@ import {
   addmm,
   avgPool2d,
   baddbmm,
+  arange,
   cat,
+  chunk,
   cholesky,
   conv2d,
   crossEntropy,
@@ -634,4 +636,27 @@ test('a composite: two-layer network with cross-entropy, gradients of every para
     const params = [N(4, 5), N(5), N(5, 3), N(3)];
     gradCheck(net, params);
     hvpCheck(net, params);
+  }));
+
+test('chunk: equal views along a dimension, whose gradients are put back in place', () =>
+  scope(() => {
+    const x = arange(0, 24, 1, 'float64').reshape([2, 12]).requiresGrad_();
+    const parts = chunk(x, 3, 1);
+    assert.deepEqual(
+      parts.map((p) => p.shape),
+      [
+        [2, 4],
+        [2, 4],
+        [2, 4],
+      ],
+    );
+    parts.forEach((p, k) => assert.deepEqual(p.toNumbers(), x.narrow(1, 4 * k, 4).toNumbers()));
+    const [g] = grad(
+      parts.map((p, k) => p.mul(k + 1).sum()).reduce((a, b) => a.add(b)),
+      [x],
+    );
+    assert.deepEqual(
+      g.toNumbers(),
+      [0, 1].flatMap(() => [1, 2, 3].flatMap((k) => [k, k, k, k])),
+    );
   }));

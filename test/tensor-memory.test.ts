@@ -3,6 +3,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setFlagsFromString } from 'node:v8';
+import { PerformanceObserver, constants } from 'node:perf_hooks';
 import { runInNewContext } from 'node:vm';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -216,4 +217,40 @@ test('tensors outside any scope, never disposed, are freed by garbage collection
     `${after.count - before.count} of 64 tensors still alive after garbage collection`,
   );
   assert.ok(after.bytes <= before.bytes);
+});
+
+/** Major (mark-compact) collections while fn runs. */
+async function majorCollections(fn: () => void): Promise<number> {
+  let count = 0;
+  const observer = new PerformanceObserver((list) => {
+    for (const e of list.getEntries())
+      if ((e as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR)
+        count++;
+  });
+  observer.observe({ entryTypes: ['gc'] });
+  fn();
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  observer.disconnect();
+  return count;
+}
+
+test('64 MB temporaries freed by their scope start no full collection; the same made outside scopes do', async () => {
+  await settle();
+  const steps = 40;
+  const scoped = await majorCollections(() => {
+    for (let i = 0; i < steps; i++)
+      scope(() => {
+        ones([(64 * MB) / 4]).add(1);
+      });
+  });
+  const unscoped = await majorCollections(() => {
+    for (let i = 0; i < steps; i++) {
+      const a = ones([(64 * MB) / 4]);
+      const b = a.add(1);
+      a.dispose();
+      b.dispose();
+    }
+  });
+  assert.equal(scoped, 0, `${scoped} mark-compacts over ${steps} scoped steps`);
+  assert.ok(unscoped > 0, 'V8 hears of tensors made outside scopes (and collects when they pile up)');
 });

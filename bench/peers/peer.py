@@ -35,6 +35,24 @@ except ImportError:  # functorch ships with PyTorch 1.13; older builds go withou
     functorch = None
 
 
+DEVICE = os.environ.get("FLATDIST_BENCH_DEVICE", "cpu")
+if DEVICE != "cpu":
+    # Every factory call, module parameter and generator on the device, as flatdist's useDevice does.
+    torch.cuda.set_device(torch.device(DEVICE))
+    torch.set_default_tensor_type(torch.cuda.FloatTensor)
+
+
+def generator(seed):
+    """A generator on the device, seeded."""
+    return torch.Generator(device=DEVICE).manual_seed(seed)
+
+
+def sync():
+    """Waits for the device's queued work (the timed runs end with it)."""
+    if DEVICE != "cpu":
+        torch.cuda.synchronize()
+
+
 def mlp():
     return nn.Sequential(nn.Flatten(), nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 10))
 
@@ -295,7 +313,7 @@ class Curvature:
     def step(self):
         h = PyHessianStyle(self.net, self.batches)
         c = self.cmd
-        gen = torch.Generator().manual_seed(c.get("seed", 0))  # the same probes at every step, and flatdist's
+        gen = generator(c.get("seed", 0))  # the same probes at every step, and flatdist's
         if c["kind"] == "trace":
             self.detail = h.trace(c["probes"], gen)
         else:
@@ -331,7 +349,7 @@ class Escape:
         for algorithm in self.ALGORITHMS:
             per_seed = []
             for r in range(R):
-                gen = torch.Generator().manual_seed(1000 + r)
+                gen = generator(1000 + r)
                 nets = [mlp() for _ in range(K)]
                 for net in nets:
                     net.load_state_dict(self.start.state_dict())
@@ -375,7 +393,7 @@ class Escape:
             reference = F.cross_entropy(self.start(self.x), self.y).item()
         for algorithm in self.ALGORITHMS:
             params = [p.detach().unsqueeze(0).repeat((R * K,) + (1,) * p.dim()) for p in self.start.parameters()]
-            gens = [torch.Generator().manual_seed(1000 + r) for r in range(R)]
+            gens = [generator(1000 + r) for r in range(R)]
             curve = []
             for n in range(c["steps"] + 1):
                 if n % c["every"] == 0 or n == c["steps"]:
@@ -411,7 +429,7 @@ class Escape:
 
 
 def prepare(cmd):
-    gen = torch.Generator().manual_seed(cmd.get("seed", 0))
+    gen = generator(cmd.get("seed", 0))
     impl = cmd["impl"]
     if impl in ("trace-batch", "trace-loader", "eigen-power"):
         return Curvature(cmd)
@@ -433,7 +451,7 @@ def sgemm(n, seconds):
     out["torch"] = rate(lambda: torch.mm(a, b, out=c), 2 * n ** 3, seconds)
     try:
         import numpy as np
-        an, bn = a.numpy(), b.numpy()
+        an, bn = a.cpu().numpy(), b.cpu().numpy()
         cn = np.empty((n, n), dtype=np.float32)
         out["numpy"] = rate(lambda: np.dot(an, bn, out=cn), 2 * n ** 3, seconds)
     except ImportError:
@@ -443,9 +461,11 @@ def sgemm(n, seconds):
 
 def rate(f, flop, seconds):
     f()
+    sync()
     count, start = 0, time.perf_counter()
     while True:
         f()
+        sync()
         count += 1
         elapsed = time.perf_counter() - start
         if elapsed >= seconds:
@@ -493,6 +513,7 @@ def serve():
                 start, cpu = time.perf_counter(), time.process_time()
                 for _ in range(cmd["steps"]):
                     value = s.step()
+                sync()
                 reply = {"seconds": time.perf_counter() - start, "cpuSeconds": time.process_time() - cpu, "value": value}
                 if getattr(s, "detail", None):
                     reply["detail"] = s.detail

@@ -13,6 +13,8 @@ import { threadEnv, type Job, type RunReply } from './protocol.js';
 export interface BenchOptions {
   quick: boolean;
   threads: number;
+  /** Where both sides make their tensors: 'cpu', 'cuda' or 'cuda:N'. */
+  device: string;
   repeats: number;
   /** How long one timed run of one implementation lasts, roughly (seconds). */
   runSeconds: number;
@@ -107,7 +109,7 @@ export interface BenchResults {
   train: TrainRow[];
   /** flatdist's matrix-product GFLOP/s on the MLP step, by (K, B); the fraction of sgemm counts the exact FLOPs. */
   mlpFlops: MlpFlops[];
-  /** flatdist-hvp: one product per pass (the graph rebuilt); flatdist-hvps: `probes` products per pass. */
+  /** flatdist-hvp: one product per pass (the graph rebuilt); flatdist-hvps: `probes` products per call through a graph built once (hessianAt). */
   hvp: { model: 'mlp'; B: number; probes: number; rates: Record<string, Measurement> };
   /** Hutchinson's trace (one batch; a loader of batches) and the top-5 eigenvalues, flatdist against PyHessian-style peers. */
   curvature: CurvatureRow[];
@@ -281,7 +283,7 @@ function cpuModel(): string {
 const ringMatrix = (K: number): number[][] => combinationMatrix('metropolis', ring(K));
 
 export async function runBench(o: BenchOptions): Promise<BenchResults> {
-  const env = threadEnv(o.threads);
+  const env = threadEnv(o.threads, o.device);
   const worker = new Channel(
     'flatdist worker',
     process.execPath,
@@ -301,6 +303,7 @@ export async function runBench(o: BenchOptions): Promise<BenchResults> {
       /** 1-, 5- and 15-minute load averages when the run started: other work on the machine. */
       loadAverage: loadavg(),
       threads: o.threads,
+      device: o.device,
       flatdist: workerInfo,
       pytorch: peerInfo,
     };
@@ -391,7 +394,8 @@ export async function runBench(o: BenchOptions): Promise<BenchResults> {
     await worker.request({ op: 'clear' });
     await peer.request({ op: 'clear' });
 
-    const memory = await measureMemory(g.memory, o, env);
+    // Peak resident set is host memory: it says nothing of a GPU's, so it is measured on the CPU only.
+    const memory = o.device === 'cpu' ? await measureMemory(g.memory, o, env) : [];
     return derive({
       date: new Date().toISOString(),
       quick: o.quick,

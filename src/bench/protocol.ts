@@ -80,15 +80,17 @@ export interface RunReply {
 }
 
 /**
- * The environment every measuring process runs in: the same thread count for
+ * The environment every measuring process runs in: the same device, the same thread count for
  * libtorch's OpenMP pool and OpenBLAS, and idle threads that sleep instead of
  * spinning — the processes take turns, and a waiting process's spinning threads
  * would take the cores from the one being measured.
  */
-export function threadEnv(threads: number): NodeJS.ProcessEnv {
+export function threadEnv(threads: number, device = 'cpu'): NodeJS.ProcessEnv {
   const t = String(threads);
   return {
     ...process.env,
+    // The device every measuring process makes its tensors on (worker.ts, peer.py).
+    FLATDIST_BENCH_DEVICE: device,
     OMP_NUM_THREADS: t,
     OPENBLAS_NUM_THREADS: t,
     FLATDIST_BENCH_THREADS: t,

@@ -96,8 +96,8 @@ function hvpTable(res: BenchResults): string {
   return table(
     ['Hessian-vector products/s, MLP B=' + res.hvp.B, 'wall', 'cpu', 'flatdist ×, wall (cpu)'],
     [
-      ['flatdist, one product per pass', rate(r['flatdist-hvp']), cpuRate(r['flatdist-hvp']), ''],
-      [`flatdist, ${P} products per pass (hvps)`, rate(r['flatdist-hvps']), cpuRate(r['flatdist-hvps']), ''],
+      ['flatdist, graph rebuilt per product', rate(r['flatdist-hvp']), cpuRate(r['flatdist-hvp']), ''],
+      [`flatdist, graph kept, ${P} per call`, rate(r['flatdist-hvps']), cpuRate(r['flatdist-hvps']), ''],
       ['PyTorch, graph reused', rate(r['hvp-reuse']), cpuRate(r['hvp-reuse']), ratios(r, 'flatdist-hvps', 'hvp-reuse')],
       [
         'PyTorch, graph rebuilt',
@@ -202,6 +202,7 @@ function machineLine(res: BenchResults): string {
     memoryBytes: number;
     kernel: string;
     loadAverage?: number[];
+    device?: string;
     flatdist: Record<string, unknown>;
     pytorch: Record<string, unknown>;
   };
@@ -210,7 +211,7 @@ function machineLine(res: BenchResults): string {
   return [
     `CPU: ${m.cpu}, ${m.logicalCpus} logical CPUs, ${(m.memoryBytes / 2 ** 30).toFixed(1)} GiB, Linux ${m.kernel}${load}`,
     `flatdist: libtorch ${String(m.flatdist.libtorch)} on Node ${String(m.flatdist.node)}; PyTorch ${String(m.pytorch.torch)} (functorch ${String(m.pytorch.functorch)}) on Python ${String(m.pytorch.python)}`,
-    `BLAS: ${libs} (libtorch built with BLAS_INFO=${String(m.flatdist.buildBlas)}); threads: ${res.threads} (libtorch/OpenMP and OpenBLAS, every process)`,
+    `BLAS: ${libs} (libtorch built with BLAS_INFO=${String(m.flatdist.buildBlas)}); threads: ${res.threads} (libtorch/OpenMP and OpenBLAS, every process); device: ${m.device ?? 'cpu'}`,
   ].join('\n');
 }
 
@@ -235,8 +236,10 @@ export function report(res: BenchResults): string {
     '',
     escapeTable(res),
     '',
-    'Peak RSS per agent / marginal per agent (MiB), B = 64:',
-    memoryTable(res),
+    res.memory.length > 0
+      ? 'Peak RSS per agent / marginal per agent (MiB), B = 64:'
+      : 'Peak RSS: measured on the CPU only.',
+    res.memory.length > 0 ? memoryTable(res) : '',
     '',
     'Targets:',
     targetLines(res),

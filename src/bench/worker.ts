@@ -9,9 +9,10 @@ import { plainSgd } from '../algorithms/local.js';
 import { unifiedForm, type UnifiedForm } from '../algorithms/recursion.js';
 import { sgdStep } from '../algorithms/step.js';
 import {
+  flat,
+  hessianAt,
   hessianOperator,
   hutchinsonTrace,
-  hvps,
   riskObjective,
   splitRisk,
   topEigenvalues,
@@ -32,6 +33,7 @@ import {
   scope,
   setNumThreads,
   torchVersion,
+  useDevice,
   type Tensor,
 } from '../tensor/index.js';
 import type { CurvatureJob, EscapeJob, HvpJob, Job, Request, TrainJob } from './protocol.js';
@@ -88,8 +90,9 @@ function trainer(job: TrainJob): Prepared {
 }
 
 /**
- * What Hutchinson's trace estimator does: Rademacher probes v, then vᵀ(∇²J v), `probes` of them
- * sharing one forward and gradient graph (hvps), or one at a time through the measures' operator.
+ * What Hutchinson's trace estimator does: Rademacher probes v, then vᵀ(∇²J v): `probes` of them per step
+ * through a gradient graph built once and kept (hessianAt), or one at a time through hessianOperator,
+ * which rebuilds the graph for every product.
  */
 function hessianProducts(job: HvpJob): Prepared {
   const model = modelOf(job.model);
@@ -105,18 +108,21 @@ function hessianProducts(job: HvpJob): Prepared {
   const m = params.reduce((s, p) => s + p.numel, 0);
   const P = job.probes ?? 1;
   const single = params.map((p) => p.squeeze(0));
+  // P > 1: the graph built once and kept, as the peer's reused graph is (hessianAt).
+  const kept = P > 1 ? hessianAt(objective, single) : null;
   return {
     step: () =>
       scope(() => {
-        if (P === 1) {
+        if (kept === null) {
           const v = rademacher([m], gen);
           return v.dot(apply(v)).item();
         }
-        const vs = Array.from({ length: P }, () => unflat(rademacher([m], gen), single));
-        const hv = hvps(objective, single, vs);
-        return hv.reduce((s, h, i) => s + h.reduce((t, x, j) => t + x.mul(vs[i][j]).sum().item(), 0), 0) / P;
+        const vs = rademacher([P, m], gen);
+        const hv = kept.apply(Array.from({ length: P }, (_, i) => unflat(vs.select(0, i), single)));
+        return hv.reduce((s, h, i) => s + flat(h).dot(vs.select(0, i)).item(), 0) / P;
       }),
     dispose() {
+      kept?.dispose();
       [...params, x, y].forEach((t) => t.dispose());
     },
   };
@@ -234,11 +240,13 @@ function sgemm(n: number, seconds: number): { libtorch: number } {
     const gen = new Generator(0);
     const a = rand([n, n], gen);
     const b = rand([n, n], gen);
-    scope(() => a.mm(b));
+    // item() waits for the product on a GPU, whose calls return before it is done.
+    const product = (): number => scope(() => a.mm(b).select(0, 0).select(0, 0).item());
+    product();
     let count = 0;
     const start = performance.now();
     for (;;) {
-      scope(() => a.mm(b));
+      product();
       count++;
       const elapsed = (performance.now() - start) / 1000;
       if (elapsed >= seconds) return { libtorch: (2 * n ** 3 * count) / elapsed / 1e9 };
@@ -310,6 +318,7 @@ async function serve(): Promise<void> {
 function main(): void {
   const threads = Number(process.env.FLATDIST_BENCH_THREADS ?? 0);
   if (threads > 0) setNumThreads(threads);
+  useDevice(process.env.FLATDIST_BENCH_DEVICE ?? 'cpu');
   if (process.argv[2] === 'memory') {
     const job = JSON.parse(process.argv[3]) as Job & { steps?: number };
     const p = prepare(job);

@@ -6,13 +6,16 @@ import { z } from 'zod';
 import type { BenchResults } from '../bench/harness.js';
 import { UserError } from '../errors.js';
 import { packageRoot } from '../util/package.js';
-import { field, integer, optional, text } from '../train/fields.js';
+import { runFields } from '../train/config.js';
+import { field, integer, list, optional, text } from '../train/fields.js';
 import { addFields, command, onRun, parseOptions } from './command.js';
 
 const benchFields = {
-  threads: field(optional(integer(1)), null, {
-    placeholder: 'N',
-    description: "libtorch's intra-op threads for both sides (default libtorch's own count)",
+  device: runFields.device,
+  threads: field(optional(list(integer(1), 'thread count')), null, {
+    placeholder: 'N[,N…]',
+    description:
+      "libtorch's intra-op threads for both sides (default libtorch's own count); several (1,2) run the whole benchmark once per count, one after the other, each saved and reported on its own",
   }),
   repeats: field(optional(integer(1)), null, {
     placeholder: 'N',
@@ -57,6 +60,7 @@ function updateReadme(
     report(res),
     '```',
     '',
+    '',
   ].join('\n');
   writeFileSync(path, text.slice(0, i) + section + text.slice(j));
 }
@@ -75,7 +79,7 @@ export const bench = command({
       );
     onRun(cmd, ctx, async (options) => {
       const o = parseOptions(z.strictObject(benchFields), options);
-      const [{ derive, runBench }, { report }, { getNumThreads }] = await Promise.all([
+      const [{ derive, runBench }, { report }, { getNumThreads, useDevice }] = await Promise.all([
         import('../bench/harness.js'),
         import('../bench/report.js'),
         import('../tensor/index.js'),
@@ -102,31 +106,44 @@ export const bench = command({
       const python = values.python;
       if (!existsSync(python))
         throw new UserError(`the PyTorch peers need Python with torch: ${python} does not exist — pass --python PATH`);
-      const threads = values.threads ?? getNumThreads();
-      // Runs at another thread count than flatdist's default are kept apart.
-      const suffix = threads === getNumThreads() ? '' : `-t${threads}`;
-      const res = await runBench({
-        quick,
-        threads,
-        repeats: values.repeats ?? (quick ? 3 : 7),
-        runSeconds: quick ? 0.2 : 0.3,
-        python,
-        root,
-        log: (m) => {
-          if (!values.json) process.stderr.write(`bench: ${m}\n`);
-        },
-      });
-      let file: string | null = null;
-      if (values.save) {
-        const dir = join(root, 'bench', 'results');
-        mkdirSync(dir, { recursive: true });
-        file = join('bench', 'results', `${res.date.slice(0, 10)}${quick ? '-quick' : ''}${suffix}.json`);
-        writeFileSync(join(root, file), JSON.stringify(res, null, 2) + '\n');
+      // A device this libtorch lacks ends here, with one line, before any process starts.
+      useDevice(values.device);
+      const counts = values.threads ?? [getNumThreads()];
+      const runs: BenchResults[] = [];
+      for (const [i, threads] of counts.entries()) {
+        if (i > 0 && !values.json) console.log('');
+        runs.push(await benchAt(threads));
       }
-      if (values.readme) updateReadme(root, res, file ?? '(not saved)', suffix, report);
-      if (values.json) console.log(JSON.stringify(res, null, 2));
-      else console.log(report(res) + (file ? `\n\nsaved ${file}` : ''));
+      // One JSON document: the run, or the runs in the order of --threads.
+      if (values.json) console.log(JSON.stringify(runs.length === 1 ? runs[0] : runs, null, 2));
       return 0;
+
+      async function benchAt(threads: number): Promise<BenchResults> {
+        // Runs at another thread count than flatdist's default are kept apart.
+        const suffix = `${values.device === 'cpu' ? '' : `-${values.device.replace(':', '')}`}${threads === getNumThreads() ? '' : `-t${threads}`}`;
+        const res = await runBench({
+          quick,
+          threads,
+          device: values.device,
+          repeats: values.repeats ?? (quick ? 3 : 7),
+          runSeconds: quick ? 0.2 : 0.3,
+          python,
+          root,
+          log: (m) => {
+            if (!values.json) process.stderr.write(`bench: ${m}\n`);
+          },
+        });
+        let file: string | null = null;
+        if (values.save) {
+          const dir = join(root, 'bench', 'results');
+          mkdirSync(dir, { recursive: true });
+          file = join('bench', 'results', `${res.date.slice(0, 10)}${quick ? '-quick' : ''}${suffix}.json`);
+          writeFileSync(join(root, file), JSON.stringify(res, null, 2) + '\n');
+        }
+        if (values.readme) updateReadme(root, res, file ?? '(not saved)', suffix, report);
+        if (!values.json) console.log(report(res) + (file ? `\n\nsaved ${file}` : ''));
+        return res;
+      }
     });
   },
 });

@@ -51,7 +51,7 @@ const measureFields = {
   maxProbes: field(integer(1), 100, {
     placeholder: 'N',
     description:
-      "trace: most Rademacher probes (Hutchinson; 4 share each pass over the data, holding 8·M numbers for M parameters beside one chunk's graph), or the HVPs Hutch++ spends (at least 3)",
+      "trace: most Rademacher probes (Hutchinson; 4 share each pass over the data, holding 8·M numbers for M parameters beside the chunks' graphs, see --chunk), or the HVPs Hutch++ spends (at least 3)",
   }),
   traceEstimator: field(choice(traceEstimators, 'trace estimator'), 'hutchinson', {
     placeholder: 'NAME',
@@ -95,7 +95,8 @@ const measureFields = {
   chunk: field(integer(1), 1000, {
     placeholder: 'N',
     unit: 'examples',
-    description: 'examples per forward pass (at most N/G, one group of --data-groups)',
+    description:
+      "examples per forward pass (at most N/G, one group of --data-groups); trace, eigs and density keep each chunk's forward and gradient graph for all their Hessian-vector products, up to 512 MiB by estimate (about 3× a chunk's activations each), and rebuild the chunks beyond it for every pass",
   }),
 };
 

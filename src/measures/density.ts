@@ -8,9 +8,9 @@
 import { rademacher, scope, tensor, type Generator, type Tensor } from '../tensor/index.js';
 import { Meter, type Cost } from './cost.js';
 import { lanczos, ritz } from './lanczos.js';
-import { hessianOperator, type Objective } from './objective.js';
+import { hessianAt, type Objective } from './objective.js';
 import { meanAndStdError } from '../stats/index.js';
-import { dimension } from './vector.js';
+import { dimension, flat, unflat } from './vector.js';
 
 export interface DensityOptions {
   gen: Generator;
@@ -47,13 +47,19 @@ export function spectralDensity(obj: Objective, params: Tensor[], o: DensityOpti
   const steps = Math.min(o.steps ?? 80, m);
   const gridPoints = o.gridPoints ?? 256;
   const meter = new Meter();
-  const apply = hessianOperator(obj, params, meter);
+  // One gradient graph per chunk for every probe's Lanczos steps (HessianAt).
+  const hessian = hessianAt(obj, params, { meter });
+  const apply = (v: Tensor): Tensor => scope(() => flat(hessian.apply([unflat(v, params)])[0]));
   const nodes: number[][] = [];
   const weights: number[][] = [];
-  for (let p = 0; p < probes; p++) {
-    const r = ritz(scope(() => lanczos(apply, rademacher([m], o.gen, params[0].dtype), { steps })));
-    nodes.push(r.values);
-    weights.push(r.weights);
+  try {
+    for (let p = 0; p < probes; p++) {
+      const r = ritz(scope(() => lanczos(apply, rademacher([m], o.gen, params[0].dtype), { steps })));
+      nodes.push(r.values);
+      weights.push(r.weights);
+    }
+  } finally {
+    hessian.dispose();
   }
   const all = nodes.flat();
   const lo = Math.min(...all);

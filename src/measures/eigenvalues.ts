@@ -15,11 +15,11 @@
 // Each value has two uncertainties apart: the estimator's (the residual ‖Hv − θv‖, a bound on the
 // distance to an eigenvalue) and the data's, a jackknife over groups of examples of the Rayleigh
 // quotients vᵀH_g v (the first-order change of a simple eigenvalue with the data, resampling.ts).
-import { cat, eigh, fromArray, randn, scope, stack, tensor, type Generator, type Tensor } from '../tensor/index.js';
+import { eigh, fromArray, randn, scope, stack, tensor, zeros, type Generator, type Tensor } from '../tensor/index.js';
 import { Meter, type Cost } from './cost.js';
-import { orthonormalRows } from './lanczos.js';
-import { hessianOperator, hvps, type Objective } from './objective.js';
-import { dataTerms, jackknife, termHvps, type DataUncertainty } from './resampling.js';
+import { independentRows, orthonormalRows } from './lanczos.js';
+import { hessianAt, type HessianAt, type Objective } from './objective.js';
+import { dataTerms, jackknife, type DataUncertainty } from './resampling.js';
 import { dimension, flat, unflat } from './vector.js';
 
 export const spectrumEnds = ['largest', 'smallest'] as const;
@@ -68,10 +68,10 @@ interface Found {
 }
 
 /** The data's uncertainty of each Rayleigh quotient vᵀHv (one pass over the data for all vectors). */
-function rayleighData(obj: Objective, params: Tensor[], vectors: Tensor[], meter: Meter, target?: number) {
+function rayleighData(obj: Objective, params: Tensor[], vectors: Tensor[], hessian: HessianAt, target?: number) {
   if (dataTerms(obj).index.length < 2) return vectors.map(() => null);
   const vs = vectors.map((v) => unflat(v, params));
-  const perTerm = termHvps(obj, params, vs, (hv) => hv.map((h, i) => flat(h).dot(vectors[i]).item()), meter);
+  const perTerm = hessian.perTerm(vs, (hv) => hv.map((h, i) => flat(h).dot(vectors[i]).item()));
   return vectors.map((_, i) =>
     jackknife(
       obj,
@@ -89,6 +89,7 @@ function report(
   found: Found[],
   blockSize: number,
   meter: Meter,
+  hessian: HessianAt,
 ): Eigenvalues {
   const end = o.end ?? 'largest';
   const sign = end === 'smallest' ? -1 : 1;
@@ -97,7 +98,7 @@ function report(
       obj,
       params,
       found.map((f) => f.vector),
-      meter,
+      hessian,
       o.targetRelativeError,
     );
     return {
@@ -115,6 +116,20 @@ function report(
   });
 }
 
+/** The top min(k, d) eigenpairs of the symmetrized d×d matrix t, descending: θ and the eigenvectors as rows [·, d] in t's dtype. */
+function topPairs(t: Tensor, k: number): { theta: number[]; s: Tensor } {
+  return scope(() => {
+    const d = t.shape[0];
+    const { values, vectors } = eigh(t.add(t.mT).mul(0.5).to('float64'));
+    const all = values.toNumbers();
+    const top = Array.from({ length: Math.min(k, d) }, (_, i) => d - 1 - i);
+    return {
+      theta: top.map((i) => all[i]),
+      s: vectors.indexSelect(1, fromArray(Int32Array.from(top))).mT.to(t.dtype),
+    };
+  });
+}
+
 export function lanczosEigenvalues(obj: Objective, params: Tensor[], o: EigenOptions): Eigenvalues {
   const tol = o.tol ?? 1e-3;
   const m = dimension(params);
@@ -123,72 +138,81 @@ export function lanczosEigenvalues(obj: Objective, params: Tensor[], o: EigenOpt
   const sign = (o.end ?? 'largest') === 'smallest' ? -1 : 1;
   const meter = new Meter();
   const dtype = params[0].dtype;
-  return scope(() => {
-    const q: Tensor[] = [];
-    const hq: Tensor[] = [];
-    let block = orthonormalRows(randn([k, m], o.gen, dtype));
-    let found: Found[] = [];
-    let scale = 0;
-    while (block) {
-      const rows = block;
-      const applied = hvps(
-        obj,
-        params,
-        Array.from({ length: rows.shape[0] }, (_, i) => unflat(rows.select(0, i), params)),
-        meter,
-      ).map((hv) => flat(hv).mul(sign));
-      o.progress?.(meter.hvps, maxDimension);
-      q.push(rows);
-      hq.push(stack(applied));
-      const step = scope(() => {
-        const basis = cat(q);
-        const images = cat(hq);
-        const t = basis.matmul(images.mT);
-        const { values, vectors } = eigh(t.add(t.mT).mul(0.5).to('float64'));
-        const theta = values.toNumbers();
-        scale = Math.max(scale, ...theta.map(Math.abs));
-        const d = theta.length;
-        const top = Array.from({ length: Math.min(k, d) }, (_, i) => d - 1 - i);
-        const s = vectors.indexSelect(1, fromArray(Int32Array.from(top))).mT.to(dtype);
-        const y = s.matmul(basis);
-        const residuals = s
-          .matmul(images)
-          .sub(
-            y.mul(
-              tensor(
-                top.map((i) => theta[i]),
-                dtype,
-              ).unsqueeze(1),
-            ),
-          )
-          .norm(2, 1)
-          .toNumbers();
-        return {
-          found: top.map((i, j) => ({
-            value: theta[i],
-            residual: residuals[j],
-            converged: residuals[j] <= tol * scale,
-            iterations: d,
-            vector: y.select(0, j),
-          })),
-          d,
-        };
-      });
-      for (const f of found) f.vector.dispose();
-      found = step.found;
-      if ((found.length === k && found.every((f) => f.converged)) || step.d >= maxDimension) break;
-      const next = orthonormalRows(hq[hq.length - 1], cat(q));
-      block = next && step.d + next.shape[0] > maxDimension ? next.narrow(0, 0, maxDimension - step.d) : next;
-    }
-    return report(obj, params, o, 'lanczos', found, k, meter);
-  });
+  const hessian = hessianAt(obj, params, { meter });
+  try {
+    return scope(() => {
+      // Q and HQ row by row in place (the first d rows are the basis so far), and T = QᵀHQ, which grows by
+      // a block's rows and columns. Per block, four products with the [d, M] basis: T's new columns
+      // C = (HQ_new) Qᵀ, which are also the first Gram–Schmidt pass R = HQ_new − C Q, and the second
+      // pass on R. R = (I − QQᵀ) H Q_new is the block Krylov residual: H Q = Q T + R E_newᵀ, so a Ritz
+      // pair (θ, s) of T has ‖H Q s − θ Q s‖ = ‖Rᵀ s_new‖ (s_new: s's entries on the newest block), the
+      // test to stop on; the reported residuals are computed from Q s and HQ s once at the end.
+      const basis = zeros([maxDimension, m], dtype);
+      const images = zeros([maxDimension, m], dtype);
+      const t = zeros([maxDimension, maxDimension], dtype);
+      let d = 0;
+      let block = orthonormalRows(randn([k, m], o.gen, dtype));
+      let scale = 0;
+      while (block) {
+        const rows = block;
+        const b = rows.shape[0];
+        const next = scope(() => {
+          const applied = hessian.apply(Array.from({ length: b }, (_, i) => unflat(rows.select(0, i), params)));
+          basis.narrow(0, d, b).copy_(rows);
+          const hq = images.narrow(0, d, b);
+          hq.copy_(stack(applied.map((hv) => flat(hv).mul(sign))));
+          const q = basis.narrow(0, 0, d + b);
+          const c = hq.matmul(q.mT);
+          t.narrow(0, d, b)
+            .narrow(1, 0, d + b)
+            .copy_(c);
+          t.narrow(0, 0, d + b)
+            .narrow(1, d, b)
+            .copy_(c.mT);
+          const first = hq.sub(c.matmul(q));
+          const residual = first.sub(first.matmul(q.mT).matmul(q));
+          const { theta, s } = topPairs(t.narrow(0, 0, d + b).narrow(1, 0, d + b), k);
+          scale = Math.max(scale, ...theta.map(Math.abs));
+          const tail = s.narrow(1, d, b);
+          const bounds = tail.matmul(residual.matmul(residual.mT)).mul(tail).sum(1).clamp(0).sqrt().toNumbers();
+          const done = theta.length === k && bounds.every((r) => r <= tol * scale);
+          return { residual, sizes: hq.norm(2, 1).toNumbers(), done };
+        });
+        d += b;
+        o.progress?.(meter.hvps, maxDimension);
+        if (next.done || d >= maxDimension) break;
+        const fresh = independentRows(next.residual, next.sizes);
+        block = fresh && d + fresh.shape[0] > maxDimension ? fresh.narrow(0, 0, maxDimension - d) : fresh;
+      }
+      const q = basis.narrow(0, 0, d);
+      const { theta, s } = topPairs(t.narrow(0, 0, d).narrow(1, 0, d), k);
+      scale = Math.max(scale, ...theta.map(Math.abs));
+      const y = s.matmul(q);
+      const residuals = s
+        .matmul(images.narrow(0, 0, d))
+        .sub(y.mul(tensor(theta, dtype).unsqueeze(1)))
+        .norm(2, 1)
+        .toNumbers();
+      const found: Found[] = theta.map((value, j) => ({
+        value,
+        residual: residuals[j],
+        converged: residuals[j] <= tol * scale,
+        iterations: d,
+        vector: y.select(0, j),
+      }));
+      return report(obj, params, o, 'lanczos', found, k, meter, hessian);
+    });
+  } finally {
+    hessian.dispose();
+  }
 }
 
 export function powerEigenvalues(obj: Objective, params: Tensor[], o: EigenOptions): Eigenvalues {
   const tol = o.tol ?? 1e-3;
   const maxIterations = o.maxIterations ?? 100;
   const meter = new Meter();
-  const hessian = hessianOperator(obj, params, meter);
+  const session = hessianAt(obj, params, { meter });
+  const hessian = (v: Tensor): Tensor => scope(() => flat(session.apply([unflat(v, params)])[0]));
   const m = dimension(params);
   const k = Math.min(o.k, m);
   const smallest = (o.end ?? 'largest') === 'smallest';
@@ -224,15 +248,19 @@ export function powerEigenvalues(obj: Objective, params: Tensor[], o: EigenOptio
     }
     return found;
   };
-  return scope(() => {
-    if (!smallest) return report(obj, params, o, 'power', run(hessian, k), 1, meter);
-    // σ = |λ|max makes σI − H positive semidefinite with its largest eigenvalue σ − λ_min.
-    const sigma = Math.abs(run(hessian, 1)[0].value);
-    const shifted = run((v) => scope(() => v.mul(sigma).sub(hessian(v))), k);
-    // Back to H's eigenvalues, negated as report() expects for the smallest end.
-    const found = shifted.map((f) => ({ ...f, value: f.value - sigma }));
-    return report(obj, params, { ...o, end: 'smallest' }, 'power', found, 1, meter);
-  });
+  try {
+    return scope(() => {
+      if (!smallest) return report(obj, params, o, 'power', run(hessian, k), 1, meter, session);
+      // σ = |λ|max makes σI − H positive semidefinite with its largest eigenvalue σ − λ_min.
+      const sigma = Math.abs(run(hessian, 1)[0].value);
+      const shifted = run((v) => scope(() => v.mul(sigma).sub(hessian(v))), k);
+      // Back to H's eigenvalues, negated as report() expects for the smallest end.
+      const found = shifted.map((f) => ({ ...f, value: f.value - sigma }));
+      return report(obj, params, { ...o, end: 'smallest' }, 'power', found, 1, meter, session);
+    });
+  } finally {
+    session.dispose();
+  }
 }
 
 /** The k eigenvalues at o.end (default largest) by the named method (default Lanczos). */

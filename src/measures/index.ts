@@ -11,6 +11,9 @@ export {
   hvp,
   hvps,
   hessianOperator,
+  hessianAt,
+  hessianGraphBudgetBytes,
+  type HessianAt,
   hessian,
 } from './objective.js';
 export { type Cost, Meter } from './cost.js';
@@ -42,7 +45,6 @@ export {
   dataTerms,
   jackknife,
   examplesFor,
-  termHvps,
   termRisks,
   shuffledRisk,
 } from './resampling.js';

@@ -100,27 +100,35 @@ export function krylov(
 }
 
 /**
- * The rows of a [k, M] matrix made orthonormal, and to the rows of `against` [l, M] if given, by
- * Gram–Schmidt twice; a row left with at most eps of its norm lies in the span of the others and is
- * dropped (null when none is left).
+ * The rows of a [k, M] matrix made orthonormal, and to the rows of `against` [l, M] (orthonormal) if given,
+ * by Gram–Schmidt twice; a row left with at most eps of its norm lies in the span of the others and is
+ * dropped (null when none is left). The projection on `against` is done for the whole block at once
+ * (A ← A − (A Qᵀ) Q, twice: four matrix products, rather than four matrix-vector products per row).
  */
 export function orthonormalRows(a: Tensor, against?: Tensor): Tensor | null {
   return scope(() => {
-    const eps = a.dtype === 'float64' ? 1e-10 : 1e-5;
+    let rest = a;
+    if (against) for (let pass = 0; pass < 2; pass++) rest = rest.sub(rest.matmul(against.mT).matmul(against));
+    return independentRows(rest, a.norm(2, 1).toNumbers());
+  });
+}
+
+/**
+ * The rows of `rest` [k, M] made orthonormal among themselves by Gram–Schmidt twice, dropping a row left
+ * with at most eps of sizes[j] (the norm the row had before it was projected off other vectors).
+ */
+export function independentRows(rest: Tensor, sizes: number[]): Tensor | null {
+  return scope(() => {
+    const eps = rest.dtype === 'float64' ? 1e-10 : 1e-5;
     const kept: Tensor[] = [];
-    for (let j = 0; j < a.shape[0]; j++) {
-      const row = a.select(0, j);
-      const size = row.norm().item();
-      let w = row;
-      for (let pass = 0; pass < 2; pass++) {
-        if (against) w = w.sub(against.mT.matmul(against.matmul(w)));
-        if (kept.length > 0) {
-          const q = stack(kept);
-          w = w.sub(q.mT.matmul(q.matmul(w)));
-        }
+    for (let j = 0; j < rest.shape[0]; j++) {
+      let w = rest.select(0, j);
+      if (kept.length > 0) {
+        const q = stack(kept);
+        for (let pass = 0; pass < 2; pass++) w = w.sub(q.mT.matmul(q.matmul(w)));
       }
       const left = w.norm().item();
-      if (size > 0 && left > eps * size) kept.push(w.div(left));
+      if (sizes[j] > 0 && left > eps * sizes[j]) kept.push(w.div(left));
     }
     return kept.length === 0 ? null : stack(kept);
   });

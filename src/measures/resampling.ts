@@ -12,7 +12,7 @@
 import { Generator, randperm, scope, type Tensor } from '../tensor/index.js';
 import { tQuantile } from '../stats/index.js';
 import type { Meter } from './cost.js';
-import { hvps, risk, type Objective } from './objective.js';
+import { risk, type Objective } from './objective.js';
 import type { ModelRisk } from './risk.js';
 
 /** The data's uncertainty of one value. */
@@ -97,21 +97,6 @@ export const examplesFor = (n: number, stdError: number, value: number, target: 
 
 /** The objective's term t alone. */
 const single = (obj: Objective, t: number): Objective => ({ terms: [obj.terms[t]] });
-
-/**
- * reduce(∇²T_t(w) v for every v) for every term t, so only one term's HVPs are held at a time. One hvps
- * per term: the data are visited once, as by one hvps over the whole objective; the meter counts vs.length HVPs.
- */
-export function termHvps<R>(
-  obj: Objective,
-  params: Tensor[],
-  vs: Tensor[][],
-  reduce: (hv: Tensor[][]) => R,
-  meter?: Meter,
-): R[] {
-  if (meter) meter.hvps += vs.length;
-  return obj.terms.map((_, t) => scope(() => reduce(hvps(single(obj, t), params, vs))));
-}
 
 /** Each term's value T_t(w) (their sum is J(w)); the meter counts one evaluation. */
 export function termRisks(obj: Objective, params: Tensor[], meter?: Meter): number[] {

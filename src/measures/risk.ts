@@ -167,10 +167,14 @@ export function riskObjective(r: ModelRisk, chunkSize = 1000): Objective {
   if (!(n > 0 && chunkSize > 0))
     throw new RangeError(`riskObjective: ${n} examples in chunks of ${chunkSize}: both must be positive`);
   const terms: ObjectiveTerm[] = [];
+  // A chunk's forward and gradient graph, estimated: the forward's activations, and about twice as much
+  // again saved by the gradient's graph for the double backward.
+  const graphBytesPerExample = 3 * activationBytesPerExample(r.model);
   for (let start = 0; start < n; start += chunkSize) {
     const length = Math.min(chunkSize, n - start);
     terms.push({
       weight: 1,
+      graphBytes: length * graphBytesPerExample,
       data: { examples: length, share: r.weights.subarray(start, start + length).reduce((a, b) => a + b, 0) / n },
       loss: (params) => {
         const { x, y, weights } = examples(r, start, length, params[0].dtype);

@@ -10,9 +10,9 @@
 // (a jackknife over the objective's groups of examples, resampling.ts).
 import { rademacher, scope, stack, type Generator, type Tensor } from '../tensor/index.js';
 import { Meter, type Cost } from './cost.js';
-import { hvps, type Objective } from './objective.js';
+import { hessianAt, type HessianAt, type Objective } from './objective.js';
 import { orthonormalRows } from './lanczos.js';
-import { jackknife, termHvps, type DataUncertainty } from './resampling.js';
+import { jackknife, type DataUncertainty } from './resampling.js';
 import { meanAndStdError } from '../stats/index.js';
 import { dimension, flat, unflat } from './vector.js';
 
@@ -23,9 +23,9 @@ export interface HutchinsonOptions {
   minProbes?: number;
   relTol?: number;
   /**
-   * Probes whose HVPs share one pass over the data (default 4): each chunk's forward and gradient graph
-   * is built once per pass and serves them all (hvps), holding 2·probesPerPass·M numbers (the probes
-   * and their products) beside one chunk's graph. The stopping rule is checked after each pass.
+   * Probes whose HVPs share one pass over the data (default 4), holding 2·probesPerPass·M numbers (the
+   * probes and their products) beside the chunks' graphs, which are built once for all passes (hessianAt).
+   * The stopping rule is checked after each pass.
    */
   probesPerPass?: number;
   /** The estimator (default hutchinson). */
@@ -57,11 +57,10 @@ export interface TraceEstimate {
 }
 
 /** Σ_t-indexed quadratic forms vᵀH_t v of several flat vectors (rows of vs [P, M]): [P][terms], one pass. */
-function quadraticForms(obj: Objective, params: Tensor[], vs: Tensor, meter: Meter): number[][] {
+function quadraticForms(hessian: HessianAt, params: Tensor[], vs: Tensor): number[][] {
   return scope(() => {
     const rows = Array.from({ length: vs.shape[0] }, (_, p) => unflat(vs.select(0, p), params));
-    const flatRows = rows.map(flat);
-    const perTerm = termHvps(obj, params, rows, (hv) => hv.map((h, p) => flat(h).dot(flatRows[p]).item()), meter);
+    const perTerm = hessian.perTerm(rows, (hv) => hv.map((h, p) => flat(h).dot(vs.select(0, p)).item()));
     return rows.map((_, p) => perTerm.map((forms) => forms[p]));
   });
 }
@@ -107,21 +106,27 @@ export function hutchinsonTrace(obj: Objective, params: Tensor[], o: HutchinsonO
   const meter = new Meter();
   const m = dimension(params);
   const forms: number[][] = [];
-  for (;;) {
-    const count = Math.min(perPass, maxProbes - forms.length);
-    forms.push(...scope(() => quadraticForms(obj, params, rademacher([count, m], o.gen, params[0].dtype), meter)));
-    o.progress?.(forms.length, maxProbes);
-    const { mean, stdError } = meanAndStdError(forms.map((row) => row.reduce((a, b) => a + b, 0)));
-    const n = forms.length;
-    if (n >= maxProbes || (n >= Math.max(minProbes, 2) && stdError <= relTol * Math.abs(mean)))
-      return finish(
-        obj,
-        o,
-        { estimator: 'hutchinson', probes: n, rank: 0, samples: [] },
-        obj.terms.map(() => 0),
-        forms,
-        meter,
-      );
+  // Each chunk's gradient graph is built once, for every pass (HessianAt).
+  const hessian = hessianAt(obj, params, { meter });
+  try {
+    for (;;) {
+      const count = Math.min(perPass, maxProbes - forms.length);
+      forms.push(...scope(() => quadraticForms(hessian, params, rademacher([count, m], o.gen, params[0].dtype))));
+      o.progress?.(forms.length, maxProbes);
+      const { mean, stdError } = meanAndStdError(forms.map((row) => row.reduce((a, b) => a + b, 0)));
+      const n = forms.length;
+      if (n >= maxProbes || (n >= Math.max(minProbes, 2) && stdError <= relTol * Math.abs(mean)))
+        return finish(
+          obj,
+          o,
+          { estimator: 'hutchinson', probes: n, rank: 0, samples: [] },
+          obj.terms.map(() => 0),
+          forms,
+          meter,
+        );
+    }
+  } finally {
+    hessian.dispose();
   }
 }
 
@@ -133,23 +138,33 @@ export function hutchPlusPlusTrace(obj: Objective, params: Tensor[], o: Hutchins
   const meter = new Meter();
   const m = dimension(params);
   const dtype = params[0].dtype;
+  // Each chunk's gradient graph is built once, for the sketch and both passes of quadratic forms (HessianAt).
+  const hessian = hessianAt(obj, params, { meter });
+  try {
+    return hutchPlusPlus(obj, params, o, hessian, { budget, sketch, m, dtype, meter });
+  } finally {
+    hessian.dispose();
+  }
+}
+
+function hutchPlusPlus(
+  obj: Objective,
+  params: Tensor[],
+  o: HutchinsonOptions,
+  hessian: HessianAt,
+  c: { budget: number; sketch: number; m: number; dtype: Tensor['dtype']; meter: Meter },
+): TraceEstimate {
+  const { budget, sketch, m, dtype, meter } = c;
   return scope(() => {
     const s = rademacher([sketch, m], o.gen, dtype);
     const g = rademacher([budget - 2 * sketch, m], o.gen, dtype);
-    const hs = stack(
-      hvps(
-        obj,
-        params,
-        Array.from({ length: sketch }, (_, j) => unflat(s.select(0, j), params)),
-        meter,
-      ).map(flat),
-    );
+    const hs = stack(hessian.apply(Array.from({ length: sketch }, (_, j) => unflat(s.select(0, j), params))).map(flat));
     o.progress?.(sketch, budget);
     const q = orthonormalRows(hs);
-    const exact = q ? quadraticForms(obj, params, q, meter).reduce((sum, row) => sum.map((x, t) => x + row[t])) : [];
+    const exact = q ? quadraticForms(hessian, params, q).reduce((sum, row) => sum.map((x, t) => x + row[t])) : [];
     o.progress?.(sketch + (q?.shape[0] ?? 0), budget);
     const off = q ? g.sub(g.matmul(q.mT).matmul(q)) : g;
-    const forms = quadraticForms(obj, params, off, meter);
+    const forms = quadraticForms(hessian, params, off);
     o.progress?.(meter.hvps, budget);
     return finish(
       obj,

@@ -9,6 +9,9 @@ export const cat = (ts: Tensor[], dim = 0): Tensor =>
       dim,
     ),
   );
+/** `chunks` equal parts of t along dim, as views (dim's size divisible by chunks); their gradients meet in one cat. */
+export const chunk = (t: Tensor, chunks: number, dim = 0): Tensor[] =>
+  native.chunk(t.handle, chunks, dim).map((h) => wrap(h));
 export const stack = (ts: Tensor[], dim = 0): Tensor =>
   wrap(
     native.stack(

@@ -17,6 +17,8 @@ export interface NativeTensor {
   readonly requiresGrad: boolean;
   readonly disposed: boolean;
   dispose(): void;
+  /** Tells V8 of the tensor's memory now (one made inside a scope that outlived it: garbage collection may free it). */
+  adopt(): void;
 }
 
 /** Tensors held in this process (created, neither disposed nor collected yet) and their bytes. */
@@ -35,7 +37,11 @@ type TS = NativeTensor | number;
 type Dims = number[] | null;
 
 export interface Native {
-  NativeTensor: (abstract new () => NativeTensor) & { live(): LiveTensors };
+  NativeTensor: (abstract new () => NativeTensor) & {
+    live(): LiveTensors;
+    /** While true, new tensors are not told to V8 (a scope frees them); returns the previous setting. */
+    setScoped(scoped: boolean): boolean;
+  };
   Generator: new (seed: bigint) => NativeGenerator;
   torchVersion: string;
 
@@ -132,6 +138,7 @@ export interface Native {
   indexSelect(a: T, dim: number, index: T): T;
   gather(a: T, dim: number, index: T): T;
   cat(ts: T[], dim: number): T;
+  chunk(t: T, chunks: number, dim: number): T[];
   stack(ts: T[], dim: number): T;
   expand(a: T, shape: number[]): T;
   repeat(a: T, reps: number[]): T;

@@ -7,9 +7,17 @@
 
 export interface Disposable {
   dispose(): void;
+  /** Called when the disposable leaves the outermost scope: from then on garbage collection may free it. */
+  adopted?(): void;
 }
 
 const stack: Set<Disposable>[] = [];
+
+/** Told when the first scope opens (true) and the last one closes (false). */
+let onScoped: ((scoped: boolean) => void) | null = null;
+export function setScopeListener(listener: (scoped: boolean) => void): void {
+  onScoped = listener;
+}
 
 /** Record a new tensor in the innermost open scope. */
 export function track<T extends Disposable>(t: T): T {
@@ -17,9 +25,10 @@ export function track<T extends Disposable>(t: T): T {
   return t;
 }
 
-/** Exempt a tensor from the innermost scope's release; it lives until disposed. */
+/** Exempt a tensor from every open scope's release; it lives until disposed (or, unreachable, collected). */
 export function keep<T extends Disposable>(t: T): T {
   for (const s of stack) s.delete(t);
+  t.adopted?.();
   return t;
 }
 
@@ -40,19 +49,23 @@ function collect(value: unknown, owned: Set<Disposable>, out: Set<Disposable>, s
 export function scope<R>(fn: () => R): R {
   const owned = new Set<Disposable>();
   stack.push(owned);
+  if (stack.length === 1) onScoped?.(true);
   let result: R;
   try {
     result = fn();
   } catch (e) {
     stack.pop();
+    if (stack.length === 0) onScoped?.(false);
     for (const t of owned) t.dispose();
     throw e;
   }
   stack.pop();
+  if (stack.length === 0) onScoped?.(false);
   const returned = new Set<Disposable>();
   collect(result, owned, returned, new Set());
   for (const t of owned) if (!returned.has(t)) t.dispose();
   const parent = stack[stack.length - 1];
   if (parent) for (const t of returned) parent.add(t);
+  else for (const t of returned) t.adopted?.();
   return result;
 }

@@ -2,7 +2,10 @@
 // camelCase. Every operation returns a new Tensor registered in the current scope;
 // methods ending in "_" modify the tensor in place and return it.
 import { native, type DType, type NativeTensor } from './native.js';
-import { track } from './scope.js';
+import { setScopeListener, track } from './scope.js';
+
+// New tensors are told to V8 only outside scopes (native/tensor.cc, reportOnCreate); one that leaves the last scope, when it does.
+setScopeListener((scoped) => native.NativeTensor.setScoped(scoped));
 
 export type { DType, Reduction } from './native.js';
 export type TypedArray = Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array;
@@ -43,6 +46,11 @@ export class Tensor {
   /** Bytes held by this tensor's elements (0 once disposed). */
   get bytes(): number {
     return this.disposed ? 0 : this.handle.bytes;
+  }
+
+  /** Tells V8 of the memory of a tensor that outlived the scope it was made in. */
+  adopted(): void {
+    if (!this.disposed) this.handle.adopt();
   }
 
   /** Frees the tensor now; later uses throw. Disposing again does nothing. */
