@@ -182,6 +182,10 @@ function load(): Native {
   // where libtorch is built with glog (Debian 12).
   process.env.TORCH_CPP_LOG_LEVEL ??= 'FATAL';
   process.env.GLOG_minloglevel ??= '3';
+  // libtorch's OpenMP workers spin while they wait (libgomp's default); on a machine whose cores other
+  // processes share, the spinning takes their cores, and small ops (a LeNet convolution) ran 20-50 times
+  // slower with Debian 13's libtorch. Passive workers sleep instead; libgomp reads this as it loads.
+  process.env.OMP_WAIT_POLICY ??= 'PASSIVE';
   return createRequire(import.meta.url)(path) as Native;
 }
 
