@@ -37,7 +37,8 @@ topologies ring, line, star, complete with the rules metropolis, uniform,
 laplacian (and lazy-*) or a matrix file; every step-size schedule; momentum,
 weight decay, clipping. Not supported: --resume, time-varying topologies.
 
-Needs only python3 and torch (1.13 tested).
+Needs only python3 and torch, of the version flatdist's libtorch is (1.13 and 2.6 tested:
+the rendezvous follows that version's init_process_group).
 """
 import argparse
 import base64

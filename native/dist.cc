@@ -220,13 +220,21 @@ class ProcessGroupWrap : public Napi::ObjectWrap<ProcessGroupWrap> {
   }
 
  private:
-  // What torch.distributed.init_process_group(backend='gloo', store=...) does for
-  // its default group, key for key, so PyTorch processes can take ranks: the group
-  // named "0" rendezvouses under the prefix "0/", all ranks then meet at a
-  // store-based barrier, and rank 0 hands out the group's sequence number.
+  // What torch.distributed.init_process_group(backend='gloo', store=...) of the same
+  // version as this libtorch does for its default group, key for key, so PyTorch
+  // processes can take ranks (Debian ships the two alike: 1.13 in 12, 2.6 in 13). The
+  // group is named "0"; 1.13 rendezvouses under the prefix "0/", then all ranks meet at
+  // a store-based barrier; 2.0 gave each device its backend, under "0//cpu//", and 2.1
+  // dropped the barrier (only TORCH_DIST_INIT_BARRIER=1 brings it back). Rank 0 then
+  // hands out the group's sequence number.
   void join(const c10::intrusive_ptr<c10d::TCPStore>& store, const c10::intrusive_ptr<c10d::ProcessGroupGloo::Options>& opts) {
+#if FLATDIST_TORCH_AT_LEAST(2, 0)
+    auto prefixed = c10::make_intrusive<c10d::PrefixStore>("cpu/", c10::make_intrusive<c10d::PrefixStore>("0/", store));
+#else
     auto prefixed = c10::make_intrusive<c10d::PrefixStore>("0", store);
+#endif
     pg_ = c10::make_intrusive<c10d::ProcessGroupGloo>(prefixed, rank_, size_, opts);
+#if !FLATDIST_TORCH_AT_LEAST(2, 1)
     const std::string barrier = "store_based_barrier_key:1";
     store->add(barrier, 1);
     auto deadline = std::chrono::steady_clock::now() + timeout_;
@@ -236,6 +244,7 @@ class ProcessGroupWrap : public Napi::ObjectWrap<ProcessGroupWrap> {
       }
       std::this_thread::sleep_for(Millis(10));
     }
+#endif
     pg_->setSequenceNumberForGroup();
   }
 

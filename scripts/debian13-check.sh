@@ -65,7 +65,11 @@ if [ ! -f "$stamp" ]; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >&2
   }
   echo "debian13-check: making a Debian 13 root in $root" >&2
-  debootstrap --variant=minbase trixie "$root" "$mirror" >/dev/null
+  if ! debootstrap --variant=minbase trixie "$root" "$mirror" >"$root.debootstrap.log" 2>&1; then
+    grep '^E:' "$root.debootstrap.log" >&2 || true
+    echo "debian13-check: FAILED to make the Debian 13 root from $mirror (no network to Debian's registry?); see $root.debootstrap.log" >&2
+    exit 1
+  fi
 fi
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   # This machine's certificate authorities (a registry proxy may sign with its own) go into the root.
@@ -76,8 +80,10 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   cp /etc/resolv.conf "$root/etc/resolv.conf"
   mountin proc proc proc
   echo "debian13-check: installing ${packages[*]}" >&2
-  inroot apt-get update -qq
-  inroot apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
+  if ! { inroot apt-get update -qq && inroot apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null; }; then
+    echo "debian13-check: FAILED to install ${packages[*]} in $root from Debian's registry" >&2
+    exit 1
+  fi
   inroot update-ca-certificates >/dev/null
   inroot apt-get clean
   unmount

@@ -3,7 +3,10 @@
 // with CUDA, the same computation gives the same numbers as on the CPU, within float64 rounding.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ConfigError } from '../src/errors.js';
 import {
   Generator,
@@ -69,6 +72,44 @@ test('train and bench: --device cuda without CUDA, and --device gpu anywhere, ex
       assert.equal(r.status, 2, r.stderr);
       assert.match(r.stderr, message);
     }
+  }
+});
+
+test('every command that takes --device refuses cuda without CUDA, and gpu anywhere: exit 2, one line, nothing written', () => {
+  const scratch = mkdtempSync(join(tmpdir(), 'flatdist-device-'));
+  try {
+    const run = (args: string[]): SpawnSyncReturns<string> =>
+      spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
+    const data = ['--dataset', 'two-moons'];
+    const trained = join(scratch, 'run');
+    const minimum = join(scratch, 'minimum');
+    assert.equal(run(['train', ...data, '--steps', '2', '--out', trained]).status, 0);
+    assert.equal(run(['minimize', ...data, '--max-steps', '3', '--out', minimum]).status, 0);
+    const unwritten = join(scratch, 'never-written');
+    const commands: string[][] = [
+      ['train', ...data, '--steps', '1', '--out', unwritten],
+      ['measure', trained],
+      ['minimize', ...data, '--max-steps', '1', '--out', unwritten],
+      ['escape', '--minimum', minimum, '--out', unwritten],
+      ['theory', '--minimum', minimum],
+    ];
+    const devices: [string, RegExp, boolean][] = [
+      ['gpu', /^flatdist: --device: unknown device 'gpu' — cpu, cuda or cuda:N\n$/, true],
+      ['cuda', /^flatdist: --device: this libtorch sees no CUDA device .* — use --device cpu\n$/, noCuda !== false],
+    ];
+    const before = readdirSync(trained, { recursive: true }).sort();
+    for (const [device, message, applies] of devices) {
+      if (!applies) continue;
+      for (const args of commands) {
+        const r = run([...args, '--device', device]);
+        assert.equal(r.status, 2, `${args[0]} --device ${device}: ${r.stderr}`);
+        assert.match(r.stderr, message, `${args[0]} --device ${device}`);
+        assert.ok(!existsSync(unwritten), `${args[0]} --device ${device} wrote its folder`);
+      }
+    }
+    assert.deepEqual(readdirSync(trained, { recursive: true }).sort(), before, 'measure changed the run');
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
   }
 });
 

@@ -185,9 +185,14 @@ function load(): Native {
   // libtorch logs errors (a c10d socket timing out, …) to stderr as it loads and runs; flatdist
   // reports each failure as its own one-line error, so only fatal logs are let through unless
   // the user asks for more. The level is read once, when the library loads: TORCH_CPP_LOG_LEVEL
-  // for c10's own logging, GLOG_minloglevel (3 = FATAL) where libtorch is built with glog (Debian).
+  // for c10's own logging (Debian 13; the addon reads it as it loads), GLOG_minloglevel (3 = FATAL)
+  // where libtorch is built with glog (Debian 12).
   process.env.TORCH_CPP_LOG_LEVEL ??= 'FATAL';
   process.env.GLOG_minloglevel ??= '3';
+  // libtorch's OpenMP workers spin while they wait (libgomp's default); on a machine whose cores other
+  // processes share, the spinning takes their cores, and small ops (a LeNet convolution) ran 20-50 times
+  // slower with Debian 13's libtorch. Passive workers sleep instead; libgomp reads this as it loads.
+  process.env.OMP_WAIT_POLICY ??= 'PASSIVE';
   return createRequire(import.meta.url)(path) as Native;
 }
 
