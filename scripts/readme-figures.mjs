@@ -59,11 +59,12 @@ if (!demoOnly) {
     console.error('readme-figures: flatdist reproduce --quick ...');
     const quick = flatdist(['reproduce', '--quick', '--out', out, '--json']);
     const minutes = Math.ceil(quick.seconds / 60);
-    const took = `${Math.floor(quick.seconds / 60)} min ${String(Math.round(quick.seconds % 60)).padStart(2, '0')} s`;
+    const s = Math.round(quick.seconds);
+    const took = s < 60 ? `${s} s` : `${Math.floor(s / 60)} min ${String(s % 60).padStart(2, '0')} s`;
     text = replaceOnce(
       text,
       /(npx flatdist reproduce --quick --out runs\/repro +# ).*$/m,
-      `$1about ${minutes} minutes on 2 cores (${took} measured, load ${load})`,
+      `$1${minutes === 1 ? 'about a minute' : `about ${minutes} minutes`} on 2 cores (${took} measured, load ${load})`,
       'reproduce --quick timing',
     );
     const source = readFileSync(timings, 'utf8');

@@ -17,10 +17,10 @@ export const reproduce = command({
   define(cmd, ctx) {
     cmd
       .addOption(
-        new Option('--quick', `all four suites in about ${measured.quickMinutes} minutes (the default)`).conflicts([
-          'full',
-          'tiny',
-        ]),
+        new Option(
+          '--quick',
+          `all four suites in about ${measured.quickMinutes === 1 ? 'a minute' : `${measured.quickMinutes} minutes`} (the default)`,
+        ).conflicts(['full', 'tiny']),
       )
       .addOption(
         new Option(

@@ -1,5 +1,5 @@
-// How big each suite is at each scale. quick answers all four claims in about five
-// minutes on two cores; full takes up to ninety, with enough replicas and seeds for
+// How big each suite is at each scale. quick answers all four claims in about a minute
+// on two cores; full takes up to ninety, with enough replicas and seeds for
 // every verdict's 95% interval; tiny exists for tests (seconds, numbers meaningless).
 // cnn runs the trade-off suite alone, on LeNet-5 over Fashion-MNIST with K = 16 agents
 // (Zhu et al., ICML 2023's setting, scaled to two cores); cnn-gpu is the same suite at
