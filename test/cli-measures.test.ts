@@ -235,3 +235,13 @@ test('theory --minimum and escape --theory on a model over --max-full say, under
   const summary = escape.stdout.indexOf('algorithm ');
   assert.ok(summary >= 0 && note.test(escape.stdout.slice(summary)), escape.stdout);
 });
+
+test('measure at a minimum of its own: the excess risk and the consensus distance are exactly 0, and print as 0', () => {
+  const minimum = join(scratch, 'logistic-min-zeros');
+  const m = run(['minimize', ...logistic, '--max-steps', '20', '--out', minimum, '--json']);
+  assert.equal(m.status, 0, m.stderr);
+  const r = run(['measure', minimum, '--measures', 'opt']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /, excess risk 0 \[/);
+  assert.match(r.stdout, /consensus distance \(1\/K\)Σ‖w_k − w_c‖² = 0$/m);
+});
