@@ -204,3 +204,44 @@ test('bad inputs: one line naming the problem, exit code 2', () => {
     assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
   }
 });
+
+test('theory --minimum and escape --theory on a model over --max-full say, under the table, how much of Tr H̄ the subspace holds', () => {
+  const mlp = ['--dataset', 'mnist', '--train-subset', '600', '--model', 'mlp', '--hidden', '6', '--agents', '4'];
+  const minimum = join(scratch, 'mlp-min-subspace');
+  const m = run(['minimize', ...mlp, '--weight-decay', '0.001', '--max-steps', '30', '--out', minimum, '--json']);
+  assert.equal(m.status, 0, m.stderr);
+  const setting = ['--minimum', minimum, '--rank', '4', '--batch-size', '8', '--step-size', '0.05', '--steps', '4'];
+  const note = /^the top-4 subspace of H̄ holds \d+% ± \d+(\.\d)?% of Tr H̄: the theory covers only that part$/m;
+  const theory = run(['theory', ...setting, '--algorithm', 'centralized,atc']);
+  assert.equal(theory.status, 0, theory.stderr);
+  const lines = theory.stdout.split('\n');
+  const table = lines.findIndex((l) => l.startsWith('algorithm '));
+  const under = lines.findIndex((l) => note.test(l));
+  assert.ok(table >= 0 && under > table + 2, theory.stdout);
+  // Centralized SGD has no network: its mixing rate λ is exactly 0.
+  assert.match(lines[table + 1], /^centralized .* 0$/);
+  const escape = run([
+    'escape',
+    ...setting,
+    '--seeds',
+    '2',
+    '--every',
+    '2',
+    '--theory',
+    '--out',
+    join(scratch, 'mlp-escape-subspace'),
+  ]);
+  assert.equal(escape.status, 0, escape.stderr);
+  const summary = escape.stdout.indexOf('algorithm ');
+  assert.ok(summary >= 0 && note.test(escape.stdout.slice(summary)), escape.stdout);
+});
+
+test('measure at a minimum of its own: the excess risk and the consensus distance are exactly 0, and print as 0', () => {
+  const minimum = join(scratch, 'logistic-min-zeros');
+  const m = run(['minimize', ...logistic, '--max-steps', '20', '--out', minimum, '--json']);
+  assert.equal(m.status, 0, m.stderr);
+  const r = run(['measure', minimum, '--measures', 'opt']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /, excess risk 0 \[/);
+  assert.match(r.stdout, /consensus distance \(1\/K\)Σ‖w_k − w_c‖² = 0$/m);
+});

@@ -223,3 +223,37 @@ test('--version and --help load neither the native addon nor vega; --version not
     'a computing command loads the addon',
   );
 });
+
+test('train with stderr in a log (not a terminal) prints plain progress lines before its evaluation and summary', () => {
+  // Long enough (several seconds here) that the reporter's plain lines begin (after two seconds).
+  const out = join(scratch, 'progress-in-a-log');
+  const r = run([
+    'train',
+    '--algorithm',
+    'centralized',
+    '--agents',
+    '4',
+    '--batch-size',
+    '256',
+    '--train-subset',
+    '4096',
+    '--steps',
+    '300',
+    '--eval-every',
+    '300',
+    '--out',
+    out,
+  ]);
+  assert.equal(r.status, 0, r.stderr);
+  const lines = r.stderr.split('\n');
+  const progress = lines.findIndex((l) => /^centralized: \d+\/300 \(.+ s\)$/.test(l));
+  const evaluated = lines.findIndex((l) => l.startsWith('centralized step 300:'));
+  assert.ok(progress >= 0 && progress < evaluated, r.stderr);
+  assert.ok(
+    lines.some((l) => /^centralized: 300\/300 \(/.test(l)),
+    'the last step has its line',
+  );
+  // Centralized SGD keeps every agent at one point: its consensus distance is exactly 0, and says so.
+  assert.match(lines[evaluated], /consensus dist 0$/);
+  assert.match(r.stdout, /consensus distance 0$/m);
+});

@@ -5,6 +5,7 @@ import { makeConfig, runFields } from '../train/config.js';
 import { field, infoOf } from '../train/fields.js';
 import type { Summary } from '../train/trainer.js';
 import { addFields, command, onRun, parseOptions } from './command.js';
+import { exponential } from '../util/format.js';
 
 const algorithms = ['centralized', 'consensus', 'atc'] as const;
 const label: Record<string, string> = { centralized: 'centralized', consensus: 'consensus', atc: 'diffusion (ATC)' };
@@ -16,7 +17,7 @@ export function comparisonTable(rows: Summary[]): string {
     `${(s.testAccuracy * 100).toFixed(2)}%`,
     s.testLoss.toFixed(4),
     s.trainLoss.toFixed(4),
-    s.consensusDistance.toExponential(2),
+    exponential(s.consensusDistance, 2),
     s.seconds.toFixed(1),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => r[i].length)));

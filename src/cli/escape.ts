@@ -130,6 +130,20 @@ export async function minimumSetup(
   return { dir, setup, wStar: minimum.params.map((p) => p.toDevice(config.device)) };
 }
 
+/**
+ * The line under a table of predictions made in the top-r eigenspace of H̄ (a model over --max-full parameters):
+ * the share of Tr H̄ that subspace holds, since the theory sees only that part of the curvature and its noise.
+ * Null for the full model.
+ */
+export function subspaceNote(e: Pick<LinearizedEstimate, 'kind' | 'rank' | 'traceCaptured'>): string | null {
+  if (e.kind === 'full') return null;
+  const subspace = `the top-${e.rank} subspace of H̄`;
+  if (e.traceCaptured === null) return `the theory covers only ${subspace}`;
+  const { fraction, stdError } = e.traceCaptured;
+  const error = stdError > 0 ? ` ± ${(100 * stdError).toFixed(stdError < 0.01 ? 1 : 0)}%` : '';
+  return `${subspace} holds ${(100 * fraction).toFixed(0)}%${error} of Tr H̄: the theory covers only that part`;
+}
+
 /** The theory's estimate at w* and its curves for the algorithms, with what the estimate is. */
 export async function theoryAt(
   setup: Setup,
@@ -331,6 +345,8 @@ export const escape = command({
           // The full table comes after the summary, not in its place.
           if (o.table === 'full') console.log(`${escapeTable(result, theory?.predictions)}\n`);
           console.log(escapeSummary(result, theory?.predictions));
+          const note = theory && subspaceNote(theory.estimate);
+          if (note) console.log(note);
           console.log('');
           console.log(
             `times: ${result.curves.map((x) => `${x.algorithm} ${formatSeconds(x.seconds)}`).join(', ')}; total ${formatSeconds(summary.seconds)}`,

@@ -13,6 +13,7 @@ import { runFields } from '../train/config.js';
 import { addFields, command, onRun, parseOptions } from './command.js';
 import { dirname, join } from 'node:path';
 import { reporter } from '../util/reporter.js';
+import { exponential } from '../util/format.js';
 
 const measureNames = ['trace', 'eigs', 'density', 'gaussian', 'worst', 'slice1d', 'slice2d', 'opt'] as const;
 const splits = ['train', 'test'] as const;
@@ -146,12 +147,12 @@ function describeEigenvalues(e: Eigenvalues, target: number | null): string[] {
 function describe(r: MeasureReport, target: number | null): string[] {
   const o = r.optimization;
   const lines = [
-    `J(w) = ${o.risk.toPrecision(8)} (data loss ${o.dataLoss.toPrecision(8)} + (λ/2)‖w‖²), ‖∇J(w)‖ = ${o.gradientNorm.toExponential(3)}` +
-      (r.optimization.excessRisk === null ? '' : `, excess risk ${r.optimization.excessRisk.toExponential(3)}`) +
+    `J(w) = ${o.risk.toPrecision(8)} (data loss ${o.dataLoss.toPrecision(8)} + (λ/2)‖w‖²), ‖∇J(w)‖ = ${exponential(o.gradientNorm, 3)}` +
+      (r.optimization.excessRisk === null ? '' : `, excess risk ${exponential(r.optimization.excessRisk, 3)}`) +
       ` ${cost(r.optimization.cost)}`,
   ];
   if (r.consensusDistance !== undefined)
-    lines.push(`consensus distance (1/K)Σ‖w_k − w_c‖² = ${r.consensusDistance.toExponential(3)}`);
+    lines.push(`consensus distance (1/K)Σ‖w_k − w_c‖² = ${exponential(r.consensusDistance, 3)}`);
   if (r.trace) {
     const t = r.trace;
     const by =

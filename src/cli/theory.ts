@@ -19,6 +19,7 @@ import {
   minimumRunFields,
   minimumSetup,
   predictionSummary,
+  subspaceNote,
   theoryAt,
 } from './escape.js';
 
@@ -192,6 +193,7 @@ export const theory = command({
       const saveTo = typeof options.saveProblem === 'string' ? options.saveProblem : undefined;
       const { loadProblem, saveProblem } = await import('../escape/problem-file.js');
       let setting: string;
+      let note: string | null = null;
       const progress = reporter({ quiet: options.json === true });
       if (own.minimum !== null) {
         if (problemFile !== null)
@@ -224,6 +226,7 @@ export const theory = command({
           estimate,
         };
         rows = predictions;
+        note = subspaceNote(estimate);
       } else {
         const runGiven = Object.keys(pick(options, runOnly));
         if (runGiven.length > 0)
@@ -295,6 +298,7 @@ export const theory = command({
           'E J − J(w*) for the centroid w_c and the agent average: at n = N, steady state, small-μ closed form',
         );
         console.log(predictionTable(rows));
+        if (note !== null) console.log(note);
         if (options.table === 'full') {
           console.log('');
           console.log(curveTable(rows));

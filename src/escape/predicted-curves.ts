@@ -46,8 +46,7 @@ export function predictEscapeCurves(
 
 // Exact zeros (n = 0, where every agent is at w*) print as 0.
 const num = formatValue;
-const interval = (i: Interval | null): string =>
-  i === null ? '—' : i.estimate === 0 && i.lo === 0 && i.hi === 0 ? '0' : formatInterval(i, 3);
+const interval = (i: Interval | null): string => (i === null ? '—' : formatInterval(i, 3));
 
 /**
  * Measured (mean [95% CI]) and, when given, predicted E J − J(w*) at each recorded step,

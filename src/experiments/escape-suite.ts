@@ -19,6 +19,7 @@ import {
 import type { Figure, Status, SuiteResult, Table } from '../report/results.js';
 import { formatInterval, mean, meanInterval, type Interval } from '../stats/index.js';
 import type { WorkStore } from './work.js';
+import { exponential } from '../util/format.js';
 
 export interface EscapeSuiteSettings {
   topology: string;
@@ -127,9 +128,9 @@ export async function escapeSuite(store: WorkStore, network: Network, s: EscapeS
         B,
         label,
         formatInterval(lateC),
-        predLate === null ? 'unstable' : predLate.toExponential(2),
+        predLate === null ? 'unstable' : exponential(predLate, 2),
         formatInterval(lateA),
-        predLateA === null ? 'unstable' : predLateA.toExponential(2),
+        predLateA === null ? 'unstable' : exponential(predLateA, 2),
         diffText,
       ]);
     }
@@ -212,7 +213,7 @@ export async function escapeSuite(store: WorkStore, network: Network, s: EscapeS
     title: 'Escape from a large-batch minimum',
     claim:
       'Decentralized strategies (consensus, diffusion) escape faster from local minima than centralized SGD in the large-batch regime.',
-    method: `w* from large-batch centralized SGD (B = ${network.settings.minimum.batchSize} per agent, ${network.settings.minimum.steps} steps) refined by L-BFGS (J(w*) = ${network.minimum.risk.toFixed(4)}, ‖∇J(w*)‖ = ${network.minimum.gradientNorm.toExponential(2)}). Every agent starts at w*; batches are drawn with replacement from each agent's own data; J is the full training risk Σ_k p_k J_k. Replica r uses the same batches for every algorithm, so differences are paired. w* is a minimum only as far as L-BFGS got: where gradient noise is small (large B) the residual gradient makes J creep below J(w*), equally for every algorithm (it acts on the centroid), so the paired differences are unaffected.`,
+    method: `w* from large-batch centralized SGD (B = ${network.settings.minimum.batchSize} per agent, ${network.settings.minimum.steps} steps) refined by L-BFGS (J(w*) = ${network.minimum.risk.toFixed(4)}, ‖∇J(w*)‖ = ${exponential(network.minimum.gradientNorm, 2)}). Every agent starts at w*; batches are drawn with replacement from each agent's own data; J is the full training risk Σ_k p_k J_k. Replica r uses the same batches for every algorithm, so differences are paired. w* is a minimum only as far as L-BFGS got: where gradient noise is small (large B) the residual gradient makes J creep below J(w*), equally for every algorithm (it acts on the centroid), so the paired differences are unaffected.`,
     verdict: { status, statement },
     interpretation,
     settings: { ...s, network: { ...network.settings }, mixingRate },

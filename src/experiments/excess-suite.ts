@@ -18,6 +18,7 @@ import {
 import type { Figure, Status, SuiteResult, Table } from '../report/results.js';
 import { formatInterval, meanInterval, type Interval } from '../stats/index.js';
 import type { WorkStore } from './work.js';
+import { exponential, fixed } from '../util/format.js';
 
 export interface ExcessSuiteSettings {
   topologies: string[];
@@ -105,17 +106,17 @@ export async function excessSuite(store: WorkStore, network: Network, s: ExcessS
         predictedAgents: pa,
       });
       const steady = (p: Prediction): string =>
-        'unavailable' in p.steady ? 'unstable' : p.steady.centroid.toExponential(2);
+        'unavailable' in p.steady ? 'unstable' : exponential(p.steady.centroid, 2);
       tableRows.push([
         topology,
-        mixingRate.toFixed(3),
+        fixed(mixingRate, 3),
         mu,
         formatInterval(meanInterval(c.agents)),
         formatInterval(meanInterval(d.agents)),
         formatInterval(da),
-        pa === null ? 'unstable' : pa.toExponential(2),
+        pa === null ? 'unstable' : exponential(pa, 2),
         formatInterval(dc),
-        pc === null ? 'unstable' : pc.toExponential(2),
+        pc === null ? 'unstable' : exponential(pc, 2),
         `${steady(c.prediction)} / ${steady(d.prediction)}`,
       ]);
     }

@@ -4,6 +4,7 @@
 //   Student-t interval of a mean: x̄ ± t_{(1+level)/2, n−1} · s/√n
 //   Wilson score interval of a proportion (Wilson 1927)
 //   percentile interval of bootstrap replicates (Efron & Tibshirani 1993, §13.3)
+import { exponential } from '../util/format.js';
 
 /**
  * A point estimate with a two-sided confidence interval [lo, hi]. Where the data give no interval
@@ -106,11 +107,16 @@ export function meanInterval(xs: number[], level = 0.95): MeanInterval {
   return { estimate: m, stdError, lo: m - half, hi: m + half };
 }
 
-/** `estimate [lo, hi]` in exponential notation with `digits` digits after the point; `estimate (no interval: n = 1)` without one. */
+/**
+ * `estimate [lo, hi]` in exponential notation with `digits` digits after the point; `estimate (no interval: n = 1)`
+ * without one; exact zeros as 0, and an interval that is exactly [0, 0] around 0 as 0 alone.
+ */
 export const formatInterval = (i: Interval, digits = 2): string =>
-  i.none !== undefined
-    ? `${i.estimate.toExponential(digits)} (no interval: ${i.none.split(':')[0]})`
-    : `${i.estimate.toExponential(digits)} [${i.lo.toExponential(digits)}, ${i.hi.toExponential(digits)}]`;
+  i.estimate === 0 && i.lo === 0 && i.hi === 0
+    ? '0'
+    : i.none !== undefined
+      ? `${exponential(i.estimate, digits)} (no interval: ${i.none.split(':')[0]})`
+      : `${exponential(i.estimate, digits)} [${exponential(i.lo, digits)}, ${exponential(i.hi, digits)}]`;
 
 /** Whether an interval lies wholly above (1), wholly below (−1) zero, or straddles it (0). */
 export const sign = (i: Interval): -1 | 0 | 1 => (i.lo > 0 ? 1 : i.hi < 0 ? -1 : 0);

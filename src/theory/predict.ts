@@ -14,6 +14,7 @@ import {
 import { closedForm, type ClosedForm } from './closedForm.js';
 import { closedFormRelativeDifference, isUnavailable } from './closed-form-gap.js';
 import { formatValue, textTable } from '../util/table.js';
+import { fixed } from '../util/format.js';
 
 export interface Unavailable {
   unavailable: string;
@@ -140,7 +141,7 @@ export function predictionTable(rows: { algorithm: string; prediction: EscapePre
       p.stable
         ? p.spectralRadius.toFixed(5)
         : `${p.spectralRadius.toPrecision(4)} (${p.spectralRadius > 1 + marginalTolerance ? 'unstable' : 'marginal'})`,
-      closed ? closed.mixingRate.toFixed(4) : '—',
+      closed ? fixed(closed.mixingRate, 4) : '—',
     ];
   });
   return [textTable(header, lines), ...instabilityWarnings(rows)].join('\n');

@@ -1,6 +1,7 @@
 // The lines a finished run prints — train's and launch's alike — and the line an
 // interrupted one leaves: how to continue it.
 import type { Summary } from './trainer.js';
+import { exponential } from '../util/format.js';
 
 const time = (s: number): string =>
   s >= 60 ? `${Math.floor(s / 60)} min ${(s % 60).toFixed(0).padStart(2, '0')} s` : `${s.toFixed(1)} s`;
@@ -23,7 +24,7 @@ export function summaryLines(s: Summary, out: string, o: { processes?: number } 
         : ` (resumed at step ${s.resumedFrom}: ${s.steps - s.resumedFrom} steps in ${time(now)} now)`;
   return [
     `${s.algorithm}: ${s.steps} steps, ${agents}, ${time(s.seconds)}${resumed}`,
-    `  test accuracy ${(s.testAccuracy * 100).toFixed(2)}%, test loss ${s.testLoss.toFixed(4)}, train loss ${s.trainLoss.toFixed(4)}, consensus distance ${s.consensusDistance.toExponential(3)}`,
+    `  test accuracy ${(s.testAccuracy * 100).toFixed(2)}%, test loss ${s.testLoss.toFixed(4)}, train loss ${s.trainLoss.toFixed(4)}, consensus distance ${exponential(s.consensusDistance, 3)}`,
     `  run directory: ${out}`,
   ];
 }

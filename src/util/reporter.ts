@@ -1,8 +1,9 @@
 // Progress of long steps, in one place. Library loops take an `OnProgress` callback
 // (done, total, label) and know nothing of terminals; a command turns it into a live bar
-// (cli-progress) when stderr is a terminal, and into plain lines — the first, then one every
-// `every` seconds and the last of each label, once the command has run two seconds —
-// otherwise (CI logs, files).
+// (cli-progress) when stderr is a terminal, and into plain lines — the first with some work
+// done, then one every `every` seconds and the last of each label, once the command has run
+// two seconds — otherwise (CI logs, files). A plain `label: 0/N` would only say that a step
+// began: a run of short units (reproduce's) would print two lines per unit.
 import { SingleBar } from 'cli-progress';
 
 /** Called by a long loop after each unit of work: `done` of `total` units of the step named `label`. */
@@ -102,7 +103,7 @@ export function reporter(o: ReporterOptions = {}): Reporter {
       }
       return;
     }
-    if (live || now - began < after) return;
+    if (live || now - began < after || done === 0) return;
     const last = done >= total;
     if (lastLine === 0 || last || now - lastLine >= every) {
       lastLine = now;
