@@ -1,6 +1,7 @@
 // `flatdist train`: one training run from a config file and/or flags. Also the run
 // options every command that builds a run shares (minimize, escape, launch, agent).
 import type { Command } from 'commander';
+import { resolve } from 'node:path';
 import { ConfigError, UserError } from '../errors.js';
 import {
   makeConfig,
@@ -80,6 +81,9 @@ export async function configFromOptions(
   if (resume !== undefined) {
     const { requireResumeOrOverwrite } = await import('../train/rundir.js');
     requireResumeOrOverwrite({ resume: true, overwrite: options.overwrite === true });
+    // A resume writes into its own folder: another --out would be ignored, so it is refused.
+    if (typeof options.out === 'string' && resolve(options.out) !== resolve(resume))
+      throw new UserError(`--out: --resume continues ${resume} in place — drop --out (or give the same folder)`);
     const record = await runConfig(resume);
     if (record === null)
       throw new UserError(`--resume ${resume}: no run.json there — give the --out folder of an earlier run`);
