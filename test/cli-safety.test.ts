@@ -90,3 +90,33 @@ test("reproduce refuses a folder holding another scale's report (naming it) unle
     /holds another report \(not a reproduction\) already \(report\.html\)/,
   );
 });
+
+test('report takes a folder of runs, refuses a run named twice, and refuses to replace a report without --overwrite', () => {
+  const runs = join(scratch, 'runs');
+  for (const algorithm of ['atc', 'centralized']) {
+    const r = run([
+      'train',
+      ...['--dataset', 'two-moons', '--algorithm', algorithm, '--agents', '2', '--hidden', '4'],
+      ...['--steps', '4', '--eval-every', '2', '--checkpoint-every', '4', '--out', join(runs, algorithm), '--json'],
+    ]);
+    assert.equal(r.status, 0, r.stderr);
+  }
+  const out = join(scratch, 'runs-report');
+  const first = run(['report', runs, '--out', out]);
+  assert.equal(first.status, 0, first.stderr);
+  assert.match(first.stdout, /^report of 2 runs: /);
+  const html = readFileSync(join(out, 'report.html'), 'utf8');
+  refused(
+    ['report', join(runs, 'atc'), '--out', out],
+    /holds earlier results already \(report\.html, runs\.json, figures\) — replace it with --overwrite/,
+  );
+  assert.equal(readFileSync(join(out, 'report.html'), 'utf8'), html);
+  refused(
+    ['report', join(runs, 'atc'), `${join(runs, 'atc')}/`, '--out', join(scratch, 'twice')],
+    /the same run is given twice/,
+  );
+  assert.ok(!existsSync(join(scratch, 'twice')));
+  const one = run(['report', join(runs, 'atc'), '--out', out, '--overwrite']);
+  assert.equal(one.status, 0, one.stderr);
+  assert.match(one.stdout, /^report of 1 run: /);
+});
