@@ -120,3 +120,21 @@ test('report takes a folder of runs, refuses a run named twice, and refuses to r
   assert.equal(one.status, 0, one.stderr);
   assert.match(one.stdout, /^report of 1 run: /);
 });
+
+test('a file the user names that cannot be read says why, through one helper; a range is said once', () => {
+  const runDir = join(scratch, 'not-trained');
+  mkdirSync(runDir, { recursive: true });
+  writeFileSync(join(runDir, 'run.json'), '{"config": {}}\n');
+  const cases: [string[], RegExp][] = [
+    [['theory', '--problem', join(scratch, 'nonexistent.json')], /nonexistent\.json: no such file$/m],
+    [['train', '--config', join(scratch, 'missing.yaml')], /missing\.yaml: no such file$/m],
+    [['train', '--config', scratch], /: is a folder, not a file$/m],
+    [
+      ['measure', join(runDir, 'run.json')],
+      /run\.json: not a checkpoint — give a run folder or a \.safetensors checkpoint$/m,
+    ],
+    [['train', '--edge-probability', '0'], /^flatdist: --edge-probability: must be a number > 0 and ≤ 1, got 0$/m],
+    [['train', '--edge-probability', '1.5'], /^flatdist: --edge-probability: must be a number > 0 and ≤ 1, got 1\.5$/m],
+  ];
+  for (const [args, message] of cases) refused(args, message);
+});

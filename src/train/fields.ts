@@ -43,12 +43,13 @@ export const integer = (min: number) => {
   );
 };
 
-/** A finite number, ≥ min, > above and < below where given. */
-export const real = (o: { min?: number; above?: number; below?: number } = {}) => {
+/** A finite number, ≥ min, > above, < below and ≤ max where given. */
+export const real = (o: { min?: number; above?: number; below?: number; max?: number } = {}) => {
   const range = [
     o.min !== undefined && `≥ ${o.min}`,
     o.above !== undefined && `> ${o.above}`,
     o.below !== undefined && `< ${o.below}`,
+    o.max !== undefined && `≤ ${o.max}`,
   ]
     .filter(Boolean)
     .join(' and ');
@@ -57,6 +58,7 @@ export const real = (o: { min?: number; above?: number; below?: number } = {}) =
   if (o.min !== undefined) n = n.min(o.min, { error: outside });
   if (o.above !== undefined) n = n.gt(o.above, { error: outside });
   if (o.below !== undefined) n = n.lt(o.below, { error: outside });
+  if (o.max !== undefined) n = n.max(o.max, { error: outside });
   return z.preprocess(numberFromText, n);
 };
 
