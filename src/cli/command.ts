@@ -100,6 +100,7 @@ const insteadOf: Record<string, Record<string, string>> = {
     '--resume': 'escape starts at the minimum given by --minimum',
   },
   theory: { '--epochs': 'theory predicts --steps N' },
+  train: { '--max-steps': 'train runs --steps N (or --epochs E)', '--init': 'continue a run with --resume DIR' },
 };
 
 /** Commander's complaint as one line, naming the nearest flag or command when one is close. */
