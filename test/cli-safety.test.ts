@@ -32,6 +32,12 @@ test('--resume continues its folder in place: another --out is refused, not igno
       [command, ...(command === 'launch' ? ['--nproc', '1'] : []), '--resume', a, '--out', join(scratch, 'other')],
       /^flatdist: --out: --resume continues .*\/a in place — drop --out \(or give the same folder\)$/m,
     );
+  const yaml = join(scratch, 'out.yaml');
+  writeFileSync(yaml, `out: ${join(scratch, 'other')}\n`);
+  refused(
+    ['train', '--resume', a, '--config', yaml],
+    /out\.yaml: out: --resume continues .*\/a in place — drop the out key \(or give the same folder\)$/m,
+  );
   assert.ok(!existsSync(join(scratch, 'other')));
 });
 
