@@ -34,9 +34,12 @@ test('--resume continues its folder in place: another --out is refused, not igno
     );
   const yaml = join(scratch, 'out.yaml');
   writeFileSync(yaml, `out: ${join(scratch, 'other')}\n`);
+  const b = join(scratch, 'b'); // a recorded run (defaults): the config file is read after run.json
+  mkdirSync(b);
+  writeFileSync(join(b, 'run.json'), '{"config": {}}\n');
   refused(
-    ['train', '--resume', a, '--config', yaml],
-    /out\.yaml: out: --resume continues .*\/a in place — drop the out key \(or give the same folder\)$/m,
+    ['train', '--resume', b, '--config', yaml],
+    /out\.yaml: out: --resume continues .*\/b in place — drop the out key \(or give the same folder\)$/m,
   );
   assert.ok(!existsSync(join(scratch, 'other')));
 });
