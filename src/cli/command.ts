@@ -81,17 +81,40 @@ const renamed: Record<string, string> = {
   '--algorithms': '--algorithm',
 };
 
-/** Commander's complaint as one line, naming the nearest flag or command. */
+/** Where a command lacks a flag the user reached for (another command's): what it does instead. */
+const insteadOf: Record<string, Record<string, string>> = {
+  minimize: {
+    '--steps': 'minimize stops by --max-steps (or --tolerance)',
+    '--epochs': 'minimize stops by --max-steps (or --tolerance)',
+    '--eval-every': 'minimize evaluates J at every step; flatdist measure evaluates w*',
+    '--checkpoint-every': 'minimize writes w* once, when it stops',
+    '--keep-checkpoints': 'minimize writes w* once, when it stops',
+    '--divergence-factor': 'minimize stops when J no longer decreases',
+    '--same-init': 'minimize starts from one point: the initialization, or --init RUN',
+    '--measure-every': 'measure w* afterwards with flatdist measure',
+    '--resume': 'continue from a minimum with --init DIR and another --out',
+  },
+  escape: {
+    '--epochs': 'escape runs --steps N from w*',
+    '--measure-every': 'escape records J at --every N steps',
+    '--resume': 'escape starts at the minimum given by --minimum',
+  },
+  theory: { '--epochs': 'theory predicts --steps N' },
+  train: { '--max-steps': 'train runs --steps N (or --epochs E)', '--init': 'continue a run with --resume DIR' },
+};
+
+/** Commander's complaint as one line, naming the nearest flag or command when one is close. */
 function complaint(p: Command, args: string[], e: CommanderError): UserError {
   const sub = p.commands.find((c) => c.name() === args[0]);
   const what = e.message.replace(/^error: /, '');
   if (e.code === 'commander.unknownCommand') {
     const word = /'([^']*)'/.exec(what)?.[1] ?? '';
+    const guess = nearest(
+      word,
+      p.commands.map((c) => c.name()),
+    );
     return new UserError(
-      `unknown command '${word}' — did you mean ${nearest(
-        word,
-        p.commands.map((c) => c.name()),
-      )}? (flatdist --help lists them)`,
+      `unknown command '${word}' — ${guess === null ? 'flatdist --help lists the commands' : `did you mean ${guess}? (flatdist --help lists them)`}`,
     );
   }
   if (!sub) return new UserError(`${what} — see flatdist --help`);
@@ -99,9 +122,21 @@ function complaint(p: Command, args: string[], e: CommanderError): UserError {
   if (e.code === 'commander.unknownOption') {
     const flag = /'([^']*)'/.exec(what)?.[1] ?? '';
     const longs = sub.options.map((o) => o.long).filter((l): l is string => l !== undefined);
-    const newName = renamed[flag.split('=')[0]];
-    const hint = newName && longs.includes(newName) ? `it is now ${newName}` : `did you mean ${nearest(flag, longs)}?`;
-    return new UserError(`${sub.name()}: Unknown option '${flag}' — ${hint} (${see})`);
+    const name = flag.split('=')[0];
+    const newName = renamed[name];
+    const instead =
+      insteadOf[sub.name()]?.[name] ??
+      (name.startsWith('--measure-') ? insteadOf[sub.name()]?.['--measure-every'] : undefined);
+    const guess = nearest(name, longs);
+    const hint =
+      newName && longs.includes(newName)
+        ? `it is now ${newName} (${see})`
+        : instead !== undefined
+          ? `${instead} (${see})`
+          : guess !== null
+            ? `did you mean ${guess}? (${see})`
+            : see;
+    return new UserError(`${sub.name()}: Unknown option '${flag}' — ${hint}`);
   }
   return new UserError(`${sub.name()}: ${what} (${see})`);
 }

@@ -66,8 +66,9 @@ async function report(err: Error, ctx: Context, o: { debug: boolean; json: boole
   const { say } = await import('./command.js');
   const user = err instanceof UserError;
   const line = user ? say(err, ctx) : `${err.message.split('\n')[0]} (run with --debug for details)`;
+  // With --debug the stack follows the same line (a ConfigError's own message names the field, not the flag).
+  console.error(`flatdist: ${line}`);
   if (o.debug) console.error(err.stack);
-  else console.error(`flatdist: ${line}`);
   const exitCode = user ? 2 : 1;
   if (o.json) console.log(JSON.stringify({ error: { kind: err.name, message: line, exitCode } }));
   return exitCode;

@@ -6,7 +6,7 @@ import { minimizeMethods } from '../escape/names.js';
 import { ConfigError } from '../errors.js';
 import { choice, field, integer, optional, real, text } from '../train/fields.js';
 import { addFields, command, onRun, parseOptions } from './command.js';
-import { addRunOptions, configFromOptions, runConfig } from './train.js';
+import { addRunOptions, configFromOptions, runConfig, runFieldsBut } from './train.js';
 import { resolve } from 'node:path';
 import { formatSeconds, reporter } from '../util/reporter.js';
 
@@ -32,6 +32,24 @@ export function notConvergedAdvice(
   return `J no longer decreases in float64, so ‖∇J‖ cannot get smaller here: accept a larger --tolerance (or add --weight-decay, which makes the minimum better conditioned)`;
 }
 
+/** The run fields that define J and the minimum's config; what only a training run reads is not offered. */
+const minimizeRunFields = runFieldsBut(
+  'steps',
+  'epochs',
+  'divergenceFactor',
+  'sameInit',
+  'evalEvery',
+  'checkpointEvery',
+  'keepCheckpoints',
+  'measureEvery',
+  'measures',
+  'measureProbes',
+  'measureTopK',
+  'measureSubset',
+  'measureSeed',
+  'measureAgents',
+);
+
 const minimizeFields = {
   method: field(choice(minimizeMethods, 'method'), 'lbfgs', {
     placeholder: 'NAME',
@@ -52,7 +70,7 @@ export const minimize = command({
   summary: 'find a minimum w* of the global risk (full-batch GD or L-BFGS) for escape experiments',
   define(cmd, ctx) {
     addFields(cmd, minimizeFields, { group: 'minimize' });
-    addRunOptions(cmd)
+    addRunOptions(cmd, minimizeRunFields)
       .option('--overwrite', 'replace a minimum or run already in --out')
       .option('--json', 'print the summary as JSON')
       .option('--require-converged', 'exit with status 1 when ‖∇J‖ did not reach --tolerance (w* is still written)')
@@ -71,7 +89,7 @@ export const minimize = command({
       const init = initDir ?? undefined;
       // Starting from a run: its config is the base, flags change what they name.
       const { out: _, ...base } = (init !== undefined ? await runConfig(init) : null) ?? {};
-      const { config } = await configFromOptions(options, ctx, { base });
+      const { config } = await configFromOptions(options, ctx, { base, fields: minimizeRunFields });
       if (init !== undefined && resolve(init) === resolve(config.out))
         throw new ConfigError('out', `${config.out} is also --init — write w* to another folder`);
       const [

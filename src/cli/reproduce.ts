@@ -8,6 +8,33 @@ import { runFields } from '../train/config.js';
 import { addFields, command, onRun, parseOptions } from './command.js';
 import { formatSeconds, reporter } from '../util/reporter.js';
 import { measured } from './timings.js';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { UserError } from '../errors.js';
+import { osError } from '../util/files.js';
+
+/** The flag that asks for a scale (--quick, --full and --tiny are the names of theirs). */
+const scaleFlag = (scale: Scale): string =>
+  scale === 'quick' || scale === 'full' || scale === 'tiny' ? `--${scale}` : `--scale ${scale}`;
+
+/** What a reproduction leaves in its folder besides work/: what --overwrite replaces. */
+const reportFiles = ['report.html', 'summary.md', 'results.json', 'figures'];
+
+/**
+ * The scale of the report already in `out`: null when there is none, 'not a reproduction'
+ * for a report.html without results.json (flatdist report's).
+ */
+function earlierScale(out: string): string | null {
+  const results = join(out, 'results.json');
+  if (!existsSync(results)) return existsSync(join(out, 'report.html')) ? 'not a reproduction' : null;
+  try {
+    const scale = (JSON.parse(readFileSync(results, 'utf8')) as { scale?: unknown }).scale;
+    return typeof scale === 'string' ? scale : 'unknown';
+  } catch (e) {
+    if (e instanceof SyntaxError) return 'unknown';
+    throw osError(e, 'cannot read', results);
+  }
+}
 
 const reproduceFields = { device: runFields.device };
 
@@ -39,10 +66,14 @@ export const reproduce = command({
       )
       .requiredOption('--out <DIR>', 'where report.html, figures/, summary.md, results.json and work/ go')
       .option('--data-dir <DIR>', 'CIFAR-10 binary batches: adds CIFAR-10 to the full trade-off suite')
+      .option(
+        '--overwrite',
+        "replace another scale's report in --out (report.html, summary.md, results.json, figures/)",
+      )
       .option('--json', "print results.json's verdicts instead of the summary");
     addFields(cmd, reproduceFields, { group: 'compute' }).addHelpText(
       'after',
-      '\nAn interrupted run resumes from DIR/work/ without redoing finished units.',
+      "\nAn interrupted run resumes from DIR/work/ without redoing finished units; a folder holding another scale's report is refused without --overwrite.",
     );
     onRun(cmd, ctx, async (options) => {
       const { device } = parseOptions(z.strictObject(reproduceFields), options);
@@ -53,7 +84,7 @@ export const reproduce = command({
           : typeof options.scale === 'string'
             ? (options.scale as Scale)
             : 'quick';
-      const flag = scale === 'quick' || scale === 'full' || scale === 'tiny' ? `--${scale}` : `--scale ${scale}`;
+      const flag = scaleFlag(scale);
       const out = String(options.out);
       const json = options.json === true;
       const [{ reproduce: run }, { statusLabel }, { useDevice }] = await Promise.all([
@@ -62,6 +93,21 @@ export const reproduce = command({
         import('../tensor/index.js'),
       ]);
       useDevice(device); // a device libtorch cannot see is refused before anything is written or said
+      // The same scale resumes; another scale's report is replaced only when asked (its units in work/ stay).
+      const earlier = earlierScale(out);
+      const overwrite = options.overwrite === true;
+      if (earlier !== null && earlier !== scale && !overwrite) {
+        const present = reportFiles.filter((f) => existsSync(join(out, f))).join(', ');
+        const known = (scales as readonly string[]).includes(earlier);
+        throw new UserError(
+          `${out} holds ${known ? `the ${earlier} scale's report` : `another report (${earlier})`} already (${present}) — ${known ? `resume it with ${scaleFlag(earlier as Scale)}, ` : ''}replace it with --overwrite, or give another --out`,
+        );
+      }
+      const { claimRunFolder } = await import('../train/rundir.js');
+      const claim =
+        earlier !== null && (earlier !== scale || overwrite)
+          ? claimRunFolder(out, { command: 'flatdist reproduce', resume: false, overwrite: true, files: reportFiles })
+          : null;
       const progress = reporter({ quiet: json });
       const log = (m: string): void => {
         progress.end();
@@ -77,7 +123,7 @@ export const reproduce = command({
         command: `flatdist reproduce ${flag} --out ${out}${dataDir === undefined ? '' : ` --data-dir ${dataDir}`}${device === 'cpu' ? '' : ` --device ${device}`}`,
         log,
         progress: progress.update,
-      });
+      }).finally(() => claim?.release());
       progress.end();
       if (json) {
         console.log(

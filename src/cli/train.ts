@@ -1,6 +1,7 @@
 // `flatdist train`: one training run from a config file and/or flags. Also the run
 // options every command that builds a run shares (minimize, escape, launch, agent).
 import type { Command } from 'commander';
+import { resolve } from 'node:path';
 import { ConfigError, UserError } from '../errors.js';
 import {
   makeConfig,
@@ -64,6 +65,17 @@ function overLength(
 }
 
 /**
+ * A resume writes into its own folder: another out (flag or config key `name`) would be ignored, so it is refused.
+ * @throws UserError when `out` is given and is not the resumed folder
+ */
+function refuseOtherOut(out: unknown, name: string, resume: string): void {
+  if (typeof out === 'string' && resolve(out) !== resolve(resume))
+    throw new UserError(
+      `${name}: --resume continues ${resume} in place — drop ${name.startsWith('--') ? name : 'the out key'} (or give the same folder)`,
+    );
+}
+
+/**
  * The config from a base (an earlier run's), --resume's run.json, --config and the flags, each over the one
  * before; errors name the flag or the config file's key the user wrote. A resume continues the recorded run:
  * only the resumable fields (steps, evaluation and checkpoint cadence, …) may change, and `changes` lists them.
@@ -80,6 +92,7 @@ export async function configFromOptions(
   if (resume !== undefined) {
     const { requireResumeOrOverwrite } = await import('../train/rundir.js');
     requireResumeOrOverwrite({ resume: true, overwrite: options.overwrite === true });
+    refuseOtherOut(options.out, '--out', resume);
     const record = await runConfig(resume);
     if (record === null)
       throw new UserError(`--resume ${resume}: no run.json there — give the --out folder of an earlier run`);
@@ -96,6 +109,7 @@ export async function configFromOptions(
       throw e instanceof ConfigError ? new ConfigError(`${file}: ${e.field}`, e.detail) : e;
     }
     for (const key of Object.keys(given)) ctx.names.set(camel(key), `${file}: ${key}`);
+    if (resume !== undefined) refuseOtherOut(layer.out, `${file}: out`, resume);
     partial = overLength(partial, layer, file);
   }
   const flags = pick(options, o.fields ?? runFields);

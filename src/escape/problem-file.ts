@@ -9,14 +9,13 @@
 // round-trip exactly, so a saved problem gives the same predictions. A saved problem also records
 // the setting it was made for (μ, B, N: JSON's "setting", safetensors' metadata), which
 // `theory --problem` takes unless the flags say otherwise.
-import { readFileSync } from 'node:fs';
 import { DataError } from '../errors.js';
 import { quadraticHeterogeneity } from '../data/index.js';
 import { perronVector, type Matrix } from '../graph/index.js';
 import { fromArray, scope, type Tensor } from '../tensor/index.js';
 import { linearizedModel, type LinearizedModel } from '../theory/index.js';
 import { readSafetensors, writeSafetensors } from '../train/safetensors.js';
-import { writeFileAtomic } from '../util/files.js';
+import { readUserText, writeFileAtomic } from '../util/files.js';
 
 export const problemFormat = 'flatdist-problem/1';
 
@@ -131,9 +130,10 @@ function readRaw(file: string): Raw {
       setting: recordedSetting(file, metadata),
     };
   }
+  const text = readUserText(file);
   let value: unknown;
   try {
-    value = JSON.parse(readFileSync(file, 'utf8'));
+    value = JSON.parse(text);
   } catch (e) {
     throw new DataError(file, `cannot read a JSON problem (${(e as Error).message.split('\n')[0]})`);
   }

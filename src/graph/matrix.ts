@@ -6,7 +6,7 @@
 //   uniform:             a_{lk} = 1/n_k for l ∈ N_k (left-stochastic)
 //   Laplacian:           A = I − L/n_max, L = D − adjacency, n_max = max_k n_k (symmetric)
 //   lazy(A):             (I + A)/2
-import { readFileSync } from 'node:fs';
+import { readUserText } from '../util/files.js';
 import { ConfigError, DataError } from '../errors.js';
 import { adjacency, exponentialHops, neighbourhoodSizes, type Graph } from './topology.js';
 import { validateCombination } from './validate.js';
@@ -110,15 +110,7 @@ export function combinationSchedule(rule: string, g: Graph): (n: number) => Matr
  * row per line. Validated — over `graph` when given, else over its own support.
  */
 export function fromMatrixFile(path: string, graph?: Graph): Matrix {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new DataError(
-      path,
-      `cannot read the matrix (${(e as NodeJS.ErrnoException).code ?? String(e)}) — give a JSON [[…], …] or CSV file, row l holding a_{l0}, …, a_{l,K−1}`,
-    );
-  }
+  const text = readUserText(path, 'give a JSON [[…], …] or CSV file, row l holding a_{l0}, …, a_{l,K−1}');
   const A = text.trimStart().startsWith('[') ? parseJsonMatrix(path, text) : parseCsvMatrix(path, text);
   validateCombination(A, graph, path);
   return A;

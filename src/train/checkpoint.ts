@@ -138,6 +138,21 @@ const isFolder = (path: string): boolean => {
 };
 
 /**
+ * A checkpoint file's tensors and metadata; a file that is no safetensors at all (a run.json, a metrics.jsonl)
+ * is named as not a checkpoint, with what to give instead.
+ * @throws DataError as readSafetensors
+ */
+function readCheckpointFile(file: string): ReturnType<typeof readSafetensors> {
+  try {
+    return readSafetensors(file);
+  } catch (e) {
+    if (e instanceof DataError && !file.endsWith('.safetensors') && e.message.includes('not a valid safetensors file'))
+      throw new DataError(file, 'not a checkpoint — give a run folder or a .safetensors checkpoint');
+    throw e;
+  }
+}
+
+/**
  * A checkpoint file, or a run folder (its latest checkpoint), checked: checksum, structure,
  * one agent count K across the tensors and the Perron vector, finite values.
  * @throws DataError naming the file (and the tensor) when anything is wrong
@@ -150,7 +165,7 @@ export function loadCheckpoint(path: string): LoadedCheckpoint {
   if (file === null) throw new DataError(path, 'the run has no checkpoint yet');
   // In a scope: tensors of the file that are not returned (or all, on an error) are freed.
   return scope(() => {
-    const { tensors, metadata } = readSafetensors(file);
+    const { tensors, metadata } = readCheckpointFile(file);
     if (metadata.format !== checkpointFormat)
       throw new DataError(
         file,

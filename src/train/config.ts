@@ -2,7 +2,7 @@
 // default, allowed values, unit and description. It validates configs (YAML, JSON,
 // run.json, flags), and the command line derives its flags and help from it.
 // Loads no libtorch: the names it checks against live apart from the tensor code.
-import { readFileSync } from 'node:fs';
+import { readUserText } from '../util/files.js';
 import { resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
@@ -117,7 +117,7 @@ export const runFields = {
     placeholder: 'FILE',
     description: 'edge list of topology file: JSON [[l, k], …] or CSV "l,k" lines',
   }),
-  edgeProbability: field(optional(real({ above: 0 })), null, {
+  edgeProbability: field(optional(real({ above: 0, max: 1 })), null, {
     group: network,
     placeholder: 'P',
     description: 'erdos-renyi edge probability (default 2 ln K / K)',
@@ -335,12 +335,7 @@ export function resumeChanges(
  * @throws UserError when it cannot be read or is not a mapping.
  */
 export function readConfigFile(path: string): Record<string, unknown> {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch {
-    throw new UserError(`cannot read config file ${path}`);
-  }
+  const text = readUserText(path);
   let value: unknown;
   try {
     value = path.endsWith('.json') ? JSON.parse(text) : parseYaml(text);

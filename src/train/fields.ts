@@ -43,12 +43,13 @@ export const integer = (min: number) => {
   );
 };
 
-/** A finite number, ≥ min, > above and < below where given. */
-export const real = (o: { min?: number; above?: number; below?: number } = {}) => {
+/** A finite number, ≥ min, > above, < below and ≤ max where given. */
+export const real = (o: { min?: number; above?: number; below?: number; max?: number } = {}) => {
   const range = [
     o.min !== undefined && `≥ ${o.min}`,
     o.above !== undefined && `> ${o.above}`,
     o.below !== undefined && `< ${o.below}`,
+    o.max !== undefined && `≤ ${o.max}`,
   ]
     .filter(Boolean)
     .join(' and ');
@@ -57,6 +58,7 @@ export const real = (o: { min?: number; above?: number; below?: number } = {}) =
   if (o.min !== undefined) n = n.min(o.min, { error: outside });
   if (o.above !== undefined) n = n.gt(o.above, { error: outside });
   if (o.below !== undefined) n = n.lt(o.below, { error: outside });
+  if (o.max !== undefined) n = n.max(o.max, { error: outside });
   return z.preprocess(numberFromText, n);
 };
 
@@ -178,16 +180,22 @@ function distance(a: string, b: string): number {
   return d[a.length][b.length];
 }
 
-/** The candidate nearest to a misspelt name (case, '-' and '_' aside first). */
-export function nearest(word: string, candidates: readonly string[]): string {
+/**
+ * The candidate nearest to a misspelt name (case, '-' and '_' aside first), or null when none is close:
+ * within 2 edits, or a third of the name's length for a long one — a far guess misleads more than none.
+ */
+export function nearest(word: string, candidates: readonly string[]): string | null {
   const plain = (s: string): string => s.toLowerCase().replace(/[-_]/g, '');
-  return candidates.reduce((best, c) => {
+  if (candidates.length === 0) return null;
+  const best = candidates.reduce((best, c) => {
     const [dc, db] = [
       distance(plain(word), plain(c)) + distance(word, c) / 100,
       distance(plain(word), plain(best)) + distance(word, best) / 100,
     ];
     return dc < db ? c : best;
   });
+  const d = distance(plain(word), plain(best));
+  return d <= Math.max(2, Math.floor(plain(word).length / 3)) && d < plain(word).length ? best : null;
 }
 
 /**
@@ -199,8 +207,12 @@ export function normalizeKeys(input: Record<string, unknown>, known: readonly st
   for (const [key, value] of Object.entries(input)) {
     const name = camel(key);
     if (!known.includes(name)) {
-      const spelt = key.includes('-') ? known.map(kebab) : known;
-      throw new ConfigError(key, `unknown key — did you mean '${nearest(key, spelt)}'? (allowed: ${spelt.join(', ')})`);
+      // The guess in the key's own spelling; the allowed keys always in the flags' (both are accepted).
+      const guess = nearest(key, key.includes('-') ? known.map(kebab) : known);
+      throw new ConfigError(
+        key,
+        `unknown key${guess === null ? '' : ` — did you mean '${guess}'?`} (allowed: ${known.map(kebab).join(', ')})`,
+      );
     }
     if (Object.hasOwn(out, name)) throw new ConfigError(key, `given twice (as ${kebab(name)} and ${name}) — keep one`);
     out[name] = value;

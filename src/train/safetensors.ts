@@ -3,10 +3,9 @@
 // byte range, then the raw little-endian data. String metadata rides in the header;
 // flatdist adds `sha256`, the SHA-256 of the data section, and checks it on every read.
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { DataError } from '../errors.js';
 import { fromArray, type DType, type Tensor } from '../tensor/index.js';
-import { writeFileAtomic } from '../util/files.js';
+import { readUserFile, writeFileAtomic } from '../util/files.js';
 
 const codes: Record<DType, string> = { float32: 'F32', float64: 'F64', int64: 'I64', bool: 'BOOL' };
 const dtypes: Record<string, DType> = { F32: 'float32', F64: 'float64', I64: 'int64', BOOL: 'bool' };
@@ -79,18 +78,7 @@ const isEntry = (v: unknown): v is Entry => {
  * @throws DataError naming the file: unreadable, truncated, malformed, or its data changed since it was written
  */
 export function readSafetensors(path: string): Safetensors {
-  let buf: Buffer;
-  try {
-    buf = readFileSync(path);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new DataError(
-      path,
-      code === 'EISDIR'
-        ? 'is a folder, not a checkpoint — give a run folder (with checkpoints/) or a .safetensors file'
-        : `cannot read the checkpoint (${code ?? 'unreadable'}) — expected a .safetensors file`,
-    );
-  }
+  const buf = readUserFile(path, 'give a run folder (with checkpoints/) or a .safetensors file');
   const bad = (why: string): never => {
     throw new DataError(path, `not a valid safetensors file: ${why}`);
   };

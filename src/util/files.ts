@@ -16,6 +16,7 @@ import {
   ftruncateSync,
   mkdirSync,
   openSync,
+  readFileSync,
   readdirSync,
   renameSync,
   rmSync,
@@ -79,6 +80,35 @@ export function osError(e: unknown, action?: string, path?: string): Error {
   if (cause === undefined) return new Error(`${file}: ${action}: ${errno.message}`);
   return new FileSystemError(file, code, `${action}: ${cause} (${code})`);
 }
+
+/** Why a file the user named cannot be read, in the words of `flatdist … FILE`. */
+const unreadable: Record<string, string> = {
+  ENOENT: 'no such file',
+  ENOTDIR: 'no such file (a part of the path is a file, not a folder)',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  EISDIR: 'is a folder, not a file',
+};
+
+/**
+ * The bytes of a file the user named (a config, a matrix, a problem, a checkpoint).
+ * @param hint what to give instead, said after the reason (e.g. 'give a run folder or a .safetensors checkpoint')
+ * @throws FileSystemError "FILE: no such file", "FILE: permission denied", "FILE: is a folder, not a file" (then
+ *   the hint), or another refusal of the system
+ */
+export function readUserFile(path: string, hint?: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (e) {
+    const code = errnoOf(e)?.code;
+    const why = code === undefined ? undefined : unreadable[code];
+    if (why === undefined) throw osError(e, 'cannot read', path);
+    throw new FileSystemError(path, code as string, hint === undefined ? why : `${why} — ${hint}`);
+  }
+}
+
+/** The text (UTF-8) of a file the user named; @throws as readUserFile. */
+export const readUserText = (path: string, hint?: string): string => readUserFile(path, hint).toString('utf8');
 
 /** Whether an error came from the operating system (it has an errno code and a system call). */
 export const isOsError = (e: unknown): boolean => errnoOf(e) !== null;
