@@ -73,7 +73,7 @@ export const reproduce = command({
       .option('--json', "print results.json's verdicts instead of the summary");
     addFields(cmd, reproduceFields, { group: 'compute' }).addHelpText(
       'after',
-      "\nAn interrupted run resumes from DIR/work/ without redoing finished units; a folder holding another scale's report is refused without --overwrite.",
+      "\nCtrl-C or SIGTERM stops it before the next unit (exit 130 or 143); run again, it resumes from DIR/work/ without redoing finished units; a folder holding another scale's report is refused without --overwrite.",
     );
     onRun(cmd, ctx, async (options) => {
       const { device } = parseOptions(z.strictObject(reproduceFields), options);
@@ -115,15 +115,39 @@ export const reproduce = command({
       };
       log(`flatdist reproduce ${flag}: writing to ${out} (finished units in ${out}/work/ are reused)`);
       const dataDir = typeof options.dataDir === 'string' ? options.dataDir : undefined;
-      const r = await run({
-        scale,
-        out,
-        dataDir,
-        device,
-        command: `flatdist reproduce ${flag} --out ${out}${dataDir === undefined ? '' : ` --data-dir ${dataDir}`}${device === 'cpu' ? '' : ` --device ${device}`}`,
-        log,
-        progress: progress.update,
-      }).finally(() => claim?.release());
+      const command = `flatdist reproduce ${flag} --out ${out}${dataDir === undefined ? '' : ` --data-dir ${dataDir}`}${device === 'cpu' ? '' : ` --device ${device}`}`;
+      // SIGINT or SIGTERM stops before the next unit (a training unit after its current step): the lock is
+      // released, finished units stay in work/, and the exit status is 128 + the signal's number.
+      const stop = new AbortController();
+      const statusOf = { SIGINT: 130, SIGTERM: 143 } as const;
+      let caught: keyof typeof statusOf = 'SIGINT';
+      const handlers = (Object.keys(statusOf) as (keyof typeof statusOf)[]).map((name) => {
+        const handler = (): void => {
+          caught = name;
+          stop.abort();
+        };
+        process.once(name, handler);
+        return [name, handler] as const;
+      });
+      const [{ WorkInterrupted }, { Interrupted }] = await Promise.all([
+        import('../experiments/work.js'),
+        import('../train/trainer.js'),
+      ]);
+      let r;
+      try {
+        r = await run({ scale, out, dataDir, device, command, log, progress: progress.update, signal: stop.signal });
+      } catch (e) {
+        if (!(e instanceof WorkInterrupted || e instanceof Interrupted)) throw e;
+        progress.end();
+        console.error(
+          `flatdist: reproduce stopped by ${caught}; finished units are kept in ${out}/work/ — continue with: ${command}`,
+        );
+        if (json) console.log(JSON.stringify({ interrupted: { signal: caught, resume: command } }));
+        return statusOf[caught];
+      } finally {
+        for (const [name, handler] of handlers) process.off(name, handler);
+        claim?.release();
+      }
       progress.end();
       if (json) {
         console.log(

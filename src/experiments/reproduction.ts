@@ -32,6 +32,8 @@ export interface ReproduceOptions {
   log?: (message: string) => void;
   /** Told when a unit of work starts (0 of 1) and ends (1 of 1), named by its id. */
   progress?: OnProgress;
+  /** Stops the reproduction before its next unit, or a training unit after its current step (SIGINT, SIGTERM). */
+  signal?: AbortSignal;
 }
 
 export interface Reproduction {
@@ -83,6 +85,7 @@ async function reproduceIn(o: ReproduceOptions, s: ScaleSettings, started: Date)
     `${o.scale}-${key}`,
     (m) => log(`  done ${m}`),
     (id) => o.progress?.(0, 1, id),
+    o.signal,
   );
   const suites: SuiteResult[] = [];
   // The MLP scales run all four suites; the convnet scales the trade-off suite alone (scale.ts).

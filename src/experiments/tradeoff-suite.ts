@@ -191,7 +191,8 @@ async function trainAndMeasure(
     started: new Date().toISOString(),
     note: `flatdist reproduce, trade-off suite, ${images.name}${s.pool > 1 ? ` pooled ${s.pool}×${s.pool}` : ''}`,
   });
-  const summary = await train(setup, { resume: true });
+  // Interrupted, the run stops after its current step; its folder resumes it next time.
+  const summary = await train(setup, { resume: true, signal: store.signal });
   const ck = loadCheckpoint(out);
   const measured = scope(() => {
     const wc = centroid(ck.params, ck.perron);

@@ -10,6 +10,14 @@ export interface WorkLog {
   (message: string): void;
 }
 
+/** A reproduction stopped by its signal (SIGINT, SIGTERM) before a unit: every finished unit is stored. */
+export class WorkInterrupted extends Error {
+  constructor(readonly computed: number) {
+    super(`interrupted after ${computed} unit${computed === 1 ? '' : 's'} of work`);
+    this.name = 'WorkInterrupted';
+  }
+}
+
 export class WorkStore {
   readonly dir: string;
   /** Units read back from an earlier invocation. */
@@ -28,6 +36,8 @@ export class WorkStore {
     namespace: string,
     private readonly log: WorkLog = () => {},
     private readonly starting: (id: string) => void = () => {},
+    /** Stops the reproduction before its next unit; long units (training) take it too. */
+    readonly signal?: AbortSignal,
   ) {
     this.dir = join(out, 'work', namespace);
     makeFolder(this.dir);
@@ -45,7 +55,10 @@ export class WorkStore {
     return join(this.dir, 'runs', id.replaceAll('/', '__'));
   }
 
-  /** The stored result of unit `id`, or compute it, store it, and return it. */
+  /**
+   * The stored result of unit `id`, or compute it, store it, and return it.
+   * @throws WorkInterrupted when the store's signal was aborted before the unit began
+   */
   async unit<T>(id: string, compute: () => T | Promise<T>): Promise<T> {
     const file = this.path(id);
     if (existsSync(file)) {
@@ -59,6 +72,9 @@ export class WorkStore {
         );
       }
     }
+    // A turn of the event loop, so that a signal's handler can run between units.
+    await new Promise((resolve) => setImmediate(resolve));
+    if (this.signal?.aborted) throw new WorkInterrupted(this.computed);
     const started = Date.now();
     this.starting(id);
     const result = await compute();
