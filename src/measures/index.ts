@@ -40,14 +40,7 @@ export {
   extremeEigenvalues,
   topEigenvalues,
 } from './eigenvalues.js';
-export {
-  type DataUncertainty,
-  dataTerms,
-  jackknife,
-  examplesFor,
-  termRisks,
-  shuffledRisk,
-} from './resampling.js';
+export { type DataUncertainty, dataTerms, jackknife, examplesFor, termRisks, shuffledRisk } from './resampling.js';
 export { type DensityOptions, type SpectralDensity, spectralDensity } from './density.js';
 export {
   type GaussianSharpnessOptions,
