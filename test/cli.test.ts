@@ -257,3 +257,18 @@ test('train with stderr in a log (not a terminal) prints plain progress lines be
   assert.match(lines[evaluated], /consensus dist 0$/);
   assert.match(r.stdout, /consensus distance 0$/m);
 });
+
+test('demo --json prints the three runs’ summaries, and nothing else, on stdout', () => {
+  const r = run(['demo', '--steps', '10', '--out', join(scratch, 'demo-json'), '--json']);
+  assert.equal(r.status, 0, r.stderr);
+  const rows = JSON.parse(r.stdout) as { algorithm: string; steps: number; testAccuracy: number }[];
+  assert.deepEqual(
+    rows.map((s) => [s.algorithm, s.steps]),
+    [
+      ['centralized', 10],
+      ['consensus', 10],
+      ['atc', 10],
+    ],
+  );
+  for (const s of rows) assert.ok(s.testAccuracy > 0 && s.testAccuracy <= 1);
+});

@@ -42,14 +42,17 @@ export const demo = command({
   name: 'demo',
   summary: 'centralized vs consensus vs diffusion on MNIST over a ring of 8 agents',
   define(cmd, ctx) {
-    addFields(cmd, demoFields, { group: 'demo' }).addHelpText(
-      'after',
-      '\nThe three runs share the data, partition and initial point; each prints its progress, then one table compares them.',
-    );
+    addFields(cmd, demoFields, { group: 'demo' })
+      .option('--json', "print the three runs' summaries as JSON instead of the progress and the table")
+      .addHelpText(
+        'after',
+        '\nThe three runs share the data, partition and initial point; each prints its progress, then one table compares them.',
+      );
     onRun(cmd, ctx, async (options) => {
       const o = parseOptions(z.strictObject(demoFields), options);
+      const json = options.json === true;
       const [
-        { terminalProgress },
+        { terminalProgress, silentProgress },
         { claimRunFolder, runRecord, writeRunRecord },
         { prepare },
         { train },
@@ -72,9 +75,10 @@ export const demo = command({
         evalEvery: 100,
         out: o.out,
       });
-      console.log(
-        `flatdist demo: MNIST, MLP 784-256-10, ring of ${base.agents} agents (Metropolis), B = ${base.batchSize} per agent, μ = ${base.stepSize}, ${base.steps} steps each\n`,
-      );
+      if (!json)
+        console.log(
+          `flatdist demo: MNIST, MLP 784-256-10, ring of ${base.agents} agents (Metropolis), B = ${base.batchSize} per agent, μ = ${base.stepSize}, ${base.steps} steps each\n`,
+        );
       const shared = prepare(base);
       const rows: Summary[] = [];
       for (const algorithm of algorithms) {
@@ -84,10 +88,14 @@ export const demo = command({
         const lock = claimRunFolder(config.out, { command: 'flatdist demo', resume: false, overwrite: true });
         try {
           writeRunRecord(config.out, runRecord(setup, { parts: partsRecord(setup) }));
-          rows.push(await train(setup, { progress: terminalProgress(label[algorithm]) }));
+          rows.push(await train(setup, { progress: json ? silentProgress : terminalProgress(label[algorithm]) }));
         } finally {
           lock.release();
         }
+      }
+      if (json) {
+        console.log(JSON.stringify(rows));
+        return 0;
       }
       console.log(`\n${comparisonTable(rows)}\n`);
       console.log(
