@@ -83,3 +83,25 @@ test('theory --minimum --save-problem, then --problem: the same curves from the 
     }
   });
 });
+
+test('escape and theory say when w* is not a minimum: a training run, or a minimization that did not converge', () => {
+  const trained = join(dir, 'trained');
+  flatdist('train', ...problem, '--steps', '5', '--out', trained, '--json');
+  const unconverged = join(dir, 'unconverged');
+  flatdist('minimize', ...problem, '--weight-decay', '0.01', '--max-steps', '1', '--out', unconverged, '--json');
+  const stderrOf = (...args: string[]): string => {
+    const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    return r.stderr;
+  };
+  const run = ['--algorithm', 'centralized', '--seeds', '2', ...settings, '--json'];
+  assert.match(
+    stderrOf('escape', '--minimum', trained, ...run, '--out', join(dir, 'escape-trained')),
+    /note: .*trained is not a minimum from flatdist minimize .* find a minimum with: flatdist minimize --init /,
+  );
+  assert.match(
+    stderrOf('theory', '--minimum', unconverged, ...settings, '--json'),
+    /note: the minimization in .*unconverged did not converge \(‖∇J\(w\*\)‖ = .* — continue it with: flatdist minimize --init /,
+  );
+  assert.doesNotMatch(stderrOf('theory', '--minimum', minimum, ...settings, '--json'), /note:/);
+});

@@ -126,6 +126,16 @@ export async function minimumSetup(
   }
   const setup = prepare(config);
   checkMinimum(minimum, setup.model);
+  // The theory linearizes around a minimum: say when w* is not one, and how to find one.
+  const r = minimum.record;
+  if (r === null)
+    console.error(
+      `flatdist: note: ${dir} is not a minimum from flatdist minimize (no minimum.json): w* is its final centroid, where ∇J need not vanish — find a minimum with: flatdist minimize --init ${dir}`,
+    );
+  else if (!r.converged)
+    console.error(
+      `flatdist: note: the minimization in ${dir} did not converge (‖∇J(w*)‖ = ${r.gradientNorm.toExponential(2)} > ${r.tolerance}) — continue it with: flatdist minimize --init ${dir}`,
+    );
   // w* was read before prepare chose the device.
   return { dir, setup, wStar: minimum.params.map((p) => p.toDevice(config.device)) };
 }
