@@ -17,7 +17,7 @@ import type { Setup } from '../train/setup.js';
 import type { Tensor } from '../tensor/index.js';
 import { formatSeconds, reporter, type OnProgress } from '../util/reporter.js';
 import { addFields, command, onRun, parseOptions, type Context } from './command.js';
-import { addRunOptions, configFromOptions, runFieldsBut } from './train.js';
+import { addRunOptions, configFromOptions, runFieldsBut, trainingOnlyFields } from './train.js';
 
 const tableKinds = ['summary', 'full'] as const;
 
@@ -70,23 +70,7 @@ const escapeFields = {
  * what only a training run reads (its cadences, checkpoints, output folder, divergence bound,
  * initialization, curvature during training).
  */
-export const minimumRunFields = runFieldsBut(
-  'algorithm',
-  'epochs',
-  'sameInit',
-  'evalEvery',
-  'checkpointEvery',
-  'keepCheckpoints',
-  'divergenceFactor',
-  'out',
-  'measureEvery',
-  'measures',
-  'measureProbes',
-  'measureTopK',
-  'measureSubset',
-  'measureSeed',
-  'measureAgents',
-);
+export const minimumRunFields = runFieldsBut('algorithm', 'out', ...trainingOnlyFields);
 
 /** What defines J and w*: a minimum's data, model and seed cannot change under it. */
 const fixedByMinimum: (keyof TrainConfig)[] = [

@@ -6,7 +6,7 @@ import { minimizeMethods } from '../escape/names.js';
 import { ConfigError } from '../errors.js';
 import { choice, field, integer, optional, real, text } from '../train/fields.js';
 import { addFields, command, onRun, parseOptions } from './command.js';
-import { addRunOptions, configFromOptions, runConfig, runFieldsBut } from './train.js';
+import { addRunOptions, configFromOptions, runConfig, runFieldsBut, trainingOnlyFields } from './train.js';
 import { resolve } from 'node:path';
 import { formatSeconds, reporter } from '../util/reporter.js';
 
@@ -33,22 +33,7 @@ export function notConvergedAdvice(
 }
 
 /** The run fields that define J and the minimum's config; what only a training run reads is not offered. */
-const minimizeRunFields = runFieldsBut(
-  'steps',
-  'epochs',
-  'divergenceFactor',
-  'sameInit',
-  'evalEvery',
-  'checkpointEvery',
-  'keepCheckpoints',
-  'measureEvery',
-  'measures',
-  'measureProbes',
-  'measureTopK',
-  'measureSubset',
-  'measureSeed',
-  'measureAgents',
-);
+const minimizeRunFields = runFieldsBut('steps', ...trainingOnlyFields);
 
 const minimizeFields = {
   method: field(choice(minimizeMethods, 'method'), 'lbfgs', {

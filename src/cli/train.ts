@@ -17,6 +17,27 @@ import { addFields, command, onRun, pick, type Context } from './command.js';
 
 type RunField = keyof typeof runFields;
 
+/**
+ * What only a training run reads: its length in epochs, cadences, checkpoints, divergence bound,
+ * initialization and curvature during training. Commands that start at a point (minimize, escape,
+ * theory) do not offer them.
+ */
+export const trainingOnlyFields: RunField[] = [
+  'epochs',
+  'divergenceFactor',
+  'sameInit',
+  'evalEvery',
+  'checkpointEvery',
+  'keepCheckpoints',
+  'measureEvery',
+  'measures',
+  'measureProbes',
+  'measureTopK',
+  'measureSubset',
+  'measureSeed',
+  'measureAgents',
+];
+
 /** The run fields less some (a command that spells one of them its own way). */
 export const runFieldsBut = (...left: RunField[]): Partial<typeof runFields> =>
   Object.fromEntries(Object.entries(runFields).filter(([k]) => !(left as string[]).includes(k)));
