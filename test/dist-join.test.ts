@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { packageRoot } from '../src/util/package.js';
-import { UserError } from '../src/errors.js';
+import { FileSystemError } from '../src/errors.js';
 import { StoreServer, canonicalJson, differences, joinRecord } from '../src/distributed/index.js';
 import { agreedRun } from '../src/distributed/training.js';
 import { makeConfig } from '../src/train/config.js';
@@ -97,7 +97,7 @@ test('a TorchScript model is agreed by its file’s content: the same module at 
   assert.throws(
     () => agreedRun(makeConfig({ model: `torchscript:${join(scratch, 'missing.pt')}` }), false),
     (e: unknown) =>
-      e instanceof UserError && /missing\.pt: cannot read the TorchScript module \(ENOENT\)/.test(e.message),
+      e instanceof FileSystemError && /missing\.pt: no such file — give the path of a module/.test(e.message),
   );
 });
 

@@ -52,7 +52,7 @@ export function distributedOptions(
  * to machine: out (where rank 0 writes) and dataDir (where a machine keeps the data),
  * and keepCheckpoints and the curvature-during-training fields, which only the writing rank reads.
  * A TorchScript model is agreed by its file's content (modelIdentity), not by its path.
- * @throws UserError when a TorchScript module file cannot be read
+ * @throws FileSystemError when a TorchScript module file cannot be read
  */
 export function agreedRun(config: TrainConfig, resume: boolean): Record<string, unknown> {
   // What only the writer reads (curvature during training is measured by the writer) is left out.

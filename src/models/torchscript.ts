@@ -17,9 +17,9 @@
 // module traced in training mode (one that changes its buffers or draws
 // dropout masks in forward) is refused.
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ConfigError, UserError } from '../errors.js';
+import { readUserFile } from '../util/files.js';
 import { Generator, noGrad, randn, scope, stack, type DType, type Tensor } from '../tensor/index.js';
 import { ScriptModule } from '../tensor/jit.js';
 import type { InitOptions, Model, ModelSource } from './model.js';
@@ -40,25 +40,16 @@ const prefix = 'torchscript:';
 
 /**
  * SHA-256 of a module file, hex.
- * @throws UserError naming the file when it cannot be read
+ * @throws FileSystemError naming the file when it cannot be read
  */
-function fileSha256(path: string): string {
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(path);
-  } catch (e) {
-    throw new UserError(
-      `${path}: cannot read the TorchScript module (${(e as NodeJS.ErrnoException).code ?? reason(e)})`,
-    );
-  }
-  return createHash('sha256').update(bytes).digest('hex');
-}
+const fileSha256 = (path: string): string =>
+  createHash('sha256').update(readUserFile(path, 'give the path of a module saved by torch.jit.save')).digest('hex');
 
 /**
  * What names a model the same in every process of a group: a TorchScript module by its
  * file's SHA-256 (ranks may keep it at different paths, or different files at one
  * relative path), every other model by its name.
- * @throws UserError when a module file cannot be read
+ * @throws FileSystemError when a module file cannot be read
  */
 export function modelIdentity(model: string): string {
   return model.startsWith(prefix) ? `${prefix}sha256:${fileSha256(model.slice(prefix.length))}` : model;
