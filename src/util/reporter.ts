@@ -4,6 +4,8 @@
 // done, then one every `every` seconds and the last of each label, once the command has run
 // two seconds — otherwise (CI logs, files). A plain `label: 0/N` would only say that a step
 // began: a run of short units (reproduce's) would print two lines per unit.
+// FLATDIST_PROGRESS_EVERY=SECONDS sets the plain lines' interval (and their start, when
+// shorter than two seconds), as tqdm's mininterval does: 0 writes a line for every unit.
 import { SingleBar } from 'cli-progress';
 
 /** Called by a long loop after each unit of work: `done` of `total` units of the step named `label`. */
@@ -43,9 +45,9 @@ export interface ReporterOptions {
   stream?: NodeJS.WriteStream;
   /** Print nothing (for --json). */
   quiet?: boolean;
-  /** Seconds between plain lines for one label (default 10). */
+  /** Seconds between plain lines for one label (default FLATDIST_PROGRESS_EVERY, else 10). */
   every?: number;
-  /** Plain lines only once the command has run this many seconds (default 2): short commands stay silent. */
+  /** Plain lines only once the command has run this many seconds (default 2, or `every` if less): short commands stay silent. */
   after?: number;
   /** Force the plain mode even on a terminal (tests). */
   plain?: boolean;
@@ -58,8 +60,10 @@ export function reporter(o: ReporterOptions = {}): Reporter {
   const elapsed = (): number => (Date.now() - began) / 1000;
   if (o.quiet === true) return { update() {}, log() {}, end() {}, finish() {}, elapsed };
   const live = o.plain !== true && stream.isTTY === true;
-  const every = (o.every ?? 10) * 1000;
-  const after = (o.after ?? 2) * 1000;
+  const fromEnvironment = Number(process.env.FLATDIST_PROGRESS_EVERY ?? Number.NaN);
+  const everySeconds = o.every ?? (fromEnvironment >= 0 ? fromEnvironment : 10);
+  const every = everySeconds * 1000;
+  const after = (o.after ?? Math.min(2, everySeconds)) * 1000;
   let label: string | null = null;
   let labelBegan = 0;
   let lastLine = 0;
