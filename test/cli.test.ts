@@ -276,3 +276,19 @@ test('demo --json prints the three runs’ summaries, and nothing else, on stdou
   );
   for (const s of rows) assert.ok(s.testAccuracy > 0 && s.testAccuracy <= 1);
 });
+
+test('other tools’ names for a setting (--lr, --mu, --bs, --algo) name flatdist’s flag', () => {
+  for (const [flag, ours] of [
+    ['--lr', '--step-size'],
+    ['--mu', '--step-size'],
+    ['--bs', '--batch-size'],
+    ['--algo', '--algorithm'],
+  ]) {
+    const r = run(['train', flag, '1']);
+    assert.equal(r.status, 2, r.stderr);
+    assert.equal(
+      r.stderr.trim(),
+      `flatdist: train: Unknown option '${flag}' — flatdist calls it ${ours} (see flatdist train --help)`,
+    );
+  }
+});

@@ -81,6 +81,21 @@ const renamed: Record<string, string> = {
   '--algorithms': '--algorithm',
 };
 
+/** The names other tools give a run's settings (PyTorch's lr, the paper's μ): flatdist's flag for each. */
+const otherToolsNames: Record<string, string> = {
+  '--lr': '--step-size',
+  '--learning-rate': '--step-size',
+  '--mu': '--step-size',
+  '--batch': '--batch-size',
+  '--bs': '--batch-size',
+  '--algo': '--algorithm',
+  '--graph': '--topology',
+  '--nodes': '--agents',
+  '--workers': '--agents',
+  '--iterations': '--steps',
+  '--iters': '--steps',
+};
+
 /** Where a command lacks a flag the user reached for (another command's): what it does instead. */
 const insteadOf: Record<string, Record<string, string>> = {
   minimize: {
@@ -124,6 +139,7 @@ function complaint(p: Command, args: string[], e: CommanderError): UserError {
     const longs = sub.options.map((o) => o.long).filter((l): l is string => l !== undefined);
     const name = flag.split('=')[0];
     const newName = renamed[name];
+    const ours = otherToolsNames[name];
     const instead =
       insteadOf[sub.name()]?.[name] ??
       (name.startsWith('--measure-') ? insteadOf[sub.name()]?.['--measure-every'] : undefined);
@@ -131,11 +147,13 @@ function complaint(p: Command, args: string[], e: CommanderError): UserError {
     const hint =
       newName && longs.includes(newName)
         ? `it is now ${newName} (${see})`
-        : instead !== undefined
-          ? `${instead} (${see})`
-          : guess !== null
-            ? `did you mean ${guess}? (${see})`
-            : see;
+        : ours && longs.includes(ours)
+          ? `flatdist calls it ${ours} (${see})`
+          : instead !== undefined
+            ? `${instead} (${see})`
+            : guess !== null
+              ? `did you mean ${guess}? (${see})`
+              : see;
     return new UserError(`${sub.name()}: Unknown option '${flag}' — ${hint}`);
   }
   return new UserError(`${sub.name()}: ${what} (${see})`);
