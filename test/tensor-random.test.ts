@@ -119,6 +119,14 @@ describe('distributions', () => {
       assert.equal(r.abs().eq(1).all().item(), 1);
       assert.ok(Math.abs(r.mean().item()) < 5 / Math.sqrt(n));
     }));
+  test("rademacher draws 2·randint(0, 2) − 1 from the generator's stream, in every float dtype", () =>
+    scope(() => {
+      for (const dtype of ['float32', 'float64'] as const) {
+        const expected = randint(0, 2, [1000], new Generator(17)).mul(2).sub(1).toNumbers();
+        assert.deepEqual(rademacher([1000], new Generator(17), dtype).toNumbers(), expected);
+        assert.equal(rademacher([3], new Generator(17), dtype).dtype, dtype);
+      }
+    }));
   test('dirichlet: rows on the simplex with mean α / Σα; α must be positive and finite', () =>
     scope(() => {
       const alpha = tensor([0.5, 1, 2.5], 'float64');

@@ -38,6 +38,13 @@ export interface CurvatureJob {
   k: number;
   tol: number;
   seed: number;
+  /**
+   * The peer's stopping rule for eigenvalues: 'residual' (default), flatdist's certificate ‖Hv − θv‖ ≤ tol·‖H‖, so
+   * both sides stop at the same accuracy; 'pyhessian', PyHessian's own (θ changes by less than tol relative).
+   */
+  rule?: 'residual' | 'pyhessian';
+  /** flatdist's Lanczos: the most dimensions of its Krylov space (the reference run needs more than the default). */
+  maxIterations?: number;
 }
 
 /**
@@ -77,6 +84,8 @@ export interface RunReply {
   value: number;
   /** What the last step found, for comparing results: a trace's mean and standard error, or the eigenvalues. */
   detail?: number[];
+  /** Hessian-vector products the last step took (curvature jobs). */
+  products?: number;
 }
 
 /**

@@ -49,6 +49,8 @@ interface Prepared {
   step(): number;
   /** What the last step found (a trace's mean and standard error, eigenvalues). */
   detail?: () => number[];
+  /** Hessian-vector products the last step took. */
+  products?: () => number;
   dispose(): void;
 }
 
@@ -154,6 +156,7 @@ function patternProblem(B: number, batches: number) {
 function curvature(job: CurvatureJob): Prepared {
   const { x, y, params, objective } = patternProblem(job.B, job.batches);
   let detail: number[] = [];
+  let products = 0;
   return {
     step() {
       // The same probes at every step, and the peer's (libtorch's generator, the same seed).
@@ -166,13 +169,22 @@ function curvature(job: CurvatureJob): Prepared {
           probesPerPass: job.probes,
         });
         detail = [t.mean, t.stdError];
+        products = t.cost.hvps;
         return t.mean;
       }
-      const e = topEigenvalues(objective, params, { k: job.k, gen, tol: job.tol, method: 'lanczos' });
+      const e = topEigenvalues(objective, params, {
+        k: job.k,
+        gen,
+        tol: job.tol,
+        method: 'lanczos',
+        maxIterations: job.maxIterations,
+      });
       detail = e.values;
+      products = e.cost.hvps;
       return e.values[0];
     },
     detail: () => detail,
+    products: () => products,
     dispose() {
       [...params, x, y].forEach((t) => t.dispose());
     },
@@ -301,6 +313,7 @@ async function serve(): Promise<void> {
             cpuSeconds: (used.user + used.system) / 1e6,
             value,
             detail: p.detail?.(),
+            products: p.products?.(),
           };
           break;
         }

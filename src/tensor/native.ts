@@ -56,6 +56,7 @@ export interface Native {
   randn(shape: number[], dtype: DType, gen: NativeGenerator): T;
   rand(shape: number[], dtype: DType, gen: NativeGenerator): T;
   randint(low: number, high: number, shape: number[], gen: NativeGenerator): T;
+  rademacher(shape: number[], dtype: DType, gen: NativeGenerator): T;
   randperm(n: number, gen: NativeGenerator): T;
   dirichlet(alpha: T, gen: NativeGenerator): T;
 

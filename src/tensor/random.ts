@@ -34,7 +34,7 @@ export function randperm(n: number, gen: Generator): Tensor {
 export function dirichlet(alpha: Tensor, gen: Generator): Tensor {
   return wrap(native.dirichlet(alpha.handle, gen.handle));
 }
-/** ±1 with equal probability: Hutchinson's probe vectors. */
+/** ±1 with equal probability: Hutchinson's probe vectors; the same draws as 2·randint(0, 2) − 1 from `gen`. */
 export function rademacher(shape: number[], gen: Generator, dtype: DType = 'float32'): Tensor {
-  return randint(0, 2, shape, gen).to(dtype).mul(2).sub(1);
+  return wrap(native.rademacher(shape, dtype, gen.handle));
 }
