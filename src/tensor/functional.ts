@@ -72,6 +72,7 @@ export interface PoolOptions {
  * Max pooling of input [C, H, W] or [N, C, H, W] (libtorch's max_pool2d, no dilation, floor mode).
  * The common 2×2 window with stride 2 and no padding, on a float CPU tensor, takes a faster path with
  * the same values, gradients and second derivatives (see maxPool2x2).
+ * @throws Error, libtorch's, when the input is not 3-D or 4-D or the window does not fit the map.
  */
 export function maxPool2d(input: Tensor, kernel: number | [number, number], o: PoolOptions = {}): Tensor {
   const [k, s, p] = [pair(kernel), pair(o.stride ?? kernel), pair(o.padding ?? 0)];
@@ -95,8 +96,8 @@ function poolsFast(x: Tensor): boolean {
  * 2×2 max pooling with stride 2 as a gather at the windows' argmax: the indices come from a native loop
  * that picks the element at::max_pool2d_with_indices picks (first of equal maxima, NaN wins), so the
  * values are bit for bit libtorch's, and gather's backward (a scatter-add into zeros of windows that do
- * not overlap) and double backward (a gather) are max_pool2d's. libtorch 1.13's generic CPU kernel takes
- * about 20 ms forward on LeNet's first map [1024, 6, 28, 28], this about 3 (bench/README.md).
+ * not overlap) and double backward (a gather) are max_pool2d's. On LeNet's first map [1024, 6, 28, 28]
+ * libtorch 1.13's generic CPU kernel takes ~24 ms forward, this ~10 (bench/README.md, item 7).
  */
 function maxPool2x2(input: Tensor): Tensor {
   const x = input.contiguous();
