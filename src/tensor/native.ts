@@ -101,6 +101,8 @@ export interface Native {
   mseLoss(a: T, b: T, reduction: Reduction): T;
   conv2d(input: T, weight: T, bias: T | null, stride: number[], padding: number[], groups: number): T;
   maxPool2d(input: T, kernel: number[], stride: number[], padding: number[]): T;
+  /** Flat argmax h·W + w of each 2×2 window (stride 2) of a contiguous float CPU tensor [..., H, W]: int64 [..., ⌊H/2⌋, ⌊W/2⌋]. */
+  maxPool2x2Indices(input: T): T;
   avgPool2d(input: T, kernel: number[], stride: number[], padding: number[]): T;
   groupNorm(input: T, groups: number, weight: T | null, bias: T | null): T;
 
