@@ -12,7 +12,17 @@ import {
   type Mixer,
 } from '../src/algorithms/recursion.js';
 import { combinationMatrix, makeGraph, onePeerExponential, type Matrix } from '../src/graph/index.js';
-import { Generator, neighbourStep, randn, scope, tensor, type DType, type Tensor } from '../src/tensor/index.js';
+import {
+  Generator,
+  getNumThreads,
+  neighbourStep,
+  randn,
+  scope,
+  setNumThreads,
+  tensor,
+  type DType,
+  type Tensor,
+} from '../src/tensor/index.js';
 
 const sameBits = (x: Tensor, y: Tensor): boolean =>
   x.dtype === y.dtype &&
@@ -79,6 +89,24 @@ test('three replicas of a torus of 64, float32 and float64: each replica combine
         const alone = localMixer.step?.(At, [rows(base[0])], [rows(g[0])], stepSize);
         assert.ok(alone && sameBits(rows(step[0]), alone[0]), `${dtype}, replica ${r}`);
       }
+    }
+  }));
+
+test('two threads, each taking its share of the blocks: the same bits as one', () =>
+  scope(() => {
+    const K = 256;
+    const At = tensor(combinationMatrix('metropolis', makeGraph({ topology: 'ring', agents: K })), 'float32');
+    const gen = new Generator(9);
+    const base = [randn([2 * K, 5000], gen)];
+    const g = [randn([2 * K, 5000], gen)];
+    const before = getNumThreads();
+    try {
+      const one = replicaMixer(2).step?.(At, base, g, stepSize);
+      setNumThreads(2);
+      const two = replicaMixer(2).step?.(At, base, g, stepSize);
+      assert.ok(one && two && sameBits(one[0], two[0]));
+    } finally {
+      setNumThreads(before);
     }
   }));
 
