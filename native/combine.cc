@@ -16,7 +16,7 @@
 // fusesAlpha() asks libtorch once; test/mixer-fused.test.ts compares the bits.
 #include "tensor.h"
 
-#include <ATen/Parallel.h>
+#include <ATen/TensorIterator.h>
 
 #include <algorithm>
 #include <cmath>
@@ -168,22 +168,32 @@ void step(const at::Tensor& b, const at::Tensor& g, at::Tensor& w, double stepSi
   const T* bp = b.data_ptr<T>();
   const T* gp = g.data_ptr<T>();
   T* wp = w.data_ptr<T>();
-  at::parallel_for(0, R * blocks, 1, [&](int64_t begin, int64_t end) {
-    std::vector<T> psi(static_cast<size_t>(K * n)), acc(static_cast<size_t>(K * n));
-    for (int64_t i = begin; i < end; ++i) {
-      const int64_t r = i / blocks, c0 = (i % blocks) * n, width = std::min(n, M - c0);
-      const int64_t at = r * K * M + c0;
-      auto kernel = fma ? blockStepBase<T, true> : blockStepBase<T, false>;
+  // The blocks go to libtorch's threads through an iterator over their indices: at::parallel_for's
+  // OpenMP form is compiled into its caller, and this addon is built without OpenMP (its own pragma
+  // would run on one thread, or on a second OpenMP runtime where libtorch brings its own libgomp).
+  const at::Tensor index = at::arange(R * blocks, at::kLong);
+  at::TensorIterator iter = at::TensorIteratorConfig().add_output(index).resize_outputs(false).check_all_same_dtype(false).build();
+  iter.for_each(
+      [&](char** data, const int64_t* strides, int64_t size0, int64_t size1) {
+        std::vector<T> psi(static_cast<size_t>(K * n)), acc(static_cast<size_t>(K * n));
+        for (int64_t j = 0; j < size1; ++j) {
+          for (int64_t i = 0; i < size0; ++i) {
+            const int64_t block = *reinterpret_cast<const int64_t*>(data[0] + j * strides[1] + i * strides[0]);
+            const int64_t r = block / blocks, c0 = (block % blocks) * n, width = std::min(n, M - c0);
+            const int64_t at = r * K * M + c0;
+            auto kernel = fma ? blockStepBase<T, true> : blockStepBase<T, false>;
 #if defined(__x86_64__) && defined(__GNUC__)
-      if (hasAvx2) kernel = fma ? blockStepAvx2<T, true> : blockStepAvx2<T, false>;
+            if (hasAvx2) kernel = fma ? blockStepAvx2<T, true> : blockStepAvx2<T, false>;
 #endif
-      kernel(bp + at, gp + at, wp + at, psi.data(), acc.data(), K, M, width, negMu, diagonal.data(), plan.runs.data(),
-             plan.runs.size(), weights.data());
-    }
+            kernel(bp + at, gp + at, wp + at, psi.data(), acc.data(), K, M, width, negMu, diagonal.data(),
+                   plan.runs.data(), plan.runs.size(), weights.data());
+          }
+        }
 #if defined(__x86_64__)
-    _mm_sfence();  // the streaming stores are seen by every thread before parallel_for returns
+        _mm_sfence();  // the streaming stores are seen by every thread before for_each returns
 #endif
-  });
+      },
+      1);
 }
 
 int64_t intField(Napi::Env env, const Napi::Object& o, const char* name, int64_t low, int64_t high) {
