@@ -161,8 +161,9 @@ void step(const at::Tensor& b, const at::Tensor& g, at::Tensor& w, double stepSi
   for (const Run& r : plan.runs) weights.push_back(static_cast<T>(r.weight));
   const T negMu = -static_cast<T>(stepSize);
   // Blocks of 2 KB per row: a block's K rows of ψ and of w, 4·K KB, stay in L2 (1 MB per core here) up to
-  // K = 256, and each row's piece is long enough to stream. Measured, one thread, MLP (M = 203,530): 512 floats per row 8.6 ms at K = 64, 38 ms at K = 256;
-  // 128 floats 10 and 49 ms, 4096 floats 11 and 41 ms.
+  // K = 256, and each row's piece is long enough to stream. Measured, one thread, MLP (M = 203,530):
+  // 512 floats per row 8.6 ms at K = 64, 38 ms at K = 256; 128 floats 49 ms at K = 256; 4096 floats 11
+  // and 41 ms.
   const int64_t n = std::min<int64_t>(M, 2048 / sizeof(T));
   const int64_t blocks = (M + n - 1) / n;
   const T* bp = b.data_ptr<T>();
