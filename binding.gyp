@@ -12,7 +12,8 @@
         "native/dist.cc",
         "native/store.cc",
         "native/allocator.cc",
-        "native/jit.cc"
+        "native/jit.cc",
+        "native/combine.cc"
       ],
       "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],
       "cflags_cc!": ["-fno-rtti", "-fno-exceptions", "-std=gnu++14", "-std=gnu++17"],

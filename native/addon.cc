@@ -5,7 +5,8 @@
 
 namespace flatdist {
 
-void initJit(Napi::Env env, Napi::Object exports);  // jit.cc: TorchScript modules
+void initJit(Napi::Env env, Napi::Object exports);      // jit.cc: TorchScript modules
+void initCombine(Napi::Env env, Napi::Object exports);  // combine.cc: the fused sparse ATC step
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   // Reads TORCH_CPP_LOG_LEVEL (src/tensor/native.ts sets FATAL unless the user chose): libtorch reads it only
@@ -24,6 +25,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   initRuntime(env, exports);
   initDist(env, exports);
   initJit(env, exports);
+  initCombine(env, exports);
   return exports;
 }
 

@@ -18,7 +18,7 @@
  * Agents' parameters are stacked: each tensor is [K, ...]. Σ_l a_{lk} w_l for
  * every k at once is Aᵀ·W, one matrix product per parameter tensor.
  */
-import { Tensor, full, keep, scope, tensor, type DType } from '../tensor/index.js';
+import { Tensor, full, keep, neighbourStep, scope, tensor, type DType, type NeighbourPlan } from '../tensor/index.js';
 import type { Matrix } from '../graph/index.js';
 
 import type { Algorithm } from './names.js';
@@ -89,22 +89,11 @@ export class FormSchedule {
 /** Computes Σ_l a_{lk} w_l for the agents a process holds: Aᵀ·W in one process, a neighbour exchange across processes. */
 export interface Mixer {
   mix(A: Tensor, w: Tensor[]): Tensor[];
-}
-
-/**
- * Σ_l a_{lk} w_l through agent k's neighbours only, for a sparse A. The nonzeros off the diagonal
- * are grouped into runs — agents k0 … k0+n−1 that each take the same weight c from the agent a
- * fixed shift s away (l = k + s) — and
- *   w ← diag(a_kk)·W,  then for every run  w[k0 : k0+n] += c · W[k0+s : k0+s+n]
- * (slices along the agents' axis, one fused multiply-add each, no gathers): a ring is the
- * diagonal and four runs, an exponential graph two runs per shift, a hypercube about 2K runs; about 2·(d+1)·K·M flops and
- * memory passes for d neighbours against the dense product's 2·K²·M flops. The sums run in
- * that order, so they equal Aᵀ·W to float round-off, not to the bit.
- */
-interface NeighbourPlan {
-  /** a_kk for every agent: one number when they are all equal. */
-  diagonal: number | number[];
-  runs: { from: number; to: number; length: number; weight: number }[];
+  /**
+   * Σ_l a_{lk} ψ_l with ψ = (−μ g) + b, in one pass where the mixer can: the same numbers as
+   * mix(A, ψ), or null where it cannot (unifiedStep then forms ψ and mixes it).
+   */
+  step?(A: Tensor, base: Tensor[], g: Tensor[], stepSize: number): Tensor[] | null;
 }
 
 /**
@@ -153,7 +142,20 @@ function neighbourPlan(A: Tensor): NeighbourPlan | null {
 /** Whether localMixer and replicaMixer combine through the neighbours for A, rather than by the dense product. */
 export const usesNeighbours = (A: Tensor): boolean => neighbourPlan(A) !== null;
 
-/** Σ_l a_{lk} w_l along the agents' axis of W ([K, M], or [R, K, M] for R replicas). */
+/**
+ * Σ_l a_{lk} w_l along the agents' axis of W ([K, M], or [R, K, M] for R replicas), through agent k's
+ * neighbours only, for a sparse A. The nonzeros off the diagonal
+ * are grouped into runs — agents k0 … k0+n−1 that each take the same weight c from the agent a
+ * fixed shift s away (l = k + s) — and
+ *   w ← diag(a_kk)·W,  then for every run  w[k0 : k0+n] += c · W[k0+s : k0+s+n]
+ * (slices along the agents' axis, one fused multiply-add each, no gathers): a ring is the
+ * diagonal and four runs, an exponential graph two runs per shift, a hypercube about 2K runs; about 2·(d+1)·K·M flops and
+ * memory passes for d neighbours against the dense product's 2·K²·M flops. The sums run in
+ * that order, so they equal Aᵀ·W to float round-off, not to the bit. In the ATC step the plan goes,
+ * as plain data, to one native pass over column blocks (neighbourStep, native/combine.cc) that forms ψ
+ * and combines it with the same roundings in the same order; this loop stays for what that pass does
+ * not take (a GPU, non-contiguous tensors, the other algorithms' combinations).
+ */
 function neighbourSum(plan: NeighbourPlan, W: Tensor, dtype: DType): Tensor {
   const axis = W.ndim - 2;
   const out =
@@ -169,6 +171,23 @@ function neighbourSum(plan: NeighbourPlan, W: Tensor, dtype: DType): Tensor {
   return out;
 }
 
+/**
+ * ψ = (−μ g) + b and Σ_l a_{lk} ψ_l in one native pass (neighbourStep), each stack viewed as R
+ * networks of K agents, [R, K, M]; null where A takes the dense product or a tensor does not fit the pass.
+ */
+function neighbourStepAll(A: Tensor, base: Tensor[], g: Tensor[], stepSize: number, replicas: number): Tensor[] | null {
+  const plan = neighbourPlan(A);
+  if (plan === null) return null;
+  const K = A.shape[0];
+  const out: Tensor[] = [];
+  for (const [i, b] of base.entries()) {
+    const w = neighbourStep(b.reshape([replicas, K, -1]), g[i].reshape([replicas, K, -1]), stepSize, plan);
+    if (w === null) return null;
+    out.push(w.reshape(b.shape));
+  }
+  return out;
+}
+
 /** All K agents in this process: Aᵀ·W per parameter tensor, through the neighbours only when A is sparse. */
 export const localMixer: Mixer = {
   mix(A, w) {
@@ -180,6 +199,7 @@ export const localMixer: Mixer = {
       return (plan ? neighbourSum(plan, W, A.dtype) : At.mm(W)).reshape(p.shape);
     });
   },
+  step: (A, base, g, stepSize) => neighbourStepAll(A, base, g, stepSize, 1),
 };
 
 /**
@@ -200,6 +220,7 @@ export function replicaMixer(replicas: number): Mixer {
         return (plan ? neighbourSum(plan, W, A.dtype) : At.bmm(W)).reshape(p.shape);
       });
     },
+    step: (A, base, g, stepSize) => neighbourStepAll(A, base, g, stepSize, replicas),
   };
 }
 
@@ -222,6 +243,9 @@ export function unifiedStep(
     const phi = combine(form.A1, w, mixer);
     const g = gradient(phi);
     const base = combine(form.Ao, phi, mixer);
+    // ψ and its combination in one pass where the mixer can (a sparse A2 on the CPU).
+    const fused = form.A2 === null ? null : (mixer.step?.(form.A2, base, g, stepSize) ?? null);
+    if (fused) return fused;
     // (−μ g) + b in place of b − μ g: the same numbers, one pass and one allocation fewer.
     const psi = base.map((b, i) => g[i].mul(-stepSize).add_(b));
     return combine(form.A2, psi, mixer);

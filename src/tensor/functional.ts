@@ -1,5 +1,5 @@
 // Operations of several tensors, and neural-network primitives.
-import { native, type Reduction } from './native.js';
+import { native, type NeighbourPlan, type Reduction } from './native.js';
 import { wrap, type Tensor } from './tensor.js';
 
 export const cat = (ts: Tensor[], dim = 0): Tensor =>
@@ -28,6 +28,18 @@ export const addmm = (input: Tensor, m1: Tensor, m2: Tensor, beta = 1, alpha = 1
 /** β·input + α·(b1 b2), batched over the first dimension */
 export const baddbmm = (input: Tensor, b1: Tensor, b2: Tensor, beta = 1, alpha = 1): Tensor =>
   wrap(native.baddbmm(input.handle, b1.handle, b2.handle, beta, alpha));
+/**
+ * The ATC step through the neighbours in one pass (native/combine.cc): w_k = a_kk ψ_k + Σ_runs c ψ_{k+s}
+ * with ψ = (−μ) g + b, for b, g [R, K, M] (R networks of K agents), equal to the bit to forming ψ as
+ * g.mul(−μ).add_(b) and combining it by the plan with mul and add_. A new tensor without autograd
+ * history; null where the kernel does not apply — b and g not both float32 or both float64, contiguous,
+ * on the CPU, of one shape, or either requiring a gradient.
+ * @throws Error when the plan does not fit K (a run past the last agent, a diagonal of another length)
+ */
+export function neighbourStep(b: Tensor, g: Tensor, stepSize: number, plan: NeighbourPlan): Tensor | null {
+  const w = native.neighbourStep(b.handle, g.handle, stepSize, plan);
+  return w === null ? null : wrap(w);
+}
 export const kron = (a: Tensor, b: Tensor): Tensor => wrap(native.kron(a.handle, b.handle));
 
 /** Eigen-decomposition of a symmetric matrix: ascending eigenvalues and orthonormal eigenvectors (columns). */

@@ -6,4 +6,4 @@ export { Generator, randn, rand, randint, randperm, dirichlet, rademacher } from
 export * from './functional.js';
 export { grad, noGrad, isGradEnabled, type GradOptions } from './autograd.js';
 export * from './runtime.js';
-export type { LiveTensors } from './native.js';
+export type { LiveTensors, NeighbourPlan } from './native.js';

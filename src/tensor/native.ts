@@ -32,6 +32,16 @@ export interface NativeGenerator {
   setState(state: Uint8Array): void;
 }
 
+/**
+ * Σ_l a_{lk} w_l for a sparse A as plain data: w_k ← a_kk w_k, then for every run (in order)
+ * w_{to+j} += weight · w_{from+j}, j < length (src/algorithms/recursion.ts builds it from A).
+ */
+export interface NeighbourPlan {
+  /** a_kk for every agent: one number when they are all equal. */
+  diagonal: number | number[];
+  runs: { from: number; to: number; length: number; weight: number }[];
+}
+
 type T = NativeTensor;
 type TS = NativeTensor | number;
 type Dims = number[] | null;
@@ -158,6 +168,7 @@ export interface Native {
   zero_(a: T): T;
   addmm_(a: T, m1: T, m2: T, beta: number, alpha: number): T;
   baddbmm_(a: T, b1: T, b2: T, beta: number, alpha: number): T;
+  neighbourStep(b: T, g: T, stepSize: number, plan: NeighbourPlan): T | null;
 
   grad(
     outputs: T[],
