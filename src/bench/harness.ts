@@ -390,7 +390,13 @@ export async function runBench(o: BenchOptions): Promise<BenchResults> {
       // At equal accuracy: the peer stops at flatdist's certificate, residual ≤ tol·‖H‖ for every value.
       { name: 'top-5 eigenvalues', kind: 'eigen', batches: 1, peerImpl: 'eigen-power', rule: 'residual' },
       // PyHessian's own stopping rule, for context: fewer products, values about 1% short.
-      { name: "top-5 eigenvalues, PyHessian's rule", kind: 'eigen', batches: 1, peerImpl: 'eigen-power', rule: 'pyhessian' },
+      {
+        name: "top-5 eigenvalues, PyHessian's rule",
+        kind: 'eigen',
+        batches: 1,
+        peerImpl: 'eigen-power',
+        rule: 'pyhessian',
+      },
     ] as const;
     const base = { B: 256, probes: 16, k: 5, tol: 1e-3, seed: 0 };
     const reference = await eigenReference(worker, { impl: 'flatdist-eigen', kind: 'eigen', batches: 1, ...base });

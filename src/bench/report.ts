@@ -144,7 +144,10 @@ function curvatureTable(res: BenchResults): string {
   });
   const reference = res.curvature?.find((c) => c.reference)?.reference;
   return [
-    table(['estimates/s', 'flatdist', 'PyHessian-style', 'flatdist ×, wall (cpu)', 'flatdist found', 'peer found'], rows),
+    table(
+      ['estimates/s', 'flatdist', 'PyHessian-style', 'flatdist ×, wall (cpu)', 'flatdist found', 'peer found'],
+      rows,
+    ),
     reference
       ? `Eigenvalue error: the largest |θ_i − λ_i| relative to λ_1, against λ = ${reference.map((x) => x.toFixed(4)).join(', ')} ` +
         `(Lanczos to residual ≤ 1e-7·‖H‖). The first eigenvalue row stops both sides at residual ≤ 1e-3·‖H‖ for every value.`

@@ -10,7 +10,6 @@ import {
   cat,
   chunk,
   conv2d,
-  getNumThreads,
   groupNorm,
   scope,
   zeros,
@@ -74,13 +73,13 @@ export function groupedConv(h: Tensor, weight: Tensor, bias: Tensor | null, o: C
   const stride = o.stride ?? 1;
   const padding = o.padding ?? 0;
   // libtorch 1.13's CPU kernel for groups = K is slow with few input channels per
-  // group on one thread (measured 1.6× slower than K ordinary convolutions on
-  // LeNet's 1→6 and 6→16, K = 16; 10% faster on ResNet's 16→16 and 64→64): there,
-  // one per agent. With more threads the one grouped call parallelizes better.
+  // group (measured 1.6× slower than K ordinary convolutions on LeNet's 1→6 and 6→16,
+  // K = 16, one thread; LeNet's whole step at two threads 91 → 50 ms per step; 10% faster on
+  // ResNet's 16→16 and 64→64): there, one per agent.
   // The agents' inputs, weights and biases as chunk views: the gradient of each is put back together by one
   // cat, where a narrow or select per agent has each agent's gradient fill a zero tensor of the whole size
   // (K times the layer's input: LeNet's step at K = 16 took 72 ms of CPU that way, 62 ms this way; the same bits).
-  if (Cin < 16 && K > 1 && getNumThreads() === 1) {
+  if (Cin < 16 && K > 1) {
     const inputs = chunk(h, K, 1);
     const weights = chunk(weight, K, 0);
     const biases = bias === null ? null : chunk(bias, K, 0);
