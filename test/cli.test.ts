@@ -157,6 +157,31 @@ test('unknown flags, keys and commands name the nearest valid one; errors speak 
   }
 });
 
+test('bench refuses what it cannot use in one line, exit 2, before writing anything', () => {
+  const notJson = join(scratch, 'not-json.json');
+  writeFileSync(notJson, 'notjson\n');
+  const wrongShape = join(scratch, 'wrong-shape.json');
+  writeFileSync(wrongShape, '{"a": 1}\n');
+  const cases: [string[], RegExp][] = [
+    [['bench', '--threads', '1,,2'], /^flatdist: --threads: must be a comma-separated list, got '1,,2'$/m],
+    [['bench', '--threads', '1,'], /^flatdist: --threads: must be a comma-separated list, got '1,'$/m],
+    [['bench', '--from', notJson], /not-json\.json: not JSON — a saved run is one of bench\/results\/\*\.json$/m],
+    [['bench', '--from', wrongShape], /wrong-shape\.json: not a saved benchmark run \(date: /],
+    [['bench', '--from', scratch], /flatdist-cli-\w+: is a folder, not a file/],
+    // A Python that exits at once (no torch, or not Python at all) is refused, not waited for.
+    [
+      ['bench', '--quick', '--no-save', '--python', '/bin/false'],
+      /^flatdist: the PyTorch peers did not start with \/bin\/false /m,
+    ],
+  ];
+  for (const [args, message] of cases) {
+    const r = run(args);
+    assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.match(r.stderr, message);
+  }
+});
+
 test('with --json an error is JSON on stdout too; --debug adds the stack', () => {
   const r = run(['train', '--agents', '0', '--json']);
   assert.equal(r.status, 2);

@@ -9,6 +9,8 @@ export class Channel {
   private readonly lines: Interface;
   private readonly waiting: ((line: string | null) => void)[] = [];
   private stderr = '';
+  /** The process has exited or could not start: every request from then on fails at once. */
+  private ended = false;
 
   constructor(
     readonly name: string,
@@ -20,21 +22,29 @@ export class Channel {
     this.child.stderr.on('data', (d: Buffer) => {
       this.stderr = (this.stderr + d.toString()).slice(-4000);
     });
+    const end = (): void => {
+      this.ended = true;
+      this.waiting.splice(0).forEach((w) => w(null));
+    };
     this.child.on('error', (e) => {
       this.stderr += e.message;
-      this.waiting.splice(0).forEach((w) => w(null));
+      end();
     });
+    // Writing to a process that has exited fails with EPIPE: the request then fails, the benchmark does not crash.
+    this.child.stdin.on('error', end);
     this.lines = createInterface({ input: this.child.stdout });
     this.lines.on('line', (line) => this.waiting.shift()?.(line));
-    this.lines.on('close', () => this.waiting.splice(0).forEach((w) => w(null)));
+    this.lines.on('close', end);
   }
 
   /** The reply to one request; throws with the process's own error message when it fails. */
   async request<R>(req: Request): Promise<R> {
-    const line = await new Promise<string | null>((resolve) => {
-      this.waiting.push(resolve);
-      this.child.stdin.write(JSON.stringify(req) + '\n');
-    });
+    const line = this.ended
+      ? null
+      : await new Promise<string | null>((resolve) => {
+          this.waiting.push(resolve);
+          this.child.stdin.write(JSON.stringify(req) + '\n');
+        });
     if (line === null)
       throw new Error(`${this.name} exited: ${this.stderr.trim().split('\n').slice(-3).join(' | ') || 'no message'}`);
     const reply = JSON.parse(line) as R & { error?: string };

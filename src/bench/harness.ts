@@ -6,6 +6,7 @@
 import { cpus, loadavg, totalmem, release } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { UserError } from '../errors.js';
 import { combinationMatrix, ring } from '../graph/index.js';
 import { Channel, runOnce } from './channel.js';
 import { threadEnv, type CurvatureJob, type Job, type RunReply } from './protocol.js';
@@ -315,7 +316,11 @@ export async function runBench(o: BenchOptions): Promise<BenchResults> {
   const g = grid(o.quick);
   try {
     const workerInfo = await worker.request<Record<string, unknown>>({ op: 'info' });
-    const peerInfo = await peer.request<Record<string, unknown>>({ op: 'info' });
+    const peerInfo = await peer.request<Record<string, unknown>>({ op: 'info' }).catch((e: Error) => {
+      throw new UserError(
+        `the PyTorch peers did not start with ${o.python} (${e.message.split(' | ').at(-1)}) — pass --python a Python with torch (Debian: python3-torch)`,
+      );
+    });
     const machine = {
       cpu: cpuModel(),
       logicalCpus: cpus().length,

@@ -1,10 +1,11 @@
 // `flatdist bench`: flatdist against PyTorch peers on the same work (training
 // steps, Hessian-vector products, matrix products, memory), interleaved, medians.
-import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { BenchResults } from '../bench/harness.js';
-import { UserError } from '../errors.js';
+import { DataError, UserError } from '../errors.js';
+import { makeFolder, readUserText, writeFileAtomic } from '../util/files.js';
 import { packageRoot } from '../util/package.js';
 import { runFields } from '../train/config.js';
 import { field, integer, list, optional, text } from '../train/fields.js';
@@ -47,7 +48,7 @@ function updateReadme(
 ): void {
   const [readmeStart, readmeEnd] = markers(suffix);
   const path = join(root, 'bench', 'README.md');
-  const text = existsSync(path) ? readFileSync(path, 'utf8') : `# Benchmarks\n\n${readmeStart}\n${readmeEnd}\n`;
+  const text = existsSync(path) ? readUserText(path) : `# Benchmarks\n\n${readmeStart}\n${readmeEnd}\n`;
   const i = text.indexOf(readmeStart);
   const j = text.indexOf(readmeEnd);
   if (i < 0 || j < i) throw new UserError(`${path} has no ${readmeStart} … ${readmeEnd} section to update`);
@@ -62,7 +63,42 @@ function updateReadme(
     '',
     '',
   ].join('\n');
-  writeFileSync(path, text.slice(0, i) + section + text.slice(j));
+  writeFileAtomic(path, text.slice(0, i) + section + text.slice(j));
+}
+
+/** What a saved run must hold for derive and report to read it (the rest is checked where it is read). */
+const savedRun = z.looseObject({
+  date: z.string(),
+  quick: z.boolean(),
+  threads: z.number().int().positive(),
+  machine: z.record(z.string(), z.unknown()),
+  sgemm: z.looseObject({ limit: z.number().nullable() }),
+  train: z.array(
+    z.looseObject({ model: z.string(), K: z.number(), B: z.number(), rates: z.record(z.string(), z.unknown()) }),
+  ),
+  hvp: z.looseObject({ rates: z.record(z.string(), z.unknown()) }),
+  memory: z.array(z.unknown()),
+});
+
+/** A run saved by `flatdist bench` (bench/results/*.json), read back. */
+function readSavedRun(path: string): BenchResults {
+  const hint = 'a saved run is one of bench/results/*.json';
+  let json: unknown;
+  try {
+    json = JSON.parse(readUserText(path, hint));
+  } catch (e) {
+    if (e instanceof SyntaxError) throw new DataError(path, `not JSON — ${hint}`);
+    throw e;
+  }
+  const parsed = savedRun.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new DataError(
+      path,
+      `not a saved benchmark run (${issue.path.join('.') || 'the document'}: ${issue.message}) — ${hint}`,
+    );
+  }
+  return parsed.data as unknown as BenchResults;
 }
 
 export const bench = command({
@@ -94,9 +130,7 @@ export const bench = command({
       const root = packageRoot();
       if (values.from !== null) {
         // Report a saved run again (e.g. into the README) without measuring.
-        if (!existsSync(values.from))
-          throw new UserError(`--from: ${values.from} does not exist (saved runs are in bench/results/)`);
-        const saved = derive(JSON.parse(readFileSync(values.from, 'utf8')) as BenchResults);
+        const saved = derive(readSavedRun(values.from));
         if (values.readme)
           updateReadme(root, saved, values.from, saved.threads === getNumThreads() ? '' : `-t${saved.threads}`, report);
         console.log(values.json ? JSON.stringify(saved, null, 2) : report(saved));
@@ -135,10 +169,9 @@ export const bench = command({
         });
         let file: string | null = null;
         if (values.save) {
-          const dir = join(root, 'bench', 'results');
-          mkdirSync(dir, { recursive: true });
+          makeFolder(join(root, 'bench', 'results'));
           file = join('bench', 'results', `${res.date.slice(0, 10)}${quick ? '-quick' : ''}${suffix}.json`);
-          writeFileSync(join(root, file), JSON.stringify(res, null, 2) + '\n');
+          writeFileAtomic(join(root, file), JSON.stringify(res, null, 2) + '\n');
         }
         if (values.readme) updateReadme(root, res, file ?? '(not saved)', suffix, report);
         if (!values.json) console.log(report(res) + (file ? `\n\nsaved ${file}` : ''));

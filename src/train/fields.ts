@@ -102,13 +102,13 @@ export const widths = () => {
 /** A list of values of one kind, as a list or as comma-separated text ("trace,eigs"). */
 export const list = <S extends z.ZodType>(kind: S, noun: string) =>
   z.preprocess(
-    (v) =>
-      typeof v === 'string'
-        ? v
-            .split(',')
-            .map((s) => s.trim())
-            .filter(Boolean)
-        : v,
+    (v) => {
+      if (typeof v !== 'string') return v;
+      const items = v.split(',').map((s) => s.trim());
+      if (items.length === 1 && items[0] === '') return [];
+      // An empty item ('1,,2', '1,') is refused as a malformed list rather than silently dropped.
+      return items.includes('') ? v : items;
+    },
     z
       .array(kind, { error: (iss) => `must be a comma-separated list, got ${show(iss.input)}` })
       .min(1, { error: `name at least one ${noun}` }),
