@@ -184,6 +184,16 @@ test('Hutchinson trace on the MLP agrees with the explicit Hessian within 3 stan
       t.stdError > 0 && t.stdError <= 0.05 * Math.abs(t.mean),
       `stopped at relTol: ${t.stdError / t.mean} after ${t.probes}`,
     );
+    assert.equal(t.converged, true);
+  }));
+
+test('Hutchinson trace stopped by maxProbes before relTol says it did not converge', () =>
+  scope(() => {
+    const { obj, params } = mlp(16);
+    const t = hutchinsonTrace(obj, params, { gen: new Generator(4), maxProbes: 4, minProbes: 2, relTol: 1e-6 });
+    assert.equal(t.probes, 4);
+    assert.ok(t.stdError > 1e-6 * Math.abs(t.mean));
+    assert.equal(t.converged, false);
   }));
 
 test('top-3 eigenvalues of the quadratic by power iteration with deflation and by Lanczos', () =>

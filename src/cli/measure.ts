@@ -158,7 +158,7 @@ function describe(r: MeasureReport, target: number | null): string[] {
     const by =
       t.estimator === 'hutch++'
         ? `Hutch++: rank ${t.rank} exact, ${t.probes} probes on the rest`
-        : `${t.probes} Rademacher probes`;
+        : `${t.probes} Rademacher probes${t.converged === false ? ', NOT CONVERGED: standard error above 2% at --max-probes' : ''}`;
     const probes =
       t.probesNeeded === undefined || target === null
         ? ''
@@ -213,7 +213,8 @@ export const measure = command({
           "Two uncertainties, apart: the estimator's (the probes' standard error for the trace and Gaussian sharpness, the",
           "residual ‖Hv − θv‖ for an eigenvalue) and the data's (± se over which examples: a delete-one-group jackknife over",
           '--data-groups random groups of them; it falls as 1/√N, so --target-relative-error ε says about how many examples',
-          'ε needs). An eigenvalue whose residual is above 1e-3·‖H‖ is marked NOT CONVERGED (converged: false in --json).',
+          'ε needs). An eigenvalue whose residual is above 1e-3·‖H‖ is marked NOT CONVERGED (converged: false in --json), and',
+          "so is Hutchinson's trace when its standard error is still above 2% of it at --max-probes.",
         ].join('\n'),
       );
     onRun(cmd, ctx, async (options, [path]) => {

@@ -53,6 +53,8 @@ export interface TraceEstimate {
   samples: number[];
   /** Hutchinson: about how many probes the relative error asked for needs (1/√probes scaling; present when asked). */
   probesNeeded?: number;
+  /** Hutchinson: whether the standard error reached relTol·|mean| before maxProbes (Hutch++ spends a fixed budget). */
+  converged?: boolean;
   cost: Cost;
 }
 
@@ -115,11 +117,12 @@ export function hutchinsonTrace(obj: Objective, params: Tensor[], o: HutchinsonO
       o.progress?.(forms.length, maxProbes);
       const { mean, stdError } = meanAndStdError(forms.map((row) => row.reduce((a, b) => a + b, 0)));
       const n = forms.length;
-      if (n >= maxProbes || (n >= Math.max(minProbes, 2) && stdError <= relTol * Math.abs(mean)))
+      const converged = n >= Math.max(minProbes, 2) && stdError <= relTol * Math.abs(mean);
+      if (n >= maxProbes || converged)
         return finish(
           obj,
           o,
-          { estimator: 'hutchinson', probes: n, rank: 0, samples: [] },
+          { estimator: 'hutchinson', probes: n, rank: 0, samples: [], converged },
           obj.terms.map(() => 0),
           forms,
           meter,
