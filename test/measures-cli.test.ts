@@ -70,6 +70,10 @@ test('measure at w = 0 of logistic regression: the nine-fold top eigenvalue five
     assert.ok(Math.abs(v - exact[0]) <= 1e-4 * exact[0], `${top.values.join(', ')} vs ${exact[0]}`),
   );
   top.data.forEach((d) => assert.ok(d && d.groups >= 20 && d.stdError > 0 && d.lo < exact[0] && exact[0] < d.hi));
+  // --data-groups G gives G groups when G does not divide the examples (500 = 7·71 + 3).
+  const seven = run(['measure', zero, '--measures', 'eigs', '--top-k', '1', '--data-groups', '7', '--json']);
+  assert.equal(seven.status, 0, seven.stderr);
+  assert.equal((JSON.parse(seven.stdout) as Out).reports[0].report.eigenvalues?.data[0]?.groups, 7);
 
   const b = run([
     'measure',

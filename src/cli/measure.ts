@@ -35,7 +35,8 @@ const measureFields = {
   evalSubset: field(optional(integer(1)), null, {
     placeholder: 'N',
     unit: 'examples',
-    description: 'a random subset of N examples of the split, fixed by --seed (default: all)',
+    description:
+      "a random subset of about N examples of the split, fixed by --seed (train: stratified over the agents' parts, each rounded, so a few more or fewer; default: all)",
   }),
   seed: field(integer(0), 1, { placeholder: 'S', description: 'fixes the subset and the random probes' }),
   device: runFields.device,
@@ -261,7 +262,8 @@ export const measure = command({
         );
         const objective: Objective = riskObjective(
           r,
-          Math.max(1, Math.min(chunk, Math.floor(r.weights.length / o.dataGroups))),
+          // ⌈n/G⌉ per chunk: G groups (⌊n/G⌋ left a small extra one: 21 groups of 1008 examples for G = 20).
+          Math.max(1, Math.min(chunk, Math.ceil(r.weights.length / o.dataGroups))),
         );
         let reference: number | undefined;
         // A minimum's folder records J(w*): measuring the minimum itself, its J is the reference.
