@@ -33,6 +33,16 @@ function run(
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
+/** Each command line fails with exit 2 and one line of stderr matching its message. */
+function refusedInOneLine(cases: [string[], RegExp][]): void {
+  for (const [args, message] of cases) {
+    const r = run(args);
+    assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.match(r.stderr, message);
+  }
+}
+
 test('every command’s help lists each of its options with a description, and the allowed values', async () => {
   for (const [name, load] of Object.entries(commands)) {
     const cmd = program([await load()], newContext()).commands[0];
@@ -149,12 +159,7 @@ test('unknown flags, keys and commands name the nearest valid one; errors speak 
       /^flatdist: --partition: the shards per agent \(shards:S\) must be a positive integer, got 0$/m,
     ],
   ];
-  for (const [args, message] of cases) {
-    const r = run(args);
-    assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
-    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
-    assert.match(r.stderr, message);
-  }
+  refusedInOneLine(cases);
 });
 
 test('bench refuses what it cannot use in one line, exit 2, before writing anything', () => {
@@ -174,12 +179,7 @@ test('bench refuses what it cannot use in one line, exit 2, before writing anyth
       /^flatdist: the PyTorch peers did not start with \/bin\/false /m,
     ],
   ];
-  for (const [args, message] of cases) {
-    const r = run(args);
-    assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
-    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
-    assert.match(r.stderr, message);
-  }
+  refusedInOneLine(cases);
 });
 
 test('with --json an error is JSON on stdout too; --debug adds the stack', () => {
