@@ -168,8 +168,14 @@ test('bench refuses what it cannot use in one line, exit 2, before writing anyth
   const wrongShape = join(scratch, 'wrong-shape.json');
   writeFileSync(wrongShape, '{"a": 1}\n');
   const cases: [string[], RegExp][] = [
-    [['bench', '--threads', '1,,2'], /^flatdist: --threads: must be a comma-separated list, got '1,,2'$/m],
-    [['bench', '--threads', '1,'], /^flatdist: --threads: must be a comma-separated list, got '1,'$/m],
+    [
+      ['bench', '--threads', '1,,2'],
+      /^flatdist: --threads: must be a comma-separated list with no empty item, got '1,,2'$/m,
+    ],
+    [
+      ['bench', '--threads', '1,'],
+      /^flatdist: --threads: must be a comma-separated list with no empty item, got '1,'$/m,
+    ],
     [['bench', '--from', notJson], /not-json\.json: not JSON — a saved run is one of bench\/results\/\*\.json$/m],
     [['bench', '--from', wrongShape], /wrong-shape\.json: not a saved benchmark run \(date: /],
     [['bench', '--from', scratch], /flatdist-cli-\w+: is a folder, not a file/],

@@ -126,13 +126,15 @@ const cost = (c: { hvps: number; seconds: number }): string => `[${c.hvps} HVPs,
 const fromData = (d: DataUncertainty | null, target: number | null): string =>
   d === null
     ? ''
-    : ` ± ${d.stdError.toPrecision(2)} (data, ${d.groups} groups${
-        d.examplesNeeded === undefined || target === null
-          ? ''
-          : d.examplesNeeded <= d.examples
-            ? `; within ${target * 100}% already`
-            : `; about ${d.examplesNeeded} examples for ${target * 100}%`
-      })`;
+    : d.upperBound !== undefined
+      ? ` ± < ${d.upperBound.toPrecision(2)} (data, ${d.groups} groups: within the probes' noise — more probes resolve it)`
+      : ` ± ${d.stdError.toPrecision(2)} (data, ${d.groups} groups${
+          d.examplesNeeded === undefined || target === null
+            ? ''
+            : d.examplesNeeded <= d.examples
+              ? `; within ${target * 100}% already`
+              : `; about ${d.examplesNeeded} examples for ${target * 100}%`
+        })`;
 
 function describeEigenvalues(e: Eigenvalues, target: number | null): string[] {
   const head = `${e.end} eigenvalues of ∇²J = H + λI (${e.method}${e.method === 'lanczos' ? `, block ${e.blockSize}, dimension ${e.iterations[0] ?? 0}` : ''}) ${cost(e.cost)}`;

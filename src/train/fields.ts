@@ -110,7 +110,7 @@ export const list = <S extends z.ZodType>(kind: S, noun: string) =>
       return items.includes('') ? v : items;
     },
     z
-      .array(kind, { error: (iss) => `must be a comma-separated list, got ${show(iss.input)}` })
+      .array(kind, { error: (iss) => `must be a comma-separated list with no empty item, got ${show(iss.input)}` })
       .min(1, { error: `name at least one ${noun}` }),
   );
 
