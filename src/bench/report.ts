@@ -151,8 +151,8 @@ function curvatureTable(res: BenchResults): string {
     'Found: a trace and its standard error; eigenvalues, the HVPs they took and their error.',
     reference
       ? `Eigenvalue error: the largest |θ_i − λ_i| relative to λ_1, against λ = ${reference.map((x) => x.toFixed(4)).join(', ')} (Lanczos to residual ≤ 1e-7·‖H‖).\n` +
-        'The first eigenvalue row stops both sides at residual ≤ 1e-3·‖H‖ for every value. The second times the same flatdist work\n' +
-        "against the peer stopped by PyHessian's own rule: context, its ratio is not at equal accuracy."
+        'The first eigenvalue row stops both sides at residual ≤ 1e-3·‖H‖ for every value. The second is context only, not at\n' +
+        "equal accuracy: the same flatdist work against the peer stopped by PyHessian's own rule."
       : '',
   ]
     .filter((s) => s !== '')

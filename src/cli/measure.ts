@@ -126,8 +126,8 @@ const cost = (c: { hvps: number; seconds: number }): string => `[${c.hvps} HVPs,
 const fromData = (d: DataUncertainty | null, target: number | null): string =>
   d === null
     ? ''
-    : d.upperBound !== undefined
-      ? ` ± < ${d.upperBound.toPrecision(2)} (data, ${d.groups} groups: within the probes' noise — more probes resolve it)`
+    : d.resolved === false
+      ? ` (data, ${d.groups} groups: not resolved, the probes' noise exceeds the spread over groups — more probes resolve it)`
       : ` ± ${d.stdError.toPrecision(2)} (data, ${d.groups} groups${
           d.examplesNeeded === undefined || target === null
             ? ''
@@ -217,7 +217,8 @@ export const measure = command({
           "residual ‖Hv − θv‖ for an eigenvalue) and the data's (± se over which examples: a delete-one-group jackknife over",
           '--data-groups random groups of them; it falls as 1/√N, so --target-relative-error ε says about how many examples',
           'ε needs). An eigenvalue whose residual is above 1e-3·‖H‖ is marked NOT CONVERGED (converged: false in --json), and',
-          "so is Hutchinson's trace when its standard error is still above 2% of it at --max-probes.",
+          "so is Hutchinson's trace when its standard error is still above 2% of it at --max-probes. The data's error is",
+          "'not resolved' (resolved: false) when the probes' noise exceeds its spread over groups: more probes resolve it.",
         ].join('\n'),
       );
     onRun(cmd, ctx, async (options, [path]) => {

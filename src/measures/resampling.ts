@@ -29,11 +29,11 @@ export interface DataUncertainty {
   /** About how many examples the relative error asked for needs (present when one was asked for). */
   examplesNeeded?: number;
   /**
-   * Present when the probes' noise is larger than the whole spread over groups, so the corrected variance
-   * is clamped at 0 (stdError 0): the data's standard error is then resolved only as below about this,
-   * the uncorrected spread (which is V_data plus the noise in expectation). More probes resolve it.
+   * false when the probes' noise is larger than the whole spread over groups, so the corrected variance is
+   * clamped at 0 (stdError 0): the data's error is then not resolved — not zero, and not bounded by the
+   * spread either, which few probes estimate poorly. More probes resolve it. Absent otherwise.
    */
-  upperBound?: number;
+  resolved?: false;
 }
 
 /** The objective's data terms: their indices, example counts and shares. */
@@ -74,7 +74,6 @@ export function jackknife(
   if (G < 2) return null;
   const total = contributions.reduce((a, b) => a + b, 0);
   let variance = jackknifeVariance(index, shares, contributions);
-  const spread = variance;
   const P = probes?.length ?? 0;
   if (probes && P > 1) {
     const mean = contributions.map((_, t) => probes.reduce((s, row) => s + row[t], 0) / P);
@@ -94,7 +93,7 @@ export function jackknife(
   const n = examples.reduce((a, b) => a + b, 0);
   const half = tQuantile(0.975, G - 1) * stdError;
   const out: DataUncertainty = { stdError, lo: total - half, hi: total + half, groups: G, examples: n };
-  if (P > 1 && variance === 0 && spread > 0) out.upperBound = Math.sqrt(spread);
+  if (P > 1 && variance === 0) out.resolved = false;
   if (target !== undefined) out.examplesNeeded = examplesFor(n, stdError, total, target);
   return out;
 }
